@@ -1,0 +1,134 @@
+/**
+ * §5 The index region: TRAK, META, SAFE, SEEK, SEGX and, last, VERI, as
+ * consecutive chunks. Unknown chunk types inside it are skipped (and covered
+ * by the index digest).
+ */
+import { bytesEqual, toHex } from './bytes.js';
+import { decodeChunk, encodeChunk } from './chunk.js';
+import { CHUNK_OVERHEAD, type Limits } from './constants.js';
+import { H4mkError } from './errors.js';
+import { decodeIntegrity, encodeIntegrity, type Integrity } from './integrity.js';
+import { decodeSegmentDirectory, encodeSegmentDirectory, type SegmentDirectory } from './segment-directory.js';
+import { decodeSeekTables, encodeSeekTables, type TrackSeekTable } from './seek-table.js';
+import { parseJsonObject, utf8 } from './strings.js';
+import { decodeTrackTable, encodeTrackTable, type TrackRecord } from './track-table.js';
+
+/** SHA-256, supplied by the caller so this module stays free of platform code. */
+export type DigestFunction = (bytes: Uint8Array) => Uint8Array;
+
+/** §5.3 The SAFE policy written when none is given. */
+export const DEFAULT_SAFE = Object.freeze({ policy: 'transport_only' });
+
+/** Everything the index region holds, decoded. */
+export type ContainerIndex = {
+  tracks: TrackRecord[];
+  meta: Record<string, unknown>;
+  safe: Record<string, unknown>;
+  seek: TrackSeekTable[];
+  segments: SegmentDirectory;
+  integrity: Integrity;
+};
+
+/** What the writer supplies to build an index region. */
+export type IndexContent = Omit<ContainerIndex, 'integrity'> & { chainHead: Uint8Array };
+
+/** §5 Encodes the index region. */
+export function encodeIndexRegion(content: IndexContent, sha256: DigestFunction): Uint8Array {
+  const parts = [
+    encodeChunk('TRAK', encodeTrackTable(content.tracks)),
+    encodeChunk('META', utf8(JSON.stringify(content.meta))),
+    encodeChunk('SAFE', utf8(JSON.stringify(content.safe))),
+    encodeChunk('SEEK', encodeSeekTables(content.seek)),
+    encodeChunk('SEGX', encodeSegmentDirectory(content.segments)),
+  ];
+  const before = concat(parts);
+  const veri = encodeChunk(
+    'VERI',
+    encodeIntegrity({ blockCount: content.segments.totalBlocks, segmentCount: content.segments.count, chainHead: content.chainHead, indexDigest: sha256(before) }),
+  );
+  return concat([before, veri]);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * §5 Decodes and checks an index region read from absolute offset `base`.
+ * The index digest is checked before any table is parsed.
+ */
+export function decodeIndexRegion(region: Uint8Array, base: number, limits: Limits, sha256: DigestFunction): ContainerIndex {
+  const found = new Map<string, { payload: Uint8Array; offset: number }>();
+  let p = 0;
+  let veriStart = -1;
+  while (p < region.length) {
+    const chunk = decodeChunk(region, p, { base, maxPayload: limits.maxIndexLength });
+    if (found.has(chunk.type)) throw new H4mkError('E_FORMAT', `repeated ${chunk.type} chunk in the index`, { offset: base + p, chunk: chunk.type });
+    if (['TRAK', 'META', 'SAFE', 'SEEK', 'SEGX', 'VERI'].includes(chunk.type)) found.set(chunk.type, { payload: chunk.payload, offset: base + p + 8 });
+    if (chunk.type === 'VERI') {
+      veriStart = p;
+      if (chunk.end !== region.length) throw new H4mkError('E_FORMAT', 'VERI must be the last chunk of the index', { offset: base + chunk.end, chunk: 'VERI' });
+    }
+    p = chunk.end;
+  }
+  const get = (type: string) => {
+    const c = found.get(type);
+    if (c === undefined) throw new H4mkError('E_FORMAT', `index has no ${type} chunk`, { offset: base, chunk: type });
+    return c;
+  };
+  const veri = get('VERI');
+  const integrity = decodeIntegrity(veri.payload, veri.offset);
+  const digest = sha256(region.subarray(0, veriStart));
+  if (!bytesEqual(digest, integrity.indexDigest)) {
+    throw new H4mkError('E_DIGEST', `index digest mismatch (stored ${toHex(integrity.indexDigest).slice(0, 16)}…)`, { offset: veri.offset + 48, chunk: 'VERI' });
+  }
+  const trak = get('TRAK');
+  const tracks = decodeTrackTable(trak.payload, trak.offset, limits);
+  const metaChunk = found.get('META');
+  const safeChunk = found.get('SAFE');
+  if (metaChunk && metaChunk.payload.length > limits.maxJsonLength) throw new H4mkError('E_LIMIT', 'META exceeds the limit', { offset: metaChunk.offset, chunk: 'META' });
+  if (safeChunk && safeChunk.payload.length > limits.maxJsonLength) throw new H4mkError('E_LIMIT', 'SAFE exceeds the limit', { offset: safeChunk.offset, chunk: 'SAFE' });
+  const meta = metaChunk ? parseJsonObject(metaChunk.payload, metaChunk.offset, 'META') : {};
+  const safe = safeChunk ? parseJsonObject(safeChunk.payload, safeChunk.offset, 'SAFE') : { ...DEFAULT_SAFE };
+  const seekChunk = get('SEEK');
+  const seek = decodeSeekTables(seekChunk.payload, seekChunk.offset, tracks.length);
+  const segx = get('SEGX');
+  const segments = decodeSegmentDirectory(segx.payload, segx.offset, limits);
+  crossCheck(seek, segments, integrity, seekChunk.offset, veri.offset);
+  return { tracks, meta, safe, seek, segments, integrity };
+}
+
+/** §5.6 Rules tying SEEK, SEGX and VERI together. */
+function crossCheck(seek: TrackSeekTable[], segments: SegmentDirectory, integrity: Integrity, seekOffset: number, veriOffset: number): void {
+  if (integrity.blockCount !== segments.totalBlocks || integrity.segmentCount !== segments.count) {
+    throw new H4mkError('E_FORMAT', 'VERI counts disagree with the segment directory', { offset: veriOffset, chunk: 'VERI' });
+  }
+  const perSegment = new Float64Array(segments.count);
+  for (const t of seek) {
+    for (let k = 0; k < t.entryCount; k++) {
+      const s = t.segment[k] as number;
+      const n = segments.blockCount[s];
+      if (n === undefined) throw new H4mkError('E_FORMAT', `SEEK names segment ${s}, SEGX has ${segments.count}`, { offset: seekOffset, chunk: 'SEEK' });
+      perSegment[s] = (perSegment[s] as number) + (t.count[k] as number);
+      if ((t.keyCount[k] as number) > 0 && (t.lastKeyPosition[k] as number) >= n) {
+        throw new H4mkError('E_FORMAT', 'SEEK keyframe position outside its segment', { offset: seekOffset, chunk: 'SEEK' });
+      }
+    }
+  }
+  for (let s = 0; s < segments.count; s++) {
+    if (perSegment[s] !== segments.blockCount[s]) throw new H4mkError('E_FORMAT', `SEEK and SEGX disagree on segment ${s}`, { offset: seekOffset, chunk: 'SEEK' });
+  }
+}
+
+/** Length of a chunk with a payload of `n` bytes. */
+export function chunkLength(n: number): number {
+  return CHUNK_OVERHEAD + n;
+}

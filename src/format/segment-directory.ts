@@ -1,0 +1,95 @@
+/**
+ * §5.5 SEGX: the segment directory. One varint-coded entry per segment:
+ * where it is, how long, how many blocks, and the SHA-256 of its BIDX payload.
+ */
+import { ByteWriter, Cursor } from './bytes.js';
+import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, BLOCK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH } from './constants.js';
+import { H4mkError } from './errors.js';
+import { readVarint } from './varint.js';
+
+/** The segment directory, column-wise. Offsets are relative to the data region start. */
+export type SegmentDirectory = {
+  count: number;
+  offset: Float64Array;
+  length: Float64Array;
+  blockCount: Uint32Array;
+  /** Cumulative: core_index of each segment's first block. */
+  firstCoreIndex: Float64Array;
+  /** SHA-256 of each segment's BIDX payload, 32 bytes each. */
+  digests: Uint8Array;
+  /** Total blocks in all segments. */
+  totalBlocks: number;
+  /** End of the last segment, relative to the data region (0 if none). */
+  end: number;
+};
+
+/** The smallest segment that can hold `n` blocks (§6.2). */
+export function minimalSegmentLength(n: number): number {
+  return n * (CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH) + CHUNK_OVERHEAD + BIDX_HEADER_LENGTH + n * BIDX_ENTRY_LENGTH;
+}
+
+/** §5.5 Encodes SEGX. */
+export function encodeSegmentDirectory(d: SegmentDirectory): Uint8Array {
+  const w = new ByteWriter(8 + d.count * 40);
+  w.u32(d.count).u32(0);
+  let prevEnd = 0;
+  for (let s = 0; s < d.count; s++) {
+    const offset = d.offset[s] as number;
+    w.varint(offset - prevEnd) // gap after the previous segment
+      .varint(d.length[s] as number) // length
+      .varint(d.blockCount[s] as number) // block_count
+      .bytes(d.digests.subarray(s * DIGEST_LENGTH, (s + 1) * DIGEST_LENGTH)); // bidx_digest
+    prevEnd = offset + (d.length[s] as number);
+  }
+  return w.finish();
+}
+
+/** §5.5 Decodes SEGX (`base` = absolute payload offset). */
+export function decodeSegmentDirectory(payload: Uint8Array, base: number, limits: { maxSegmentBlocks: number; maxBlocks: number }): SegmentDirectory {
+  const c = new Cursor(payload, 0, payload.length, base);
+  const count = c.u32('segment_count');
+  c.zeros(4, 'SEGX reserved field');
+  // Each entry takes at least 35 bytes: bound the allocation by the bytes present.
+  if (count * (3 + DIGEST_LENGTH) > c.remaining) throw new H4mkError('E_FORMAT', 'SEGX segment_count does not fit its entries', { offset: base, chunk: 'SEGX' });
+  const d: SegmentDirectory = {
+    count,
+    offset: new Float64Array(count),
+    length: new Float64Array(count),
+    blockCount: new Uint32Array(count),
+    firstCoreIndex: new Float64Array(count),
+    digests: new Uint8Array(count * DIGEST_LENGTH),
+    totalBlocks: 0,
+    end: 0,
+  };
+  const bytes = c.bytes;
+  let p = c.position;
+  const end = payload.length;
+  let prevEnd = 0;
+  let total = 0;
+  for (let s = 0; s < count; s++) {
+    const at = base + p;
+    let gap: number;
+    let length: number;
+    let n: number;
+    [gap, p] = readVarint(bytes, p, end);
+    [length, p] = readVarint(bytes, p, end);
+    [n, p] = readVarint(bytes, p, end);
+    if (n === 0 || n > limits.maxSegmentBlocks) throw new H4mkError('E_LIMIT', `segment block count ${n} outside 1..${limits.maxSegmentBlocks}`, { offset: at, chunk: 'SEGX' });
+    if (length < minimalSegmentLength(n)) throw new H4mkError('E_FORMAT', 'segment too short for its blocks', { offset: at, chunk: 'SEGX' });
+    if (p + DIGEST_LENGTH > end) throw new H4mkError('E_TRUNCATED', 'SEGX digest runs past the chunk', { offset: base + p, chunk: 'SEGX' });
+    d.digests.set(bytes.subarray(p, p + DIGEST_LENGTH), s * DIGEST_LENGTH);
+    p += DIGEST_LENGTH;
+    const offset = prevEnd + gap;
+    d.offset[s] = offset;
+    d.length[s] = length;
+    d.blockCount[s] = n;
+    d.firstCoreIndex[s] = total;
+    total += n;
+    prevEnd = offset + length;
+    if (!Number.isSafeInteger(prevEnd) || total > limits.maxBlocks) throw new H4mkError('E_LIMIT', 'segment directory exceeds the limits', { offset: at, chunk: 'SEGX' });
+  }
+  if (p !== end) throw new H4mkError('E_FORMAT', 'trailing bytes after the segment directory', { offset: base + p, chunk: 'SEGX' });
+  d.totalBlocks = total;
+  d.end = prevEnd;
+  return d;
+}

@@ -1,0 +1,122 @@
+/**
+ * §6.2 BIDX: the block table of one segment, stored right after the
+ * segment's CORE chunks. Fixed-width entries, one per block, in file order.
+ */
+import { Cursor, ByteWriter } from './bytes.js';
+import { checkBlockFields } from './block.js';
+import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, BLOCK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH } from './constants.js';
+import { H4mkError } from './errors.js';
+
+/** A segment's block table, column-wise. */
+export type SegmentTable = {
+  firstCoreIndex: number;
+  count: number;
+  /** CORE chunk start, relative to the segment start. */
+  chunkOffset: Uint32Array;
+  storedLength: Uint32Array;
+  trackNumber: Uint16Array;
+  flags: Uint8Array;
+  compression: Uint8Array;
+  duration: Uint32Array;
+  pts: Float64Array;
+  dts: Float64Array;
+  originalLength: Uint32Array;
+  /** `count` SHA-256 digests of the CORE payloads, 32 bytes each. */
+  digests: Uint8Array;
+};
+
+/** An empty, growable table for the writer. */
+export function createSegmentTable(firstCoreIndex: number, capacity: number): SegmentTable {
+  return {
+    firstCoreIndex,
+    count: 0,
+    chunkOffset: new Uint32Array(capacity),
+    storedLength: new Uint32Array(capacity),
+    trackNumber: new Uint16Array(capacity),
+    flags: new Uint8Array(capacity),
+    compression: new Uint8Array(capacity),
+    duration: new Uint32Array(capacity),
+    pts: new Float64Array(capacity),
+    dts: new Float64Array(capacity),
+    originalLength: new Uint32Array(capacity),
+    digests: new Uint8Array(capacity * DIGEST_LENGTH),
+  };
+}
+
+/** The byte length of the segment's CORE chunks before BIDX, from its table. */
+export function segmentBlocksLength(t: SegmentTable): number {
+  if (t.count === 0) return 0;
+  const last = t.count - 1;
+  return (t.chunkOffset[last] as number) + CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH + (t.storedLength[last] as number);
+}
+
+/** §6.2 Encodes a BIDX payload. */
+export function encodeSegmentTable(t: SegmentTable): Uint8Array {
+  const w = new ByteWriter(BIDX_HEADER_LENGTH + t.count * BIDX_ENTRY_LENGTH);
+  w.u64(t.firstCoreIndex).u32(t.count).u32(0);
+  for (let i = 0; i < t.count; i++) {
+    w.u32(t.chunkOffset[i] as number) //   +0  chunk_offset
+      .u32(t.storedLength[i] as number) // +4  stored_length
+      .u16(t.trackNumber[i] as number) //  +8  track_number
+      .u8(t.flags[i] as number) //         +10 flags
+      .u8(t.compression[i] as number) //   +11 compression
+      .u32(t.duration[i] as number) //     +12 duration
+      .i64(t.pts[i] as number) //          +16 pts
+      .i64(t.dts[i] as number) //          +24 dts
+      .u32(t.originalLength[i] as number) // +32 original_length
+      .u32(0) //                           +36 reserved
+      .bytes(t.digests.subarray(i * DIGEST_LENGTH, (i + 1) * DIGEST_LENGTH)); // +40 digest
+  }
+  return w.finish();
+}
+
+/**
+ * §6.2 Decodes a BIDX payload (`base` = its absolute offset) and checks that
+ * its entries describe back-to-back CORE chunks starting at offset 0.
+ */
+export function decodeSegmentTable(payload: Uint8Array, base: number, options: { maxBlockLength: number; maxSegmentBlocks: number }): SegmentTable {
+  const c = new Cursor(payload, 0, payload.length, base);
+  const firstCoreIndex = c.u64('first_core_index');
+  const count = c.u32('block_count');
+  c.zeros(4, 'BIDX reserved field');
+  if (count === 0) throw new H4mkError('E_FORMAT', 'a segment holds at least one block', { offset: base + 8, chunk: 'BIDX' });
+  if (count > options.maxSegmentBlocks) throw new H4mkError('E_LIMIT', `segment of ${count} blocks exceeds the limit`, { offset: base + 8, chunk: 'BIDX' });
+  if (payload.length !== BIDX_HEADER_LENGTH + count * BIDX_ENTRY_LENGTH) {
+    throw new H4mkError('E_FORMAT', `BIDX payload is ${payload.length} bytes, ${count} entries need ${BIDX_HEADER_LENGTH + count * BIDX_ENTRY_LENGTH}`, { offset: base, chunk: 'BIDX' });
+  }
+  const t = createSegmentTable(firstCoreIndex, count);
+  t.count = count;
+  let expectedOffset = 0;
+  for (let i = 0; i < count; i++) {
+    const at = c.fileOffset;
+    const chunkOffset = c.u32('chunk_offset');
+    const storedLength = c.u32('stored_length');
+    const fields = {
+      coreIndex: firstCoreIndex + i,
+      trackNumber: c.u16('track_number'),
+      flags: c.u8('flags'),
+      compression: c.u8('compression'),
+      duration: c.u32('duration'),
+      pts: c.i64('pts'),
+      dts: c.i64('dts'),
+      originalLength: c.u32('original_length'),
+    };
+    c.zeros(4, 'BIDX entry reserved field');
+    checkBlockFields(fields, at, options.maxBlockLength);
+    if (storedLength > options.maxBlockLength) throw new H4mkError('E_LIMIT', `stored length ${storedLength} exceeds the limit`, { offset: at, coreIndex: fields.coreIndex });
+    if (chunkOffset !== expectedOffset) throw new H4mkError('E_FORMAT', 'BIDX entries must describe contiguous CORE chunks', { offset: at, coreIndex: fields.coreIndex });
+    expectedOffset += CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH + storedLength;
+    if (expectedOffset > 0xffff_ffff) throw new H4mkError('E_LIMIT', 'segment longer than 4 GiB', { offset: at, chunk: 'BIDX' });
+    t.chunkOffset[i] = chunkOffset;
+    t.storedLength[i] = storedLength;
+    t.trackNumber[i] = fields.trackNumber;
+    t.flags[i] = fields.flags;
+    t.compression[i] = fields.compression;
+    t.duration[i] = fields.duration;
+    t.pts[i] = fields.pts;
+    t.dts[i] = fields.dts;
+    t.originalLength[i] = fields.originalLength;
+    t.digests.set(c.bytesView(DIGEST_LENGTH, 'digest'), i * DIGEST_LENGTH);
+  }
+  return t;
+}

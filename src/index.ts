@@ -1,0 +1,34 @@
+/**
+ * h4mk: the H4MK container — writer, reader, seek, verify.
+ * docs/FORMAT.md is the normative description of the bytes.
+ */
+import { installNodePlatform } from './platform-node.js';
+
+installNodePlatform();
+
+export { buildH4mkTracks } from './builder.js';
+export { compressionId, getCodec, parseCompression, registerCodec, type CompressionCodec } from './compress/codec.js';
+export {
+  COMPRESSIONS,
+  DEFAULT_LIMITS,
+  FORMAT_VERSION,
+  FRAME_KINDS,
+  MAGIC,
+  TRACK_KINDS,
+  type Compression,
+  type FrameKind,
+  type Limits,
+  type TrackKind,
+} from './format/constants.js';
+export { crc32c, crc32cPortable } from './format/crc32c.js';
+export { H4mkError, isH4mkError, type H4mkErrorCode } from './format/errors.js';
+export { ticksToUs, usToTicksExact, usToTicksFloor } from './format/time.js';
+export { FileSink } from './io/file-sink.js';
+export { FileSource } from './io/file-source.js';
+export { MemorySink, MemorySpool, type Sink, type Spool } from './io/sink.js';
+export { MemorySource, readExactly, type RandomAccessSource, type SourceStats } from './io/source.js';
+export { H4mkReader, type Block, type RangeQuery, type ReadBlockOptions, type ReaderOptions } from './reader/reader.js';
+export type { BlockInfo, ByteSpan, SeekResult, TrackInfo, VerifyFailure, VerifyReport } from './reader/types.js';
+export type { VerifyOptions } from './reader/verify.js';
+export { DEFAULT_SEGMENT_POLICY, type BlockInput, type SegmentPolicy, type TrackOptions, type WriterOptions } from './writer/options.js';
+export { H4mkWriter, type WriteSummary } from './writer/writer.js';

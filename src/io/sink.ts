@@ -1,0 +1,74 @@
+/**
+ * Sequential sinks the writer streams into, and spools for faststart output.
+ */
+
+/** Where a container is written. Nothing is visible at the destination until `commit`. */
+export interface Sink {
+  write(bytes: Uint8Array): Promise<void>;
+  /** Makes the output durable and visible (e.g. rename into place). */
+  commit(): Promise<void>;
+  /** Discards everything written; the destination is left as it was. */
+  abort(): Promise<void>;
+  /** A scratch area for the data region of a faststart container. */
+  createSpool?(): Promise<Spool>;
+}
+
+/** Temporary storage written once, then replayed in order. */
+export interface Spool {
+  write(bytes: Uint8Array): Promise<void>;
+  /** Yields everything written, in order. */
+  replay(): AsyncIterable<Uint8Array>;
+  dispose(): Promise<void>;
+}
+
+/** A spool in memory. */
+export class MemorySpool implements Spool {
+  private parts: Uint8Array[] = [];
+  async write(bytes: Uint8Array): Promise<void> {
+    this.parts.push(bytes.slice());
+  }
+  async *replay(): AsyncIterable<Uint8Array> {
+    yield* this.parts;
+  }
+  async dispose(): Promise<void> {
+    this.parts = [];
+  }
+}
+
+/** A sink that collects the container in memory; `bytes()` after commit. */
+export class MemorySink implements Sink {
+  private parts: Uint8Array[] = [];
+  private result: Uint8Array | undefined;
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.result) throw new Error('sink already committed');
+    this.parts.push(bytes.slice());
+  }
+
+  async commit(): Promise<void> {
+    let length = 0;
+    for (const p of this.parts) length += p.length;
+    const out = new Uint8Array(length);
+    let o = 0;
+    for (const p of this.parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    this.result = out;
+    this.parts = [];
+  }
+
+  async abort(): Promise<void> {
+    this.parts = [];
+  }
+
+  async createSpool(): Promise<Spool> {
+    return new MemorySpool();
+  }
+
+  /** The committed container. */
+  bytes(): Uint8Array {
+    if (!this.result) throw new Error('sink not committed');
+    return this.result;
+  }
+}

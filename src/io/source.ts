@@ -1,0 +1,51 @@
+import { H4mkError } from '../format/errors.js';
+
+/**
+ * Random-access sources: the one interface readers use for bytes.
+ */
+
+/** Bytes a reader can read at any offset. Implementations validate arguments. */
+export interface RandomAccessSource {
+  /** Total size in bytes. */
+  size(): Promise<number>;
+  /** Exactly `length` bytes at `offset` (fewer only if the source is shorter; callers check). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  /** Releases resources. */
+  close?(): Promise<void>;
+  /** Counters for diagnostics. */
+  readonly stats?: SourceStats;
+}
+
+/** Read counters kept by a source. */
+export type SourceStats = { reads: number; bytesRead: number };
+
+/** Throws a RangeError unless `offset`/`length` are non-negative safe integers. */
+export function checkReadArguments(offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`read offset must be a non-negative integer, got ${offset}`);
+  if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`read length must be a non-negative integer, got ${length}`);
+}
+
+/** A source over bytes in memory. */
+export class MemorySource implements RandomAccessSource {
+  readonly stats: SourceStats = { reads: 0, bytesRead: 0 };
+  constructor(private readonly bytes: Uint8Array) {}
+
+  async size(): Promise<number> {
+    return this.bytes.length;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkReadArguments(offset, length);
+    const out = this.bytes.subarray(Math.min(offset, this.bytes.length), Math.min(offset + length, this.bytes.length));
+    this.stats.reads++;
+    this.stats.bytesRead += out.length;
+    return out;
+  }
+}
+
+/** Reads exactly `length` bytes or throws E_TRUNCATED at the first missing byte. */
+export async function readExactly(source: RandomAccessSource, offset: number, length: number): Promise<Uint8Array> {
+  const bytes = await source.read(offset, length);
+  if (bytes.length !== length) throw new H4mkError('E_TRUNCATED', `needed ${length} bytes, the source has ${bytes.length}`, { offset: offset + bytes.length });
+  return bytes;
+}

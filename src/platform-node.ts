@@ -1,0 +1,13 @@
+/** Installs the Node fast paths: hardware CRC-32C and the zlib/zstd codecs. */
+import { crc32c as nativeCrc32c } from '@node-rs/crc32';
+import { registerNodeCodecs } from './compress/node-codecs.js';
+import { setCrc32cImplementation } from './format/crc32c.js';
+
+let installed = false;
+
+export function installNodePlatform(): void {
+  if (installed) return;
+  installed = true;
+  registerNodeCodecs();
+  setCrc32cImplementation((bytes, previous = 0) => nativeCrc32c(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), previous));
+}

@@ -1,0 +1,412 @@
+/**
+ * The indexed reader. `open` reads the header, the footer and the index
+ * region only; blocks are read on demand, one segment table at a time.
+ */
+import { decompressPayload } from '../compress/codec.js';
+import { sha256 } from '../crypto/sha256.js';
+import { decodeBlockHeader } from '../format/block.js';
+import { bytesEqual, toHex } from '../format/bytes.js';
+import { decodeChunk } from '../format/chunk.js';
+import {
+  BIDX_ENTRY_LENGTH,
+  BIDX_HEADER_LENGTH,
+  BLOCK_HEADER_LENGTH,
+  BlockFlag,
+  CHUNK_OVERHEAD,
+  COMPRESSIONS,
+  DEFAULT_LIMITS,
+  DIGEST_LENGTH,
+  FOOTER_LENGTH,
+  FRAME_KINDS,
+  HEADER_LENGTH,
+  HeaderFlag,
+  type Limits,
+} from '../format/constants.js';
+import { H4mkError } from '../format/errors.js';
+import { decodeFooter, decodeHeader, type FileHeader } from '../format/header.js';
+import { type ContainerIndex, decodeIndexRegion } from '../format/index-region.js';
+import { decodeSegmentTable, segmentBlocksLength, type SegmentTable } from '../format/segment-table.js';
+import { ticksToUs, usToTicksFloor } from '../format/time.js';
+import { readExactly, type RandomAccessSource } from '../io/source.js';
+import { buildTrackSearch, keyEntryAtOrBefore, lastEntryAtOrBefore, segmentOfBlock, type TrackSearch } from './index-search.js';
+import { SegmentCache } from './segment-cache.js';
+import type { BlockInfo, SeekResult, TrackInfo, VerifyReport } from './types.js';
+import { type VerifyOptions, verifyContainer } from './verify.js';
+
+export type ReaderOptions = {
+  limits?: Partial<Limits>;
+  /** Segment tables kept in memory. Default 256. */
+  cacheSegments?: number;
+};
+
+export type RangeQuery = {
+  /** Inclusive lower bound on pts, µs. Default: −∞. */
+  fromUs?: number;
+  /** Exclusive upper bound on pts, µs. Default: +∞. */
+  toUs?: number;
+  /** Track ids or numbers; default all. */
+  tracks?: ReadonlyArray<string | number>;
+  keyframesOnly?: boolean;
+};
+
+export type ReadBlockOptions = {
+  /** Decompress the payload (default true). */
+  decompress?: boolean;
+  /** Check the block's SHA-256 against the index (default true). */
+  verify?: boolean;
+};
+
+/** A block with its payload. */
+export type Block = BlockInfo & { payload: Uint8Array };
+
+export class H4mkReader {
+  /** @internal */ readonly searches: TrackSearch[];
+  private readonly cache: SegmentCache;
+  private readonly trackInfos: TrackInfo[];
+
+  private constructor(
+    readonly source: RandomAccessSource,
+    /** @internal */ readonly index: ContainerIndex,
+    readonly header: FileHeader,
+    readonly fileSize: number,
+    /** Absolute offset of the index region. */
+    readonly indexOffset: number,
+    readonly indexLength: number,
+    /** Absolute offset of the data region (segment offsets are relative to it). */
+    readonly dataOffset: number,
+    /** @internal */ readonly limits: Limits,
+    options: ReaderOptions,
+  ) {
+    this.searches = index.seek.map(buildTrackSearch);
+    this.cache = new SegmentCache(options.cacheSegments ?? 256);
+    this.trackInfos = index.tracks.map((t, i) => {
+      const s = index.seek[i];
+      const search = this.searches[i];
+      if (s === undefined || search === undefined) throw new H4mkError('E_FORMAT', 'SEEK and TRAK disagree');
+      let first: number | null = null;
+      let last: number | null = null;
+      for (let k = 0; k < s.entryCount; k++) {
+        first = first === null ? (s.minPts[k] as number) : Math.min(first, s.minPts[k] as number);
+        last = last === null ? (s.maxPts[k] as number) : Math.max(last, s.maxPts[k] as number);
+      }
+      return {
+        ...t,
+        blockCount: s.blockCount,
+        keyframeCount: s.keyframeCount,
+        storedBytes: s.storedBytes,
+        originalBytes: s.originalBytes,
+        firstPts: first,
+        lastPts: last,
+        firstPtsUs: first === null ? null : ticksToUs(first, t.timescale),
+        lastPtsUs: last === null ? null : ticksToUs(last, t.timescale),
+      };
+    });
+  }
+
+  /** Opens a container: header, footer and index region; everything checked. */
+  static async open(source: RandomAccessSource, options: ReaderOptions = {}): Promise<H4mkReader> {
+    const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const size = await source.size();
+    if (size < HEADER_LENGTH + FOOTER_LENGTH) throw new H4mkError('E_TRUNCATED', `file of ${size} bytes is too short for a container`, { offset: 0 });
+    const header = decodeHeader(await readExactly(source, 0, HEADER_LENGTH));
+    const footer = decodeFooter(await readExactly(source, size - FOOTER_LENGTH, FOOTER_LENGTH), size);
+    if (footer.flags !== header.flags) throw new H4mkError('E_FORMAT', 'footer flags differ from header flags', { offset: size - FOOTER_LENGTH, chunk: 'FOOT' });
+    const faststart = (header.flags & HeaderFlag.FASTSTART) !== 0;
+    if (faststart && (footer.indexOffset !== HEADER_LENGTH || footer.indexLength !== header.indexLength)) {
+      throw new H4mkError('E_FORMAT', 'faststart footer does not point at the index after the header', { offset: size - FOOTER_LENGTH, chunk: 'FOOT' });
+    }
+    if (!faststart && footer.indexOffset + footer.indexLength !== size - FOOTER_LENGTH) {
+      throw new H4mkError('E_FORMAT', 'the tail index must end where the footer starts', { offset: size - FOOTER_LENGTH, chunk: 'FOOT' });
+    }
+    const { indexOffset, indexLength } = footer;
+    if (indexLength > limits.maxIndexLength) throw new H4mkError('E_LIMIT', `index of ${indexLength} bytes exceeds the limit`, { offset: indexOffset });
+    const region = await readExactly(source, indexOffset, indexLength);
+    const index = decodeIndexRegion(region, indexOffset, limits, sha256);
+    const dataOffset = faststart ? HEADER_LENGTH + indexLength : HEADER_LENGTH;
+    const dataEnd = faststart ? size - FOOTER_LENGTH : indexOffset;
+    if (index.segments.end !== dataEnd - dataOffset) {
+      throw new H4mkError(index.segments.end > dataEnd - dataOffset ? 'E_TRUNCATED' : 'E_FORMAT', 'segments do not exactly fill the data region', {
+        offset: dataOffset + Math.min(index.segments.end, dataEnd - dataOffset),
+        chunk: 'SEGX',
+      });
+    }
+    return new H4mkReader(source, index, header, size, indexOffset, indexLength, dataOffset, limits, options);
+  }
+
+  /** "tail" or "faststart". */
+  get layout(): 'tail' | 'faststart' {
+    return (this.header.flags & HeaderFlag.FASTSTART) !== 0 ? 'faststart' : 'tail';
+  }
+
+  get blockCount(): number {
+    return this.index.integrity.blockCount;
+  }
+
+  get segmentCount(): number {
+    return this.index.segments.count;
+  }
+
+  get meta(): Record<string, unknown> {
+    return this.index.meta;
+  }
+
+  get safe(): Record<string, unknown> {
+    return this.index.safe;
+  }
+
+  /** Hex of the VERI chain head. */
+  get chainHead(): string {
+    return toHex(this.index.integrity.chainHead);
+  }
+
+  tracks(): TrackInfo[] {
+    return this.trackInfos.map((t) => ({ ...t }));
+  }
+
+  /** The track with id or number `track`, or a TypeError. */
+  track(track: string | number): TrackInfo {
+    const t = typeof track === 'number' ? this.trackInfos[track] : this.trackInfos.find((x) => x.id === track);
+    if (t === undefined) throw new TypeError(`unknown track ${JSON.stringify(track)}`);
+    return t;
+  }
+
+  /**
+   * The keyframe of `track` with the largest pts ≤ `ptsUs` (the last such in
+   * file order on ties), and the span to read to decode up to `ptsUs`; null
+   * when the track has no keyframe at or before `ptsUs`.
+   */
+  async seek(track: string | number, ptsUs: number): Promise<SeekResult | null> {
+    if (!Number.isFinite(ptsUs)) throw new RangeError('ptsUs must be a finite number');
+    const t = this.track(track);
+    const search = this.searches[t.number] as TrackSearch;
+    const table = search.table;
+    const ticks = usToTicksFloor(Math.floor(ptsUs), t.timescale);
+    const k = keyEntryAtOrBefore(search, ticks);
+    if (k < 0) return null;
+    const segment = table.segment[k] as number;
+    const dir = this.index.segments;
+    const segFirst = dir.firstCoreIndex[segment] as number;
+    let coreIndex: number;
+    let pts: number;
+    if ((table.lastKeyPts[k] as number) <= ticks) {
+      coreIndex = segFirst + (table.lastKeyPosition[k] as number);
+      pts = table.lastKeyPts[k] as number;
+    } else if ((table.keyCount[k] as number) === 1) {
+      coreIndex = segFirst + (table.firstKeyPosition[k] as number);
+      pts = table.firstKeyPts[k] as number;
+    } else {
+      // Several keyframes in this segment and the target falls among them: read its table.
+      const st = await this.segmentTable(segment);
+      let best = -1;
+      for (let i = table.firstKeyPosition[k] as number; i <= (table.lastKeyPosition[k] as number); i++) {
+        if (st.trackNumber[i] === t.number && ((st.flags[i] as number) & BlockFlag.KEYFRAME) !== 0 && (st.pts[i] as number) <= ticks) best = i;
+      }
+      if (best < 0) throw new H4mkError('E_FORMAT', 'segment table disagrees with the seek table', { chunk: 'BIDX' });
+      coreIndex = segFirst + best;
+      pts = st.pts[best] as number;
+    }
+    const lastEntry = lastEntryAtOrBefore(search, ticks);
+    const lastSegment = Math.max(segment, table.segment[lastEntry] as number);
+    const offset = this.dataOffset + (dir.offset[segment] as number);
+    const end = this.dataOffset + (dir.offset[lastSegment] as number) + (dir.length[lastSegment] as number);
+    return {
+      trackId: t.id,
+      trackNumber: t.number,
+      coreIndex,
+      pts,
+      ptsUs: ticksToUs(pts, t.timescale),
+      span: {
+        offset,
+        length: end - offset,
+        fromCoreIndex: coreIndex,
+        toCoreIndex: (dir.firstCoreIndex[lastSegment] as number) + (dir.blockCount[lastSegment] as number) - 1,
+      },
+    };
+  }
+
+  /** {@link seek} for every track, keyed by track id. */
+  async seekAll(ptsUs: number): Promise<Record<string, SeekResult | null>> {
+    const out: Record<string, SeekResult | null> = {};
+    for (const t of this.trackInfos) out[t.id] = await this.seek(t.number, ptsUs);
+    return out;
+  }
+
+  /** Metadata of block `coreIndex` (reads its segment table if not cached). */
+  async blockInfo(coreIndex: number): Promise<BlockInfo> {
+    const segment = this.segmentOf(coreIndex);
+    const table = await this.segmentTable(segment);
+    return this.info(segment, table, coreIndex - (this.index.segments.firstCoreIndex[segment] as number));
+  }
+
+  /** Reads block `coreIndex`: its payload decompressed (default) and verified (default). */
+  async readBlock(coreIndex: number, options: ReadBlockOptions = {}): Promise<Block> {
+    const info = await this.blockInfo(coreIndex);
+    const bytes = await readExactly(this.source, info.offset, info.chunkLength);
+    return this.decodeBlock(info, bytes, info.offset, options);
+  }
+
+  /**
+   * Blocks with `fromUs ≤ pts < toUs` of the chosen tracks, in file order,
+   * with payloads when `payloads` is set (each segment read in one request).
+   */
+  async *range(query: RangeQuery = {}, options: ReadBlockOptions & { payloads?: boolean } = {}): AsyncGenerator<Block | BlockInfo> {
+    const tracks = (query.tracks ?? this.trackInfos.map((t) => t.number)).map((t) => this.track(t));
+    const wanted = new Uint8Array(this.trackInfos.length);
+    const segments = new Set<number>();
+    const bounds = tracks.map((t) => {
+      wanted[t.number] = 1;
+      const from = query.fromUs === undefined ? -Infinity : usToTicksCeil(query.fromUs, t.timescale);
+      const to = query.toUs === undefined ? Infinity : usToTicksCeil(query.toUs, t.timescale);
+      const table = this.index.seek[t.number];
+      if (table === undefined) return [from, to];
+      for (let k = 0; k < table.entryCount; k++) {
+        if ((table.maxPts[k] as number) < from || (table.minPts[k] as number) >= to) continue;
+        if (query.keyframesOnly && (table.keyCount[k] as number) === 0) continue;
+        segments.add(table.segment[k] as number);
+      }
+      return [from, to];
+    });
+    const fromTicks = new Map<number, [number, number]>();
+    tracks.forEach((t, i) => fromTicks.set(t.number, bounds[i] as [number, number]));
+    const ordered = [...segments].sort((a, b) => a - b);
+    const dir = this.index.segments;
+    for (const segment of ordered) {
+      const table = await this.segmentTable(segment);
+      const start = this.dataOffset + (dir.offset[segment] as number);
+      const bytes = options.payloads ? await readExactly(this.source, start, segmentBlocksLength(table)) : null;
+      for (let i = 0; i < table.count; i++) {
+        const track = table.trackNumber[i] as number;
+        if (wanted[track] !== 1) continue;
+        const [from, to] = fromTicks.get(track) as [number, number];
+        const pts = table.pts[i] as number;
+        if (pts < from || pts >= to) continue;
+        if (query.keyframesOnly && ((table.flags[i] as number) & BlockFlag.KEYFRAME) === 0) continue;
+        const info = this.info(segment, table, i);
+        yield bytes === null ? info : this.decodeBlock(info, bytes, start, options);
+      }
+    }
+  }
+
+  /** Reads and checks the table of `segment` (BIDX digest against SEGX). */
+  async segmentTable(segment: number): Promise<SegmentTable> {
+    const cached = this.cache.get(segment);
+    if (cached !== undefined) return cached;
+    const table = await this.loadSegmentTable(segment);
+    this.cache.set(segment, table);
+    return table;
+  }
+
+  /** @internal Reads a segment table without caching. */
+  async loadSegmentTable(segment: number): Promise<SegmentTable> {
+    const dir = this.index.segments;
+    const n = dir.blockCount[segment] as number;
+    const bidxLength = CHUNK_OVERHEAD + BIDX_HEADER_LENGTH + n * BIDX_ENTRY_LENGTH;
+    const segStart = this.dataOffset + (dir.offset[segment] as number);
+    const segEnd = segStart + (dir.length[segment] as number);
+    const at = segEnd - bidxLength;
+    const bytes = await readExactly(this.source, at, bidxLength);
+    const chunk = decodeChunk(bytes, 0, { base: at, expect: 'BIDX' });
+    const digest = sha256(chunk.payload);
+    if (!bytesEqual(digest, dir.digests.subarray(segment * DIGEST_LENGTH, (segment + 1) * DIGEST_LENGTH))) {
+      throw new H4mkError('E_DIGEST', `segment ${segment} table digest mismatch`, { offset: at, chunk: 'BIDX' });
+    }
+    const table = decodeSegmentTable(chunk.payload, at + 8, this.limits);
+    if (table.firstCoreIndex !== dir.firstCoreIndex[segment] || table.count !== n || segmentBlocksLength(table) + bidxLength !== dir.length[segment]) {
+      throw new H4mkError('E_FORMAT', `segment ${segment} table disagrees with the segment directory`, { offset: at, chunk: 'BIDX' });
+    }
+    return table;
+  }
+
+  /** Checks every byte of the container; see {@link verifyContainer}. */
+  verify(options: VerifyOptions = {}): Promise<VerifyReport> {
+    return verifyContainer(this, options);
+  }
+
+  /** Closes the source. */
+  async close(): Promise<void> {
+    await this.source.close?.();
+  }
+
+  /** @internal */
+  segmentOf(coreIndex: number): number {
+    if (!Number.isSafeInteger(coreIndex) || coreIndex < 0 || coreIndex >= this.blockCount) {
+      throw new RangeError(`core_index ${coreIndex} out of range 0..${this.blockCount - 1}`);
+    }
+    return segmentOfBlock(this.index.segments, coreIndex);
+  }
+
+  /** @internal */
+  info(segment: number, table: SegmentTable, i: number): BlockInfo {
+    const trackNumber = table.trackNumber[i] as number;
+    const track = this.trackInfos[trackNumber];
+    const coreIndex = table.firstCoreIndex + i;
+    if (track === undefined) throw new H4mkError('E_FORMAT', `block names track ${trackNumber}, which does not exist`, { coreIndex, chunk: 'BIDX' });
+    const flags = table.flags[i] as number;
+    const storedLength = table.storedLength[i] as number;
+    const ts = track.timescale;
+    return {
+      coreIndex,
+      trackNumber,
+      trackId: track.id,
+      pts: table.pts[i] as number,
+      dts: table.dts[i] as number,
+      duration: table.duration[i] as number,
+      ptsUs: ticksToUs(table.pts[i] as number, ts),
+      dtsUs: ticksToUs(table.dts[i] as number, ts),
+      durationUs: ticksToUs(table.duration[i] as number, ts),
+      keyframe: (flags & BlockFlag.KEYFRAME) !== 0,
+      frameKind: FRAME_KINDS[(flags & BlockFlag.FRAME_KIND_MASK) >> BlockFlag.FRAME_KIND_SHIFT] ?? null,
+      encrypted: (flags & BlockFlag.ENCRYPTED) !== 0,
+      compression: COMPRESSIONS[table.compression[i] as number] ?? 'none',
+      storedLength,
+      originalLength: table.originalLength[i] as number,
+      offset: this.dataOffset + (this.index.segments.offset[segment] as number) + (table.chunkOffset[i] as number),
+      chunkLength: CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH + storedLength,
+      digest: table.digests.subarray(i * DIGEST_LENGTH, (i + 1) * DIGEST_LENGTH),
+    };
+  }
+
+  /** @internal Checks a CORE chunk found at `bytes[info.offset − base]` against its table entry. */
+  decodeBlock(info: BlockInfo, bytes: Uint8Array, base: number, options: ReadBlockOptions): Block {
+    const at = info.offset - base;
+    const chunk = decodeChunk(bytes, at, { base, expect: 'CORE', limit: at + info.chunkLength }).payload;
+    const blockBase = info.offset + 8;
+    let h: ReturnType<typeof decodeBlockHeader>;
+    try {
+      h = decodeBlockHeader(chunk, blockBase, this.limits.maxBlockLength);
+    } catch (error) {
+      throw error instanceof H4mkError ? error.relocate(0, { coreIndex: info.coreIndex }) : error;
+    }
+    if (
+      h.coreIndex !== info.coreIndex ||
+      h.trackNumber !== info.trackNumber ||
+      h.pts !== info.pts ||
+      h.dts !== info.dts ||
+      h.duration !== info.duration ||
+      h.originalLength !== info.originalLength ||
+      h.storedLength !== info.storedLength ||
+      COMPRESSIONS[h.compression] !== info.compression ||
+      ((h.flags ^ ((info.keyframe ? BlockFlag.KEYFRAME : 0) | (info.encrypted ? BlockFlag.ENCRYPTED : 0))) & (BlockFlag.KEYFRAME | BlockFlag.ENCRYPTED)) !== 0
+    ) {
+      throw new H4mkError('E_FORMAT', 'block header disagrees with its segment table entry', { offset: blockBase, coreIndex: info.coreIndex });
+    }
+    if (options.verify !== false && !bytesEqual(sha256(chunk), info.digest)) {
+      throw new H4mkError('E_DIGEST', 'block digest mismatch', { offset: blockBase, coreIndex: info.coreIndex });
+    }
+    const stored = chunk.subarray(BLOCK_HEADER_LENGTH);
+    if (options.decompress === false) return { ...info, payload: stored };
+    if (info.encrypted) throw new H4mkError('E_UNSUPPORTED', 'block is encrypted; a key is needed to read it', { coreIndex: info.coreIndex });
+    const compression = COMPRESSIONS.indexOf(info.compression);
+    try {
+      return { ...info, payload: decompressPayload(stored, compression, info.originalLength, info.coreIndex) };
+    } catch (error) {
+      throw error instanceof H4mkError ? error.relocate(0, { coreIndex: info.coreIndex }) : error;
+    }
+  }
+}
+
+/** Smallest tick count whose µs view is ≥ `us` (for half-open [from, to) filters). */
+function usToTicksCeil(us: number, timescale: number): number {
+  const floor = usToTicksFloor(Math.ceil(us), timescale);
+  return ticksToUs(floor, timescale) >= Math.ceil(us) ? floor : floor + 1;
+}

@@ -1,0 +1,73 @@
+/** Options and inputs of the writer (public API shapes). */
+import type { Compression, FrameKind, Limits, TrackKind } from '../format/constants.js';
+
+/** A track to declare with {@link H4mkWriter.addTrack}. */
+export type TrackOptions = {
+  /** Unique id, 1–255 UTF-8 bytes, e.g. "video_main". */
+  id: string;
+  kind: TrackKind;
+  /** Codec string ("avc1.64001f", "opus", …); default "opaque". */
+  codec?: string;
+  /** Decoder configuration bytes (avcC, OpusHead, …). */
+  config?: Uint8Array;
+  /** Ticks per second of this track's timestamps; default 1,000,000 (µs). */
+  timescale?: number;
+  name?: string;
+  language?: string;
+  extra?: Record<string, unknown>;
+  /** Default compression of this track's blocks; default: the writer's. */
+  compression?: Compression;
+};
+
+/**
+ * A block to write. Timestamps are given either in ticks (`pts`, `dts`,
+ * `duration`) or in microseconds (`ptsUs`, `dtsUs`, `durationUs`, which must
+ * convert exactly to ticks).
+ */
+export type BlockInput = {
+  /** Track id or number. */
+  track: string | number;
+  pts?: number;
+  dts?: number;
+  duration?: number;
+  ptsUs?: number;
+  dtsUs?: number;
+  durationUs?: number;
+  keyframe?: boolean;
+  kind?: FrameKind;
+  payload: Uint8Array;
+  /** Overrides the track's compression for this block. */
+  compression?: Compression;
+};
+
+/** How the writer cuts the block stream into segments (not part of the format). */
+export type SegmentPolicy = {
+  /** Close a segment after this many blocks. Default 4096. */
+  maxBlocks: number;
+  /** Close a segment before it would exceed this many bytes. Default 4 MiB. */
+  maxBytes: number;
+  /** Close a segment once it spans this much decode time. Default 2 s. */
+  maxDurationUs: number;
+  /** Close a segment at each keyframe of the first video track. Default true. */
+  splitAtKeyframes: boolean;
+};
+
+export const DEFAULT_SEGMENT_POLICY: Readonly<SegmentPolicy> = Object.freeze({
+  maxBlocks: 4096,
+  maxBytes: 4 * 1024 * 1024,
+  maxDurationUs: 2_000_000,
+  splitAtKeyframes: true,
+});
+
+export type WriterOptions = {
+  /** "tail" (index at the end; streams) or "faststart" (index after the header). Default "tail". */
+  layout?: 'tail' | 'faststart';
+  /** Default compression for tracks that do not set one. Default "none". */
+  compression?: Compression;
+  /** User metadata (META). */
+  meta?: Record<string, unknown>;
+  /** Policy (SAFE). Default {"policy":"transport_only"}. */
+  safe?: Record<string, unknown>;
+  segment?: Partial<SegmentPolicy>;
+  limits?: Partial<Limits>;
+};

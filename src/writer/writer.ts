@@ -1,0 +1,362 @@
+/**
+ * The streaming writer: blocks in, a complete container out. Memory is the
+ * top-level index (per segment, not per block) plus one segment's block table.
+ */
+import { compressionId, getCodec } from '../compress/codec.js';
+import { chainStart, chainStep, sha256, sha256Parts } from '../crypto/sha256.js';
+import { writeBlockHeader } from '../format/block.js';
+import { chunkCrc, chunkTypeBytes, encodeChunk } from '../format/chunk.js';
+import {
+  BLOCK_HEADER_LENGTH,
+  BlockFlag,
+  CHUNK_HEADER_LENGTH,
+  CHUNK_OVERHEAD,
+  type Compression,
+  DEFAULT_LIMITS,
+  DIGEST_LENGTH,
+  FORMAT_VERSION,
+  FRAME_KINDS,
+  HEADER_LENGTH,
+  HeaderFlag,
+  type Limits,
+  MAX_TIMESTAMP,
+  TRACK_KINDS,
+} from '../format/constants.js';
+import { encodeFooter, encodeHeader } from '../format/header.js';
+import { DEFAULT_SAFE, encodeIndexRegion } from '../format/index-region.js';
+import type { SegmentDirectory } from '../format/segment-directory.js';
+import { createSegmentTable, encodeSegmentTable, type SegmentTable } from '../format/segment-table.js';
+import { ticksToUs, usToTicksExact } from '../format/time.js';
+import type { TrackRecord } from '../format/track-table.js';
+import type { Sink, Spool } from '../io/sink.js';
+import { MemorySpool } from '../io/sink.js';
+import { DEFAULT_SEGMENT_POLICY, type BlockInput, type SegmentPolicy, type TrackOptions, type WriterOptions } from './options.js';
+import { SeekBuilder } from './seek-builder.js';
+
+type TrackState = {
+  record: TrackRecord;
+  blocks: number;
+  lastDts: number;
+  lastKeyPts: number;
+};
+
+/** What {@link H4mkWriter.finish} reports. */
+export type WriteSummary = {
+  blockCount: number;
+  segmentCount: number;
+  trackCount: number;
+  /** Total bytes of the container. */
+  bytes: number;
+  payloadBytes: number;
+  storedBytes: number;
+  indexLength: number;
+  chainHead: Uint8Array;
+  layout: 'tail' | 'faststart';
+};
+
+export class H4mkWriter {
+  private readonly tracksById = new Map<string, TrackState>();
+  private readonly tracks: TrackState[] = [];
+  private readonly seek = new SeekBuilder();
+  private readonly policy: SegmentPolicy;
+  private readonly limits: Limits;
+  private readonly layout: 'tail' | 'faststart';
+  private readonly compression: Compression;
+  private readonly meta: Record<string, unknown>;
+  private readonly safe: Record<string, unknown>;
+  // Segment directory, growable.
+  private readonly segOffset: number[] = [];
+  private readonly segLength: number[] = [];
+  private readonly segBlocks: number[] = [];
+  private readonly segDigests: Uint8Array[] = [];
+  private table: SegmentTable;
+  private segmentStart = 0;
+  private segmentBytes = 0;
+  private segmentFirstDtsUs = 0;
+  private splitTrack = -1;
+  /** Bytes of the data region written so far. */
+  private position = 0;
+  private coreIndex = 0;
+  private chain = chainStart();
+  private payloadBytes = 0;
+  private storedBytes = 0;
+  private state: 'open' | 'busy' | 'finished' | 'failed' = 'open';
+
+  private constructor(
+    private readonly sink: Sink,
+    private readonly out: Sink | Spool,
+    options: WriterOptions,
+  ) {
+    this.policy = { ...DEFAULT_SEGMENT_POLICY, ...options.segment };
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.layout = options.layout ?? 'tail';
+    this.compression = options.compression ?? 'none';
+    this.meta = options.meta ?? {};
+    this.safe = options.safe ?? { ...DEFAULT_SAFE };
+    if (this.policy.maxBlocks < 1 || this.policy.maxBlocks > this.limits.maxSegmentBlocks) throw new RangeError('segment.maxBlocks must be within 1..maxSegmentBlocks');
+    this.table = createSegmentTable(0, this.policy.maxBlocks);
+  }
+
+  /**
+   * Starts a container on `sink`. Tail layout streams straight to the sink;
+   * faststart spools the data region and writes the index first on finish.
+   */
+  static async create(sink: Sink, options: WriterOptions = {}): Promise<H4mkWriter> {
+    getCodec(options.compression ?? 'none');
+    if (options.layout === 'faststart') {
+      const spool = sink.createSpool ? await sink.createSpool() : new MemorySpool();
+      return new H4mkWriter(sink, spool, options);
+    }
+    if (options.layout !== undefined && options.layout !== 'tail') throw new RangeError(`unknown layout ${String(options.layout)}`);
+    const writer = new H4mkWriter(sink, sink, options);
+    await sink.write(encodeHeader({ version: FORMAT_VERSION, flags: 0, indexLength: 0 }));
+    return writer;
+  }
+
+  /** Declares a track; returns its number. Tracks may be added until the first block. */
+  addTrack(options: TrackOptions): number {
+    this.assertOpen();
+    if (this.coreIndex > 0) throw new TypeError('tracks must be added before the first block');
+    if (typeof options.id !== 'string' || options.id.length === 0) throw new TypeError('track id must be a non-empty string');
+    if (this.tracksById.has(options.id)) throw new TypeError(`track ${JSON.stringify(options.id)} already exists`);
+    if (!TRACK_KINDS.includes(options.kind)) throw new TypeError(`track kind must be one of ${TRACK_KINDS.join(', ')}`);
+    if (this.tracks.length >= this.limits.maxTracks) throw new RangeError(`more than ${this.limits.maxTracks} tracks`);
+    const timescale = options.timescale ?? 1_000_000;
+    if (!Number.isInteger(timescale) || timescale < 1 || timescale > 0xffff_ffff) throw new RangeError('timescale must be an integer in 1..2^32-1');
+    const compression = options.compression ?? this.compression;
+    getCodec(compression);
+    const config = options.config ?? new Uint8Array(0);
+    if (config.length > this.limits.maxJsonLength) throw new RangeError('codec configuration exceeds the limit');
+    const record: TrackRecord = {
+      number: this.tracks.length,
+      id: options.id,
+      kind: options.kind,
+      codec: options.codec ?? 'opaque',
+      config: config.slice(),
+      timescale,
+      compression,
+      name: options.name ?? '',
+      language: options.language ?? '',
+      extra: options.extra ?? {},
+    };
+    const state: TrackState = { record, blocks: 0, lastDts: -Infinity, lastKeyPts: -Infinity };
+    this.tracks.push(state);
+    this.tracksById.set(record.id, state);
+    this.seek.addTrack();
+    if (this.splitTrack < 0 && record.kind === 'video') this.splitTrack = record.number;
+    return record.number;
+  }
+
+  /** Writes one block. Blocks of different tracks may interleave in any order. */
+  async writeBlock(block: BlockInput): Promise<void> {
+    this.assertOpen();
+    const t = this.resolveTrack(block.track);
+    const { pts, dts, duration } = this.timestamps(block, t.record.timescale);
+    const keyframe = block.keyframe === true;
+    if (!(block.payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array');
+    if (block.payload.length > this.limits.maxBlockLength) throw new RangeError(`payload of ${block.payload.length} bytes exceeds maxBlockLength`);
+    if (t.blocks === 0 && !keyframe) throw new RangeError(`the first block of track ${t.record.id} must be a keyframe`);
+    if (dts < t.lastDts) throw new RangeError(`dts must not decrease within track ${t.record.id} (${dts} after ${t.lastDts})`);
+    if (keyframe && pts < t.lastKeyPts) throw new RangeError(`keyframe pts must not decrease within track ${t.record.id}`);
+    const kindBits = block.kind === undefined ? 0 : FRAME_KINDS.indexOf(block.kind);
+    if (kindBits < 1 && block.kind !== undefined) throw new TypeError('frame kind must be "I", "P" or "B"');
+    const compression = block.compression ?? t.record.compression;
+
+    this.state = 'busy';
+    try {
+      let stored = block.payload;
+      let codec = 0;
+      if (compression !== 'none' && block.payload.length > 0) {
+        const packed = getCodec(compression).compress(block.payload);
+        if (packed.length < block.payload.length) {
+          stored = packed;
+          codec = compressionId(compression);
+        }
+      }
+      const dtsUs = ticksToUs(dts, t.record.timescale);
+      const chunkLength = CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH + stored.length;
+      if (this.shouldCloseSegment(t.record.number, keyframe, chunkLength, dtsUs)) await this.closeSegment();
+      if (this.table.count === 0) this.segmentFirstDtsUs = dtsUs;
+
+      const flags = (keyframe ? BlockFlag.KEYFRAME : 0) | (Math.max(0, kindBits) << BlockFlag.FRAME_KIND_SHIFT);
+      const fields = { coreIndex: this.coreIndex, trackNumber: t.record.number, flags, compression: codec, duration, pts, dts, originalLength: block.payload.length };
+      // Chunk header (8) + block header (36), then the stored bytes, then the CRC (§4, §6.1).
+      const head = new Uint8Array(CHUNK_HEADER_LENGTH + BLOCK_HEADER_LENGTH);
+      head.set(chunkTypeBytes('CORE'), 0);
+      new DataView(head.buffer).setUint32(4, BLOCK_HEADER_LENGTH + stored.length, true);
+      writeBlockHeader(head, CHUNK_HEADER_LENGTH, fields);
+      const trailer = new Uint8Array(4);
+      new DataView(trailer.buffer).setUint32(0, chunkCrc(head, stored), true);
+      const digest = sha256Parts(head.subarray(CHUNK_HEADER_LENGTH), stored);
+
+      await this.out.write(head);
+      await this.out.write(stored);
+      await this.out.write(trailer);
+
+      const i = this.table.count++;
+      const tb = this.table;
+      tb.chunkOffset[i] = this.segmentBytes;
+      tb.storedLength[i] = stored.length;
+      tb.trackNumber[i] = t.record.number;
+      tb.flags[i] = flags;
+      tb.compression[i] = codec;
+      tb.duration[i] = duration;
+      tb.pts[i] = pts;
+      tb.dts[i] = dts;
+      tb.originalLength[i] = block.payload.length;
+      tb.digests.set(digest, i * DIGEST_LENGTH);
+      this.seek.add(t.record.number, i, pts, keyframe, stored.length, block.payload.length);
+      this.chain = chainStep(this.chain, digest);
+      this.segmentBytes += chunkLength;
+      this.position += chunkLength;
+      this.coreIndex++;
+      this.payloadBytes += block.payload.length;
+      this.storedBytes += stored.length;
+      t.blocks++;
+      t.lastDts = dts;
+      if (keyframe) t.lastKeyPts = pts;
+      this.state = 'open';
+    } catch (error) {
+      this.state = 'failed';
+      throw error;
+    }
+  }
+
+  /** Writes the last segment, the index and the footer, then commits the sink. */
+  async finish(): Promise<WriteSummary> {
+    this.assertOpen();
+    this.state = 'busy';
+    try {
+      if (this.table.count > 0) await this.closeSegment();
+      const segments = this.directory();
+      const index = encodeIndexRegion(
+        { tracks: this.tracks.map((t) => t.record), meta: this.meta, safe: this.safe, seek: this.seek.tables(), segments, chainHead: this.chain },
+        sha256,
+      );
+      if (index.length > this.limits.maxIndexLength) throw new RangeError(`index of ${index.length} bytes exceeds maxIndexLength`);
+      let bytes: number;
+      if (this.out === this.sink) {
+        const indexOffset = HEADER_LENGTH + this.position;
+        await this.sink.write(index);
+        await this.sink.write(encodeFooter({ indexOffset, indexLength: index.length, version: FORMAT_VERSION, flags: 0 }));
+        bytes = indexOffset + index.length;
+      } else {
+        const spool = this.out as Spool;
+        await this.sink.write(encodeHeader({ version: FORMAT_VERSION, flags: HeaderFlag.FASTSTART, indexLength: index.length }));
+        await this.sink.write(index);
+        for await (const part of spool.replay()) await this.sink.write(part);
+        await spool.dispose();
+        await this.sink.write(encodeFooter({ indexOffset: HEADER_LENGTH, indexLength: index.length, version: FORMAT_VERSION, flags: HeaderFlag.FASTSTART }));
+        bytes = HEADER_LENGTH + index.length + this.position;
+      }
+      await this.sink.commit();
+      this.state = 'finished';
+      return {
+        blockCount: this.coreIndex,
+        segmentCount: segments.count,
+        trackCount: this.tracks.length,
+        bytes: bytes + CHUNK_OVERHEAD + 24,
+        payloadBytes: this.payloadBytes,
+        storedBytes: this.storedBytes,
+        indexLength: index.length,
+        chainHead: this.chain,
+        layout: this.layout,
+      };
+    } catch (error) {
+      this.state = 'failed';
+      await this.abort();
+      throw error;
+    }
+  }
+
+  /** Abandons the container: nothing appears at the destination. */
+  async abort(): Promise<void> {
+    if (this.state === 'finished') return;
+    this.state = 'failed';
+    if (this.out !== this.sink) await (this.out as Spool).dispose().catch(() => {});
+    await this.sink.abort();
+  }
+
+  /** Blocks written so far. */
+  get blockCount(): number {
+    return this.coreIndex;
+  }
+
+  private assertOpen(): void {
+    if (this.state === 'busy') throw new TypeError('a write is in progress: await each writeBlock before the next');
+    if (this.state !== 'open') throw new TypeError(`writer is ${this.state}`);
+  }
+
+  private resolveTrack(track: string | number): TrackState {
+    const t = typeof track === 'number' ? this.tracks[track] : this.tracksById.get(track);
+    if (t === undefined) throw new TypeError(`unknown track ${JSON.stringify(track)}`);
+    return t;
+  }
+
+  private timestamps(block: BlockInput, timescale: number): { pts: number; dts: number; duration: number } {
+    const pick = (ticks: number | undefined, us: number | undefined, what: string): number | undefined => {
+      if (ticks !== undefined && us !== undefined) throw new TypeError(`give ${what} or ${what}Us, not both`);
+      const v = ticks ?? (us === undefined ? undefined : usToTicksExact(checkInteger(us, `${what}Us`), timescale, what));
+      return v === undefined ? undefined : checkInteger(v, what);
+    };
+    const pts = pick(block.pts, block.ptsUs, 'pts');
+    if (pts === undefined) throw new TypeError('a block needs pts or ptsUs');
+    const dts = pick(block.dts, block.dtsUs, 'dts') ?? pts;
+    const duration = pick(block.duration, block.durationUs, 'duration') ?? 0;
+    if (Math.abs(pts) > MAX_TIMESTAMP || Math.abs(dts) > MAX_TIMESTAMP) throw new RangeError('timestamps must lie within ±(2^51 - 1) ticks');
+    if (duration < 0 || duration > 0xffff_ffff) throw new RangeError('duration must be within 0..2^32-1 ticks');
+    return { pts, dts, duration };
+  }
+
+  private shouldCloseSegment(track: number, keyframe: boolean, chunkLength: number, dtsUs: number): boolean {
+    const n = this.table.count;
+    if (n === 0) return false;
+    if (n >= this.policy.maxBlocks) return true;
+    if (this.segmentBytes + chunkLength > this.policy.maxBytes) return true;
+    if (this.policy.splitAtKeyframes && keyframe && track === this.splitTrack) return true;
+    return dtsUs - this.segmentFirstDtsUs >= this.policy.maxDurationUs;
+  }
+
+  private async closeSegment(): Promise<void> {
+    const segment = this.segOffset.length;
+    const payload = encodeSegmentTable(this.table);
+    const chunk = encodeChunk('BIDX', payload);
+    await this.out.write(chunk);
+    this.segOffset.push(this.segmentStart);
+    this.segLength.push(this.segmentBytes + chunk.length);
+    this.segBlocks.push(this.table.count);
+    this.segDigests.push(sha256(payload));
+    this.seek.closeSegment(segment);
+    this.position += chunk.length;
+    this.segmentStart = this.position;
+    this.segmentBytes = 0;
+    this.table = createSegmentTable(this.coreIndex, this.policy.maxBlocks);
+  }
+
+  private directory(): SegmentDirectory {
+    const count = this.segOffset.length;
+    const digests = new Uint8Array(count * DIGEST_LENGTH);
+    this.segDigests.forEach((d, i) => digests.set(d, i * DIGEST_LENGTH));
+    const firstCoreIndex = new Float64Array(count);
+    let total = 0;
+    for (let s = 0; s < count; s++) {
+      firstCoreIndex[s] = total;
+      total += this.segBlocks[s] as number;
+    }
+    return {
+      count,
+      offset: Float64Array.from(this.segOffset),
+      length: Float64Array.from(this.segLength),
+      blockCount: Uint32Array.from(this.segBlocks),
+      firstCoreIndex,
+      digests,
+      totalBlocks: total,
+      end: this.position,
+    };
+  }
+}
+
+function checkInteger(v: number, what: string): number {
+  if (!Number.isSafeInteger(v)) throw new RangeError(`${what} must be an integer, got ${v}`);
+  return v;
+}
