@@ -26,9 +26,29 @@ export function ticksToUs(ticks: number, timescale: number): number {
   return timescale === MICROS ? ticks : floorDiv(ticks, MICROS, timescale);
 }
 
-/** The largest tick count t with ticksToUs(t) ≤ `us`, i.e. floor(us · timescale / 10^6). */
+/**
+ * floor(us · timescale / 10^6): the tick at or before the instant `us`.
+ * Note: this is not the largest t with ticksToUs(t) ≤ `us` (ticks of a
+ * 1/90000 track that round down to `us` may lie after it); see
+ * {@link lastTickAtOrBeforeUs}.
+ */
 export function usToTicksFloor(us: number, timescale: number): number {
   return timescale === MICROS ? us : floorDiv(us, timescale, MICROS);
+}
+
+/**
+ * The largest tick count t with ticksToUs(t) ≤ `us` (integer `us`): the bound
+ * for "blocks whose µs view is at or before `us`", as seek uses it.
+ * t·10^6 < (us + 1)·timescale  ⇔  t ≤ floor(((us + 1)·timescale − 1) / 10^6).
+ */
+export function lastTickAtOrBeforeUs(us: number, timescale: number): number {
+  if (timescale === MICROS) return us;
+  // floor(((us + 1)·timescale − 1) / 10^6) = floor((us + 1)·timescale / 10^6), minus 1 when exact.
+  const q = floorDiv(us + 1, timescale, MICROS);
+  const exact = Number.isSafeInteger((us + 1) * timescale)
+    ? q * MICROS === (us + 1) * timescale
+    : BigInt(q) * BigInt(MICROS) === BigInt(us + 1) * BigInt(timescale);
+  return exact ? q - 1 : q;
 }
 
 /** Microseconds → ticks, only when exact; otherwise a RangeError. */

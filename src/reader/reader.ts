@@ -26,7 +26,7 @@ import { H4mkError } from '../format/errors.js';
 import { decodeFooter, decodeHeader, type FileHeader } from '../format/header.js';
 import { type ContainerIndex, decodeIndexRegion } from '../format/index-region.js';
 import { decodeSegmentTable, segmentBlocksLength, type SegmentTable } from '../format/segment-table.js';
-import { ticksToUs, usToTicksFloor } from '../format/time.js';
+import { lastTickAtOrBeforeUs, ticksToUs, usToTicksFloor } from '../format/time.js';
 import { readExactly, type RandomAccessSource } from '../io/source.js';
 import { buildTrackSearch, keyEntryAtOrBefore, lastEntryAtOrBefore, segmentOfBlock, type TrackSearch } from './index-search.js';
 import { SegmentCache } from './segment-cache.js';
@@ -180,7 +180,7 @@ export class H4mkReader {
     const t = this.track(track);
     const search = this.searches[t.number] as TrackSearch;
     const table = search.table;
-    const ticks = usToTicksFloor(Math.floor(ptsUs), t.timescale);
+    const ticks = lastTickAtOrBeforeUs(Math.floor(ptsUs), t.timescale);
     const k = keyEntryAtOrBefore(search, ticks);
     if (k < 0) return null;
     const segment = table.segment[k] as number;

@@ -1,0 +1,63 @@
+// Recipes of the golden vectors (docs/FORMAT.md §11). Each builds a tiny
+// container with the public writer; test/vectors.test.ts checks that the
+// committed hex equals what the writer produces today, byte for byte, and
+// runs every vector through the reader.
+import { buildH4mkTracks } from '../../dist/index.js';
+
+const enc = new TextEncoder();
+
+export const RECIPES = [
+  {
+    name: 'v1-minimal-tail',
+    layout: 'tail',
+    tracks: [{ id: 'v', kind: 'video', codec: 'opaque' }],
+    blocks: [{ track: 'v', ptsUs: 0, durationUs: 40000, keyframe: true, kind: 'I', payload: 'H4MK' }],
+    meta: {},
+  },
+  {
+    name: 'v1-minimal-faststart',
+    layout: 'faststart',
+    tracks: [{ id: 'v', kind: 'video', codec: 'opaque' }],
+    blocks: [{ track: 'v', ptsUs: 0, durationUs: 40000, keyframe: true, kind: 'I', payload: 'H4MK' }],
+    meta: {},
+  },
+  {
+    name: 'v1-empty',
+    layout: 'tail',
+    tracks: [],
+    blocks: [],
+    meta: {},
+  },
+  {
+    name: 'v1-two-tracks-two-segments',
+    layout: 'tail',
+    tracks: [
+      { id: 'video_main', kind: 'video', codec: 'avc1.42001e', timescale: 90000, language: 'und' },
+      { id: 'audio_main', kind: 'audio', codec: 'opus', timescale: 48000, config: [0x4f, 0x70, 0x75, 0x73] },
+    ],
+    blocks: [
+      { track: 'video_main', pts: 0, dts: -3000, duration: 3000, keyframe: true, kind: 'I', payload: 'I0' },
+      { track: 'audio_main', pts: 0, duration: 960, keyframe: true, payload: 'a0' },
+      { track: 'video_main', pts: 6000, dts: 0, duration: 3000, kind: 'P', payload: 'P2' },
+      { track: 'video_main', pts: 3000, dts: 3000, duration: 3000, kind: 'B', payload: 'B1' },
+      { track: 'video_main', pts: 9000, dts: 6000, duration: 3000, keyframe: true, kind: 'I', payload: 'I3' },
+      { track: 'audio_main', pts: 960, duration: 960, keyframe: true, payload: 'a1' },
+    ],
+    meta: { title: 'golden' },
+  },
+  {
+    name: 'v1-zstd-block',
+    layout: 'tail',
+    compression: 'zstd',
+    tracks: [{ id: 'data', kind: 'data', codec: 'opaque' }],
+    blocks: [{ track: 'data', ptsUs: 0, keyframe: true, payload: 'abcd'.repeat(32) }],
+    meta: {},
+  },
+];
+
+/** Builds the container of a recipe. */
+export async function buildVector(recipe) {
+  const tracks = recipe.tracks.map((t) => ({ ...t, ...(t.config ? { config: Uint8Array.from(t.config) } : {}) }));
+  const blocks = recipe.blocks.map((b) => ({ ...b, payload: enc.encode(b.payload) }));
+  return buildH4mkTracks(tracks, blocks, recipe.meta, undefined, { layout: recipe.layout, compression: recipe.compression ?? 'none' });
+}
