@@ -78,7 +78,8 @@ export class Cursor {
     this.need(8, what);
     const lo = this.view.getUint32(this.position, true);
     const hi = this.view.getInt32(this.position + 4, true);
-    if (hi >= MAX_HIGH || hi < -MAX_HIGH) throw new H4mkError('E_LIMIT', `${what} outside ±2^53`, { offset: this.fileOffset });
+    // hi = −2^21 with lo = 0 is −2^53, one past the range.
+    if (hi >= MAX_HIGH || hi < -MAX_HIGH || (hi === -MAX_HIGH && lo === 0)) throw new H4mkError('E_LIMIT', `${what} outside ±(2^53 - 1)`, { offset: this.fileOffset });
     this.position += 8;
     return hi * TWO_32 + lo;
   }

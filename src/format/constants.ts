@@ -94,6 +94,22 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxBlocks: 2 ** 40,
 });
 
+/**
+ * Limits from options over the defaults. An absent or `undefined` entry keeps
+ * its default (a spread would let `undefined` switch a limit off); anything
+ * but a non-negative safe integer is a RangeError.
+ */
+export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
+  const out = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]) {
+    const value = overrides[key];
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`limits.${key} must be a non-negative integer, got ${String(value)}`);
+    out[key] = value;
+  }
+  return out;
+}
+
 /** §2.4 Largest magnitude of any timestamp, in ticks: 2^51 − 1. */
 export const MAX_TIMESTAMP = 2 ** 51 - 1;
 /** §5.1 Largest track id / codec / name / language string, UTF-8 bytes. */

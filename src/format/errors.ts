@@ -17,7 +17,10 @@ export type H4mkErrorCode =
   | 'E_DECOMPRESS'
   | 'E_NOT_FOUND'
   | 'E_ORDER'
-  | 'E_IO';
+  | 'E_IO'
+  | 'E_AUTH'
+  | 'E_KEY'
+  | 'E_SIGNATURE';
 
 /** Where in a container an error was found. */
 export type H4mkErrorContext = {

@@ -4,6 +4,7 @@
  * that segment. Together with SEGX this is the top-level index.
  */
 import { ByteWriter, Cursor } from './bytes.js';
+import { MAX_TIMESTAMP } from './constants.js';
 import { H4mkError } from './errors.js';
 import { readVarint, unzigzag, zigzag } from './varint.js';
 
@@ -138,6 +139,10 @@ export function decodeSeekTables(payload: Uint8Array, base: number, trackCount: 
       minPts += unzigzag(v);
       let span: number;
       [span, p] = readVarint(bytes, p, end);
+      // §2.4: entry times are block pts, so they obey the timestamp bound (and sums stay exact).
+      if (Math.abs(minPts) > MAX_TIMESTAMP || minPts + span > MAX_TIMESTAMP) {
+        throw new H4mkError('E_LIMIT', 'SEEK entry pts magnitude exceeds 2^51 - 1', { offset: entryAt, chunk: 'SEEK' });
+      }
       t.segment[k] = segment;
       t.count[k] = n;
       t.keyCount[k] = keys;

@@ -14,13 +14,13 @@ import {
   BlockFlag,
   CHUNK_OVERHEAD,
   COMPRESSIONS,
-  DEFAULT_LIMITS,
   DIGEST_LENGTH,
   FOOTER_LENGTH,
   FRAME_KINDS,
   HEADER_LENGTH,
   HeaderFlag,
   type Limits,
+  resolveLimits,
 } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
 import { decodeFooter, decodeHeader, type FileHeader } from '../format/header.js';
@@ -105,7 +105,7 @@ export class H4mkReader {
 
   /** Opens a container: header, footer and index region; everything checked. */
   static async open(source: RandomAccessSource, options: ReaderOptions = {}): Promise<H4mkReader> {
-    const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const limits: Limits = resolveLimits(options.limits);
     const size = await source.size();
     if (size < HEADER_LENGTH + FOOTER_LENGTH) throw new H4mkError('E_TRUNCATED', `file of ${size} bytes is too short for a container`, { offset: 0 });
     const header = decodeHeader(await readExactly(source, 0, HEADER_LENGTH));
@@ -255,8 +255,8 @@ export class H4mkReader {
     const segments = new Set<number>();
     const bounds = tracks.map((t) => {
       wanted[t.number] = 1;
-      const from = query.fromUs === undefined ? -Infinity : usToTicksCeil(query.fromUs, t.timescale);
-      const to = query.toUs === undefined ? Infinity : usToTicksCeil(query.toUs, t.timescale);
+      const from = rangeBound(query.fromUs, -Infinity, 'fromUs', t.timescale);
+      const to = rangeBound(query.toUs, Infinity, 'toUs', t.timescale);
       const table = this.index.seek[t.number];
       if (table === undefined) return [from, to];
       for (let k = 0; k < table.entryCount; k++) {
@@ -314,6 +314,16 @@ export class H4mkReader {
     if (table.firstCoreIndex !== dir.firstCoreIndex[segment] || table.count !== n || segmentBlocksLength(table) + bidxLength !== dir.length[segment]) {
       throw new H4mkError('E_FORMAT', `segment ${segment} table disagrees with the segment directory`, { offset: at, chunk: 'BIDX' });
     }
+    const trackCount = this.index.tracks.length;
+    for (let i = 0; i < n; i++) {
+      if ((table.trackNumber[i] as number) >= trackCount) {
+        throw new H4mkError('E_FORMAT', `block names track ${table.trackNumber[i]}, TRAK has ${trackCount}`, {
+          offset: at + 8 + BIDX_HEADER_LENGTH + i * BIDX_ENTRY_LENGTH + 8,
+          coreIndex: table.firstCoreIndex + i,
+          chunk: 'BIDX',
+        });
+      }
+    }
     return table;
   }
 
@@ -369,7 +379,12 @@ export class H4mkReader {
   /** @internal Checks a CORE chunk found at `bytes[info.offset − base]` against its table entry. */
   decodeBlock(info: BlockInfo, bytes: Uint8Array, base: number, options: ReadBlockOptions): Block {
     const at = info.offset - base;
-    const chunk = decodeChunk(bytes, at, { base, expect: 'CORE', limit: at + info.chunkLength }).payload;
+    let chunk: Uint8Array;
+    try {
+      chunk = decodeChunk(bytes, at, { base, expect: 'CORE', limit: at + info.chunkLength }).payload;
+    } catch (error) {
+      throw error instanceof H4mkError ? error.relocate(0, { coreIndex: info.coreIndex }) : error;
+    }
     const blockBase = info.offset + 8;
     let h: ReturnType<typeof decodeBlockHeader>;
     try {
@@ -403,6 +418,13 @@ export class H4mkReader {
       throw error instanceof H4mkError ? error.relocate(0, { coreIndex: info.coreIndex }) : error;
     }
   }
+}
+
+/** A range bound in ticks: absent → `unbounded`; ±Infinity kept; NaN is a RangeError. */
+function rangeBound(us: number | undefined, unbounded: number, what: string, timescale: number): number {
+  if (us === undefined) return unbounded;
+  if (typeof us !== 'number' || Number.isNaN(us)) throw new RangeError(`${what} must be a number of microseconds, got ${String(us)}`);
+  return Number.isFinite(us) ? usToTicksCeil(us, timescale) : us;
 }
 
 /** Smallest tick count whose µs view is ≥ `us` (for half-open [from, to) filters). */

@@ -59,6 +59,33 @@ export const DEFAULT_SEGMENT_POLICY: Readonly<SegmentPolicy> = Object.freeze({
   splitAtKeyframes: true,
 });
 
+/**
+ * The segment policy from options over the defaults: absent or `undefined`
+ * entries keep their default (a spread would let `undefined` switch one off);
+ * anything else out of range is a RangeError.
+ */
+export function resolveSegmentPolicy(overrides: Partial<SegmentPolicy> = {}, maxSegmentBlocks: number): SegmentPolicy {
+  const policy = { ...DEFAULT_SEGMENT_POLICY };
+  const { maxBlocks, maxBytes, maxDurationUs, splitAtKeyframes } = overrides;
+  if (maxBlocks !== undefined) {
+    if (!Number.isInteger(maxBlocks) || maxBlocks < 1 || maxBlocks > maxSegmentBlocks) throw new RangeError(`segment.maxBlocks must be an integer within 1..${maxSegmentBlocks}`);
+    policy.maxBlocks = maxBlocks;
+  } else if (policy.maxBlocks > maxSegmentBlocks) policy.maxBlocks = maxSegmentBlocks;
+  if (maxBytes !== undefined) {
+    if (typeof maxBytes !== 'number' || Number.isNaN(maxBytes) || maxBytes < 0) throw new RangeError('segment.maxBytes must be a non-negative number');
+    policy.maxBytes = maxBytes;
+  }
+  if (maxDurationUs !== undefined) {
+    if (typeof maxDurationUs !== 'number' || Number.isNaN(maxDurationUs) || maxDurationUs < 0) throw new RangeError('segment.maxDurationUs must be a non-negative number');
+    policy.maxDurationUs = maxDurationUs;
+  }
+  if (splitAtKeyframes !== undefined) {
+    if (typeof splitAtKeyframes !== 'boolean') throw new TypeError('segment.splitAtKeyframes must be a boolean');
+    policy.splitAtKeyframes = splitAtKeyframes;
+  }
+  return policy;
+}
+
 export type WriterOptions = {
   /** "tail" (index at the end; streams) or "faststart" (index after the header). Default "tail". */
   layout?: 'tail' | 'faststart';

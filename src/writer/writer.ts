@@ -12,14 +12,15 @@ import {
   CHUNK_HEADER_LENGTH,
   CHUNK_OVERHEAD,
   type Compression,
-  DEFAULT_LIMITS,
   DIGEST_LENGTH,
   FORMAT_VERSION,
   FRAME_KINDS,
   HEADER_LENGTH,
   HeaderFlag,
   type Limits,
+  MAX_SHORT_STRING,
   MAX_TIMESTAMP,
+  resolveLimits,
   TRACK_KINDS,
 } from '../format/constants.js';
 import { encodeFooter, encodeHeader } from '../format/header.js';
@@ -27,10 +28,11 @@ import { DEFAULT_SAFE, encodeIndexRegion } from '../format/index-region.js';
 import type { SegmentDirectory } from '../format/segment-directory.js';
 import { createSegmentTable, encodeSegmentTable, type SegmentTable } from '../format/segment-table.js';
 import { ticksToUs, usToTicksExact } from '../format/time.js';
+import { utf8 } from '../format/strings.js';
 import type { TrackRecord } from '../format/track-table.js';
 import type { Sink, Spool } from '../io/sink.js';
 import { MemorySpool } from '../io/sink.js';
-import { DEFAULT_SEGMENT_POLICY, type BlockInput, type SegmentPolicy, type TrackOptions, type WriterOptions } from './options.js';
+import { type BlockInput, resolveSegmentPolicy, type SegmentPolicy, type TrackOptions, type WriterOptions } from './options.js';
 import { SeekBuilder } from './seek-builder.js';
 
 type TrackState = {
@@ -87,13 +89,12 @@ export class H4mkWriter {
     private readonly out: Sink | Spool,
     options: WriterOptions,
   ) {
-    this.policy = { ...DEFAULT_SEGMENT_POLICY, ...options.segment };
-    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.limits = resolveLimits(options.limits);
+    this.policy = resolveSegmentPolicy(options.segment, this.limits.maxSegmentBlocks);
     this.layout = options.layout ?? 'tail';
     this.compression = options.compression ?? 'none';
-    this.meta = options.meta ?? {};
-    this.safe = options.safe ?? { ...DEFAULT_SAFE };
-    if (this.policy.maxBlocks < 1 || this.policy.maxBlocks > this.limits.maxSegmentBlocks) throw new RangeError('segment.maxBlocks must be within 1..maxSegmentBlocks');
+    this.meta = jsonObject(options.meta ?? {}, 'meta', this.limits.maxJsonLength);
+    this.safe = jsonObject(options.safe ?? { ...DEFAULT_SAFE }, 'safe', this.limits.maxJsonLength);
     this.table = createSegmentTable(0, this.policy.maxBlocks);
   }
 
@@ -102,15 +103,26 @@ export class H4mkWriter {
    * faststart spools the data region and writes the index first on finish.
    */
   static async create(sink: Sink, options: WriterOptions = {}): Promise<H4mkWriter> {
-    getCodec(options.compression ?? 'none');
-    if (options.layout === 'faststart') {
-      const spool = sink.createSpool ? await sink.createSpool() : new MemorySpool();
-      return new H4mkWriter(sink, spool, options);
+    try {
+      getCodec(options.compression ?? 'none');
+      if (options.layout === 'faststart') {
+        const spool = sink.createSpool ? await sink.createSpool() : new MemorySpool();
+        try {
+          return new H4mkWriter(sink, spool, options);
+        } catch (error) {
+          await spool.dispose();
+          throw error;
+        }
+      }
+      if (options.layout !== undefined && options.layout !== 'tail') throw new RangeError(`unknown layout ${String(options.layout)}`);
+      const writer = new H4mkWriter(sink, sink, options);
+      await sink.write(encodeHeader({ version: FORMAT_VERSION, flags: 0, indexLength: 0 }));
+      return writer;
+    } catch (error) {
+      // The writer owns the sink: rejected options leave nothing behind (no temporary file).
+      await sink.abort().catch(() => {});
+      throw error;
     }
-    if (options.layout !== undefined && options.layout !== 'tail') throw new RangeError(`unknown layout ${String(options.layout)}`);
-    const writer = new H4mkWriter(sink, sink, options);
-    await sink.write(encodeHeader({ version: FORMAT_VERSION, flags: 0, indexLength: 0 }));
-    return writer;
   }
 
   /** Declares a track; returns its number. Tracks may be added until the first block. */
@@ -126,18 +138,25 @@ export class H4mkWriter {
     const compression = options.compression ?? this.compression;
     getCodec(compression);
     const config = options.config ?? new Uint8Array(0);
+    if (!(config instanceof Uint8Array)) throw new TypeError('codec configuration must be a Uint8Array');
+    // §5.1 short strings and the extra object are checked now, not at finish (which would lose the container).
+    const codec = shortString(options.codec ?? 'opaque', 'codec');
+    const name = shortString(options.name ?? '', 'name');
+    const language = shortString(options.language ?? '', 'language');
+    shortString(options.id, 'track id');
+    const extra = jsonObject(options.extra ?? {}, 'track extra', this.limits.maxJsonLength);
     if (config.length > this.limits.maxJsonLength) throw new RangeError('codec configuration exceeds the limit');
     const record: TrackRecord = {
       number: this.tracks.length,
       id: options.id,
       kind: options.kind,
-      codec: options.codec ?? 'opaque',
+      codec,
       config: config.slice(),
       timescale,
       compression,
-      name: options.name ?? '',
-      language: options.language ?? '',
-      extra: options.extra ?? {},
+      name,
+      language,
+      extra,
     };
     const state: TrackState = { record, blocks: 0, lastDts: -Infinity, lastKeyPts: -Infinity };
     this.tracks.push(state);
@@ -161,6 +180,8 @@ export class H4mkWriter {
     const kindBits = block.kind === undefined ? 0 : FRAME_KINDS.indexOf(block.kind);
     if (kindBits < 1 && block.kind !== undefined) throw new TypeError('frame kind must be "I", "P" or "B"');
     const compression = block.compression ?? t.record.compression;
+    // Check the codec before the write starts, so a bad name is a plain misuse error.
+    if (block.compression !== undefined) compressionId(getCodec(block.compression).name);
 
     this.state = 'busy';
     try {
@@ -354,6 +375,34 @@ export class H4mkWriter {
       end: this.position,
     };
   }
+}
+
+/** §5.1 A short string: well-formed Unicode, at most 255 UTF-8 bytes. */
+function shortString(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new TypeError(`${what} must be a string`);
+  const bytes = utf8(value);
+  if (bytes.length > MAX_SHORT_STRING) throw new RangeError(`${what} longer than ${MAX_SHORT_STRING} UTF-8 bytes`);
+  if (new TextDecoder().decode(bytes) !== value) throw new TypeError(`${what} is not well-formed Unicode (lone surrogate)`);
+  return value;
+}
+
+/**
+ * §5.2 A JSON object the reader will accept back: a plain object, serializable,
+ * within max_json_length. Returns a snapshot (later edits by the caller do not leak in).
+ */
+function jsonObject(value: unknown, what: string, maxLength: number): Record<string, unknown> {
+  const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isObject(value)) throw new TypeError(`${what} must be a JSON object`);
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new TypeError(`${what} is not serializable as JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const copy: unknown = JSON.parse(text);
+  if (!isObject(copy)) throw new TypeError(`${what} must serialize to a JSON object`);
+  if (utf8(text).length > maxLength) throw new RangeError(`${what} is ${utf8(text).length} bytes of JSON, over maxJsonLength (${maxLength})`);
+  return copy as Record<string, unknown>;
 }
 
 function checkInteger(v: number, what: string): number {

@@ -1,0 +1,169 @@
+/**
+ * `h4mk pack BLOCKS.ndjson -o OUT.h4mk`: streams NDJSON (see ../ndjson.ts)
+ * line by line into a container. The output appears only when complete:
+ * on any error the writer is aborted, so nothing is left at the output path
+ * and a file already there is untouched.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { type Command, Option } from 'commander';
+import { COMPRESSIONS, DEFAULT_LIMITS, FileSink, H4mkWriter, type Compression, type WriteSummary } from '../../index.js';
+import { CliError, ExitCode, aboutPath, inputError } from '../errors.js';
+import { packJson } from '../json.js';
+import { parseNdjsonLine } from '../ndjson.js';
+import { parseJsonObjectOption } from '../options.js';
+import type { Output } from '../output.js';
+import { startProgress } from '../progress.js';
+
+type PackOptions = {
+  output: string;
+  compress: Compression;
+  faststart?: boolean;
+  meta?: Record<string, unknown>;
+  json?: boolean;
+};
+
+/** Adds the `pack` verb. */
+export function registerPack(program: Command, out: Output): void {
+  program
+    .command('pack')
+    .description('pack blocks described by NDJSON lines into a container')
+    .argument('<blocks>', 'NDJSON file of track declarations and blocks ("-" reads stdin)')
+    .requiredOption('-o, --output <file>', 'container to write (it appears only once complete)')
+    .addOption(new Option('--compress <codec>', 'default compression of the blocks').choices(COMPRESSIONS).default('none'))
+    .option('--faststart', 'put the index right after the header (for progressive download)')
+    .option('--meta <json>', 'user metadata (META) as a JSON object', parseJsonObjectOption)
+    .option('--json', 'print the summary as one JSON document')
+    .addHelpText(
+      'after',
+      `
+NDJSON lines:
+  {"track":{"id":"video_main","kind":"video","codec":"opaque","timescale":90000}}
+  {"track":"video_main","pts_us":0,"dts_us":0,"duration_us":33333,"keyframe":true,"kind":"I","payload_b64":"AAEC"}
+  {"track":"video_main","pts":3003,"keyframe":false,"kind":"P","payload_file":"frames/0001.bin"}
+Tracks are declared before the first block; payload_file is relative to the NDJSON file.`,
+    )
+    .action(async (input: string, options: PackOptions) => {
+      const started = performance.now();
+      const summary = await pack(input, options);
+      const seconds = Number(((performance.now() - started) / 1000).toFixed(3));
+      const compression = options.compress;
+      if (out.jsonMode) {
+        out.json({ ok: true, ...packJson(summary, options.output, compression, seconds) });
+        return;
+      }
+      out.line(
+        `packed ${summary.blockCount} blocks of ${summary.trackCount} tracks into ${options.output}: ` +
+          `${summary.bytes} bytes (${summary.storedBytes} stored of ${summary.payloadBytes} payload bytes), ` +
+          `${summary.segmentCount} segments, ${summary.layout} layout, ${compression}, in ${seconds} s`,
+      );
+    });
+}
+
+/** An open NDJSON input: a stream, its display name, and where payload files are resolved. */
+type Input = { stream: Readable; name: string; baseDir: string; size: number; close: () => Promise<void> };
+
+async function openInput(path: string): Promise<Input> {
+  if (path === '-') return { stream: process.stdin, name: '<stdin>', baseDir: process.cwd(), size: 0, close: async () => void process.stdin.destroy() };
+  // Opening first turns a missing file into an error before any output exists.
+  const handle: FileHandle = await open(path, 'r');
+  const st = await handle.stat();
+  if (st.isDirectory()) {
+    await handle.close();
+    throw inputError(`${path}: is a directory`);
+  }
+  const stream = handle.createReadStream({ autoClose: false });
+  const close = async () => {
+    stream.destroy();
+    await handle.close();
+  };
+  return { stream, name: path, baseDir: dirname(resolve(path)), size: st.isFile() ? st.size : 0, close };
+}
+
+async function pack(inputPath: string, options: PackOptions): Promise<WriteSummary> {
+  const input = await openInput(inputPath);
+  const progress = startProgress('packing', input.size, 'bytes');
+  let writer: H4mkWriter | undefined;
+  let lines: Interface | undefined;
+  // Ctrl-C ends the read loop; the writer is then aborted like on any error.
+  let interrupted = false;
+  const interrupt = () => {
+    interrupted = true;
+    lines?.close();
+  };
+  process.once('SIGINT', interrupt);
+  try {
+    const sink = await FileSink.create(options.output).catch((error: unknown) => {
+      throw aboutPath(options.output, error);
+    });
+    try {
+      writer = await H4mkWriter.create(sink, {
+        compression: options.compress,
+        layout: options.faststart === true ? 'faststart' : 'tail',
+        ...(options.meta === undefined ? {} : { meta: options.meta }),
+      });
+    } catch (error) {
+      await sink.abort();
+      throw error;
+    }
+    let lineNumber = 0;
+    let consumed = 0;
+    // Created only now: readline starts the stream at once and lines emitted before
+    // the loop begins would be lost.
+    lines = createInterface({ input: input.stream, crlfDelay: Infinity });
+    for await (const text of lines) {
+      if (interrupted) break;
+      lineNumber++;
+      consumed += Buffer.byteLength(text) + 1;
+      const where = `${input.name}:${lineNumber}`;
+      try {
+        const parsed = parseNdjsonLine(text);
+        if (parsed?.kind === 'track') writer.addTrack(parsed.track);
+        else if (parsed?.kind === 'block') {
+          const payload = 'bytes' in parsed.line.payload ? parsed.line.payload.bytes : await readPayload(input.baseDir, parsed.line.payload.file);
+          await writer.writeBlock({ ...parsed.line.block, payload });
+        }
+      } catch (error) {
+        throw atLine(error, where);
+      }
+      progress.update(consumed);
+    }
+    if (interrupted) throw new CliError(`interrupted; nothing was written to ${options.output}`, ExitCode.INTERRUPTED);
+    return await writer.finish();
+  } catch (error) {
+    await writer?.abort();
+    throw error;
+  } finally {
+    process.removeListener('SIGINT', interrupt);
+    progress.stop();
+    await input.close();
+  }
+}
+
+/** Reads a payload file, refusing anything larger than a block may be. */
+async function readPayload(baseDir: string, file: string): Promise<Uint8Array> {
+  const what = `payload_file ${JSON.stringify(file)}`;
+  const handle = await open(resolve(baseDir, file), 'r').catch((error: unknown) => {
+    throw aboutPath(what, error);
+  });
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new TypeError(`${what} is not a regular file`);
+    if (st.size > DEFAULT_LIMITS.maxBlockLength) throw new RangeError(`${what} is ${st.size} bytes, more than a block may hold`);
+    return new Uint8Array(await handle.readFile());
+  } catch (error) {
+    throw aboutPath(what, error);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Names the input line an input problem comes from; other errors pass through. */
+function atLine(error: unknown, where: string): unknown {
+  if (error instanceof TypeError || error instanceof RangeError || (error instanceof CliError && error.exitCode === ExitCode.USAGE)) {
+    return inputError(`${where}: ${error.message}`, 'see h4mk pack --help for the line format');
+  }
+  return error;
+}

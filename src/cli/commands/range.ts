@@ -1,0 +1,71 @@
+/** `h4mk range FILE --from-us A --to-us B`: the blocks with A ≤ pts < B, in file order. */
+import { type Command, Option } from 'commander';
+import type { BlockInfo, RangeQuery } from '../../index.js';
+import { withContainer } from '../container.js';
+import { inputError } from '../errors.js';
+import { blockJson } from '../json.js';
+import { collect, parseInteger } from '../options.js';
+import type { Output } from '../output.js';
+
+type RangeOptions = {
+  fromUs?: number;
+  toUs?: number;
+  from_us?: number;
+  to_us?: number;
+  track?: string[];
+  keyframesOnly?: boolean;
+  ndjson?: boolean;
+};
+
+/** Adds the `range` verb. */
+export function registerRange(program: Command, out: Output): void {
+  program
+    .command('range')
+    .description('list the blocks whose pts lies in [from, to), in file order')
+    .argument('<file>', 'container to read')
+    .option('--from-us <n>', 'inclusive lower bound on pts, µs (default: the start)', parseInteger)
+    .option('--to-us <n>', 'exclusive upper bound on pts, µs (default: the end)', parseInteger)
+    .addOption(new Option('--from_us <n>').hideHelp().argParser(parseInteger))
+    .addOption(new Option('--to_us <n>').hideHelp().argParser(parseInteger))
+    .option('--track <id>', 'only this track (repeatable)', collect)
+    .option('--keyframes-only', 'only keyframes')
+    .option('--json', 'print one JSON document with a "blocks" array')
+    .option('--ndjson', 'print one JSON object per block, one per line')
+    .action(async (file: string, options: RangeOptions) => {
+      if (out.jsonMode && options.ndjson === true) throw inputError('give --json or --ndjson, not both');
+      const fromUs = options.fromUs ?? options.from_us;
+      const toUs = options.toUs ?? options.to_us;
+      if (fromUs !== undefined && toUs !== undefined && fromUs > toUs) throw inputError(`--from-us ${fromUs} is after --to-us ${toUs}`);
+      const query: RangeQuery = { keyframesOnly: options.keyframesOnly === true };
+      if (fromUs !== undefined) query.fromUs = fromUs;
+      if (toUs !== undefined) query.toUs = toUs;
+      if (options.track !== undefined) query.tracks = options.track;
+      await withContainer(file, async (reader) => {
+        const blocks: Record<string, unknown>[] = [];
+        if (!out.jsonMode && options.ndjson !== true) out.line('core_index track pts_us dts_us duration_us key kind compression stored_length original_length');
+        for await (const b of reader.range(query)) {
+          if (out.jsonMode) blocks.push(blockJson(b));
+          else if (options.ndjson === true) out.line(JSON.stringify(blockJson(b)));
+          else out.line(describe(b));
+        }
+        if (out.jsonMode) {
+          out.json({ file, from_us: fromUs ?? null, to_us: toUs ?? null, tracks: options.track ?? null, keyframes_only: query.keyframesOnly, count: blocks.length, blocks });
+        }
+      });
+    });
+}
+
+function describe(b: BlockInfo): string {
+  return [
+    b.coreIndex,
+    b.trackId,
+    b.ptsUs,
+    b.dtsUs,
+    b.durationUs,
+    b.keyframe ? 'K' : '-',
+    b.frameKind ?? '-',
+    b.compression,
+    b.storedLength,
+    b.originalLength,
+  ].join(' ');
+}

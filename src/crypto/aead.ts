@@ -1,0 +1,55 @@
+/**
+ * §13.1 AES-256-GCM through node:crypto. The stored bytes of an encrypted
+ * block are ciphertext ‖ 16-byte tag; the 12-byte nonce is derived, never stored.
+ */
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { H4mkError } from '../format/errors.js';
+
+export const TAG_LENGTH = 16;
+export const NONCE_LENGTH = 12;
+
+/**
+ * §13.1 The nonce of block `coreIndex`: u64 core_index ‖ u32 0, little-endian.
+ * Unique per key: a key belongs to one (container, track, epoch) and
+ * core_index is unique within a container.
+ */
+export function blockNonce(coreIndex: number): Uint8Array {
+  const nonce = new Uint8Array(NONCE_LENGTH);
+  new DataView(nonce.buffer).setBigUint64(0, BigInt(coreIndex), true);
+  return nonce;
+}
+
+/** Encrypts `plaintext`; returns ciphertext ‖ tag. */
+export function aeadSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
+  cipher.setAAD(aad);
+  const head = cipher.update(plaintext);
+  const tail = cipher.final();
+  const out = new Uint8Array(head.length + tail.length + TAG_LENGTH);
+  out.set(head, 0);
+  out.set(tail, head.length);
+  out.set(cipher.getAuthTag(), head.length + tail.length);
+  return out;
+}
+
+/**
+ * Decrypts ciphertext ‖ tag. The tag is checked before any plaintext is
+ * returned; every failure is the same generic E_AUTH (no oracle).
+ */
+export function aeadOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array, coreIndex?: number): Uint8Array {
+  if (sealed.length < TAG_LENGTH) throw new H4mkError('E_AUTH', 'block authentication failed', { coreIndex });
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_LENGTH));
+  const head = decipher.update(sealed.subarray(0, sealed.length - TAG_LENGTH));
+  try {
+    const tail = decipher.final();
+    if (tail.length === 0) return head;
+    const out = new Uint8Array(head.length + tail.length);
+    out.set(head);
+    out.set(tail, head.length);
+    return out;
+  } catch {
+    throw new H4mkError('E_AUTH', 'block authentication failed', { coreIndex });
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * §13.2 Key schedule. Every key is HKDF-SHA256 of the 32-byte container
+ * secret, salted with the container id, with a distinct label:
+ *   block key (track t, epoch e) = HKDF(secret, container_id, "h4mk/v1/block" ‖ u16 t ‖ i64 e)
+ *   transcript key               = HKDF(secret, container_id, "h4mk/v1/transcript")
+ *   key check                    = HKDF(secret, container_id, "h4mk/v1/key-check")[0..16)
+ * A passphrase becomes the secret through scrypt with parameters stored in
+ * CRYP and capped on read.
+ */
+import { hkdfSync, scryptSync } from 'node:crypto';
+import type { KdfParams, ScryptCaps } from '../format/crypto-params.js';
+import { DEFAULT_SCRYPT_CAPS } from '../format/crypto-params.js';
+import { H4mkError } from '../format/errors.js';
+import { sha256Parts } from './sha256.js';
+
+export const SECRET_LENGTH = 32;
+const LABEL_BLOCK = 'h4mk/v1/block';
+const LABEL_TRANSCRIPT = 'h4mk/v1/transcript';
+const LABEL_KEY_CHECK = 'h4mk/v1/key-check';
+const LABEL_ENGINE = 'h4mk/v1/engine';
+
+function hkdf(secret: Uint8Array, salt: Uint8Array, info: Uint8Array): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', secret, salt, info, 32));
+}
+
+function label(text: string, extra = 0): { bytes: Uint8Array; view: DataView; at: number } {
+  const encoded = new TextEncoder().encode(text);
+  const bytes = new Uint8Array(encoded.length + extra);
+  bytes.set(encoded);
+  return { bytes, view: new DataView(bytes.buffer), at: encoded.length };
+}
+
+/** The key of one (track, epoch). */
+export function deriveBlockKey(secret: Uint8Array, containerId: Uint8Array, trackNumber: number, epoch: number): Uint8Array {
+  const l = label(LABEL_BLOCK, 10);
+  l.view.setUint16(l.at, trackNumber, true);
+  l.view.setBigInt64(l.at + 2, BigInt(epoch), true);
+  return hkdf(secret, containerId, l.bytes);
+}
+
+export function deriveTranscriptKey(secret: Uint8Array, containerId: Uint8Array): Uint8Array {
+  return hkdf(secret, containerId, label(LABEL_TRANSCRIPT).bytes);
+}
+
+export function deriveKeyCheck(secret: Uint8Array, containerId: Uint8Array): Uint8Array {
+  return hkdf(secret, containerId, label(LABEL_KEY_CHECK).bytes).subarray(0, 16);
+}
+
+/**
+ * §13.4 The engine digest bound into associated data: SHA-256 of
+ * "h4mk/v1/engine" ‖ u8 len ‖ engine_id ‖ u8 len ‖ engine_fp, or 32 zero
+ * bytes when neither is given.
+ */
+export function engineDigest(engineId: string, engineFp: string): Uint8Array {
+  if (engineId === '' && engineFp === '') return new Uint8Array(32);
+  const enc = new TextEncoder();
+  const id = enc.encode(engineId);
+  const fp = enc.encode(engineFp);
+  if (id.length > 255 || fp.length > 255) throw new RangeError('engine id and fingerprint are limited to 255 UTF-8 bytes');
+  return sha256Parts(enc.encode(LABEL_ENGINE), Uint8Array.of(id.length), id, Uint8Array.of(fp.length), fp);
+}
+
+/** The epoch of a block: floor(pts_us / epoch_us), or 0 when epochs are off. */
+export function epochOf(ptsUs: number, epochUs: number): number {
+  return epochUs === 0 ? 0 : Math.floor(ptsUs / epochUs);
+}
+
+/**
+ * Passphrase → 32-byte secret with scrypt. Parameters come from the file, so
+ * they are capped first (a hostile file must not make us allocate gigabytes).
+ */
+export function secretFromPassphrase(passphrase: string, kdf: Extract<KdfParams, { kind: 'scrypt' }>, caps: ScryptCaps = DEFAULT_SCRYPT_CAPS): Uint8Array {
+  if (kdf.log2N > caps.maxLog2N || kdf.r > caps.maxR || kdf.p > caps.maxP) {
+    throw new H4mkError('E_LIMIT', `scrypt parameters N=2^${kdf.log2N} r=${kdf.r} p=${kdf.p} exceed the caps`, { chunk: 'CRYP' });
+  }
+  const N = 2 ** kdf.log2N;
+  return new Uint8Array(scryptSync(passphrase.normalize('NFC'), kdf.salt, SECRET_LENGTH, { N, r: kdf.r, p: kdf.p, maxmem: 256 * N * kdf.r + 1024 * 1024 }));
+}

@@ -1,0 +1,30 @@
+/**
+ * §13.4 The associated data of an encrypted block: a fixed 104-byte
+ * canonical encoding of everything that places the block in its container.
+ */
+import { BlockFlag, FORMAT_VERSION } from './constants.js';
+import type { BlockFields } from './block.js';
+
+export const AAD_LENGTH = 104;
+const AAD_MAGIC = Uint8Array.of(0x48, 0x34, 0x4d, 0x4b, 0x2d, 0x41, 0x44, 0x31); // "H4MK-AD1"
+
+/** §13.4 Encodes the associated data of a block. */
+export function encodeAssociatedData(containerId: Uint8Array, block: BlockFields, epoch: number, engineDigest: Uint8Array): Uint8Array {
+  const out = new Uint8Array(AAD_LENGTH);
+  const v = new DataView(out.buffer);
+  out.set(AAD_MAGIC, 0); //                                  0  magic "H4MK-AD1"
+  v.setUint16(8, FORMAT_VERSION, true); //                   8  format version
+  out.set(containerId, 10); //                               10 container_id (16)
+  v.setUint16(26, block.trackNumber, true); //               26 track_number
+  v.setBigUint64(28, BigInt(block.coreIndex), true); //      28 core_index
+  v.setBigInt64(36, BigInt(block.pts), true); //             36 pts
+  v.setBigInt64(44, BigInt(block.dts), true); //             44 dts
+  v.setUint32(52, block.duration, true); //                  52 duration
+  v.setUint8(56, block.flags | BlockFlag.ENCRYPTED); //      56 flags (ENCRYPTED always set)
+  v.setUint8(57, block.compression); //                      57 compression
+  v.setUint32(58, block.originalLength, true); //            58 original_length
+  v.setBigInt64(62, BigInt(epoch), true); //                 62 key epoch
+  v.setUint16(70, 0, true); //                               70 reserved
+  out.set(engineDigest, 72); //                              72 engine digest (32)
+  return out;
+}
