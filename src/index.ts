@@ -30,5 +30,5 @@ export { MemorySource, readExactly, type RandomAccessSource, type SourceStats } 
 export { H4mkReader, type Block, type RangeQuery, type ReadBlockOptions, type ReaderOptions } from './reader/reader.js';
 export type { BlockInfo, ByteSpan, SeekResult, TrackInfo, VerifyFailure, VerifyReport } from './reader/types.js';
 export type { VerifyOptions } from './reader/verify.js';
-export { DEFAULT_SEGMENT_POLICY, type BlockInput, type SegmentPolicy, type TrackOptions, type WriterOptions } from './writer/options.js';
+export { DEFAULT_SEGMENT_POLICY, type BlockInput, type RawBlockInput, type SegmentPolicy, type TrackOptions, type WriterOptions } from './writer/options.js';
 export { H4mkWriter, type WriteSummary } from './writer/writer.js';

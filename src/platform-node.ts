@@ -9,5 +9,6 @@ export function installNodePlatform(): void {
   if (installed) return;
   installed = true;
   registerNodeCodecs();
-  setCrc32cImplementation((bytes, previous = 0) => nativeCrc32c(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), previous));
+  // The native function accepts any Uint8Array view (its type says Buffer).
+  setCrc32cImplementation((bytes, previous = 0) => nativeCrc32c(bytes as Buffer, previous));
 }

@@ -10,36 +10,91 @@ import type { Sink, Spool } from './sink.js';
 
 const BUFFER_LENGTH = 1 << 20;
 
-/** Buffered sequential writes to a file handle. */
+/**
+ * Buffered sequential writes to a file handle, double-buffered: one buffer
+ * fills while the other is being written. A write that fits in the buffer
+ * returns synchronously (undefined); otherwise a promise.
+ */
 class BufferedFile {
-  private buffer = new Uint8Array(BUFFER_LENGTH);
+  private buffer: Uint8Array = new Uint8Array(BUFFER_LENGTH);
+  private spare: Uint8Array | null = new Uint8Array(BUFFER_LENGTH);
   private used = 0;
-  position = 0;
+  private pending: Promise<void> | null = null;
+  private failure: { error: unknown } | null = null;
+  /** File offset of the next write to the handle. */
+  private written = 0;
   constructor(readonly handle: FileHandle) {}
 
-  async write(bytes: Uint8Array): Promise<void> {
-    if (this.used + bytes.length > this.buffer.length) await this.flush();
+  /** Bytes accepted so far. */
+  position = 0;
+
+  write(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.failure !== null) return Promise.reject(this.failure.error);
+    this.position += bytes.length;
+    if (this.used + bytes.length <= this.buffer.length) {
+      this.buffer.set(bytes, this.used);
+      this.used += bytes.length;
+      return undefined;
+    }
+    return this.writeSlow(bytes);
+  }
+
+  private async writeSlow(bytes: Uint8Array): Promise<void> {
+    await this.swap();
     if (bytes.length >= this.buffer.length) {
+      await this.settle();
       await this.writeFully(bytes);
       return;
     }
-    this.buffer.set(bytes, this.used);
-    this.used += bytes.length;
+    this.buffer.set(bytes, 0);
+    this.used = bytes.length;
   }
 
-  async flush(): Promise<void> {
+  /** Starts writing the current buffer and continues in the spare one. */
+  private async swap(): Promise<void> {
+    await this.settle();
     if (this.used === 0) return;
-    await this.writeFully(this.buffer.subarray(0, this.used));
+    const full = this.buffer;
+    const length = this.used;
+    this.buffer = this.spare as Uint8Array;
+    this.spare = null;
     this.used = 0;
+    this.pending = this.writeFully(full.subarray(0, length)).then(
+      () => {
+        this.spare = full;
+        this.pending = null;
+      },
+      (error: unknown) => {
+        this.failure = { error };
+        this.pending = null;
+      },
+    );
+  }
+
+  /** Waits for the write in flight; rethrows its failure. */
+  private async settle(): Promise<void> {
+    if (this.pending !== null) await this.pending;
+    if (this.failure !== null) throw this.failure.error;
+  }
+
+  /** Writes everything buffered. */
+  async flush(): Promise<void> {
+    await this.swap();
+    await this.settle();
   }
 
   private async writeFully(bytes: Uint8Array): Promise<void> {
     let done = 0;
     while (done < bytes.length) {
-      const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, this.position);
+      const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, this.written);
       done += bytesWritten;
-      this.position += bytesWritten;
+      this.written += bytesWritten;
     }
+  }
+
+  /** Waits for any write in flight, ignoring its failure (for abort). */
+  async quiesce(): Promise<void> {
+    if (this.pending !== null) await this.pending;
   }
 }
 
@@ -59,15 +114,16 @@ class FileSpool implements Spool {
     return new FileSpool(new BufferedFile(await open(path, 'wx+', 0o600)), path);
   }
 
-  write(bytes: Uint8Array): Promise<void> {
+  write(bytes: Uint8Array): Promise<void> | undefined {
     return this.file.write(bytes);
   }
 
   async *replay(): AsyncIterable<Uint8Array> {
     await this.file.flush();
     const chunk = new Uint8Array(BUFFER_LENGTH);
-    for (let offset = 0; offset < this.file.position; ) {
-      const { bytesRead } = await this.file.handle.read(chunk, 0, Math.min(chunk.length, this.file.position - offset), offset);
+    const end = this.file.position;
+    for (let offset = 0; offset < end; ) {
+      const { bytesRead } = await this.file.handle.read(chunk, 0, Math.min(chunk.length, end - offset), offset);
       if (bytesRead === 0) throw new Error('spool file shrank while replaying');
       offset += bytesRead;
       yield chunk.subarray(0, bytesRead);
@@ -75,6 +131,7 @@ class FileSpool implements Spool {
   }
 
   async dispose(): Promise<void> {
+    await this.file.quiesce();
     await this.file.handle.close().catch(() => {});
     await unlink(this.path).catch(() => {});
   }
@@ -95,8 +152,8 @@ export class FileSink implements Sink {
     return new FileSink(new BufferedFile(handle), path, temporary);
   }
 
-  write(bytes: Uint8Array): Promise<void> {
-    if (this.done) return Promise.reject(new Error('sink is closed'));
+  write(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.done) return Promise.reject(new TypeError('sink is closed'));
     return this.file.write(bytes);
   }
 
@@ -106,7 +163,7 @@ export class FileSink implements Sink {
   }
 
   async commit(): Promise<void> {
-    if (this.done) throw new Error('sink is closed');
+    if (this.done) throw new TypeError('sink is closed');
     this.done = true;
     try {
       await this.file.flush();
@@ -123,6 +180,7 @@ export class FileSink implements Sink {
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    await this.file.quiesce();
     await this.file.handle.close().catch(() => {});
     await unlink(this.temporary).catch(() => {});
   }

@@ -2,9 +2,13 @@
  * Sequential sinks the writer streams into, and spools for faststart output.
  */
 
-/** Where a container is written. Nothing is visible at the destination until `commit`. */
+/**
+ * Where a container is written. Nothing is visible at the destination until
+ * `commit`. `write` copies or finishes with `bytes` before it returns (when it
+ * returns undefined) or before its promise resolves: callers may reuse them.
+ */
 export interface Sink {
-  write(bytes: Uint8Array): Promise<void>;
+  write(bytes: Uint8Array): Promise<void> | undefined;
   /** Makes the output durable and visible (e.g. rename into place). */
   commit(): Promise<void>;
   /** Discards everything written; the destination is left as it was. */
@@ -15,7 +19,7 @@ export interface Sink {
 
 /** Temporary storage written once, then replayed in order. */
 export interface Spool {
-  write(bytes: Uint8Array): Promise<void>;
+  write(bytes: Uint8Array): Promise<void> | undefined;
   /** Yields everything written, in order. */
   replay(): AsyncIterable<Uint8Array>;
   dispose(): Promise<void>;
@@ -24,7 +28,7 @@ export interface Spool {
 /** A spool in memory. */
 export class MemorySpool implements Spool {
   private parts: Uint8Array[] = [];
-  async write(bytes: Uint8Array): Promise<void> {
+  write(bytes: Uint8Array): undefined {
     this.parts.push(bytes.slice());
   }
   async *replay(): AsyncIterable<Uint8Array> {
@@ -40,8 +44,8 @@ export class MemorySink implements Sink {
   private parts: Uint8Array[] = [];
   private result: Uint8Array | undefined;
 
-  async write(bytes: Uint8Array): Promise<void> {
-    if (this.result) throw new Error('sink already committed');
+  write(bytes: Uint8Array): undefined {
+    if (this.result) throw new TypeError('sink already committed');
     this.parts.push(bytes.slice());
   }
 

@@ -40,6 +40,20 @@ export type BlockInput = {
   compression?: Compression;
 };
 
+/**
+ * A block whose stored bytes are final (see {@link H4mkWriter.writeRawBlock}):
+ * timestamps as in {@link BlockInput}, the flags byte and compression as
+ * they will appear in the file (§6.1).
+ */
+export type RawBlockInput = Omit<BlockInput, 'payload' | 'compression' | 'keyframe' | 'kind'> & {
+  /** §6.1 flags byte: keyframe, frame kind, encrypted, end of track. */
+  flags: number;
+  compression: Compression;
+  /** Payload length after decompression (and decryption). */
+  originalLength: number;
+  stored: Uint8Array;
+};
+
 /** How the writer cuts the block stream into segments (not part of the format). */
 export type SegmentPolicy = {
   /** Close a segment after this many blocks. Default 4096. */

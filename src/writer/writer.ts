@@ -4,7 +4,8 @@
  */
 import { compressionId, getCodec } from '../compress/codec.js';
 import { chainStart, chainStep, sha256, sha256Parts } from '../crypto/sha256.js';
-import { writeBlockHeader } from '../format/block.js';
+import { type BlockFields, writeBlockHeader } from '../format/block.js';
+import { crc32c } from '../format/crc32c.js';
 import { chunkCrc, chunkTypeBytes, encodeChunk } from '../format/chunk.js';
 import {
   BLOCK_HEADER_LENGTH,
@@ -32,7 +33,7 @@ import { utf8 } from '../format/strings.js';
 import type { TrackRecord } from '../format/track-table.js';
 import type { Sink, Spool } from '../io/sink.js';
 import { MemorySpool } from '../io/sink.js';
-import { type BlockInput, resolveSegmentPolicy, type SegmentPolicy, type TrackOptions, type WriterOptions } from './options.js';
+import { type BlockInput, type RawBlockInput, resolveSegmentPolicy, type SegmentPolicy, type TrackOptions, type WriterOptions } from './options.js';
 import { SeekBuilder } from './seek-builder.js';
 
 type TrackState = {
@@ -40,7 +41,19 @@ type TrackState = {
   blocks: number;
   lastDts: number;
   lastKeyPts: number;
+  /** Consecutive blocks that compression did not shrink. */
+  incompressible: number;
+  /** Blocks still to store without trying compression. */
+  skipCompression: number;
 };
+
+/** After this many blocks in a row that do not shrink, stop compressing a track… */
+const INCOMPRESSIBLE_STREAK = 16;
+/** …for this many blocks, then try again. */
+const INCOMPRESSIBLE_PAUSE = 256;
+/** Chunks up to this size are assembled in one scratch buffer. */
+const SCRATCH_LIMIT = 256 * 1024;
+const CORE_TYPE = chunkTypeBytes('CORE');
 
 /** What {@link H4mkWriter.finish} reports. */
 export type WriteSummary = {
@@ -80,6 +93,7 @@ export class H4mkWriter {
   private position = 0;
   private coreIndex = 0;
   private chain = chainStart();
+  private scratch = new Uint8Array(64 * 1024);
   private payloadBytes = 0;
   private storedBytes = 0;
   private state: 'open' | 'busy' | 'finished' | 'failed' = 'open';
@@ -158,7 +172,7 @@ export class H4mkWriter {
       language,
       extra,
     };
-    const state: TrackState = { record, blocks: 0, lastDts: -Infinity, lastKeyPts: -Infinity };
+    const state: TrackState = { record, blocks: 0, lastDts: -Infinity, lastKeyPts: -Infinity, incompressible: 0, skipCompression: 0 };
     this.tracks.push(state);
     this.tracksById.set(record.id, state);
     this.seek.addTrack();
@@ -174,9 +188,7 @@ export class H4mkWriter {
     const keyframe = block.keyframe === true;
     if (!(block.payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array');
     if (block.payload.length > this.limits.maxBlockLength) throw new RangeError(`payload of ${block.payload.length} bytes exceeds maxBlockLength`);
-    if (t.blocks === 0 && !keyframe) throw new RangeError(`the first block of track ${t.record.id} must be a keyframe`);
-    if (dts < t.lastDts) throw new RangeError(`dts must not decrease within track ${t.record.id} (${dts} after ${t.lastDts})`);
-    if (keyframe && pts < t.lastKeyPts) throw new RangeError(`keyframe pts must not decrease within track ${t.record.id}`);
+    this.checkOrder(t, pts, dts, keyframe);
     const kindBits = block.kind === undefined ? 0 : FRAME_KINDS.indexOf(block.kind);
     if (kindBits < 1 && block.kind !== undefined) throw new TypeError('frame kind must be "I", "P" or "B"');
     const compression = block.compression ?? t.record.compression;
@@ -187,60 +199,123 @@ export class H4mkWriter {
     try {
       let stored = block.payload;
       let codec = 0;
-      if (compression !== 'none' && block.payload.length > 0) {
+      if (t.skipCompression > 0) t.skipCompression--;
+      else if (compression !== 'none' && block.payload.length > 0) {
         const packed = getCodec(compression).compress(block.payload);
         if (packed.length < block.payload.length) {
           stored = packed;
           codec = compressionId(compression);
+          t.incompressible = 0;
+        } else if (++t.incompressible >= INCOMPRESSIBLE_STREAK) {
+          // Already-compressed media: stop paying for compression, probe again later.
+          t.skipCompression = INCOMPRESSIBLE_PAUSE;
+          t.incompressible = 0;
         }
       }
-      const dtsUs = ticksToUs(dts, t.record.timescale);
-      const chunkLength = CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH + stored.length;
-      if (this.shouldCloseSegment(t.record.number, keyframe, chunkLength, dtsUs)) await this.closeSegment();
-      if (this.table.count === 0) this.segmentFirstDtsUs = dtsUs;
-
       const flags = (keyframe ? BlockFlag.KEYFRAME : 0) | (Math.max(0, kindBits) << BlockFlag.FRAME_KIND_SHIFT);
-      const fields = { coreIndex: this.coreIndex, trackNumber: t.record.number, flags, compression: codec, duration, pts, dts, originalLength: block.payload.length };
-      // Chunk header (8) + block header (36), then the stored bytes, then the CRC (§4, §6.1).
-      const head = new Uint8Array(CHUNK_HEADER_LENGTH + BLOCK_HEADER_LENGTH);
-      head.set(chunkTypeBytes('CORE'), 0);
-      new DataView(head.buffer).setUint32(4, BLOCK_HEADER_LENGTH + stored.length, true);
-      writeBlockHeader(head, CHUNK_HEADER_LENGTH, fields);
-      const trailer = new Uint8Array(4);
-      new DataView(trailer.buffer).setUint32(0, chunkCrc(head, stored), true);
-      const digest = sha256Parts(head.subarray(CHUNK_HEADER_LENGTH), stored);
-
-      await this.out.write(head);
-      await this.out.write(stored);
-      await this.out.write(trailer);
-
-      const i = this.table.count++;
-      const tb = this.table;
-      tb.chunkOffset[i] = this.segmentBytes;
-      tb.storedLength[i] = stored.length;
-      tb.trackNumber[i] = t.record.number;
-      tb.flags[i] = flags;
-      tb.compression[i] = codec;
-      tb.duration[i] = duration;
-      tb.pts[i] = pts;
-      tb.dts[i] = dts;
-      tb.originalLength[i] = block.payload.length;
-      tb.digests.set(digest, i * DIGEST_LENGTH);
-      this.seek.add(t.record.number, i, pts, keyframe, stored.length, block.payload.length);
-      this.chain = chainStep(this.chain, digest);
-      this.segmentBytes += chunkLength;
-      this.position += chunkLength;
-      this.coreIndex++;
-      this.payloadBytes += block.payload.length;
-      this.storedBytes += stored.length;
-      t.blocks++;
-      t.lastDts = dts;
-      if (keyframe) t.lastKeyPts = pts;
+      await this.append(t, { coreIndex: this.coreIndex, trackNumber: t.record.number, flags, compression: codec, duration, pts, dts, originalLength: block.payload.length }, stored);
       this.state = 'open';
     } catch (error) {
       this.state = 'failed';
       throw error;
     }
+  }
+
+  /**
+   * Writes a block whose stored bytes are already final (compressed and/or
+   * encrypted elsewhere), verbatim: for layout conversion, recovery and
+   * editing without recompressing. The same ordering rules apply.
+   */
+  async writeRawBlock(block: RawBlockInput): Promise<void> {
+    this.assertOpen();
+    const t = this.resolveTrack(block.track);
+    const { pts, dts, duration } = this.timestamps(block, t.record.timescale);
+    if (!(block.stored instanceof Uint8Array)) throw new TypeError('stored must be a Uint8Array');
+    if (block.stored.length > this.limits.maxBlockLength) throw new RangeError(`stored block of ${block.stored.length} bytes exceeds maxBlockLength`);
+    if (!Number.isInteger(block.originalLength) || block.originalLength < 0 || block.originalLength > this.limits.maxBlockLength) {
+      throw new RangeError('originalLength must be an integer within 0..maxBlockLength');
+    }
+    if (!Number.isInteger(block.flags) || block.flags < 0 || (block.flags & BlockFlag.RESERVED_MASK) !== 0 || block.flags > 0xff) throw new RangeError('flags has reserved bits set');
+    const keyframe = (block.flags & BlockFlag.KEYFRAME) !== 0;
+    this.checkOrder(t, pts, dts, keyframe);
+    const codec = compressionId(block.compression);
+    if (codec === 0 && (block.flags & BlockFlag.ENCRYPTED) === 0 && block.stored.length !== block.originalLength) {
+      throw new RangeError('an uncompressed, unencrypted block must have stored length = originalLength');
+    }
+    this.state = 'busy';
+    try {
+      await this.append(t, { coreIndex: this.coreIndex, trackNumber: t.record.number, flags: block.flags, compression: codec, duration, pts, dts, originalLength: block.originalLength }, block.stored);
+      this.state = 'open';
+    } catch (error) {
+      this.state = 'failed';
+      throw error;
+    }
+  }
+
+  private checkOrder(t: TrackState, pts: number, dts: number, keyframe: boolean): void {
+    if (t.blocks === 0 && !keyframe) throw new RangeError(`the first block of track ${t.record.id} must be a keyframe`);
+    if (dts < t.lastDts) throw new RangeError(`dts must not decrease within track ${t.record.id} (${dts} after ${t.lastDts})`);
+    if (keyframe && pts < t.lastKeyPts) throw new RangeError(`keyframe pts must not decrease within track ${t.record.id}`);
+  }
+
+  /** §6.1 Frames a block as a CORE chunk, writes it and records it in the segment table. */
+  private async append(t: TrackState, fields: BlockFields, stored: Uint8Array): Promise<void> {
+    const dtsUs = ticksToUs(fields.dts, t.record.timescale);
+    const keyframe = (fields.flags & BlockFlag.KEYFRAME) !== 0;
+    const bodyLength = BLOCK_HEADER_LENGTH + stored.length;
+    const chunkLength = CHUNK_OVERHEAD + bodyLength;
+    if (this.shouldCloseSegment(t.record.number, keyframe, chunkLength, dtsUs)) await this.closeSegment();
+    if (this.table.count === 0) this.segmentFirstDtsUs = dtsUs;
+
+    let digest: Uint8Array;
+    if (chunkLength <= SCRATCH_LIMIT) {
+      // Small blocks: assemble the whole chunk once, then one CRC, one hash, one write.
+      if (this.scratch.length < chunkLength) this.scratch = new Uint8Array(Math.max(chunkLength, this.scratch.length * 2));
+      const chunk = this.scratch.subarray(0, chunkLength);
+      const view = new DataView(chunk.buffer, chunk.byteOffset, chunkLength);
+      chunk.set(CORE_TYPE, 0);
+      view.setUint32(4, bodyLength, true);
+      writeBlockHeader(chunk, CHUNK_HEADER_LENGTH, fields);
+      chunk.set(stored, CHUNK_HEADER_LENGTH + BLOCK_HEADER_LENGTH);
+      view.setUint32(CHUNK_HEADER_LENGTH + bodyLength, crc32c(chunk.subarray(0, CHUNK_HEADER_LENGTH + bodyLength)), true);
+      digest = sha256(chunk.subarray(CHUNK_HEADER_LENGTH, CHUNK_HEADER_LENGTH + bodyLength));
+      const pending = this.out.write(chunk);
+      if (pending !== undefined) await pending;
+    } else {
+      const head = new Uint8Array(CHUNK_HEADER_LENGTH + BLOCK_HEADER_LENGTH);
+      head.set(CORE_TYPE, 0);
+      new DataView(head.buffer).setUint32(4, bodyLength, true);
+      writeBlockHeader(head, CHUNK_HEADER_LENGTH, fields);
+      const trailer = new Uint8Array(4);
+      new DataView(trailer.buffer).setUint32(0, chunkCrc(head, stored), true);
+      digest = sha256Parts(head.subarray(CHUNK_HEADER_LENGTH), stored);
+      await this.out.write(head);
+      await this.out.write(stored);
+      await this.out.write(trailer);
+    }
+
+    const i = this.table.count++;
+    const tb = this.table;
+    tb.chunkOffset[i] = this.segmentBytes;
+    tb.storedLength[i] = stored.length;
+    tb.trackNumber[i] = fields.trackNumber;
+    tb.flags[i] = fields.flags;
+    tb.compression[i] = fields.compression;
+    tb.duration[i] = fields.duration;
+    tb.pts[i] = fields.pts;
+    tb.dts[i] = fields.dts;
+    tb.originalLength[i] = fields.originalLength;
+    tb.digests.set(digest, i * DIGEST_LENGTH);
+    this.seek.add(fields.trackNumber, i, fields.pts, keyframe, stored.length, fields.originalLength);
+    this.chain = chainStep(this.chain, digest);
+    this.segmentBytes += chunkLength;
+    this.position += chunkLength;
+    this.coreIndex++;
+    this.payloadBytes += fields.originalLength;
+    this.storedBytes += stored.length;
+    t.blocks++;
+    t.lastDts = fields.dts;
+    if (keyframe) t.lastKeyPts = fields.pts;
   }
 
   /** Writes the last segment, the index and the footer, then commits the sink. */
@@ -314,7 +389,7 @@ export class H4mkWriter {
     return t;
   }
 
-  private timestamps(block: BlockInput, timescale: number): { pts: number; dts: number; duration: number } {
+  private timestamps(block: Pick<BlockInput, 'pts' | 'dts' | 'duration' | 'ptsUs' | 'dtsUs' | 'durationUs'>, timescale: number): { pts: number; dts: number; duration: number } {
     const pick = (ticks: number | undefined, us: number | undefined, what: string): number | undefined => {
       if (ticks !== undefined && us !== undefined) throw new TypeError(`give ${what} or ${what}Us, not both`);
       const v = ticks ?? (us === undefined ? undefined : usToTicksExact(checkInteger(us, `${what}Us`), timescale, what));
@@ -351,7 +426,8 @@ export class H4mkWriter {
     this.position += chunk.length;
     this.segmentStart = this.position;
     this.segmentBytes = 0;
-    this.table = createSegmentTable(this.coreIndex, this.policy.maxBlocks);
+    this.table.count = 0;
+    this.table.firstCoreIndex = this.coreIndex;
   }
 
   private directory(): SegmentDirectory {
