@@ -14,10 +14,18 @@ export interface RandomAccessSource {
   close?(): Promise<void>;
   /** Counters for diagnostics. */
   readonly stats?: SourceStats;
+  /**
+   * The last `length` bytes (all of a shorter file) and the file size, in one
+   * request: lets a reader open a tail-layout container in one round trip
+   * before it knows the size (HTTP: `Range: bytes=-length`).
+   */
+  readTail?(length: number): Promise<{ bytes: Uint8Array; size: number }>;
+  /** The first `length` bytes (all of a shorter file) and the file size, in one request. */
+  readHead?(length: number): Promise<{ bytes: Uint8Array; size: number }>;
 }
 
-/** Read counters kept by a source. */
-export type SourceStats = { reads: number; bytesRead: number };
+/** Read counters kept by a source (network sources add their own, e.g. `requests`). */
+export type SourceStats = { reads: number; bytesRead: number; requests?: number };
 
 /** Throws a RangeError unless `offset`/`length` are non-negative safe integers. */
 export function checkReadArguments(offset: number, length: number): void {
@@ -40,6 +48,15 @@ export class MemorySource implements RandomAccessSource {
     this.stats.reads++;
     this.stats.bytesRead += out.length;
     return out;
+  }
+
+  async readTail(length: number): Promise<{ bytes: Uint8Array; size: number }> {
+    const size = this.bytes.length;
+    return { bytes: await this.read(Math.max(0, size - length), Math.min(length, size)), size };
+  }
+
+  async readHead(length: number): Promise<{ bytes: Uint8Array; size: number }> {
+    return { bytes: await this.read(0, length), size: this.bytes.length };
   }
 }
 

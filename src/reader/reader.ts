@@ -16,6 +16,7 @@ import {
   COMPRESSIONS,
   DIGEST_LENGTH,
   FOOTER_LENGTH,
+  FORMAT_VERSION,
   FRAME_KINDS,
   HEADER_LENGTH,
   HeaderFlag,
@@ -23,17 +24,20 @@ import {
   resolveLimits,
 } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
-import { decodeFooter, decodeHeader, type FileHeader } from '../format/header.js';
+import type { FileHeader } from '../format/header.js';
+import { locateIndex, type OpenOptions } from './open.js';
 import { type ContainerIndex, decodeIndexRegion } from '../format/index-region.js';
 import { decodeSegmentTable, segmentBlocksLength, type SegmentTable } from '../format/segment-table.js';
 import { lastTickAtOrBeforeUs, ticksToUs, usToTicksFloor } from '../format/time.js';
-import { readExactly, type RandomAccessSource } from '../io/source.js';
+import { readExactly, type RandomAccessSource, type SourceStats } from '../io/source.js';
 import { buildTrackSearch, keyEntryAtOrBefore, lastEntryAtOrBefore, segmentOfBlock, type TrackSearch } from './index-search.js';
+import { coalesceSegments, type CoalesceOptions, type PlannedRange } from './planner.js';
 import { SegmentCache } from './segment-cache.js';
+import type { TrackSeekTable } from '../format/seek-table.js';
 import type { BlockInfo, SeekResult, TrackInfo, VerifyReport } from './types.js';
 import { type VerifyOptions, verifyContainer } from './verify.js';
 
-export type ReaderOptions = {
+export type ReaderOptions = OpenOptions & {
   limits?: Partial<Limits>;
   /** Segment tables kept in memory. Default 256. */
   cacheSegments?: number;
@@ -47,6 +51,20 @@ export type RangeQuery = {
   /** Track ids or numbers; default all. */
   tracks?: ReadonlyArray<string | number>;
   keyframesOnly?: boolean;
+  /**
+   * Decodable output: each track starts at its keyframe at or before `fromUs`
+   * and includes, in file order, every block up to its last block with
+   * pts < `toUs` (B-frame references included).
+   */
+  fromKeyframe?: boolean;
+};
+
+/** What a query selects, per track, before any read. */
+type Selection = {
+  segments: number[];
+  wanted: Uint8Array;
+  /** Per track number: [from, to) in ticks, and the first core_index (fromKeyframe). */
+  bounds: Map<number, { from: number; to: number; firstCoreIndex: number }>;
 };
 
 export type ReadBlockOptions = {
@@ -103,25 +121,17 @@ export class H4mkReader {
     });
   }
 
-  /** Opens a container: header, footer and index region; everything checked. */
+  /**
+   * Opens a container: finds and reads the index region (§8.1) and checks it.
+   * Local sources: header, footer and index (three reads). Sources with
+   * `readTail`/`readHead` (HTTP): one request when the index fits `openBytes`.
+   */
   static async open(source: RandomAccessSource, options: ReaderOptions = {}): Promise<H4mkReader> {
     const limits: Limits = resolveLimits(options.limits);
-    const size = await source.size();
-    if (size < HEADER_LENGTH + FOOTER_LENGTH) throw new H4mkError('E_TRUNCATED', `file of ${size} bytes is too short for a container`, { offset: 0 });
-    const header = decodeHeader(await readExactly(source, 0, HEADER_LENGTH));
-    const footer = decodeFooter(await readExactly(source, size - FOOTER_LENGTH, FOOTER_LENGTH), size);
-    if (footer.flags !== header.flags) throw new H4mkError('E_FORMAT', 'footer flags differ from header flags', { offset: size - FOOTER_LENGTH, chunk: 'FOOT' });
-    const faststart = (header.flags & HeaderFlag.FASTSTART) !== 0;
-    if (faststart && (footer.indexOffset !== HEADER_LENGTH || footer.indexLength !== header.indexLength)) {
-      throw new H4mkError('E_FORMAT', 'faststart footer does not point at the index after the header', { offset: size - FOOTER_LENGTH, chunk: 'FOOT' });
-    }
-    if (!faststart && footer.indexOffset + footer.indexLength !== size - FOOTER_LENGTH) {
-      throw new H4mkError('E_FORMAT', 'the tail index must end where the footer starts', { offset: size - FOOTER_LENGTH, chunk: 'FOOT' });
-    }
-    const { indexOffset, indexLength } = footer;
-    if (indexLength > limits.maxIndexLength) throw new H4mkError('E_LIMIT', `index of ${indexLength} bytes exceeds the limit`, { offset: indexOffset });
-    const region = await readExactly(source, indexOffset, indexLength);
-    const index = decodeIndexRegion(region, indexOffset, limits, sha256);
+    const located = await locateIndex(source, limits, options);
+    const { size, indexOffset, indexLength, flags } = located;
+    const index = decodeIndexRegion(located.region, indexOffset, limits, sha256);
+    const faststart = (flags & HeaderFlag.FASTSTART) !== 0;
     const dataOffset = faststart ? HEADER_LENGTH + indexLength : HEADER_LENGTH;
     const dataEnd = faststart ? size - FOOTER_LENGTH : indexOffset;
     if (index.segments.end !== dataEnd - dataOffset) {
@@ -130,7 +140,13 @@ export class H4mkReader {
         chunk: 'SEGX',
       });
     }
+    const header: FileHeader = located.header ?? { version: located.footer?.version ?? FORMAT_VERSION, flags, indexLength: faststart ? indexLength : 0 };
     return new H4mkReader(source, index, header, size, indexOffset, indexLength, dataOffset, limits, options);
+  }
+
+  /** The source's counters (requests, bytes) for diagnostics. */
+  get stats(): SourceStats {
+    return { reads: 0, bytesRead: 0, ...this.source.stats };
   }
 
   /** "tail" or "faststart". */
@@ -246,45 +262,107 @@ export class H4mkReader {
   }
 
   /**
-   * Blocks with `fromUs ≤ pts < toUs` of the chosen tracks, in file order,
-   * with payloads when `payloads` is set (each segment read in one request).
+   * Blocks with `fromUs ≤ pts < toUs` of the chosen tracks, in file order
+   * (see {@link RangeQuery.fromKeyframe} for decodable spans), with payloads
+   * when `payloads` is set. Reads follow {@link plan}: adjacent segments are
+   * fetched together, each planned range in one read.
    */
   async *range(query: RangeQuery = {}, options: ReadBlockOptions & { payloads?: boolean } = {}): AsyncGenerator<Block | BlockInfo> {
+    const selection = await this.select(query);
+    const held = new Map<number, BlockInfo[]>();
+    const planned = options.payloads ? this.coalesce(selection.segments) : selection.segments.map((s) => ({ offset: 0, length: 0, segments: [s] }));
+    for (const range of planned) {
+      const bytes = options.payloads ? await readExactly(this.source, range.offset, range.length) : null;
+      for (const segment of range.segments) {
+        const table = bytes === null ? await this.segmentTable(segment) : this.tableFromBytes(segment, bytes, range.offset);
+        for (let i = 0; i < table.count; i++) {
+          const track = table.trackNumber[i] as number;
+          if (selection.wanted[track] !== 1) continue;
+          const b = selection.bounds.get(track) as { from: number; to: number; firstCoreIndex: number };
+          const pts = table.pts[i] as number;
+          const flags = table.flags[i] as number;
+          if (query.keyframesOnly && (flags & BlockFlag.KEYFRAME) === 0) continue;
+          if (query.fromKeyframe) {
+            if (table.firstCoreIndex + i < b.firstCoreIndex) continue;
+            // Blocks at or after `to` are held until a later block before `to` shows they are needed.
+            const pending = held.get(track) ?? [];
+            const info = this.info(segment, table, i);
+            if (pts >= b.to) {
+              pending.push(info);
+              held.set(track, pending);
+              continue;
+            }
+            for (const p of pending) yield bytes === null ? p : this.decodeBlock(p, bytes, range.offset, options);
+            held.set(track, []);
+            yield bytes === null ? info : this.decodeBlock(info, bytes, range.offset, options);
+            continue;
+          }
+          if (pts < b.from || pts >= b.to) continue;
+          const info = this.info(segment, table, i);
+          yield bytes === null ? info : this.decodeBlock(info, bytes, range.offset, options);
+        }
+      }
+    }
+  }
+
+  /**
+   * The byte ranges {@link range} with payloads would read for `query`, in
+   * order, computed from the index alone (for prefetching and CDNs).
+   */
+  async plan(query: RangeQuery = {}, options: CoalesceOptions = {}): Promise<PlannedRange[]> {
+    return this.coalesce((await this.select(query)).segments, options);
+  }
+
+  /**
+   * Everything needed to decode `track` at `ptsUs`, in one read: the keyframe
+   * at or before it and every block of the track from there to the target.
+   */
+  async readSpan(track: string | number, ptsUs: number, options: ReadBlockOptions = {}): Promise<{ keyframe: SeekResult; blocks: Block[] } | null> {
+    const keyframe = await this.seek(track, ptsUs);
+    if (keyframe === null) return null;
+    const blocks: Block[] = [];
+    for await (const b of this.range({ tracks: [track], fromUs: ptsUs, toUs: ptsUs + 1, fromKeyframe: true }, { ...options, payloads: true })) {
+      blocks.push(b as Block);
+    }
+    return { keyframe, blocks };
+  }
+
+  private coalesce(segments: number[], options: CoalesceOptions = {}): PlannedRange[] {
+    return coalesceSegments(this.index.segments, this.dataOffset, segments, options);
+  }
+
+  /** The segments and per-track bounds of a query (index only, except seeks for fromKeyframe). */
+  private async select(query: RangeQuery): Promise<Selection> {
     const tracks = (query.tracks ?? this.trackInfos.map((t) => t.number)).map((t) => this.track(t));
     const wanted = new Uint8Array(this.trackInfos.length);
     const segments = new Set<number>();
-    const bounds = tracks.map((t) => {
+    const bounds = new Map<number, { from: number; to: number; firstCoreIndex: number }>();
+    for (const t of tracks) {
       wanted[t.number] = 1;
       const from = rangeBound(query.fromUs, -Infinity, 'fromUs', t.timescale);
       const to = rangeBound(query.toUs, Infinity, 'toUs', t.timescale);
-      const table = this.index.seek[t.number];
-      if (table === undefined) return [from, to];
+      const table = this.index.seek[t.number] as TrackSeekTable;
+      const search = this.searches[t.number] as TrackSearch;
+      if (query.fromKeyframe) {
+        // From the keyframe's segment to the last segment holding a block before `to`.
+        const hit = query.fromUs === undefined || !Number.isFinite(query.fromUs) ? null : await this.seek(t.number, query.fromUs);
+        const firstEntry = hit === null ? 0 : table.segment.indexOf(segmentOfBlock(this.index.segments, hit.coreIndex));
+        const lastEntry = to === Infinity ? table.entryCount - 1 : lastEntryAtOrBefore(search, to - 1);
+        bounds.set(t.number, { from, to, firstCoreIndex: hit?.coreIndex ?? 0 });
+        if (lastEntry < 0 || firstEntry < 0) continue;
+        const first = table.segment[firstEntry] as number;
+        const last = table.segment[Math.max(firstEntry, lastEntry)] as number;
+        for (let s = first; s <= last; s++) segments.add(s);
+        continue;
+      }
+      bounds.set(t.number, { from, to, firstCoreIndex: 0 });
       for (let k = 0; k < table.entryCount; k++) {
         if ((table.maxPts[k] as number) < from || (table.minPts[k] as number) >= to) continue;
         if (query.keyframesOnly && (table.keyCount[k] as number) === 0) continue;
         segments.add(table.segment[k] as number);
       }
-      return [from, to];
-    });
-    const fromTicks = new Map<number, [number, number]>();
-    tracks.forEach((t, i) => fromTicks.set(t.number, bounds[i] as [number, number]));
-    const ordered = [...segments].sort((a, b) => a - b);
-    const dir = this.index.segments;
-    for (const segment of ordered) {
-      const table = await this.segmentTable(segment);
-      const start = this.dataOffset + (dir.offset[segment] as number);
-      const bytes = options.payloads ? await readExactly(this.source, start, segmentBlocksLength(table)) : null;
-      for (let i = 0; i < table.count; i++) {
-        const track = table.trackNumber[i] as number;
-        if (wanted[track] !== 1) continue;
-        const [from, to] = fromTicks.get(track) as [number, number];
-        const pts = table.pts[i] as number;
-        if (pts < from || pts >= to) continue;
-        if (query.keyframesOnly && ((table.flags[i] as number) & BlockFlag.KEYFRAME) === 0) continue;
-        const info = this.info(segment, table, i);
-        yield bytes === null ? info : this.decodeBlock(info, bytes, start, options);
-      }
     }
+    return { segments: [...segments].sort((a, b) => a - b), wanted, bounds };
   }
 
   /** Reads and checks the table of `segment` (BIDX digest against SEGX). */
@@ -298,14 +376,33 @@ export class H4mkReader {
 
   /** @internal Reads a segment table without caching. */
   async loadSegmentTable(segment: number): Promise<SegmentTable> {
+    const { at, length } = this.tableLocation(segment);
+    return this.decodeTable(segment, await readExactly(this.source, at, length), 0);
+  }
+
+  /** Where the BIDX chunk of `segment` is: the segment's last bytes (§6.2). */
+  private tableLocation(segment: number): { at: number; length: number } {
+    const dir = this.index.segments;
+    const length = CHUNK_OVERHEAD + BIDX_HEADER_LENGTH + (dir.blockCount[segment] as number) * BIDX_ENTRY_LENGTH;
+    return { at: this.dataOffset + (dir.offset[segment] as number) + (dir.length[segment] as number) - length, length };
+  }
+
+  /** The table of `segment` from fetched bytes starting at absolute `base` (cached). */
+  private tableFromBytes(segment: number, bytes: Uint8Array, base: number): SegmentTable {
+    const cached = this.cache.get(segment);
+    if (cached !== undefined) return cached;
+    const { at } = this.tableLocation(segment);
+    const table = this.decodeTable(segment, bytes, at - base);
+    this.cache.set(segment, table);
+    return table;
+  }
+
+  /** §6.2 Checks and decodes the BIDX chunk of `segment` found at `bytes[offset]`. */
+  private decodeTable(segment: number, bytes: Uint8Array, offset: number): SegmentTable {
     const dir = this.index.segments;
     const n = dir.blockCount[segment] as number;
-    const bidxLength = CHUNK_OVERHEAD + BIDX_HEADER_LENGTH + n * BIDX_ENTRY_LENGTH;
-    const segStart = this.dataOffset + (dir.offset[segment] as number);
-    const segEnd = segStart + (dir.length[segment] as number);
-    const at = segEnd - bidxLength;
-    const bytes = await readExactly(this.source, at, bidxLength);
-    const chunk = decodeChunk(bytes, 0, { base: at, expect: 'BIDX' });
+    const { at, length: bidxLength } = this.tableLocation(segment);
+    const chunk = decodeChunk(bytes, offset, { base: at - offset, expect: 'BIDX', limit: offset + bidxLength });
     const digest = sha256(chunk.payload);
     if (!bytesEqual(digest, dir.digests.subarray(segment * DIGEST_LENGTH, (segment + 1) * DIGEST_LENGTH))) {
       throw new H4mkError('E_DIGEST', `segment ${segment} table digest mismatch`, { offset: at, chunk: 'BIDX' });

@@ -7,9 +7,9 @@
 import { chainStart, chainStep } from '../crypto/sha256.js';
 import { bytesEqual, toHex } from '../format/bytes.js';
 import { decodeChunk, peekChunkHeader } from '../format/chunk.js';
-import { BlockFlag, CHUNK_OVERHEAD, DIGEST_LENGTH, HEADER_LENGTH } from '../format/constants.js';
+import { BlockFlag, CHUNK_OVERHEAD, DIGEST_LENGTH, FOOTER_LENGTH, HEADER_LENGTH } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
-import { decodeHeader } from '../format/header.js';
+import { decodeFooter, decodeHeader } from '../format/header.js';
 import type { TrackSeekTable } from '../format/seek-table.js';
 import { segmentBlocksLength, type SegmentTable } from '../format/segment-table.js';
 import { readExactly } from '../io/source.js';
@@ -46,7 +46,12 @@ export async function verifyContainer(reader: H4mkReader, options: VerifyOptions
   const source = reader.source;
   const dir = reader.index.segments;
   try {
-    decodeHeader(await readExactly(source, 0, HEADER_LENGTH));
+    // A one-request open may have seen only one end of the file: check both here.
+    const header = decodeHeader(await readExactly(source, 0, HEADER_LENGTH));
+    const footer = decodeFooter(await readExactly(source, reader.fileSize - FOOTER_LENGTH, FOOTER_LENGTH), reader.fileSize);
+    if (header.flags !== footer.flags || footer.indexOffset !== reader.indexOffset || footer.indexLength !== reader.indexLength || (header.indexLength !== 0 && header.indexLength !== reader.indexLength)) {
+      throw new H4mkError('E_FORMAT', 'header, footer and index location disagree', { offset: reader.fileSize - FOOTER_LENGTH, chunk: 'FOOT' });
+    }
   } catch (error) {
     failures.push(failureOf(error, { chunk: 'header' }));
   }
