@@ -32,3 +32,17 @@ export type { BlockInfo, ByteSpan, SeekResult, TrackInfo, VerifyFailure, VerifyR
 export type { VerifyOptions } from './reader/verify.js';
 export { DEFAULT_SEGMENT_POLICY, type BlockInput, type RawBlockInput, type SegmentPolicy, type TrackOptions, type WriterOptions } from './writer/options.js';
 export { H4mkWriter, type WriteSummary } from './writer/writer.js';
+export { HTTP_SOURCE_DEFAULTS, HttpSource, isPrefetchSource, type HttpConditional, type HttpSourceOptions, type HttpSourceStats, type PrefetchResult, type PrefetchSource } from './io/http-source.js';
+export {
+  decryptCoreBlock,
+  encryptCoreBlock,
+  initFromSharedSecret,
+  type CoreBlockContext,
+  type LivingCipherState,
+} from './crypto/living-cipher.js';
+export { makeGrant, parseGrant, type Grant, type KeyInput } from './crypto/unlock.js';
+export { generateSigningKeys, signContainer, verifySeal, writeSealed, type SealCheck } from './crypto/seal.js';
+export type { EncryptionOptions } from './writer/encryption.js';
+export type { CryptoParams } from './format/crypto-params.js';
+export type { Seal } from './format/seal.js';
+export { coalesceSegments, type CoalesceOptions, type PlannedRange } from './reader/planner.js';

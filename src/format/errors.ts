@@ -18,9 +18,11 @@ export type H4mkErrorCode =
   | 'E_NOT_FOUND'
   | 'E_ORDER'
   | 'E_IO'
+  | 'E_CHANGED'
   | 'E_AUTH'
   | 'E_KEY'
-  | 'E_SIGNATURE';
+  | 'E_SIGNATURE'
+  | 'E_TRANSCRIPT';
 
 /** Where in a container an error was found. */
 export type H4mkErrorContext = {

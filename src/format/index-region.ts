@@ -5,6 +5,8 @@
  */
 import { bytesEqual, toHex } from './bytes.js';
 import { decodeChunk, encodeChunk } from './chunk.js';
+import { type CryptoParams, decodeCryptoParams, encodeCryptoParams } from './crypto-params.js';
+import { decodeSeal, type Seal } from './seal.js';
 import { CHUNK_OVERHEAD, type Limits } from './constants.js';
 import { H4mkError } from './errors.js';
 import { decodeIntegrity, encodeIntegrity, type Integrity } from './integrity.js';
@@ -15,6 +17,8 @@ import { decodeTrackTable, encodeTrackTable, type TrackRecord } from './track-ta
 
 /** SHA-256, supplied by the caller so this module stays free of platform code. */
 export type DigestFunction = (bytes: Uint8Array) => Uint8Array;
+
+const KNOWN_INDEX_CHUNKS = new Set(['TRAK', 'META', 'SAFE', 'SEEK', 'SEGX', 'CRYP', 'VERI', 'SEAL']);
 
 /** §5.3 The SAFE policy written when none is given. */
 export const DEFAULT_SAFE = Object.freeze({ policy: 'transport_only' });
@@ -27,10 +31,19 @@ export type ContainerIndex = {
   seek: TrackSeekTable[];
   segments: SegmentDirectory;
   integrity: Integrity;
+  /** §13.3 Present when blocks are encrypted. */
+  crypto: CryptoParams | null;
+  /** §13.7 Present when the container is sealed. */
+  seal: Seal | null;
+  /** Length of the region up to the end of VERI (a SEAL may follow). */
+  unsealedLength: number;
 };
 
 /** What the writer supplies to build an index region. */
-export type IndexContent = Omit<ContainerIndex, 'integrity'> & { chainHead: Uint8Array };
+export type IndexContent = Omit<ContainerIndex, 'integrity' | 'crypto' | 'seal' | 'unsealedLength'> & {
+  chainHead: Uint8Array;
+  crypto?: CryptoParams | null;
+};
 
 /** §5 Encodes the index region. */
 export function encodeIndexRegion(content: IndexContent, sha256: DigestFunction): Uint8Array {
@@ -40,6 +53,7 @@ export function encodeIndexRegion(content: IndexContent, sha256: DigestFunction)
     encodeChunk('SAFE', utf8(JSON.stringify(content.safe))),
     encodeChunk('SEEK', encodeSeekTables(content.seek)),
     encodeChunk('SEGX', encodeSegmentDirectory(content.segments)),
+    ...(content.crypto ? [encodeChunk('CRYP', encodeCryptoParams(content.crypto))] : []),
   ];
   const before = concat(parts);
   const veri = encodeChunk(
@@ -69,13 +83,16 @@ export function decodeIndexRegion(region: Uint8Array, base: number, limits: Limi
   const found = new Map<string, { payload: Uint8Array; offset: number }>();
   let p = 0;
   let veriStart = -1;
+  let veriEnd = -1;
   while (p < region.length) {
     const chunk = decodeChunk(region, p, { base, maxPayload: limits.maxIndexLength });
     if (found.has(chunk.type)) throw new H4mkError('E_FORMAT', `repeated ${chunk.type} chunk in the index`, { offset: base + p, chunk: chunk.type });
-    if (['TRAK', 'META', 'SAFE', 'SEEK', 'SEGX', 'VERI'].includes(chunk.type)) found.set(chunk.type, { payload: chunk.payload, offset: base + p + 8 });
+    if (veriEnd >= 0 && chunk.type !== 'SEAL') throw new H4mkError('E_FORMAT', 'only SEAL may follow VERI in the index', { offset: base + p, chunk: chunk.type });
+    if (chunk.type === 'SEAL' && veriEnd < 0) throw new H4mkError('E_FORMAT', 'SEAL must follow VERI', { offset: base + p, chunk: 'SEAL' });
+    if (KNOWN_INDEX_CHUNKS.has(chunk.type)) found.set(chunk.type, { payload: chunk.payload, offset: base + p + 8 });
     if (chunk.type === 'VERI') {
       veriStart = p;
-      if (chunk.end !== region.length) throw new H4mkError('E_FORMAT', 'VERI must be the last chunk of the index', { offset: base + chunk.end, chunk: 'VERI' });
+      veriEnd = chunk.end;
     }
     p = chunk.end;
   }
@@ -103,7 +120,11 @@ export function decodeIndexRegion(region: Uint8Array, base: number, limits: Limi
   const segx = get('SEGX');
   const segments = decodeSegmentDirectory(segx.payload, segx.offset, limits);
   crossCheck(seek, segments, integrity, seekChunk.offset, veri.offset);
-  return { tracks, meta, safe, seek, segments, integrity };
+  const cryp = found.get('CRYP');
+  const crypto = cryp ? decodeCryptoParams(cryp.payload, cryp.offset) : null;
+  const sealChunk = found.get('SEAL');
+  const seal = sealChunk ? decodeSeal(sealChunk.payload, sealChunk.offset) : null;
+  return { tracks, meta, safe, seek, segments, integrity, crypto, seal, unsealedLength: veriEnd };
 }
 
 /** §5.6 Rules tying SEEK, SEGX and VERI together. */

@@ -26,6 +26,10 @@ import {
 import { H4mkError } from '../format/errors.js';
 import type { FileHeader } from '../format/header.js';
 import { locateIndex, type OpenOptions } from './open.js';
+import { type CipherContext, openBlock, SecretKeys } from '../crypto/living-cipher.js';
+import { type Grant, type KeyInput, makeGrant, unlock } from '../crypto/unlock.js';
+import type { CryptoParams } from '../format/crypto-params.js';
+import type { Seal } from '../format/seal.js';
 import { type ContainerIndex, decodeIndexRegion } from '../format/index-region.js';
 import { decodeSegmentTable, segmentBlocksLength, type SegmentTable } from '../format/segment-table.js';
 import { lastTickAtOrBeforeUs, ticksToUs, usToTicksFloor } from '../format/time.js';
@@ -39,6 +43,8 @@ import { type VerifyOptions, verifyContainer } from './verify.js';
 
 export type ReaderOptions = OpenOptions & {
   limits?: Partial<Limits>;
+  /** Key, passphrase or grant for encrypted blocks (see {@link H4mkReader.unlock}). */
+  key?: KeyInput;
   /** Segment tables kept in memory. Default 256. */
   cacheSegments?: number;
 };
@@ -81,6 +87,7 @@ export class H4mkReader {
   /** @internal */ readonly searches: TrackSearch[];
   private readonly cache: SegmentCache;
   private readonly trackInfos: TrackInfo[];
+  private cipher: CipherContext | null = null;
 
   private constructor(
     readonly source: RandomAccessSource,
@@ -96,6 +103,10 @@ export class H4mkReader {
     options: ReaderOptions,
   ) {
     this.searches = index.seek.map(buildTrackSearch);
+    if (options.key !== undefined) {
+      if (index.crypto === null) throw new H4mkError('E_KEY', 'this container is not encrypted');
+      this.cipher = unlock(index.crypto, options.key);
+    }
     this.cache = new SegmentCache(options.cacheSegments ?? 256);
     this.trackInfos = index.tracks.map((t, i) => {
       const s = index.seek[i];
@@ -142,6 +153,47 @@ export class H4mkReader {
     }
     const header: FileHeader = located.header ?? { version: located.footer?.version ?? FORMAT_VERSION, flags, indexLength: faststart ? indexLength : 0 };
     return new H4mkReader(source, index, header, size, indexOffset, indexLength, dataOffset, limits, options);
+  }
+
+  /**
+   * Gives the reader a key, passphrase or grant for this container's
+   * encrypted blocks (§13). E_KEY when it is not this container's.
+   */
+  unlock(key: KeyInput): void {
+    if (this.index.crypto === null) throw new H4mkError('E_KEY', 'this container is not encrypted');
+    this.cipher = unlock(this.index.crypto, key);
+  }
+
+  /** True when the blocks are encrypted (CRYP present). */
+  get encrypted(): boolean {
+    return this.index.crypto !== null;
+  }
+
+  /** True when a full key (not a grant) was given: transcript and grants available. */
+  get hasContainerKey(): boolean {
+    return this.cipher !== null && this.cipher.keys instanceof SecretKeys;
+  }
+
+  /** Public encryption parameters (no key material), or null. */
+  get cryptoParams(): CryptoParams | null {
+    return this.index.crypto;
+  }
+
+  /** The seal, if the container is sealed (check it with verifySeal). */
+  get seal(): Seal | null {
+    return this.index.seal;
+  }
+
+  /** A grant for `track` over [fromUs, toUs): needs the container key (§13.6). */
+  grant(track: string | number, fromUs: number, toUs: number): Grant {
+    const t = this.track(track);
+    if (this.index.crypto === null || this.cipher === null) throw new H4mkError('E_KEY', 'a grant needs the container key');
+    return makeGrant(this.index.crypto, this.cipher, t, fromUs, toUs);
+  }
+
+  /** @internal The decryption context, when unlocked. */
+  get cipherContext(): CipherContext | null {
+    return this.cipher;
   }
 
   /** The source's counters (requests, bytes) for diagnostics. */
@@ -464,6 +516,7 @@ export class H4mkReader {
       keyframe: (flags & BlockFlag.KEYFRAME) !== 0,
       frameKind: FRAME_KINDS[(flags & BlockFlag.FRAME_KIND_MASK) >> BlockFlag.FRAME_KIND_SHIFT] ?? null,
       encrypted: (flags & BlockFlag.ENCRYPTED) !== 0,
+      endOfTrack: (flags & BlockFlag.END_OF_TRACK) !== 0,
       compression: COMPRESSIONS[table.compression[i] as number] ?? 'none',
       storedLength,
       originalLength: table.originalLength[i] as number,
@@ -498,17 +551,25 @@ export class H4mkReader {
       h.originalLength !== info.originalLength ||
       h.storedLength !== info.storedLength ||
       COMPRESSIONS[h.compression] !== info.compression ||
-      ((h.flags ^ ((info.keyframe ? BlockFlag.KEYFRAME : 0) | (info.encrypted ? BlockFlag.ENCRYPTED : 0))) & (BlockFlag.KEYFRAME | BlockFlag.ENCRYPTED)) !== 0
+      ((h.flags ^ ((info.keyframe ? BlockFlag.KEYFRAME : 0) | (info.encrypted ? BlockFlag.ENCRYPTED : 0) | (info.endOfTrack ? BlockFlag.END_OF_TRACK : 0))) & (BlockFlag.KEYFRAME | BlockFlag.ENCRYPTED | BlockFlag.END_OF_TRACK)) !== 0
     ) {
       throw new H4mkError('E_FORMAT', 'block header disagrees with its segment table entry', { offset: blockBase, coreIndex: info.coreIndex });
     }
     if (options.verify !== false && !bytesEqual(sha256(chunk), info.digest)) {
       throw new H4mkError('E_DIGEST', 'block digest mismatch', { offset: blockBase, coreIndex: info.coreIndex });
     }
-    const stored = chunk.subarray(BLOCK_HEADER_LENGTH);
+    let stored = chunk.subarray(BLOCK_HEADER_LENGTH);
     if (options.decompress === false) return { ...info, payload: stored };
-    if (info.encrypted) throw new H4mkError('E_UNSUPPORTED', 'block is encrypted; a key is needed to read it', { coreIndex: info.coreIndex });
     const compression = COMPRESSIONS.indexOf(info.compression);
+    if (info.encrypted) {
+      if (this.cipher === null) {
+        throw new H4mkError(this.index.crypto === null ? 'E_FORMAT' : 'E_KEY', this.index.crypto === null ? 'encrypted block in a container without CRYP' : 'block is encrypted; a key or grant is needed', {
+          coreIndex: info.coreIndex,
+        });
+      }
+      const timescale = (this.trackInfos[info.trackNumber] as TrackInfo).timescale;
+      stored = openBlock(this.cipher, { ...h, compression }, timescale, stored);
+    }
     try {
       return { ...info, payload: decompressPayload(stored, compression, info.originalLength, info.coreIndex) };
     } catch (error) {

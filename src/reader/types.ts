@@ -38,6 +38,8 @@ export type BlockInfo = {
   keyframe: boolean;
   frameKind: FrameKind | null;
   encrypted: boolean;
+  /** Set on each track's last block of an encrypted container (§13.5). */
+  endOfTrack: boolean;
   compression: Compression;
   storedLength: number;
   originalLength: number;

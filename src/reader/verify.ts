@@ -14,7 +14,8 @@ import type { TrackSeekTable } from '../format/seek-table.js';
 import { segmentBlocksLength, type SegmentTable } from '../format/segment-table.js';
 import { readExactly } from '../io/source.js';
 import type { H4mkReader } from './reader.js';
-import type { VerifyFailure, VerifyReport } from './types.js';
+import type { BlockInfo, VerifyFailure, VerifyReport } from './types.js';
+import { blockEpoch, SecretKeys, transcriptMac } from '../crypto/living-cipher.js';
 
 /** Bytes read per request while scanning a segment's blocks. */
 const SCAN_WINDOW = 8 * 1024 * 1024;
@@ -56,6 +57,7 @@ export async function verifyContainer(reader: H4mkReader, options: VerifyOptions
     failures.push(failureOf(error, { chunk: 'header' }));
   }
   const seekCheck = new SeekCheck(reader.index.seek, reader.index.tracks.map((t) => t.id));
+  const transcript = new TranscriptCheck(reader);
   let chain = chainStart();
   let chainBroken = false;
   let checked = 0;
@@ -101,12 +103,15 @@ export async function verifyContainer(reader: H4mkReader, options: VerifyOptions
       }
       for (let k = i; k < j; k++) {
         const info = reader.info(s, table, k);
+        const decrypt = info.encrypted && transcript.canDecrypt(info);
         try {
-          reader.decodeBlock(info, bytes, absStart + windowStart, { verify: true, decompress: options.decompress !== false && !info.encrypted });
+          reader.decodeBlock(info, bytes, absStart + windowStart, { verify: true, decompress: options.decompress !== false && (!info.encrypted || decrypt) });
+          if (decrypt) transcript.authenticated(info, failures);
         } catch (error) {
           failures.push(failureOf(error, { coreIndex: info.coreIndex }));
           failed.add(info.coreIndex);
         }
+        transcript.block(info, decrypt);
         chain = chainStep(chain, table.digests.subarray(k * DIGEST_LENGTH, (k + 1) * DIGEST_LENGTH));
         checked++;
       }
@@ -115,6 +120,7 @@ export async function verifyContainer(reader: H4mkReader, options: VerifyOptions
     options.onProgress?.(checked, reader.blockCount);
   }
   seekCheck.finish(failures);
+  transcript.finish(chainBroken ? null : chain, failures);
   if (!chainBroken && !bytesEqual(chain, reader.index.integrity.chainHead)) {
     failures.push({ code: 'E_DIGEST', message: 'hash chain head does not match VERI', chunk: 'VERI', offset: reader.indexOffset + reader.indexLength - 4 - 64 });
   }
@@ -281,5 +287,80 @@ class SeekCheck {
         failures.push({ code: 'E_FORMAT', message: `SEEK byte totals of track ${JSON.stringify(this.ids[track])} disagree with its blocks`, chunk: 'SEEK' });
       }
     });
+  }
+}
+
+/**
+ * §13.5 Transcript checks of an encrypted container, as far as the keys at
+ * hand allow: END_OF_TRACK exactly on each track's last block (judged only on
+ * blocks that decrypted, whose flags are authentic), and with the container
+ * key, the transcript MAC.
+ */
+class TranscriptCheck {
+  private readonly count: number[];
+  private readonly last: number[];
+  private readonly lastDecrypted: boolean[];
+  /** Per track: the authenticated END_OF_TRACK block, or −1. */
+  private readonly endSeen: number[];
+
+  constructor(private readonly reader: H4mkReader) {
+    const n = reader.index.tracks.length;
+    this.count = new Array<number>(n).fill(0);
+    this.last = new Array<number>(n).fill(-1);
+    this.lastDecrypted = new Array<boolean>(n).fill(false);
+    this.endSeen = new Array<number>(n).fill(-1);
+  }
+
+  canDecrypt(info: BlockInfo): boolean {
+    const ctx = this.reader.cipherContext;
+    if (ctx === null) return false;
+    const timescale = this.reader.index.tracks[info.trackNumber]?.timescale ?? 1_000_000;
+    return ctx.keys.keyFor(info.trackNumber, blockEpoch(ctx, info.pts, timescale)) !== null;
+  }
+
+  /** A block that decrypted: its flags are authentic. */
+  authenticated(info: BlockInfo, failures: VerifyFailure[]): void {
+    const t = info.trackNumber;
+    if ((this.endSeen[t] as number) >= 0) {
+      failures.push({ code: 'E_TRANSCRIPT', message: `block after the END_OF_TRACK block of track ${this.trackId(t)}`, coreIndex: info.coreIndex });
+    }
+    if (info.endOfTrack) this.endSeen[t] = info.coreIndex;
+  }
+
+  /** Every block, in order, after {@link authenticated}. */
+  block(info: BlockInfo, decrypted: boolean): void {
+    const t = info.trackNumber;
+    this.count[t] = (this.count[t] as number) + 1;
+    this.last[t] = info.coreIndex;
+    this.lastDecrypted[t] = decrypted;
+  }
+
+  private trackId(t: number): string {
+    return this.reader.index.tracks[t]?.id ?? String(t);
+  }
+
+  finish(chain: Uint8Array | null, failures: VerifyFailure[]): void {
+    const crypto = this.reader.index.crypto;
+    const ctx = this.reader.cipherContext;
+    if (crypto === null || ctx === null) return;
+    for (let t = 0; t < this.count.length; t++) {
+      if (this.count[t] === 0 || !this.lastDecrypted[t] || (this.endSeen[t] as number) >= 0) continue;
+      failures.push({
+        code: 'E_TRANSCRIPT',
+        message: `track ${this.trackId(t)} ends without its END_OF_TRACK block: the container was truncated`,
+        coreIndex: this.last[t] as number,
+      });
+    }
+    if (!(ctx.keys instanceof SecretKeys) || chain === null) return;
+    const mac = transcriptMac(
+      ctx.keys.transcriptKey(),
+      crypto.containerId,
+      chain,
+      this.reader.blockCount,
+      this.count.map((c, t) => ({ blockCount: c, lastCoreIndex: this.last[t] as number })),
+    );
+    if (!bytesEqual(mac, crypto.transcriptMac)) {
+      failures.push({ code: 'E_TRANSCRIPT', message: 'transcript MAC mismatch: blocks were removed, added or reordered', chunk: 'CRYP' });
+    }
   }
 }

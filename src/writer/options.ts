@@ -1,5 +1,7 @@
 /** Options and inputs of the writer (public API shapes). */
 import type { Compression, FrameKind, Limits, TrackKind } from '../format/constants.js';
+import type { CryptoParams } from '../format/crypto-params.js';
+import type { EncryptionOptions } from './encryption.js';
 
 /** A track to declare with {@link H4mkWriter.addTrack}. */
 export type TrackOptions = {
@@ -111,4 +113,11 @@ export type WriterOptions = {
   safe?: Record<string, unknown>;
   segment?: Partial<SegmentPolicy>;
   limits?: Partial<Limits>;
+  /** Encrypt every block (§13). */
+  encryption?: EncryptionOptions;
+  /**
+   * For verbatim copies of an encrypted container (layout conversion): its
+   * CRYP record, kept as is. Only {@link H4mkWriter.writeRawBlock} may be used.
+   */
+  preserveCrypto?: CryptoParams;
 };

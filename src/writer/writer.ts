@@ -34,7 +34,10 @@ import type { TrackRecord } from '../format/track-table.js';
 import type { Sink, Spool } from '../io/sink.js';
 import { MemorySpool } from '../io/sink.js';
 import { type BlockInput, type RawBlockInput, resolveSegmentPolicy, type SegmentPolicy, type TrackOptions, type WriterOptions } from './options.js';
+import { createWriterCipher, type WriterCipher } from './encryption.js';
 import { SeekBuilder } from './seek-builder.js';
+import { encryptedFlags, sealBlock } from '../crypto/living-cipher.js';
+import type { CryptoParams } from '../format/crypto-params.js';
 
 type TrackState = {
   record: TrackRecord;
@@ -45,7 +48,15 @@ type TrackState = {
   incompressible: number;
   /** Blocks still to store without trying compression. */
   skipCompression: number;
+  /** Blocks of this track appended to the file, and the last one's core_index. */
+  written: number;
+  lastCoreIndex: number;
+  /** Encrypting: the track's latest block, held until it is known whether it is the last (§13.5). */
+  pending: PendingBlock | null;
 };
+
+/** A block accepted but not yet encrypted and written. */
+type PendingBlock = { fields: Omit<BlockFields, 'coreIndex'>; stored: Uint8Array; arrival: number };
 
 /** After this many blocks in a row that do not shrink, stop compressing a track… */
 const INCOMPRESSIBLE_STREAK = 16;
@@ -93,6 +104,10 @@ export class H4mkWriter {
   private position = 0;
   private coreIndex = 0;
   private chain = chainStart();
+  /** Blocks accepted by writeBlock/writeRawBlock (≥ blocks written while encryption holds some). */
+  private accepted = 0;
+  private readonly cipher: WriterCipher | null;
+  private readonly preservedCrypto: CryptoParams | null;
   private scratch = new Uint8Array(64 * 1024);
   private payloadBytes = 0;
   private storedBytes = 0;
@@ -110,6 +125,9 @@ export class H4mkWriter {
     this.meta = jsonObject(options.meta ?? {}, 'meta', this.limits.maxJsonLength);
     this.safe = jsonObject(options.safe ?? { ...DEFAULT_SAFE }, 'safe', this.limits.maxJsonLength);
     this.table = createSegmentTable(0, this.policy.maxBlocks);
+    if (options.encryption !== undefined && options.preserveCrypto !== undefined) throw new TypeError('give encryption or preserveCrypto, not both');
+    this.cipher = options.encryption === undefined ? null : createWriterCipher(options.encryption);
+    this.preservedCrypto = options.preserveCrypto ?? null;
   }
 
   /**
@@ -142,7 +160,7 @@ export class H4mkWriter {
   /** Declares a track; returns its number. Tracks may be added until the first block. */
   addTrack(options: TrackOptions): number {
     this.assertOpen();
-    if (this.coreIndex > 0) throw new TypeError('tracks must be added before the first block');
+    if (this.accepted > 0) throw new TypeError('tracks must be added before the first block');
     if (typeof options.id !== 'string' || options.id.length === 0) throw new TypeError('track id must be a non-empty string');
     if (this.tracksById.has(options.id)) throw new TypeError(`track ${JSON.stringify(options.id)} already exists`);
     if (!TRACK_KINDS.includes(options.kind)) throw new TypeError(`track kind must be one of ${TRACK_KINDS.join(', ')}`);
@@ -172,7 +190,7 @@ export class H4mkWriter {
       language,
       extra,
     };
-    const state: TrackState = { record, blocks: 0, lastDts: -Infinity, lastKeyPts: -Infinity, incompressible: 0, skipCompression: 0 };
+    const state: TrackState = { record, blocks: 0, lastDts: -Infinity, lastKeyPts: -Infinity, incompressible: 0, skipCompression: 0, written: 0, lastCoreIndex: -1, pending: null };
     this.tracks.push(state);
     this.tracksById.set(record.id, state);
     this.seek.addTrack();
@@ -194,6 +212,7 @@ export class H4mkWriter {
     const compression = block.compression ?? t.record.compression;
     // Check the codec before the write starts, so a bad name is a plain misuse error.
     if (block.compression !== undefined) compressionId(getCodec(block.compression).name);
+    if (this.preservedCrypto !== null) throw new TypeError('a writer preserving another container\'s encryption takes raw blocks only');
 
     this.state = 'busy';
     try {
@@ -213,7 +232,16 @@ export class H4mkWriter {
         }
       }
       const flags = (keyframe ? BlockFlag.KEYFRAME : 0) | (Math.max(0, kindBits) << BlockFlag.FRAME_KIND_SHIFT);
-      await this.append(t, { coreIndex: this.coreIndex, trackNumber: t.record.number, flags, compression: codec, duration, pts, dts, originalLength: block.payload.length }, stored);
+      const fields = { trackNumber: t.record.number, flags, compression: codec, duration, pts, dts, originalLength: block.payload.length };
+      this.accept(t, pts, dts, keyframe);
+      if (this.cipher !== null) {
+        // Hold the block until the track's next one shows it is not the last (END_OF_TRACK, §13.5).
+        const previous = t.pending;
+        t.pending = { fields, stored: stored === block.payload ? stored.slice() : stored, arrival: this.accepted };
+        if (previous !== null) await this.emitEncrypted(t, previous, false);
+      } else {
+        await this.append(t, { coreIndex: this.coreIndex, ...fields }, stored);
+      }
       this.state = 'open';
     } catch (error) {
       this.state = 'failed';
@@ -242,8 +270,10 @@ export class H4mkWriter {
     if (codec === 0 && (block.flags & BlockFlag.ENCRYPTED) === 0 && block.stored.length !== block.originalLength) {
       throw new RangeError('an uncompressed, unencrypted block must have stored length = originalLength');
     }
+    if (this.cipher !== null) throw new TypeError('an encrypting writer takes writeBlock only (raw blocks are already final)');
     this.state = 'busy';
     try {
+      this.accept(t, pts, dts, keyframe);
       await this.append(t, { coreIndex: this.coreIndex, trackNumber: t.record.number, flags: block.flags, compression: codec, duration, pts, dts, originalLength: block.originalLength }, block.stored);
       this.state = 'open';
     } catch (error) {
@@ -313,9 +343,23 @@ export class H4mkWriter {
     this.coreIndex++;
     this.payloadBytes += fields.originalLength;
     this.storedBytes += stored.length;
+    t.written++;
+    t.lastCoreIndex = fields.coreIndex;
+  }
+
+  /** Records an accepted block in the track's ordering state. */
+  private accept(t: TrackState, pts: number, dts: number, keyframe: boolean): void {
     t.blocks++;
-    t.lastDts = fields.dts;
-    if (keyframe) t.lastKeyPts = fields.pts;
+    t.lastDts = dts;
+    if (keyframe) t.lastKeyPts = pts;
+    this.accepted++;
+  }
+
+  /** §13.1 Encrypts a held block at the next core_index and appends it. */
+  private async emitEncrypted(t: TrackState, p: PendingBlock, endOfTrack: boolean): Promise<void> {
+    const cipher = this.cipher as WriterCipher;
+    const fields: BlockFields = { ...p.fields, coreIndex: this.coreIndex, flags: encryptedFlags(p.fields.flags, endOfTrack) };
+    await this.append(t, fields, sealBlock(cipher.context, fields, t.record.timescale, p.stored));
   }
 
   /** Writes the last segment, the index and the footer, then commits the sink. */
@@ -323,10 +367,22 @@ export class H4mkWriter {
     this.assertOpen();
     this.state = 'busy';
     try {
+      if (this.cipher !== null) {
+        // Each track's held block is its last: it carries END_OF_TRACK (§13.5). Arrival order is kept.
+        const held = this.tracks.filter((t) => t.pending !== null).sort((a, b) => (a.pending as PendingBlock).arrival - (b.pending as PendingBlock).arrival);
+        for (const t of held) {
+          await this.emitEncrypted(t, t.pending as PendingBlock, true);
+          t.pending = null;
+        }
+      }
       if (this.table.count > 0) await this.closeSegment();
       const segments = this.directory();
+      const crypto: CryptoParams | null =
+        this.cipher !== null
+          ? { ...this.cipher.params, transcriptMac: this.cipher.mac(this.chain, this.coreIndex, this.tracks.map((t) => ({ blockCount: t.written, lastCoreIndex: t.lastCoreIndex }))) }
+          : this.preservedCrypto;
       const index = encodeIndexRegion(
-        { tracks: this.tracks.map((t) => t.record), meta: this.meta, safe: this.safe, seek: this.seek.tables(), segments, chainHead: this.chain },
+        { tracks: this.tracks.map((t) => t.record), meta: this.meta, safe: this.safe, seek: this.seek.tables(), segments, chainHead: this.chain, crypto },
         sha256,
       );
       if (index.length > this.limits.maxIndexLength) throw new RangeError(`index of ${index.length} bytes exceeds maxIndexLength`);

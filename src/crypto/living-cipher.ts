@@ -1,0 +1,190 @@
+/**
+ * §13 The LivingCipher: per-block AES-256-GCM bound to the block's place in
+ * its container, with per-(track, epoch) keys derived from one secret, and a
+ * keyed transcript over the whole block sequence.
+ *
+ * Also the seed-shaped API: `initFromSharedSecret`, `encryptCoreBlock`,
+ * `decryptCoreBlock`.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { encodeAssociatedData } from '../format/associated-data.js';
+import type { BlockFields } from '../format/block.js';
+import { BlockFlag } from '../format/constants.js';
+import { CONTAINER_ID_LENGTH, type CryptoParams } from '../format/crypto-params.js';
+import { H4mkError } from '../format/errors.js';
+import { ticksToUs } from '../format/time.js';
+import { aeadOpen, aeadSeal, blockNonce } from './aead.js';
+import { deriveBlockKey, deriveKeyCheck, deriveTranscriptKey, engineDigest, epochOf, SECRET_LENGTH } from './keys.js';
+
+/** Supplies the key of a (track, epoch), or null when the holder has none. */
+export interface BlockKeyProvider {
+  keyFor(trackNumber: number, epoch: number): Uint8Array | null;
+  /** Why there is no key (for the error message), e.g. "outside the grant". */
+  readonly missingReason: string;
+}
+
+/** Keys derived on demand from the container secret (and cached). */
+export class SecretKeys implements BlockKeyProvider {
+  readonly missingReason = 'no key';
+  private readonly cache = new Map<string, Uint8Array>();
+  constructor(
+    private readonly secret: Uint8Array,
+    readonly containerId: Uint8Array,
+  ) {
+    if (secret.length !== SECRET_LENGTH) throw new RangeError(`the shared secret must be ${SECRET_LENGTH} bytes`);
+  }
+
+  keyFor(trackNumber: number, epoch: number): Uint8Array {
+    const id = `${trackNumber}:${epoch}`;
+    let key = this.cache.get(id);
+    if (key === undefined) {
+      key = deriveBlockKey(this.secret, this.containerId, trackNumber, epoch);
+      if (this.cache.size > 4096) this.cache.clear();
+      this.cache.set(id, key);
+    }
+    return key;
+  }
+
+  /** §13.2 The key-check value stored in CRYP. */
+  keyCheck(): Uint8Array {
+    return deriveKeyCheck(this.secret, this.containerId);
+  }
+
+  /** §13.5 The transcript MAC key. */
+  transcriptKey(): Uint8Array {
+    return deriveTranscriptKey(this.secret, this.containerId);
+  }
+}
+
+/** Per-container encryption context: parameters plus a key provider. */
+export type CipherContext = {
+  containerId: Uint8Array;
+  epochUs: number;
+  engineDigest: Uint8Array;
+  keys: BlockKeyProvider;
+};
+
+/** The epoch of a block of a track with `timescale`. */
+export function blockEpoch(ctx: Pick<CipherContext, 'epochUs'>, pts: number, timescale: number): number {
+  return epochOf(ticksToUs(pts, timescale), ctx.epochUs);
+}
+
+/** §13.1 Encrypts a (compressed) payload; `fields.flags` gets ENCRYPTED. Returns ciphertext ‖ tag. */
+export function sealBlock(ctx: CipherContext, fields: BlockFields, timescale: number, plaintext: Uint8Array): Uint8Array {
+  const epoch = blockEpoch(ctx, fields.pts, timescale);
+  const key = ctx.keys.keyFor(fields.trackNumber, epoch);
+  if (key === null) throw new TypeError(`no key for track ${fields.trackNumber}, epoch ${epoch}`);
+  const aad = encodeAssociatedData(ctx.containerId, fields, epoch, ctx.engineDigest);
+  return aeadSeal(key, blockNonce(fields.coreIndex), aad, plaintext);
+}
+
+/** §13.1 Decrypts stored bytes; E_KEY when no key covers the block, E_AUTH when it does not authenticate. */
+export function openBlock(ctx: CipherContext, fields: BlockFields, timescale: number, stored: Uint8Array): Uint8Array {
+  const epoch = blockEpoch(ctx, fields.pts, timescale);
+  const key = ctx.keys.keyFor(fields.trackNumber, epoch);
+  if (key === null) throw new H4mkError('E_KEY', `cannot decrypt: ${ctx.keys.missingReason} for track ${fields.trackNumber}, epoch ${epoch}`, { coreIndex: fields.coreIndex });
+  const aad = encodeAssociatedData(ctx.containerId, fields, epoch, ctx.engineDigest);
+  return aeadOpen(key, blockNonce(fields.coreIndex), aad, stored, fields.coreIndex);
+}
+
+/**
+ * §13.5 The transcript MAC: HMAC-SHA256 under the transcript key of
+ * "h4mk/v1/transcript" ‖ container_id ‖ chain_head ‖ u64 block_count ‖
+ * u16 track_count ‖ per track (u64 block_count, u64 last core_index or 2^64−1).
+ */
+export function transcriptMac(key: Uint8Array, containerId: Uint8Array, chainHead: Uint8Array, blockCount: number, tracks: readonly { blockCount: number; lastCoreIndex: number }[]): Uint8Array {
+  const h = createHmac('sha256', key);
+  h.update('h4mk/v1/transcript');
+  h.update(containerId);
+  h.update(chainHead);
+  const fixed = new DataView(new ArrayBuffer(10));
+  fixed.setBigUint64(0, BigInt(blockCount), true);
+  fixed.setUint16(8, tracks.length, true);
+  h.update(new Uint8Array(fixed.buffer));
+  for (const t of tracks) {
+    const v = new DataView(new ArrayBuffer(16));
+    v.setBigUint64(0, BigInt(t.blockCount), true);
+    v.setBigUint64(8, t.blockCount === 0 ? 0xffff_ffff_ffff_ffffn : BigInt(t.lastCoreIndex), true);
+    h.update(new Uint8Array(v.buffer));
+  }
+  return new Uint8Array(h.digest());
+}
+
+/** A fresh random container id (§13.2: unique per container, so keys and nonces never repeat across containers). */
+export function newContainerId(): Uint8Array {
+  return new Uint8Array(randomBytes(CONTAINER_ID_LENGTH));
+}
+
+/** The flags byte an encrypted block carries. */
+export function encryptedFlags(flags: number, endOfTrack: boolean): number {
+  return flags | BlockFlag.ENCRYPTED | (endOfTrack ? BlockFlag.END_OF_TRACK : 0);
+}
+
+/* ------------------------------------------------------------------ seed-shaped API */
+
+/** The seed's cipher state: a container secret and id. */
+export type LivingCipherState = {
+  readonly secret: Uint8Array;
+  readonly containerId: Uint8Array;
+  readonly epochUs: number;
+  /** @internal */ readonly keys: SecretKeys;
+};
+
+/** The seed's block context: where the block sits (`chunk_index` = core_index). */
+export type CoreBlockContext = {
+  trackId: number;
+  ptsUs: number;
+  chunkIndex: number;
+  dtsUs?: number;
+  durationUs?: number;
+  keyframe?: boolean;
+  engineId?: string;
+  engineFp?: string;
+  /** Compression codec id of the plaintext (§6.3), default 0. */
+  compression?: number;
+  /** Length of the payload before compression, default the payload's length. */
+  originalLength?: number;
+};
+
+/** `init_from_shared_secret`: a state for a new container (random id unless given). */
+export function initFromSharedSecret(sharedSecret: Uint8Array, options: { containerId?: Uint8Array; epochUs?: number } = {}): LivingCipherState {
+  const containerId = options.containerId ?? newContainerId();
+  if (containerId.length !== CONTAINER_ID_LENGTH) throw new RangeError(`containerId must be ${CONTAINER_ID_LENGTH} bytes`);
+  const secret = Uint8Array.from(sharedSecret);
+  return { secret, containerId, epochUs: options.epochUs ?? 0, keys: new SecretKeys(secret, containerId) };
+}
+
+function contextFields(payloadLength: number, ctx: CoreBlockContext): BlockFields {
+  return {
+    coreIndex: ctx.chunkIndex,
+    trackNumber: ctx.trackId,
+    flags: (ctx.keyframe ? BlockFlag.KEYFRAME : 0) | BlockFlag.ENCRYPTED,
+    compression: ctx.compression ?? 0,
+    duration: ctx.durationUs ?? 0,
+    pts: ctx.ptsUs,
+    dts: ctx.dtsUs ?? ctx.ptsUs,
+    originalLength: ctx.originalLength ?? payloadLength,
+  };
+}
+
+function seedContext(state: LivingCipherState, ctx: CoreBlockContext): CipherContext {
+  return { containerId: state.containerId, epochUs: state.epochUs, engineDigest: engineDigest(ctx.engineId ?? '', ctx.engineFp ?? ''), keys: state.keys };
+}
+
+/**
+ * `encrypt_core_block(state, payload, ctx) -> (header, ciphertext)`: `header`
+ * is the canonical associated data (§13.4) the ciphertext is bound to.
+ * Timestamps are µs (a track with timescale 10^6).
+ */
+export function encryptCoreBlock(state: LivingCipherState, payload: Uint8Array, ctx: CoreBlockContext): { header: Uint8Array; ciphertext: Uint8Array } {
+  const fields = contextFields(payload.length, ctx);
+  const c = seedContext(state, ctx);
+  const epoch = blockEpoch(c, fields.pts, 1_000_000);
+  return { header: encodeAssociatedData(state.containerId, fields, epoch, c.engineDigest), ciphertext: sealBlock(c, fields, 1_000_000, payload) };
+}
+
+/** `decrypt_core_block`: the inverse; E_AUTH if the ciphertext or any context field changed. */
+export function decryptCoreBlock(state: LivingCipherState, ciphertext: Uint8Array, ctx: CoreBlockContext): Uint8Array {
+  const fields = contextFields(Math.max(0, ciphertext.length - 16), ctx);
+  return openBlock(seedContext(state, ctx), fields, 1_000_000, ciphertext);
+}

@@ -1,0 +1,100 @@
+/**
+ * Reader-side keys (§13.2, §13.6): a shared secret, a passphrase or a grant
+ * becomes a key provider for one container, after checks that tell a wrong
+ * key from damaged data.
+ */
+import { bytesEqual, fromHex, toHex } from '../format/bytes.js';
+import type { CryptoParams } from '../format/crypto-params.js';
+import { H4mkError } from '../format/errors.js';
+import { engineDigest, epochOf, secretFromPassphrase } from './keys.js';
+import { type BlockKeyProvider, type CipherContext, SecretKeys } from './living-cipher.js';
+
+/** A grant: the epoch keys of one track over a time window (§13.6). JSON on disk. */
+export type Grant = {
+  h4mk_grant: 1;
+  container_id: string;
+  track: string;
+  track_number: number;
+  epoch_us: number;
+  from_us: number;
+  to_us: number;
+  keys: { epoch: number; key: string }[];
+};
+
+/** What a reader may be given to decrypt. */
+export type KeyInput = { secret: Uint8Array } | { passphrase: string } | { grant: Grant };
+
+/** Keys from a grant: exactly its track and epochs. */
+class GrantKeys implements BlockKeyProvider {
+  readonly missingReason = 'outside the grant';
+  private readonly keys = new Map<number, Uint8Array>();
+  constructor(private readonly grant: Grant) {
+    for (const k of grant.keys) {
+      const key = Uint8Array.from(Buffer.from(k.key, 'base64'));
+      if (key.length !== 32 || !Number.isSafeInteger(k.epoch)) throw new H4mkError('E_KEY', 'grant holds a malformed key');
+      this.keys.set(k.epoch, key);
+    }
+  }
+  keyFor(trackNumber: number, epoch: number): Uint8Array | null {
+    return trackNumber === this.grant.track_number ? (this.keys.get(epoch) ?? null) : null;
+  }
+}
+
+/** Parses and checks the shape of a grant document. */
+export function parseGrant(value: unknown): Grant {
+  const g = value as Partial<Grant> | null;
+  const ok =
+    g !== null &&
+    typeof g === 'object' &&
+    g.h4mk_grant === 1 &&
+    typeof g.container_id === 'string' &&
+    /^[0-9a-f]{32}$/.test(g.container_id) &&
+    typeof g.track === 'string' &&
+    Number.isInteger(g.track_number) &&
+    Number.isSafeInteger(g.epoch_us) &&
+    Number.isSafeInteger(g.from_us) &&
+    Number.isSafeInteger(g.to_us) &&
+    Array.isArray(g.keys) &&
+    g.keys.length <= 1_000_000 &&
+    g.keys.every((k) => typeof k === 'object' && k !== null && Number.isSafeInteger(k.epoch) && typeof k.key === 'string');
+  if (!ok) throw new H4mkError('E_KEY', 'not a valid h4mk grant document');
+  return g as Grant;
+}
+
+/** §13.2 Builds the decryption context of a container for `key`; E_KEY when it is not this container's. */
+export function unlock(params: CryptoParams, key: KeyInput): CipherContext {
+  const base = { containerId: params.containerId, epochUs: params.epochUs, engineDigest: engineDigest(params.engineId, params.engineFp) };
+  if ('grant' in key) {
+    const grant = parseGrant(key.grant);
+    if (!bytesEqual(fromHex(grant.container_id), params.containerId)) throw new H4mkError('E_KEY', 'the grant is for another container');
+    if (grant.epoch_us !== params.epochUs) throw new H4mkError('E_KEY', 'the grant was made for other key epochs');
+    return { ...base, keys: new GrantKeys(grant) };
+  }
+  let secret: Uint8Array;
+  if ('passphrase' in key) {
+    if (params.kdf.kind !== 'scrypt') throw new H4mkError('E_KEY', 'this container is encrypted with a key file, not a passphrase');
+    secret = secretFromPassphrase(key.passphrase, params.kdf);
+  } else {
+    if (params.kdf.kind !== 'raw') throw new H4mkError('E_KEY', 'this container is encrypted with a passphrase, not a key file');
+    secret = key.secret;
+    if (!(secret instanceof Uint8Array) || secret.length !== 32) throw new H4mkError('E_KEY', 'a key must be 32 bytes');
+  }
+  const keys = new SecretKeys(secret, params.containerId);
+  if (!bytesEqual(keys.keyCheck(), params.keyCheck)) throw new H4mkError('E_KEY', 'wrong key for this container');
+  return { ...base, keys };
+}
+
+/**
+ * §13.6 A grant for `track` over [fromUs, toUs): the epoch keys covering the
+ * window, nothing else. Needs the container secret (a full key).
+ */
+export function makeGrant(params: CryptoParams, context: CipherContext, track: { id: string; number: number }, fromUs: number, toUs: number): Grant {
+  if (!(context.keys instanceof SecretKeys)) throw new TypeError('making a grant needs the container key, not a grant');
+  if (!Number.isSafeInteger(fromUs) || !Number.isSafeInteger(toUs) || toUs <= fromUs) throw new RangeError('the window must be integers with from < to');
+  const first = epochOf(fromUs, params.epochUs);
+  const last = epochOf(toUs - 1, params.epochUs);
+  if (last - first > 1_000_000) throw new RangeError('the window spans more than a million epochs');
+  const keys: Grant['keys'] = [];
+  for (let e = first; e <= last; e++) keys.push({ epoch: e, key: Buffer.from(context.keys.keyFor(track.number, e)).toString('base64') });
+  return { h4mk_grant: 1, container_id: toHex(params.containerId), track: track.id, track_number: track.number, epoch_us: params.epochUs, from_us: fromUs, to_us: toUs, keys };
+}

@@ -1,0 +1,60 @@
+/**
+ * Writer-side encryption setup (§13): options → container id, KDF
+ * parameters, keys, and the CRYP record written at finish.
+ */
+import { randomBytes } from 'node:crypto';
+import { AEAD_AES_256_GCM, type CryptoParams, type KdfParams } from '../format/crypto-params.js';
+import { engineDigest, secretFromPassphrase } from '../crypto/keys.js';
+import { type CipherContext, newContainerId, SecretKeys, transcriptMac } from '../crypto/living-cipher.js';
+
+/** How to encrypt a new container. */
+export type EncryptionOptions = {
+  /** The 32-byte shared secret (a key file); or… */
+  secret?: Uint8Array;
+  /** …a passphrase, stretched with scrypt (parameters stored in CRYP). */
+  passphrase?: string;
+  /** scrypt cost; default N = 2^15, r = 8, p = 1. */
+  scrypt?: { log2N?: number; r?: number; p?: number };
+  /** Key epoch length in µs of media time; 0 (default) = one key per track. */
+  epochUs?: number;
+  /** The seed's engine identity, bound into every block. */
+  engineId?: string;
+  engineFp?: string;
+};
+
+/** Everything the writer needs to encrypt and to write CRYP. */
+export type WriterCipher = {
+  context: CipherContext;
+  /** CRYP without its transcript MAC, which is computed at finish. */
+  params: Omit<CryptoParams, 'transcriptMac'>;
+  mac(chainHead: Uint8Array, blockCount: number, tracks: readonly { blockCount: number; lastCoreIndex: number }[]): Uint8Array;
+};
+
+/** Sets up encryption for a new container; the secret never leaves this object. */
+export function createWriterCipher(options: EncryptionOptions): WriterCipher {
+  const epochUs = options.epochUs ?? 0;
+  if (!Number.isSafeInteger(epochUs) || epochUs < 0) throw new RangeError('epochUs must be a non-negative integer');
+  const engineId = options.engineId ?? '';
+  const engineFp = options.engineFp ?? '';
+  const containerId = newContainerId();
+  let kdf: KdfParams;
+  let secret: Uint8Array;
+  if (options.secret !== undefined && options.passphrase === undefined) {
+    if (!(options.secret instanceof Uint8Array) || options.secret.length !== 32) throw new RangeError('the encryption secret must be 32 bytes');
+    kdf = { kind: 'raw' };
+    secret = Uint8Array.from(options.secret);
+  } else if (options.passphrase !== undefined && options.secret === undefined) {
+    if (typeof options.passphrase !== 'string' || options.passphrase.length === 0) throw new TypeError('the passphrase must be a non-empty string');
+    kdf = { kind: 'scrypt', log2N: options.scrypt?.log2N ?? 15, r: options.scrypt?.r ?? 8, p: options.scrypt?.p ?? 1, salt: new Uint8Array(randomBytes(16)) };
+    secret = secretFromPassphrase(options.passphrase, kdf, { maxLog2N: 24, maxR: 64, maxP: 16 });
+  } else {
+    throw new TypeError('encryption needs exactly one of secret or passphrase');
+  }
+  const keys = new SecretKeys(secret, containerId);
+  const transcriptKey = keys.transcriptKey();
+  return {
+    context: { containerId, epochUs, engineDigest: engineDigest(engineId, engineFp), keys },
+    params: { aead: AEAD_AES_256_GCM, kdf, containerId, epochUs, keyCheck: keys.keyCheck(), engineId, engineFp },
+    mac: (chainHead, blockCount, tracks) => transcriptMac(transcriptKey, containerId, chainHead, blockCount, tracks),
+  };
+}
