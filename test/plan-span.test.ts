@@ -131,7 +131,7 @@ describe('readSpan: everything to decode at a time, in one read', () => {
         expect(span).not.toBeNull();
         const blocks = (span as { blocks: Block[] }).blocks;
         expect(blocks.map((b) => b.coreIndex)).toEqual(brute.map((e) => e.coreIndex));
-        blocks.forEach((b, i) => expect(Buffer.from(b.payload).equals(Buffer.from((brute[i] as Expected).payload))).toBe(true));
+        for (const [i, b] of blocks.entries()) expect(Buffer.from(b.payload).equals(Buffer.from((brute[i] as Expected).payload))).toBe(true);
         // seek() may read one segment table; the span itself is one read.
         expect(source.reads.length - before).toBeLessThanOrEqual(2);
         const spanReads = source.reads.slice(before).filter((r) => r.length > 16 + 72 * 4096 || r.offset === (span as { keyframe: { span: { offset: number } } }).keyframe.span.offset);

@@ -90,7 +90,7 @@ async function checkContainer(reader: H4mkReader, compression: string, layout: s
   const ranged: Block[] = [];
   for await (const b of reader.range({}, { payloads: true })) ranged.push(b as Block);
   expect(ranged.length).toBe(expected.length);
-  ranged.forEach((b, i) => checkBlock(b, expected[i] as ExpectedBlock, i, timescale.get(b.trackId) as number));
+  for (const [i, b] of ranged.entries()) checkBlock(b, expected[i] as ExpectedBlock, i, timescale.get(b.trackId) as number);
 
   // Track statistics.
   for (const t of tracks) {

@@ -3,7 +3,7 @@
  * block, on containers with many segments, B-frames and three timescales.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type BlockInfo, H4mkReader, type SeekResult, ticksToUs } from '../src/index.js';
+import { type BlockInfo, type H4mkReader, type SeekResult, ticksToUs } from '../src/index.js';
 import { allInfos, caught, type ExpectedBlock, makeSample, openBytes, Rng, type Sample, writeSample } from './helpers.js';
 
 const QUERIES_PER_TRACK = 10_000;

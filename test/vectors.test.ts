@@ -37,22 +37,29 @@ describe('golden vectors', () => {
 });
 
 /** Sets the CRC-32C of bytes [0, 28) at 28, as a valid header would have. */
-function fixHeaderCrc(bytes: Uint8Array): void {
+function fixHeaderCrc(bytes: Uint8Array): Uint8Array {
   new DataView(bytes.buffer, bytes.byteOffset).setUint32(28, crc32cPortable(bytes.subarray(0, 28)), true);
+  return bytes;
+}
+
+/** `bytes` with `bytes[at] = value`. */
+function set(bytes: Uint8Array, at: number, value: number): Uint8Array {
+  bytes[at] = value;
+  return bytes;
 }
 
 type Failure = { name: string; base: string; mutate: (b: Uint8Array) => Uint8Array; stage: 'open' | 'verify' | 'read'; code: string };
 
 // Failure vectors carry their expected failure class, as age's do.
 const failures: Failure[] = [
-  { name: 'bad magic', base: 'v1-minimal-tail', mutate: (b) => ((b[1] = 0x58), b), stage: 'open', code: 'E_MAGIC' },
-  { name: 'header CRC', base: 'v1-minimal-tail', mutate: (b) => ((b[28] = (b[28] as number) ^ 1), b), stage: 'open', code: 'E_CHECKSUM' },
-  { name: 'future version', base: 'v1-minimal-tail', mutate: (b) => ((b[8] = 2), fixHeaderCrc(b), b), stage: 'open', code: 'E_VERSION' },
-  { name: 'reserved header flag', base: 'v1-minimal-tail', mutate: (b) => ((b[11] = 0x80), fixHeaderCrc(b), b), stage: 'open', code: 'E_FORMAT' },
+  { name: 'bad magic', base: 'v1-minimal-tail', mutate: (b) => set(b, 1, 0x58), stage: 'open', code: 'E_MAGIC' },
+  { name: 'header CRC', base: 'v1-minimal-tail', mutate: (b) => set(b, 28, (b[28] as number) ^ 1), stage: 'open', code: 'E_CHECKSUM' },
+  { name: 'future version', base: 'v1-minimal-tail', mutate: (b) => fixHeaderCrc(set(b, 8, 2)), stage: 'open', code: 'E_VERSION' },
+  { name: 'reserved header flag', base: 'v1-minimal-tail', mutate: (b) => fixHeaderCrc(set(b, 11, 0x80)), stage: 'open', code: 'E_FORMAT' },
   { name: 'truncated by one byte', base: 'v1-minimal-tail', mutate: (b) => b.subarray(0, b.length - 1), stage: 'open', code: 'E_FORMAT' },
-  { name: 'footer CRC', base: 'v1-minimal-tail', mutate: (b) => ((b[b.length - 1] = (b[b.length - 1] as number) ^ 1), b), stage: 'open', code: 'E_CHECKSUM' },
-  { name: 'payload byte', base: 'v1-minimal-tail', mutate: (b) => ((b[32 + 8 + 36] = 0), b), stage: 'verify', code: 'E_CHECKSUM' },
-  { name: 'payload byte, read', base: 'v1-minimal-tail', mutate: (b) => ((b[32 + 8 + 36] = 0), b), stage: 'read', code: 'E_CHECKSUM' },
+  { name: 'footer CRC', base: 'v1-minimal-tail', mutate: (b) => set(b, b.length - 1, (b[b.length - 1] as number) ^ 1), stage: 'open', code: 'E_CHECKSUM' },
+  { name: 'payload byte', base: 'v1-minimal-tail', mutate: (b) => set(b, 32 + 8 + 36, 0), stage: 'verify', code: 'E_CHECKSUM' },
+  { name: 'payload byte, read', base: 'v1-minimal-tail', mutate: (b) => set(b, 32 + 8 + 36, 0), stage: 'read', code: 'E_CHECKSUM' },
 ];
 
 describe('failure vectors', () => {

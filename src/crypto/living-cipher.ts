@@ -10,7 +10,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { encodeAssociatedData } from '../format/associated-data.js';
 import type { BlockFields } from '../format/block.js';
 import { BlockFlag } from '../format/constants.js';
-import { CONTAINER_ID_LENGTH, type CryptoParams } from '../format/crypto-params.js';
+import { CONTAINER_ID_LENGTH } from '../format/crypto-params.js';
 import { H4mkError } from '../format/errors.js';
 import { ticksToUs } from '../format/time.js';
 import { aeadOpen, aeadSeal, blockNonce } from './aead.js';

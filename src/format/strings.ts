@@ -1,5 +1,5 @@
 /** UTF-8 helpers shared by the chunk codecs (§2.5 strings). */
-import { Cursor } from './bytes.js';
+import type { Cursor } from './bytes.js';
 import { H4mkError } from './errors.js';
 
 const encoder = new TextEncoder();

@@ -69,7 +69,7 @@ export async function verifyContainer(reader: H4mkReader, options: VerifyOptions
     // Bytes between segments must be well-formed chunks (§5.5 gaps).
     await checkGap(reader, previousEnd, segStart, failures);
     previousEnd = segStart + (dir.length[s] as number);
-    let table;
+    let table: SegmentTable;
     try {
       table = await reader.loadSegmentTable(s);
     } catch (error) {

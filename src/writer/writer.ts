@@ -489,7 +489,7 @@ export class H4mkWriter {
   private directory(): SegmentDirectory {
     const count = this.segOffset.length;
     const digests = new Uint8Array(count * DIGEST_LENGTH);
-    this.segDigests.forEach((d, i) => digests.set(d, i * DIGEST_LENGTH));
+    for (const [i, d] of this.segDigests.entries()) digests.set(d, i * DIGEST_LENGTH);
     const firstCoreIndex = new Float64Array(count);
     let total = 0;
     for (let s = 0; s < count; s++) {
