@@ -2,6 +2,8 @@
  * `npm run bench`: the core benchmark of the H4MK container (issue 2).
  *
  *   node bench/run.mjs [--scale F] [--payload-scale P] [--runs N] [--opens N] [--seeks N] [--skip-rss] [--keep]
+ *   node bench/run.mjs --only core|crypto|remote|server|peers|report [-- SECTION ARGS]
+ *   (without --only: core, then each other section, then bench/report.mjs → bench/results.md + .svg)
  *
  * --scale F          content duration factor (1 = the 2-hour movie; the seek container is 3.5 h × F)
  * --payload-scale P  payload size factor of the 2-hour container (1 = real sizes, ~2 GB)
@@ -18,8 +20,8 @@
  *   4. writer peak RSS in a child process, and RSS growth per block.
  * A table goes to stdout; the same figures to bench/out/core.json.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,7 +34,7 @@ import { fmtBytes, fmtInt, fmtNum, median, percentile, summary, table } from './
 import { materialise, rng, TRACKS } from './lib/workload.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values: args } = parseArgs({
+const { values: args, positionals } = parseArgs({
   options: {
     scale: { type: 'string', default: '1' },
     'payload-scale': { type: 'string', default: '1' },
@@ -41,7 +43,9 @@ const { values: args } = parseArgs({
     seeks: { type: 'string', default: '100000' },
     'skip-rss': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
+  allowPositionals: true,
 });
 const SCALE = Number(args.scale);
 const PAYLOAD_SCALE = Number(args['payload-scale']);
@@ -55,6 +59,34 @@ const SEEK_US = Math.round(3.5 * HOUR_US * SCALE);
 const OPEN_BUDGET = 512 * 1024;
 const HEADER_LENGTH = 32;
 const FOOTER_LENGTH = 36;
+
+/*
+ * Sections (issue 8). `--only NAME` runs one of them (arguments after `--` go
+ * to it: `npm run bench -- --only peers -- --scale 0.1`); without `--only`,
+ * core runs here, then every other section whose script exists, then the report.
+ * Each other section is a script of its own, run as a child process.
+ */
+const SECTIONS = { crypto: 'crypto.mjs', remote: 'remote.mjs', server: 'server.mjs', peers: 'peers/run.mjs' };
+const sectionSeconds = {};
+const benchCommand = `${process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : 'node bench/run.mjs'}${process.argv.length > 2 ? `${process.env.npm_lifecycle_event === 'bench' ? ' --' : ''} ${process.argv.slice(2).join(' ')}` : ''}`;
+async function runSection(name, extra = []) {
+  const file = name === 'report' ? 'report.mjs' : SECTIONS[name];
+  if (file === undefined) throw new Error(`unknown section ${name}: one of core, ${Object.keys(SECTIONS).join(', ')}, report`);
+  if (!existsSync(join(here, file))) {
+    console.log(`\n[bench] section ${name}: bench/${file} not present, skipped`);
+    return;
+  }
+  const t0 = Date.now();
+  console.log(`\n[bench] section ${name}: node bench/${file} ${extra.join(' ')}`);
+  const code = await new Promise((resolve) => spawn(process.execPath, ['--expose-gc', join(here, file), ...extra], { stdio: 'inherit' }).on('exit', resolve));
+  sectionSeconds[name] = (Date.now() - t0) / 1000;
+  console.log(`[bench] section ${name}: ${fmtNum(sectionSeconds[name], 1)} s${code === 0 ? '' : `, exit code ${code}`}`);
+  if (code !== 0) process.exitCode = 1;
+}
+if (args.only !== undefined && args.only !== 'core') {
+  await runSection(args.only, args.only === 'report' ? ['--command', benchCommand, ...positionals] : positionals);
+  process.exit();
+}
 
 const started = Date.now();
 const dir = mkdtempSync(join(tmpdir(), 'h4mk-bench-'));
@@ -425,3 +457,9 @@ mkdirSync(join(here, 'out'), { recursive: true });
 const jsonPath = join(here, 'out', 'core.json');
 writeFileSync(jsonPath, `${JSON.stringify(out, null, 2)}\n`);
 console.log(`\nelapsed ${fmtNum(out.elapsedS, 1)} s; JSON: ${jsonPath}`);
+
+if (args.only === undefined) {
+  for (const name of Object.keys(SECTIONS)) await runSection(name);
+  await runSection('report', ['--command', benchCommand, '--elapsed', JSON.stringify({ core: +out.elapsedS.toFixed(1), ...sectionSeconds })]);
+  console.log(`\n[bench] elapsed per section: core ${fmtNum(out.elapsedS, 1)} s, ${Object.entries(sectionSeconds).map(([k, v]) => `${k} ${fmtNum(v, 1)} s`).join(', ')}; total ${fmtNum((Date.now() - started) / 1000, 1)} s`);
+}

@@ -46,3 +46,35 @@ export type { EncryptionOptions } from './writer/encryption.js';
 export type { CryptoParams } from './format/crypto-params.js';
 export type { Seal } from './format/seal.js';
 export { coalesceSegments, type CoalesceOptions, type PlannedRange } from './reader/planner.js';
+export { type AdaptedBlock, type CodecAdapter, MediaAdapter, type MediaUnit, OpaqueAdapter, type OpaqueAdapterOptions, type OpaqueUnit } from './media/adapter.js';
+export {
+  CONTROL_AXES,
+  CONTROL_UNITS,
+  type ControlAxis,
+  type ControlRecord,
+  ControlRecordSchema,
+  ControlsAdapter,
+  CONTROLS_CODEC,
+  CONTROLS_SAFE_POLICY,
+  CONTROLS_SCHEMA,
+  EASINGS,
+  findIdentityField,
+  IDENTITY_WORDS,
+  parseControls,
+  validateControl,
+} from './media/controls.js';
+export { type AddControlsOptions, addControlsTrack, readControls } from './media/controls-track.js';
+export { type MediaDemuxer, type MediaPacket, type MediaTrack, openMedia, type SkippedTrack } from './media/demux.js';
+export { isMediaError, MediaError, type MediaErrorCode } from './media/errors.js';
+export { type ExportFormat, type ExportOptions, type ExportSummary, exportMedia, formatOfPath } from './media/export.js';
+export { type GopDecision, type GopPolicy, GopScheduler, type GopStats, gopStats, type KeyframeReason, trackGopStats } from './media/gop.js';
+export { type ImportedTrack, type ImportOptions, type ImportSummary, importMedia, mediaTrackIds } from './media/import.js';
+export { type FileSinkOptions } from './io/file-sink.js';
+export { openAppendOnlyHttpSource } from './io/growing-http.js';
+export { DEFAULT_READ_AHEAD, ReadAheadSource } from './io/read-ahead-source.js';
+export { CHECKPOINT_OVERHEAD_FACTOR, LIVE_DEFAULTS, type LiveOptions, type LiveStats } from './writer/live.js';
+export { DEFAULT_LIVE_SCAN_LIMIT } from './reader/live-open.js';
+export { recoverContainer, type RecoverDamage, type RecoverOptions, type RecoverReference, type RecoverReport } from './recover/recover.js';
+export { optimizeContainer, type OptimizeOptions, type OptimizeSummary } from './tools/optimize.js';
+export { publishVerified, type Published } from './tools/publish.js';
+export { recoverFile, type RecoverFileResult } from './tools/recover-file.js';

@@ -12,7 +12,7 @@ import { Output, colorAllowed } from '../src/cli/output.js';
 import { startProgress } from '../src/cli/progress.js';
 
 const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
-const VERBS = ['pack', 'manifest', 'seek', 'range', 'block', 'verify', 'dump', 'demo'];
+const VERBS = ['pack', 'import', 'export', 'manifest', 'seek', 'range', 'block', 'verify', 'dump', 'demo'];
 
 type Run = { code: number | null; stdout: string; stderr: string; bytes: Buffer };
 
@@ -486,21 +486,25 @@ describe('dump', () => {
 });
 
 describe('demo', () => {
-  it('packs, verifies and describes the generated sample; exit 0', () => {
+  it('imports the embedded clip, adds camera controls, verifies, prints the manifest with GOP statistics; exit 0', () => {
     const r = h4mkJson(['demo', '--out', join(dir, 'demo')]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.json).toMatchObject({ ok: true, verify: { ok: true, failed_blocks: [] }, pack: { compression: 'zstd', layout: 'tail' } });
+    expect(r.json).toMatchObject({ ok: true, verify: { ok: true, failed_blocks: [] }, pack: { compression: 'zstd', layout: 'tail' }, import: { format: 'mp4' } });
     const manifest = r.json.manifest as Record<string, unknown>;
     const tracks = manifest.tracks as Record<string, unknown>[];
     expect(tracks.map((t) => t.kind)).toEqual(['video', 'audio', 'control']);
-    expect(tracks[0]).toMatchObject({ keyframe_count: 5, duration_us: 10_000_000 });
-    expect(tracks[1]).toMatchObject({ timescale: 48000 });
+    expect(tracks[0]).toMatchObject({ codec: expect.stringMatching(/^avc1\./), keyframe_count: 2, duration_us: 4_000_000, gop: { keyframes: 2, max_us: 2_000_000, max_frames: 50 } });
+    expect(tracks[1]).toMatchObject({ codec: 'mp4a.40.2', timescale: 48000 });
+    expect(manifest.safe).toMatchObject({ policy: 'transport_only', controls: { identity_fields: 'rejected' } });
     expect(existsSync(join(dir, 'demo', 'demo.h4mk'))).toBe(true);
-    const frames = h4mkJson(['range', join(dir, 'demo', 'demo.h4mk'), '--track', 'video_main', '--to-us', '2000000']).json.blocks as Record<string, unknown>[];
+    const frames = h4mkJson(['range', join(dir, 'demo', 'demo.h4mk'), '--track', 'video_0', '--to-us', '2000000']).json.blocks as Record<string, unknown>[];
     expect(new Set(frames.map((f) => f.kind))).toEqual(new Set(['I', 'P', 'B']));
     expect(frames.some((f) => f.pts_us !== f.dts_us)).toBe(true);
     const control = h4mk(['block', join(dir, 'demo', 'demo.h4mk'), '--index', String(h4mkJson(['seek', join(dir, 'demo', 'demo.h4mk'), '--track', 'camera_control', '--pts-us', '0']).json.core_index)]);
-    expect(Object.keys(JSON.parse(control.stdout) as object)).toEqual(['pan', 'tilt', 'zoom']);
+    expect(JSON.parse(control.stdout)).toMatchObject({ control: expect.stringMatching(/^(pan|tilt|zoom)$/), t_us: 0 });
+    const text = h4mk(['demo', '--out', join(dir, 'demo-text')]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('GOP 2 keyframes');
   });
 });

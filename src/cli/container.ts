@@ -1,12 +1,21 @@
-/** Opening a container from a path for the read-side verbs. */
-import { FileSource, H4mkReader } from '../index.js';
+/**
+ * Opening a container from a path, or an http(s) URL (range requests through
+ * HttpSource), for the read-side verbs. Every source opened here counts in the
+ * run's input session (`--stats`, ./input.ts).
+ */
+import { FileSource, H4mkReader, HttpSource, type RandomAccessSource, type ReaderOptions } from '../index.js';
+import { openAppendOnlyHttpSource } from '../io/growing-http.js';
 import { inputError, isSystemError } from './errors.js';
+import { currentInput, isUrl } from './input.js';
 
 /**
- * Opens `path` read-only. FileSource reports a path that is not a regular
- * file with a plain Error; that is an input error here.
+ * Opens `path` read-only: an http(s) URL as an HttpSource (`live`: one that
+ * tolerates the file growing, for live containers), anything else as a file.
+ * FileSource reports a path that is not a regular file with a plain Error;
+ * that is an input error here.
  */
-export async function openSource(path: string): Promise<FileSource> {
+export async function openSource(path: string, options: { live?: boolean } = {}): Promise<RandomAccessSource> {
+  if (isUrl(path)) return options.live === true ? openAppendOnlyHttpSource(path) : HttpSource.open(path);
   try {
     return await FileSource.open(path);
   } catch (error) {
@@ -16,20 +25,23 @@ export async function openSource(path: string): Promise<FileSource> {
 }
 
 /** Opens `path` as a bare random-access source, runs `fn`, and closes the file whatever happens. */
-export async function withSource<T>(path: string, fn: (source: FileSource) => Promise<T>): Promise<T> {
-  const source = await openSource(path);
+export async function withSource<T>(path: string, fn: (source: RandomAccessSource) => Promise<T>, options: { live?: boolean } = {}): Promise<T> {
+  const source = await openSource(path, options);
   try {
     return await fn(source);
   } finally {
-    await source.close();
+    currentInput().add(source, isUrl(path));
+    await source.close?.();
   }
 }
 
 /**
  * Opens the container at `path`, runs `fn` with its reader and closes the
  * file whatever happens. Errors from opening propagate unchanged (system
- * errors for the path, H4mkError for the bytes).
+ * errors for the path, H4mkError for the bytes; E_KEY when `options.key`
+ * does not open it).
  */
-export function withContainer<T>(path: string, fn: (reader: H4mkReader) => Promise<T>): Promise<T> {
-  return withSource(path, async (source) => fn(await H4mkReader.open(source)));
+export function withContainer<T>(path: string, fn: (reader: H4mkReader) => Promise<T>, options: ReaderOptions = {}): Promise<T> {
+  const { layout } = currentInput().options;
+  return withSource(path, async (source) => fn(await H4mkReader.open(source, { ...(layout === undefined ? {} : { layout }), ...options })), { live: options.live === true });
 }

@@ -1,19 +1,29 @@
 /**
  * Exit codes and the one table that maps errors to them.
  *
- * | exit | meaning                                                           |
- * |------|-------------------------------------------------------------------|
- * | 0    | success                                                           |
- * | 1    | verification failed: data failed an integrity check (CRC, SHA-256,|
- * |      | decompression), `verify` found damage, or a seek found no keyframe|
- * | 2    | usage or input error: bad arguments, unreadable or invalid input  |
- * | 130  | interrupted (SIGINT) during `pack`; nothing was written           |
+ * | exit | meaning                                                            |
+ * |------|--------------------------------------------------------------------|
+ * | 0    | success                                                            |
+ * | 1    | verification failed: data failed an integrity or authenticity check|
+ * |      | (CRC, SHA-256, decompression, AEAD tag `E_AUTH`, transcript        |
+ * |      | `E_TRANSCRIPT`, seal `E_SIGNATURE`), `verify` found damage, or a   |
+ * |      | seek found no keyframe                                             |
+ * | 2    | usage or input error: bad arguments, unreadable or invalid input,  |
+ * |      | and `E_KEY`: the key, passphrase or grant given does not open this |
+ * |      | container or block (wrong key, another container, outside a grant, |
+ * |      | no key for an encrypted block, a key for a plain container)        |
+ * | 3    | partial: `recover` rebuilt a valid container, but blocks were lost |
+ * | 130  | interrupted (SIGINT) during `pack`; nothing was written            |
+ *
+ * Why `E_KEY` is 2 and not 1: the data may be perfectly intact; what is wrong
+ * is what the user supplied. `E_AUTH` is 1: the key is right (its key-check
+ * value matched) and the bytes are not what was encrypted.
  */
 import { CommanderError } from 'commander';
 import { H4mkError, type H4mkErrorCode } from '../index.js';
 
 /** Process exit codes of the CLI. */
-export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2, INTERRUPTED: 130 } as const;
+export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2, PARTIAL: 3, INTERRUPTED: 130 } as const;
 /** One of the {@link ExitCode} values. */
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -47,7 +57,7 @@ export function failure(message: string, code: string, hint?: string): CliError 
  * Container error codes that mean "the data failed an integrity check" (exit 1);
  * every other container error is invalid input (exit 2).
  */
-const INTEGRITY_CODES: ReadonlySet<string> = new Set(['E_CHECKSUM', 'E_DIGEST', 'E_DECOMPRESS', 'E_AUTH', 'E_SIGNATURE']);
+const INTEGRITY_CODES: ReadonlySet<string> = new Set(['E_CHECKSUM', 'E_DIGEST', 'E_DECOMPRESS', 'E_AUTH', 'E_SIGNATURE', 'E_TRANSCRIPT']);
 
 /** How the CLI reports one error. */
 export type ErrorReport = {
@@ -142,6 +152,18 @@ function hintForContainerError(code: H4mkErrorCode): string | undefined {
     case 'E_VERSION':
     case 'E_UNSUPPORTED':
       return 'the file needs a newer version of h4mk';
+    case 'E_AUTH':
+      return "the block was altered, moved or replaced; 'h4mk verify FILE --key-file KEY' lists every block that fails";
+    case 'E_TRANSCRIPT':
+      return 'blocks were removed, reordered or the container was truncated, though its index is consistent';
+    case 'E_KEY':
+      return 'give the key file, passphrase (--passphrase-env) or grant of this container; a grant opens only its track and key epochs';
+    case 'E_SIGNATURE':
+      return 'the container changed after it was sealed, or was sealed by another key';
+    case 'E_CHANGED':
+      return 'the file changed on the server while it was being read; run again (a live container: use h4mk tail)';
+    case 'E_IO':
+      return 'the input could not be read: check the URL, the server and the network';
     default:
       return undefined;
   }

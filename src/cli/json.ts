@@ -31,6 +31,7 @@ export function blockJson(b: BlockInfo): Record<string, unknown> {
     keyframe: b.keyframe,
     kind: b.frameKind,
     encrypted: b.encrypted,
+    end_of_track: b.endOfTrack,
     compression: b.compression,
     stored_length: b.storedLength,
     original_length: b.originalLength,

@@ -1,7 +1,7 @@
 /**
  * Everything the CLI prints goes through one {@link Output}: results on
  * stdout (text, or exactly one JSON document with `--json`), diagnostics on
- * stderr as `h4mk: error: …` / `h4mk: hint: …`. Color only on a terminal and
+ * stderr as `h4mk: error: …` / `h4mk: warning: …` / `h4mk: hint: …`. Color only on a terminal and
  * never when NO_COLOR is set.
  */
 
@@ -27,6 +27,8 @@ export function colorAllowed(stream: OutputStream, env: NodeJS.ProcessEnv = proc
 export class Output {
   /** Set from the running verb's `--json` flag. */
   jsonMode = false;
+  /** Extra top-level fields (e.g. `stats`) merged into the run's JSON document when it is an object. */
+  jsonExtra: (() => Record<string, unknown> | undefined) | undefined;
   private jsonWritten = false;
   private readonly colorOut: boolean;
   private readonly colorErr: boolean;
@@ -49,7 +51,10 @@ export class Output {
   json(value: unknown): void {
     if (this.jsonWritten) throw new Error('internal: a second JSON document was requested');
     this.jsonWritten = true;
-    this.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    const extra = this.jsonExtra?.();
+    const isObject = value !== null && typeof value === 'object' && !Array.isArray(value);
+    const document = extra !== undefined && isObject ? { ...(value as Record<string, unknown>), ...extra } : value;
+    this.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   }
 
   /** Writes a line of text to stdout. */
@@ -72,6 +77,12 @@ export class Output {
     const label = this.colorErr ? paint('error:', 'red') : 'error:';
     this.stderr.write(`h4mk: ${label} ${oneLine(message)}\n`);
     if (hint !== undefined) this.hint(hint);
+  }
+
+  /** Prints `h4mk: warning: …` (one line) on stderr; the run goes on. */
+  warn(message: string): void {
+    const label = this.colorErr ? paint('warning:', 'yellow') : 'warning:';
+    this.stderr.write(`h4mk: ${label} ${oneLine(message)}\n`);
   }
 
   /** Prints `h4mk: hint: …` on stderr. */

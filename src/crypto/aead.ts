@@ -4,20 +4,10 @@
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { H4mkError } from '../format/errors.js';
+import { TAG_LENGTH } from './block-nonce.js';
 
-export const TAG_LENGTH = 16;
-export const NONCE_LENGTH = 12;
-
-/**
- * §13.1 The nonce of block `coreIndex`: u64 core_index ‖ u32 0, little-endian.
- * Unique per key: a key belongs to one (container, track, epoch) and
- * core_index is unique within a container.
- */
-export function blockNonce(coreIndex: number): Uint8Array {
-  const nonce = new Uint8Array(NONCE_LENGTH);
-  new DataView(nonce.buffer).setBigUint64(0, BigInt(coreIndex), true);
-  return nonce;
-}
+// The nonce and sizes live in a platform-free module so WebCrypto code shares them.
+export { blockNonce, NONCE_LENGTH, TAG_LENGTH } from './block-nonce.js';
 
 /** Encrypts `plaintext`; returns ciphertext ‖ tag. */
 export function aeadSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {

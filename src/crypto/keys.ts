@@ -11,13 +11,13 @@ import { hkdfSync, scryptSync } from 'node:crypto';
 import type { KdfParams, ScryptCaps } from '../format/crypto-params.js';
 import { DEFAULT_SCRYPT_CAPS } from '../format/crypto-params.js';
 import { H4mkError } from '../format/errors.js';
-import { sha256Parts } from './sha256.js';
+import { sha256, sha256Parts } from './sha256.js';
 
 export const SECRET_LENGTH = 32;
 const LABEL_BLOCK = 'h4mk/v1/block';
 const LABEL_TRANSCRIPT = 'h4mk/v1/transcript';
 const LABEL_KEY_CHECK = 'h4mk/v1/key-check';
-const LABEL_ENGINE = 'h4mk/v1/engine';
+const LABEL_CONTEXT = 'h4mk/v1/context';
 
 function hkdf(secret: Uint8Array, salt: Uint8Array, info: Uint8Array): Uint8Array {
   return new Uint8Array(hkdfSync('sha256', secret, salt, info, 32));
@@ -46,18 +46,25 @@ export function deriveKeyCheck(secret: Uint8Array, containerId: Uint8Array): Uin
   return hkdf(secret, containerId, label(LABEL_KEY_CHECK).bytes).subarray(0, 16);
 }
 
+/** The index chunks a container's blocks are bound to (§13.4): raw TRAK, META and SAFE payloads. */
+export type IndexContext = { trak: Uint8Array; meta: Uint8Array; safe: Uint8Array };
+
+/** No container around the blocks (the seed-shaped API): empty TRAK, META and SAFE. */
+export const NO_INDEX_CONTEXT: Readonly<IndexContext> = Object.freeze({ trak: new Uint8Array(0), meta: new Uint8Array(0), safe: new Uint8Array(0) });
+
 /**
- * §13.4 The engine digest bound into associated data: SHA-256 of
- * "h4mk/v1/engine" ‖ u8 len ‖ engine_id ‖ u8 len ‖ engine_fp, or 32 zero
- * bytes when neither is given.
+ * §13.4 The context digest bound into every block's associated data:
+ * SHA-256("h4mk/v1/context" ‖ u8 len ‖ engine_id ‖ u8 len ‖ engine_fp ‖
+ * SHA-256(TRAK payload) ‖ SHA-256(META payload) ‖ SHA-256(SAFE payload)).
+ * It binds blocks to the engine identity and to the track table and policy,
+ * so a timescale, codec or policy edit fails authentication like a moved block.
  */
-export function engineDigest(engineId: string, engineFp: string): Uint8Array {
-  if (engineId === '' && engineFp === '') return new Uint8Array(32);
+export function contextDigest(engineId: string, engineFp: string, index: IndexContext): Uint8Array {
   const enc = new TextEncoder();
   const id = enc.encode(engineId);
   const fp = enc.encode(engineFp);
   if (id.length > 255 || fp.length > 255) throw new RangeError('engine id and fingerprint are limited to 255 UTF-8 bytes');
-  return sha256Parts(enc.encode(LABEL_ENGINE), Uint8Array.of(id.length), id, Uint8Array.of(fp.length), fp);
+  return sha256Parts(enc.encode(LABEL_CONTEXT), Uint8Array.of(id.length), id, Uint8Array.of(fp.length), fp, sha256(index.trak), sha256(index.meta), sha256(index.safe));
 }
 
 /** The epoch of a block: floor(pts_us / epoch_us), or 0 when epochs are off. */

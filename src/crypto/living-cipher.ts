@@ -14,7 +14,7 @@ import { CONTAINER_ID_LENGTH } from '../format/crypto-params.js';
 import { H4mkError } from '../format/errors.js';
 import { ticksToUs } from '../format/time.js';
 import { aeadOpen, aeadSeal, blockNonce } from './aead.js';
-import { deriveBlockKey, deriveKeyCheck, deriveTranscriptKey, engineDigest, epochOf, SECRET_LENGTH } from './keys.js';
+import { contextDigest, deriveBlockKey, deriveKeyCheck, deriveTranscriptKey, epochOf, NO_INDEX_CONTEXT, SECRET_LENGTH } from './keys.js';
 
 /** Supplies the key of a (track, epoch), or null when the holder has none. */
 export interface BlockKeyProvider {
@@ -60,6 +60,7 @@ export class SecretKeys implements BlockKeyProvider {
 export type CipherContext = {
   containerId: Uint8Array;
   epochUs: number;
+  /** §13.4 The context digest (engine identity, TRAK, META, SAFE) bound into every block. */
   engineDigest: Uint8Array;
   keys: BlockKeyProvider;
 };
@@ -168,7 +169,7 @@ function contextFields(payloadLength: number, ctx: CoreBlockContext): BlockField
 }
 
 function seedContext(state: LivingCipherState, ctx: CoreBlockContext): CipherContext {
-  return { containerId: state.containerId, epochUs: state.epochUs, engineDigest: engineDigest(ctx.engineId ?? '', ctx.engineFp ?? ''), keys: state.keys };
+  return { containerId: state.containerId, epochUs: state.epochUs, engineDigest: contextDigest(ctx.engineId ?? '', ctx.engineFp ?? '', NO_INDEX_CONTEXT), keys: state.keys };
 }
 
 /**

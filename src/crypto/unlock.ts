@@ -6,7 +6,7 @@
 import { bytesEqual, fromHex, toHex } from '../format/bytes.js';
 import type { CryptoParams } from '../format/crypto-params.js';
 import { H4mkError } from '../format/errors.js';
-import { engineDigest, epochOf, secretFromPassphrase } from './keys.js';
+import { contextDigest, epochOf, type IndexContext, secretFromPassphrase } from './keys.js';
 import { type BlockKeyProvider, type CipherContext, SecretKeys } from './living-cipher.js';
 
 /** A grant: the epoch keys of one track over a time window (§13.6). JSON on disk. */
@@ -62,8 +62,8 @@ export function parseGrant(value: unknown): Grant {
 }
 
 /** §13.2 Builds the decryption context of a container for `key`; E_KEY when it is not this container's. */
-export function unlock(params: CryptoParams, key: KeyInput): CipherContext {
-  const base = { containerId: params.containerId, epochUs: params.epochUs, engineDigest: engineDigest(params.engineId, params.engineFp) };
+export function unlock(params: CryptoParams, key: KeyInput, index: IndexContext): CipherContext {
+  const base = { containerId: params.containerId, epochUs: params.epochUs, engineDigest: contextDigest(params.engineId, params.engineFp, index) };
   if ('grant' in key) {
     const grant = parseGrant(key.grant);
     if (!bytesEqual(fromHex(grant.container_id), params.containerId)) throw new H4mkError('E_KEY', 'the grant is for another container');

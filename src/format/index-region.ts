@@ -37,10 +37,12 @@ export type ContainerIndex = {
   seal: Seal | null;
   /** Length of the region up to the end of VERI (a SEAL may follow). */
   unsealedLength: number;
+  /** The raw TRAK, META and SAFE payloads (empty when absent), which encrypted blocks are bound to (§13.4). */
+  raw: { trak: Uint8Array; meta: Uint8Array; safe: Uint8Array };
 };
 
 /** What the writer supplies to build an index region. */
-export type IndexContent = Omit<ContainerIndex, 'integrity' | 'crypto' | 'seal' | 'unsealedLength'> & {
+export type IndexContent = Omit<ContainerIndex, 'integrity' | 'crypto' | 'seal' | 'unsealedLength' | 'raw'> & {
   chainHead: Uint8Array;
   crypto?: CryptoParams | null;
 };
@@ -124,7 +126,8 @@ export function decodeIndexRegion(region: Uint8Array, base: number, limits: Limi
   const crypto = cryp ? decodeCryptoParams(cryp.payload, cryp.offset) : null;
   const sealChunk = found.get('SEAL');
   const seal = sealChunk ? decodeSeal(sealChunk.payload, sealChunk.offset) : null;
-  return { tracks, meta, safe, seek, segments, integrity, crypto, seal, unsealedLength: veriEnd };
+  const raw = { trak: trak.payload, meta: metaChunk?.payload ?? new Uint8Array(0), safe: safeChunk?.payload ?? new Uint8Array(0) };
+  return { tracks, meta, safe, seek, segments, integrity, crypto, seal, unsealedLength: veriEnd, raw };
 }
 
 /** §5.6 Rules tying SEEK, SEGX and VERI together. */

@@ -2,6 +2,12 @@
  * A file sink: writes to a temporary file beside the destination, fsyncs,
  * then renames it into place, so the destination only ever holds a complete
  * container (or what it held before).
+ *
+ * In-place mode (`{ inPlace: true }`, for live writing, docs/FORMAT.md §14)
+ * writes straight to the destination instead, so readers see the file grow;
+ * it refuses a destination that exists, and an aborted file is left as
+ * written (its last checkpoint stays readable; `h4mk recover` salvages the
+ * rest) unless nothing was written.
  */
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
@@ -137,19 +143,46 @@ class FileSpool implements Spool {
   }
 }
 
+/** Options of {@link FileSink.create}. */
+export type FileSinkOptions = {
+  /**
+   * Write directly to `path` (which must not exist) instead of a temporary
+   * file renamed on commit: for live containers that readers follow while
+   * they grow. Default false.
+   */
+  inPlace?: boolean;
+};
+
 export class FileSink implements Sink {
   private done = false;
   private constructor(
     private readonly file: BufferedFile,
     readonly path: string,
+    /** Where the bytes go until commit: a temporary file beside `path`, or `path` itself in place. */
     readonly temporary: string,
+    readonly inPlace: boolean,
   ) {}
 
-  /** Starts writing a container that will appear at `path` on commit. */
-  static async create(path: string): Promise<FileSink> {
-    const temporary = temporaryPath(path, 'partial');
+  /** Starts writing a container that will appear at `path` on commit (in place: at once). */
+  static async create(path: string, options: FileSinkOptions = {}): Promise<FileSink> {
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    const inPlace = options.inPlace === true;
+    const temporary = inPlace ? path : temporaryPath(path, 'partial');
     const handle = await open(temporary, 'wx', 0o644);
-    return new FileSink(new BufferedFile(handle), path, temporary);
+    return new FileSink(new BufferedFile(handle), path, temporary, inPlace);
+  }
+
+  /** Writes everything buffered to the file (no fsync): other processes and a crash of this one see it. */
+  async flush(): Promise<void> {
+    if (this.done) throw new TypeError('sink is closed');
+    await this.file.flush();
+  }
+
+  /** Writes everything buffered and makes it durable (fdatasync), without committing. */
+  async sync(): Promise<void> {
+    if (this.done) throw new TypeError('sink is closed');
+    await this.file.flush();
+    await this.file.handle.datasync();
   }
 
   write(bytes: Uint8Array): Promise<void> | undefined {
@@ -169,17 +202,27 @@ export class FileSink implements Sink {
       await this.file.flush();
       await this.file.handle.datasync();
       await this.file.handle.close();
-      await rename(this.temporary, this.path);
+      if (!this.inPlace) await rename(this.temporary, this.path);
     } catch (error) {
       await this.file.handle.close().catch(() => {});
-      await unlink(this.temporary).catch(() => {});
+      if (!this.inPlace) await unlink(this.temporary).catch(() => {});
       throw error;
     }
   }
 
+  /**
+   * Discards the container. A temporary file is removed; an in-place file is
+   * kept as far as it was written (buffered bytes are flushed, best effort),
+   * unless nothing was written at all.
+   */
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    if (this.inPlace && this.file.position > 0) {
+      await this.file.flush().catch(() => {});
+      await this.file.handle.close().catch(() => {});
+      return;
+    }
     await this.file.quiesce();
     await this.file.handle.close().catch(() => {});
     await unlink(this.temporary).catch(() => {});

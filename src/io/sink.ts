@@ -15,6 +15,19 @@ export interface Sink {
   abort(): Promise<void>;
   /** A scratch area for the data region of a faststart container. */
   createSpool?(): Promise<Spool>;
+  /**
+   * Hands everything accepted so far to the operating system (no fsync), so
+   * that another process reading the destination, or a crash of this one,
+   * sees it. Sinks without a file behind them need not implement it.
+   */
+  flush?(): Promise<void>;
+  /**
+   * Makes everything accepted so far durable where it is written (flush, then
+   * fdatasync), without committing: live checkpoints (docs/FORMAT.md §14) and
+   * crash-safety logs call it. Sinks without a file behind them need not
+   * implement it.
+   */
+  sync?(): Promise<void>;
 }
 
 /** Temporary storage written once, then replayed in order. */

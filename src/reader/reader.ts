@@ -26,6 +26,7 @@ import {
 import { H4mkError } from '../format/errors.js';
 import type { FileHeader } from '../format/header.js';
 import { locateIndex, type OpenOptions } from './open.js';
+import { locateLiveIndex } from './live-open.js';
 import { type CipherContext, openBlock, SecretKeys } from '../crypto/living-cipher.js';
 import { type Grant, type KeyInput, makeGrant, unlock } from '../crypto/unlock.js';
 import type { CryptoParams } from '../format/crypto-params.js';
@@ -47,6 +48,17 @@ export type ReaderOptions = OpenOptions & {
   key?: KeyInput;
   /** Segment tables kept in memory. Default 256. */
   cacheSegments?: number;
+  /**
+   * §14 Open the latest durable checkpoint of a container that may still be
+   * growing (a live writer's file): the reader then behaves as if the file
+   * ended after that checkpoint's FOOT. A finished file opens as usual.
+   * Over HTTP, open the source with `openAppendOnlyHttpSource` (an ordinary
+   * HttpSource takes the growth for a changed file, E_CHANGED), and open a
+   * new reader to see later checkpoints.
+   */
+  live?: boolean;
+  /** Live opens: how far back from the end to look for the last checkpoint. Default 64 MiB. */
+  liveScanLimit?: number;
 };
 
 export type RangeQuery = {
@@ -101,11 +113,16 @@ export class H4mkReader {
     readonly dataOffset: number,
     /** @internal */ readonly limits: Limits,
     options: ReaderOptions,
+    /**
+     * Bytes the source had when opened. Larger than {@link fileSize} when a
+     * live open found its checkpoint before the end of a growing file.
+     */
+    readonly sourceSize: number = fileSize,
   ) {
     this.searches = index.seek.map(buildTrackSearch);
     if (options.key !== undefined) {
       if (index.crypto === null) throw new H4mkError('E_KEY', 'this container is not encrypted');
-      this.cipher = unlock(index.crypto, options.key);
+      this.cipher = unlock(index.crypto, options.key, index.raw);
     }
     this.cache = new SegmentCache(options.cacheSegments ?? 256);
     this.trackInfos = index.tracks.map((t, i) => {
@@ -139,9 +156,10 @@ export class H4mkReader {
    */
   static async open(source: RandomAccessSource, options: ReaderOptions = {}): Promise<H4mkReader> {
     const limits: Limits = resolveLimits(options.limits);
-    const located = await locateIndex(source, limits, options);
+    const live = options.live === true ? await locateLiveIndex(source, limits, options) : null;
+    const located = live ?? (await locateIndex(source, limits, options));
     const { size, indexOffset, indexLength, flags } = located;
-    const index = decodeIndexRegion(located.region, indexOffset, limits, sha256);
+    const index = live?.index ?? decodeIndexRegion(located.region, indexOffset, limits, sha256);
     const faststart = (flags & HeaderFlag.FASTSTART) !== 0;
     const dataOffset = faststart ? HEADER_LENGTH + indexLength : HEADER_LENGTH;
     const dataEnd = faststart ? size - FOOTER_LENGTH : indexOffset;
@@ -152,7 +170,7 @@ export class H4mkReader {
       });
     }
     const header: FileHeader = located.header ?? { version: located.footer?.version ?? FORMAT_VERSION, flags, indexLength: faststart ? indexLength : 0 };
-    return new H4mkReader(source, index, header, size, indexOffset, indexLength, dataOffset, limits, options);
+    return new H4mkReader(source, index, header, size, indexOffset, indexLength, dataOffset, limits, options, live?.sourceSize ?? size);
   }
 
   /**
@@ -161,7 +179,7 @@ export class H4mkReader {
    */
   unlock(key: KeyInput): void {
     if (this.index.crypto === null) throw new H4mkError('E_KEY', 'this container is not encrypted');
-    this.cipher = unlock(this.index.crypto, key);
+    this.cipher = unlock(this.index.crypto, key, this.index.raw);
   }
 
   /** True when the blocks are encrypted (CRYP present). */

@@ -82,6 +82,8 @@ export type VerifyReport = {
   ok: boolean;
   blocksChecked: number;
   blockCount: number;
+  /** Encrypted blocks whose tag was checked (decrypted) with the key or grant at hand. */
+  decryptedBlocks: number;
   /** Blocks that failed, in order. */
   failedBlocks: number[];
   failures: VerifyFailure[];

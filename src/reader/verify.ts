@@ -23,7 +23,7 @@ const SCAN_WINDOW = 8 * 1024 * 1024;
 export type VerifyOptions = {
   /** Called after each segment with blocks checked so far. */
   onProgress?: (blocksChecked: number, blockCount: number) => void;
-  /** Also decompress every payload (default true). */
+  /** Also decompress every payload (default true). Blocks the key at hand opens are decrypted (and so decompressed) regardless. */
   decompress?: boolean;
 };
 
@@ -61,6 +61,7 @@ export async function verifyContainer(reader: H4mkReader, options: VerifyOptions
   let chain = chainStart();
   let chainBroken = false;
   let checked = 0;
+  let decrypted = 0;
   let previousEnd = 0;
   for (let s = 0; s < dir.count; s++) {
     const segStart = dir.offset[s] as number;
@@ -104,14 +105,22 @@ export async function verifyContainer(reader: H4mkReader, options: VerifyOptions
       for (let k = i; k < j; k++) {
         const info = reader.info(s, table, k);
         const decrypt = info.encrypted && transcript.canDecrypt(info);
+        let authentic = false;
         try {
-          reader.decodeBlock(info, bytes, absStart + windowStart, { verify: true, decompress: options.decompress !== false && (!info.encrypted || decrypt) });
-          if (decrypt) transcript.authenticated(info, failures);
+          // A block that can be decrypted always is, even without `decompress`:
+          // decodeBlock checks the tag only on its decompressing path.
+          reader.decodeBlock(info, bytes, absStart + windowStart, { verify: true, decompress: decrypt || (options.decompress !== false && !info.encrypted) });
+          if (decrypt) {
+            authentic = true;
+            decrypted++;
+            transcript.authenticated(info, failures);
+          }
         } catch (error) {
           failures.push(failureOf(error, { coreIndex: info.coreIndex }));
           failed.add(info.coreIndex);
         }
-        transcript.block(info, decrypt);
+        // Only a block that authenticated vouches for its flags (END_OF_TRACK).
+        transcript.block(info, authentic);
         chain = chainStep(chain, table.digests.subarray(k * DIGEST_LENGTH, (k + 1) * DIGEST_LENGTH));
         checked++;
       }
@@ -128,6 +137,7 @@ export async function verifyContainer(reader: H4mkReader, options: VerifyOptions
     ok: failures.length === 0,
     blocksChecked: checked,
     blockCount: reader.blockCount,
+    decryptedBlocks: decrypted,
     failedBlocks: [...failed].sort((a, b) => a - b),
     failures,
     chainHead: toHex(chainBroken ? reader.index.integrity.chainHead : chain),

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AEAD_AES_256_GCM, type CryptoParams, type KdfParams } from '../format/crypto-params.js';
-import { engineDigest, secretFromPassphrase } from '../crypto/keys.js';
+import { contextDigest, type IndexContext, secretFromPassphrase } from '../crypto/keys.js';
 import { type CipherContext, newContainerId, SecretKeys, transcriptMac } from '../crypto/living-cipher.js';
 
 /** How to encrypt a new container. */
@@ -28,6 +28,8 @@ export type WriterCipher = {
   /** CRYP without its transcript MAC, which is computed at finish. */
   params: Omit<CryptoParams, 'transcriptMac'>;
   mac(chainHead: Uint8Array, blockCount: number, tracks: readonly { blockCount: number; lastCoreIndex: number }[]): Uint8Array;
+  /** Binds the context digest to the container's TRAK, META and SAFE (once tracks are final, before the first block). */
+  bindIndex(index: IndexContext): void;
 };
 
 /** Sets up encryption for a new container; the secret never leaves this object. */
@@ -53,8 +55,12 @@ export function createWriterCipher(options: EncryptionOptions): WriterCipher {
   const keys = new SecretKeys(secret, containerId);
   const transcriptKey = keys.transcriptKey();
   return {
-    context: { containerId, epochUs, engineDigest: engineDigest(engineId, engineFp), keys },
+    // Bound to the real TRAK/META/SAFE by bindIndex before any block is sealed.
+    context: { containerId, epochUs, engineDigest: new Uint8Array(32), keys },
     params: { aead: AEAD_AES_256_GCM, kdf, containerId, epochUs, keyCheck: keys.keyCheck(), engineId, engineFp },
     mac: (chainHead, blockCount, tracks) => transcriptMac(transcriptKey, containerId, chainHead, blockCount, tracks),
+    bindIndex(index) {
+      this.context.engineDigest = contextDigest(engineId, engineFp, index);
+    },
   };
 }

@@ -2,6 +2,7 @@
 import type { Compression, FrameKind, Limits, TrackKind } from '../format/constants.js';
 import type { CryptoParams } from '../format/crypto-params.js';
 import type { EncryptionOptions } from './encryption.js';
+import type { LiveOptions } from './live.js';
 
 /** A track to declare with {@link H4mkWriter.addTrack}. */
 export type TrackOptions = {
@@ -120,4 +121,13 @@ export type WriterOptions = {
    * CRYP record, kept as is. Only {@link H4mkWriter.writeRawBlock} may be used.
    */
   preserveCrypto?: CryptoParams;
+  /**
+   * Live append (docs/FORMAT.md §14): write index checkpoints as the file
+   * grows, so readers following it (`H4mkReader.open(source, { live: true })`)
+   * see blocks within one checkpoint. Tail layout only. Give the writer a sink
+   * that writes in place (`FileSink.create(path, { inPlace: true })`): with a
+   * temporary file nobody sees the checkpoints before commit. `{}` takes the
+   * defaults (every 256 blocks within the 10% overhead bound, or every 1000 ms).
+   */
+  live?: LiveOptions;
 };

@@ -30,7 +30,7 @@ import type { SegmentDirectory } from '../format/segment-directory.js';
 import { createSegmentTable, encodeSegmentTable, type SegmentTable } from '../format/segment-table.js';
 import { ticksToUs, usToTicksExact } from '../format/time.js';
 import { utf8 } from '../format/strings.js';
-import type { TrackRecord } from '../format/track-table.js';
+import { encodeTrackTable, type TrackRecord } from '../format/track-table.js';
 import type { Sink, Spool } from '../io/sink.js';
 import { MemorySpool } from '../io/sink.js';
 import { type BlockInput, type RawBlockInput, resolveSegmentPolicy, type SegmentPolicy, type TrackOptions, type WriterOptions } from './options.js';
@@ -38,6 +38,7 @@ import { createWriterCipher, type WriterCipher } from './encryption.js';
 import { SeekBuilder } from './seek-builder.js';
 import { encryptedFlags, sealBlock } from '../crypto/living-cipher.js';
 import type { CryptoParams } from '../format/crypto-params.js';
+import { CheckpointSchedule, encodeCheckpoint, type LiveStats } from './live.js';
 
 type TrackState = {
   record: TrackRecord;
@@ -78,6 +79,8 @@ export type WriteSummary = {
   indexLength: number;
   chainHead: Uint8Array;
   layout: 'tail' | 'faststart';
+  /** Live writers (§14): checkpoints written and skipped. */
+  live?: LiveStats;
 };
 
 export class H4mkWriter {
@@ -112,6 +115,8 @@ export class H4mkWriter {
   private payloadBytes = 0;
   private storedBytes = 0;
   private state: 'open' | 'busy' | 'finished' | 'failed' = 'open';
+  /** §14 Live writers: the checkpoint schedule. */
+  private readonly live: CheckpointSchedule | null;
 
   private constructor(
     private readonly sink: Sink,
@@ -128,6 +133,8 @@ export class H4mkWriter {
     if (options.encryption !== undefined && options.preserveCrypto !== undefined) throw new TypeError('give encryption or preserveCrypto, not both');
     this.cipher = options.encryption === undefined ? null : createWriterCipher(options.encryption);
     this.preservedCrypto = options.preserveCrypto ?? null;
+    if (options.live !== undefined && this.layout !== 'tail') throw new RangeError('a live container uses the tail layout');
+    this.live = options.live === undefined ? null : new CheckpointSchedule(options.live);
   }
 
   /**
@@ -294,7 +301,11 @@ export class H4mkWriter {
     const keyframe = (fields.flags & BlockFlag.KEYFRAME) !== 0;
     const bodyLength = BLOCK_HEADER_LENGTH + stored.length;
     const chunkLength = CHUNK_OVERHEAD + bodyLength;
-    if (this.shouldCloseSegment(t.record.number, keyframe, chunkLength, dtsUs)) await this.closeSegment();
+    // Live: a segment also closes once a checkpoint is due by time, so readers see blocks within checkpointMs.
+    if (this.shouldCloseSegment(t.record.number, keyframe, chunkLength, dtsUs) || (this.live !== null && this.table.count > 0 && this.live.timeDue())) {
+      await this.closeSegment();
+      if (this.live !== null) await this.checkpointIfDue(this.live);
+    }
     if (this.table.count === 0) this.segmentFirstDtsUs = dtsUs;
 
     let digest: Uint8Array;
@@ -345,10 +356,57 @@ export class H4mkWriter {
     this.storedBytes += stored.length;
     t.written++;
     t.lastCoreIndex = fields.coreIndex;
+    if (this.live !== null) {
+      this.live.block(chunkLength);
+      // Every block reaches the file at once: a crash loses at most the block being written, and a
+      // checkpoint is never the end of the file for longer than it takes to write the block that
+      // closed its segment (so a file that ends with a FOOT is a finished one).
+      await this.sink.flush?.();
+    }
+  }
+
+  /** §5 The index region for everything written so far (at finish, or as a §14 checkpoint). */
+  private indexRegion(): Uint8Array {
+    const segments = this.directory();
+    const crypto: CryptoParams | null =
+      this.cipher !== null
+        ? { ...this.cipher.params, transcriptMac: this.cipher.mac(this.chain, this.coreIndex, this.tracks.map((t) => ({ blockCount: t.written, lastCoreIndex: t.lastCoreIndex }))) }
+        : this.preservedCrypto;
+    const index = encodeIndexRegion(
+      { tracks: this.tracks.map((t) => t.record), meta: this.meta, safe: this.safe, seek: this.seek.tables(), segments, chainHead: this.chain, crypto },
+      sha256,
+    );
+    if (index.length > this.limits.maxIndexLength) throw new RangeError(`index of ${index.length} bytes exceeds maxIndexLength`);
+    return index;
+  }
+
+  /**
+   * §14 Right after a segment closed: writes a checkpoint (index region + FOOT
+   * for everything so far) when one is due, then makes the file durable. The
+   * bytes sit between two segments: the next segment's SEGX gap covers them.
+   */
+  private async checkpointIfDue(live: CheckpointSchedule): Promise<void> {
+    const reason = live.due();
+    if (reason === null) return;
+    const index = this.indexRegion();
+    if (reason === 'blocks' && !live.affordable(index.length)) {
+      live.skip();
+      return;
+    }
+    const checkpoint = encodeCheckpoint(index, this.position);
+    await this.sink.write(checkpoint);
+    await this.sink.sync?.();
+    this.position += checkpoint.length;
+    this.segmentStart = this.position;
+    live.wrote(index.length, checkpoint.length);
   }
 
   /** Records an accepted block in the track's ordering state. */
   private accept(t: TrackState, pts: number, dts: number, keyframe: boolean): void {
+    if (this.accepted === 0 && this.cipher !== null) {
+      // Tracks, META and SAFE are final now: bind every block to them (§13.4).
+      this.cipher.bindIndex({ trak: encodeTrackTable(this.tracks.map((x) => x.record)), meta: utf8(JSON.stringify(this.meta)), safe: utf8(JSON.stringify(this.safe)) });
+    }
     t.blocks++;
     t.lastDts = dts;
     if (keyframe) t.lastKeyPts = pts;
@@ -377,16 +435,10 @@ export class H4mkWriter {
       }
       if (this.table.count > 0) await this.closeSegment();
       const segments = this.directory();
-      const crypto: CryptoParams | null =
-        this.cipher !== null
-          ? { ...this.cipher.params, transcriptMac: this.cipher.mac(this.chain, this.coreIndex, this.tracks.map((t) => ({ blockCount: t.written, lastCoreIndex: t.lastCoreIndex }))) }
-          : this.preservedCrypto;
-      const index = encodeIndexRegion(
-        { tracks: this.tracks.map((t) => t.record), meta: this.meta, safe: this.safe, seek: this.seek.tables(), segments, chainHead: this.chain, crypto },
-        sha256,
-      );
-      if (index.length > this.limits.maxIndexLength) throw new RangeError(`index of ${index.length} bytes exceeds maxIndexLength`);
+      const index = this.indexRegion();
       let bytes: number;
+      // §14 A live file never ends at a checkpoint here: the block that closed a checkpoint's
+      // segment follows it, so the final index always comes after a segment.
       if (this.out === this.sink) {
         const indexOffset = HEADER_LENGTH + this.position;
         await this.sink.write(index);
@@ -413,6 +465,7 @@ export class H4mkWriter {
         indexLength: index.length,
         chainHead: this.chain,
         layout: this.layout,
+        ...(this.live === null ? {} : { live: { ...this.live.stats } }),
       };
     } catch (error) {
       this.state = 'failed';
@@ -479,6 +532,7 @@ export class H4mkWriter {
     this.segBlocks.push(this.table.count);
     this.segDigests.push(sha256(payload));
     this.seek.closeSegment(segment);
+    this.live?.segment(chunk.length);
     this.position += chunk.length;
     this.segmentStart = this.position;
     this.segmentBytes = 0;
@@ -504,7 +558,8 @@ export class H4mkWriter {
       firstCoreIndex,
       digests,
       totalBlocks: total,
-      end: this.position,
+      // End of the last segment (a live checkpoint may follow it).
+      end: count === 0 ? 0 : (this.segOffset[count - 1] as number) + (this.segLength[count - 1] as number),
     };
   }
 }

@@ -1,38 +1,79 @@
 /**
- * `h4mk demo`: the main job on an embedded default. Generates the synthetic
- * multitrack sample (../demo-sample.ts), packs it with zstd in the tail
- * layout, verifies it and prints its manifest. Exit 0 when verification passes.
+ * `h4mk demo`: the main job on the embedded default clip (../demo-sample.ts):
+ * imports the ffmpeg-made MP4 packet by packet (zstd), adds a camera-controls
+ * track, verifies the result and prints its manifest with GOP statistics.
+ * Exit 0 when verification passes.
  */
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
-import { FileSink, H4mkWriter, type WriteSummary } from '../../index.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import { addControlsTrack, FileSink, FileSource, H4mkReader, importMedia } from '../../index.js';
 import { withContainer } from '../container.js';
-import { DEMO_SEED, DEMO_TRACKS, demoBlockCount, demoBlocks } from '../demo-sample.js';
-import { failure } from '../errors.js';
+import { DEMO_CLIP, demoControls } from '../demo-sample.js';
+import { aboutPath, failure } from '../errors.js';
 import { packJson } from '../json.js';
 import type { Output } from '../output.js';
 import { startProgress } from '../progress.js';
+import { importJson } from './import.js';
 import { manifestOf, printManifest } from './manifest.js';
+import { serveDemo } from '../demo-serve.js';
+import { mediaErrors, secondsSince } from './media-common.js';
 
 const DEMO_FILE = 'demo.h4mk';
-const DEMO_SECONDS = 10;
+
+/** Parses --port: 0 to 65535. */
+function parseDemoPort(value: string): number {
+  const n = /^\d{1,5}$/.test(value) ? Number(value) : -1;
+  if (n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return n;
+}
 
 /** Adds the `demo` verb. */
 export function registerDemo(program: Command, out: Output): void {
   program
     .command('demo')
-    .description('pack a generated 10 s multitrack sample (video I/P/B, audio, camera control) with zstd, verify it, print its manifest')
+    .description('import the embedded clip (H.264 + AAC), add a camera-controls track, pack with zstd, verify, print the manifest with GOP statistics')
     .option('--out <dir>', 'directory to write demo.h4mk into (created if needed; default: a fresh temporary directory)')
-    .option('--json', 'print one JSON document (pack summary, verify report, manifest)')
-    .action(async (options: { out?: string }) => {
+    .option('--input <media>', 'use this media file instead of the embedded clip')
+    .option('--json', 'print one JSON document (import and pack summaries, verify report, manifest)')
+    .option('--serve', 'then serve the directory and print the browser inspector URL (with an encrypted, sealed copy); runs until Ctrl-C')
+    .option('--host <host>', 'with --serve: address to listen on', '127.0.0.1')
+    .option('--port <port>', 'with --serve: port to listen on (0: any free port)', parseDemoPort, 8080)
+    .action(async (options: { out?: string; input?: string; serve?: boolean; host: string; port: number }) => {
       const dir = options.out ?? (await mkdtemp(join(tmpdir(), 'h4mk-demo-')));
       await mkdir(dir, { recursive: true });
+      const input = options.input ?? DEMO_CLIP;
+      const mediaPath = join(dir, 'demo-media.h4mk');
       const path = join(dir, DEMO_FILE);
+
+      // 1. Import: one block per packet, zstd where it helps.
       const started = performance.now();
-      const summary = await packDemo(path);
-      const seconds = Number(((performance.now() - started) / 1000).toFixed(3));
+      const imported = await mediaErrors(async () => {
+        const sink = await FileSink.create(mediaPath);
+        return importMedia(input, sink, { compression: 'zstd', meta: { title: 'h4mk demo', generator: 'h4mk demo' } }).catch((error: unknown) => {
+          throw aboutPath(input, error);
+        });
+      });
+      const importSeconds = secondsSince(started);
+
+      // 2. Pack with a camera-controls track over the clip's duration.
+      const packStarted = performance.now();
+      const source = await FileSource.open(mediaPath);
+      let records: ReturnType<typeof demoControls>;
+      let summary: Awaited<ReturnType<typeof addControlsTrack>>;
+      try {
+        const reader = await H4mkReader.open(source);
+        const end = Math.max(...reader.tracks().map((t) => t.lastPtsUs ?? 0));
+        records = demoControls(end);
+        summary = await addControlsTrack(reader, records, await FileSink.create(path));
+      } finally {
+        await source.close();
+      }
+      await rm(mediaPath, { force: true });
+      const packSeconds = secondsSince(packStarted);
+
+      // 3. Verify every byte, then describe.
       const { report, manifest } = await withContainer(path, async (reader) => {
         const progress = startProgress('verifying', reader.blockCount, 'blocks');
         try {
@@ -45,39 +86,21 @@ export function registerDemo(program: Command, out: Output): void {
         out.json({
           ok: report.ok,
           output: path,
-          pack: packJson(summary, path, 'zstd', seconds),
+          input,
+          import: importJson(imported, input, mediaPath, 'zstd', importSeconds),
+          controls: records.length,
+          pack: packJson(summary, path, 'zstd', packSeconds),
           verify: { ok: report.ok, block_count: report.blockCount, blocks_checked: report.blocksChecked, failed_blocks: report.failedBlocks, chain_head: report.chainHead },
           manifest,
         });
       } else {
-        out.line(`packed ${summary.blockCount} blocks (${summary.payloadBytes} payload bytes, ${summary.storedBytes} stored with zstd) into ${path} in ${seconds} s`);
+        out.line(`imported ${input} (${imported.format}): ${imported.tracks.map((t) => `${t.id} ${t.codec} ${t.blocks} packets`).join(', ')} in ${importSeconds} s`);
+        out.line(`packed ${summary.blockCount} blocks with ${records.length} camera controls (zstd) into ${path}: ${summary.bytes} bytes in ${packSeconds} s`);
         out.line(report.ok ? `verify: ${out.style('OK', 'green')} (${report.blocksChecked} blocks, chain head ${report.chainHead})` : `verify: ${out.style('FAILED', 'red')}`);
         out.line();
         printManifest(out, manifest);
       }
       if (!report.ok) throw failure(`the demo container failed verification: core_index ${report.failedBlocks.join(', ')}`, 'E_FAILED');
+      if (options.serve === true) await serveDemo(out, { dir, file: DEMO_FILE, host: options.host, port: options.port });
     });
-}
-
-async function packDemo(path: string): Promise<WriteSummary> {
-  const writer = await H4mkWriter.create(await FileSink.create(path), {
-    compression: 'zstd',
-    layout: 'tail',
-    meta: { title: 'h4mk demo: synthetic multitrack sample', generator: 'h4mk demo', seed: DEMO_SEED, seconds: DEMO_SECONDS },
-  });
-  const total = demoBlockCount(DEMO_SECONDS);
-  const progress = startProgress('packing', total, 'blocks');
-  try {
-    for (const track of DEMO_TRACKS) writer.addTrack(track);
-    for (const block of demoBlocks(DEMO_SECONDS)) {
-      await writer.writeBlock(block);
-      progress.update(writer.blockCount);
-    }
-    return await writer.finish();
-  } catch (error) {
-    await writer.abort();
-    throw error;
-  } finally {
-    progress.stop();
-  }
 }

@@ -4,10 +4,13 @@
  * chunk fails its CRC or the walk meets damage.
  */
 import type { Command } from 'commander';
-import type { H4mkError } from '../../index.js';
+import { H4mkError, type RandomAccessSource } from '../../index.js';
+import { decodeFooter } from '../../format/header.js';
+import { ReadAheadSource } from '../../io/read-ahead-source.js';
 import { scanChunks, type ScanEntry, type ScannedChunk } from '../../reader/chunk-scan.js';
 import { withSource } from '../container.js';
 import { failure } from '../errors.js';
+import { isUrl } from '../input.js';
 import type { Output } from '../output.js';
 
 /** Adds the `dump` verb. */
@@ -21,9 +24,13 @@ export function registerDump(program: Command, out: Output): void {
       const entries: Record<string, unknown>[] = [];
       const counts: Record<string, number> = {};
       let problems = 0;
-      const fileSize = await withSource(file, async (source) => {
+      const fileSize = await withSource(file, async (input) => {
+        // Over HTTP, read ahead: one request per 4 MiB instead of two per chunk.
+        const source = isUrl(file) ? new ReadAheadSource(input) : input;
+        const size = await source.size();
         if (!out.jsonMode) out.line('offset length type crc details');
-        for await (const entry of scanChunks(source)) {
+        for await (const scanned of scanChunks(source)) {
+          const entry = await checkpointFooter(source, scanned, size);
           if (entry.error !== null) problems++;
           if (entry.kind === 'chunk') counts[entry.type] = (counts[entry.type] ?? 0) + 1;
           if (out.jsonMode) entries.push(entryJson(entry));
@@ -102,5 +109,20 @@ function describe(out: Output, entry: ScanEntry): string {
       if (entry.error !== null) parts.push(`${entry.error.code}: ${entry.error.message}`);
       return `${entry.offset} ${entry.payloadLength} ${entry.type} ${crc} ${parts.join('; ')}`.trimEnd();
     }
+  }
+}
+
+/**
+ * §14 A FOOT chunk before the end of the file is a live checkpoint's footer,
+ * not an error: decoded relative to its own position.
+ */
+async function checkpointFooter(source: RandomAccessSource, entry: ScanEntry, fileSize: number): Promise<ScanEntry> {
+  if (entry.kind !== 'chunk' || entry.type !== 'FOOT' || !entry.crcOk || entry.offset + 36 === fileSize || entry.payloadLength !== 24) return entry;
+  try {
+    const footer = decodeFooter(await source.read(entry.offset, 36), entry.offset + 36);
+    return { ...entry, footer, error: null };
+  } catch (error) {
+    if (!(error instanceof H4mkError)) throw error;
+    return { ...entry, error };
   }
 }

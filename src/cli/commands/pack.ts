@@ -9,25 +9,30 @@ import { dirname, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
-import { COMPRESSIONS, DEFAULT_LIMITS, FileSink, H4mkWriter, type Compression, type WriteSummary } from '../../index.js';
+import { COMPRESSIONS, DEFAULT_LIMITS, FileSink, H4mkWriter, type Compression, type EncryptionOptions, type WriteSummary } from '../../index.js';
 import { CliError, ExitCode, aboutPath, inputError } from '../errors.js';
 import { packJson } from '../json.js';
+import { addEncryptOptions, type EncryptOptions, encryptionOf } from '../key-options.js';
 import { parseNdjsonLine } from '../ndjson.js';
-import { parseJsonObjectOption } from '../options.js';
+import { parseIndex, parseJsonObjectOption } from '../options.js';
 import type { Output } from '../output.js';
 import { startProgress } from '../progress.js';
 
-type PackOptions = {
+type PackOptions = EncryptOptions & {
   output: string;
   compress: Compression;
   faststart?: boolean;
   meta?: Record<string, unknown>;
   json?: boolean;
+  /** §14 live append: written in place, with checkpoints. */
+  live?: boolean;
+  checkpointBlocks?: number;
+  checkpointMs?: number;
 };
 
 /** Adds the `pack` verb. */
 export function registerPack(program: Command, out: Output): void {
-  program
+  const command = program
     .command('pack')
     .description('pack blocks described by NDJSON lines into a container')
     .argument('<blocks>', 'NDJSON file of track declarations and blocks ("-" reads stdin)')
@@ -35,7 +40,11 @@ export function registerPack(program: Command, out: Output): void {
     .addOption(new Option('--compress <codec>', 'default compression of the blocks').choices(COMPRESSIONS).default('none'))
     .option('--faststart', 'put the index right after the header (for progressive download)')
     .option('--meta <json>', 'user metadata (META) as a JSON object', parseJsonObjectOption)
-    .option('--json', 'print the summary as one JSON document')
+    .option('--live', 'live append: write in place (readers follow it with h4mk tail) with index checkpoints; Ctrl-C finishes the file')
+    .option('--checkpoint-blocks <n>', 'live: a checkpoint after this many blocks, within a 10% overhead bound (default 256)', parseIndex)
+    .option('--checkpoint-ms <n>', 'live: a checkpoint at least this often while blocks arrive (default 1000)', parseIndex)
+    .option('--json', 'print the summary as one JSON document');
+  addEncryptOptions(command)
     .addHelpText(
       'after',
       `
@@ -43,21 +52,36 @@ NDJSON lines:
   {"track":{"id":"video_main","kind":"video","codec":"opaque","timescale":90000}}
   {"track":"video_main","pts_us":0,"dts_us":0,"duration_us":33333,"keyframe":true,"kind":"I","payload_b64":"AAEC"}
   {"track":"video_main","pts":3003,"keyframe":false,"kind":"P","payload_file":"frames/0001.bin"}
-Tracks are declared before the first block; payload_file is relative to the NDJSON file.`,
+Tracks are declared before the first block; payload_file is relative to the NDJSON file.
+
+Encryption: 'h4mk keygen -o KEY' then 'h4mk pack IN -o OUT --encrypt --key-file KEY', or
+PASS=… h4mk pack IN -o OUT --encrypt --passphrase-env PASS. Blocks are compressed, then
+encrypted; the index (tracks, timestamps, sizes) stays readable without the key.`,
     )
     .action(async (input: string, options: PackOptions) => {
       const started = performance.now();
-      const summary = await pack(input, options);
+      const encryption = await encryptionOf(options, out);
+      const summary = await pack(input, options, encryption);
       const seconds = Number(((performance.now() - started) / 1000).toFixed(3));
       const compression = options.compress;
+      const crypto =
+        encryption === undefined
+          ? { encrypted: false }
+          : { encrypted: true, aead: 'AES-256-GCM', kdf: encryption.secret !== undefined ? 'key-file' : 'scrypt', epoch_us: encryption.epochUs ?? 0 };
+      const live = summary.live === undefined ? {} : { live: { checkpoints: summary.live.checkpoints, checkpoint_bytes: summary.live.checkpointBytes, skipped: summary.live.skipped } };
       if (out.jsonMode) {
-        out.json({ ok: true, ...packJson(summary, options.output, compression, seconds) });
+        out.json({ ok: true, ...packJson(summary, options.output, compression, seconds), ...crypto, ...live });
         return;
       }
+      const encryptedNote =
+        encryption === undefined
+          ? ''
+          : `, encrypted (AES-256-GCM, ${encryption.secret !== undefined ? 'key file' : 'passphrase'}, ${encryption.epochUs ? `key epochs of ${encryption.epochUs} µs` : 'one key per track'})`;
       out.line(
         `packed ${summary.blockCount} blocks of ${summary.trackCount} tracks into ${options.output}: ` +
           `${summary.bytes} bytes (${summary.storedBytes} stored of ${summary.payloadBytes} payload bytes), ` +
-          `${summary.segmentCount} segments, ${summary.layout} layout, ${compression}, in ${seconds} s`,
+          `${summary.segmentCount} segments, ${summary.layout} layout, ${compression}${encryptedNote}` +
+          `${summary.live === undefined ? '' : `, live with ${summary.live.checkpoints} checkpoints (${summary.live.checkpointBytes} bytes)`}, in ${seconds} s`,
       );
     });
 }
@@ -82,20 +106,28 @@ async function openInput(path: string): Promise<Input> {
   return { stream, name: path, baseDir: dirname(resolve(path)), size: st.isFile() ? st.size : 0, close };
 }
 
-async function pack(inputPath: string, options: PackOptions): Promise<WriteSummary> {
+async function pack(inputPath: string, options: PackOptions, encryption: EncryptionOptions | undefined): Promise<WriteSummary> {
   const input = await openInput(inputPath);
   const progress = startProgress('packing', input.size, 'bytes');
   let writer: H4mkWriter | undefined;
   let lines: Interface | undefined;
-  // Ctrl-C ends the read loop; the writer is then aborted like on any error.
+  // Ctrl-C ends the read loop; the writer is then aborted like on any error (live: finished, see below).
   let interrupted = false;
   const interrupt = () => {
     interrupted = true;
     lines?.close();
   };
   process.once('SIGINT', interrupt);
+  const live =
+    options.live === true
+      ? { ...(options.checkpointBlocks === undefined ? {} : { checkpointBlocks: options.checkpointBlocks }), ...(options.checkpointMs === undefined ? {} : { checkpointMs: options.checkpointMs }) }
+      : undefined;
+  if (live !== undefined) process.once('SIGTERM', interrupt);
   try {
-    const sink = await FileSink.create(options.output).catch((error: unknown) => {
+    if (live === undefined && (options.checkpointBlocks !== undefined || options.checkpointMs !== undefined)) throw inputError('--checkpoint-blocks and --checkpoint-ms need --live');
+    if (live !== undefined && options.faststart === true) throw inputError('a live container uses the tail layout: give --live or --faststart, not both');
+    // Live: written in place (it must not exist yet), so readers see it grow.
+    const sink = await FileSink.create(options.output, { inPlace: live !== undefined }).catch((error: unknown) => {
       throw aboutPath(options.output, error);
     });
     try {
@@ -103,6 +135,8 @@ async function pack(inputPath: string, options: PackOptions): Promise<WriteSumma
         compression: options.compress,
         layout: options.faststart === true ? 'faststart' : 'tail',
         ...(options.meta === undefined ? {} : { meta: options.meta }),
+        ...(encryption === undefined ? {} : { encryption }),
+        ...(live === undefined ? {} : { live }),
       });
     } catch (error) {
       await sink.abort();
@@ -130,13 +164,15 @@ async function pack(inputPath: string, options: PackOptions): Promise<WriteSumma
       }
       progress.update(consumed);
     }
-    if (interrupted) throw new CliError(`interrupted; nothing was written to ${options.output}`, ExitCode.INTERRUPTED);
+    // Live: the input stream ended early, and what arrived is finished into a complete container.
+    if (interrupted && live === undefined) throw new CliError(`interrupted; nothing was written to ${options.output}`, ExitCode.INTERRUPTED);
     return await writer.finish();
   } catch (error) {
     await writer?.abort();
     throw error;
   } finally {
     process.removeListener('SIGINT', interrupt);
+    process.removeListener('SIGTERM', interrupt);
     progress.stop();
     await input.close();
   }

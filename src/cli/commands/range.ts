@@ -1,13 +1,20 @@
-/** `h4mk range FILE --from-us A --to-us B`: the blocks with A ≤ pts < B, in file order. */
+/**
+ * `h4mk range FILE --from-us A --to-us B`: the blocks with A ≤ pts < B, in
+ * file order, from the index alone. With a key, passphrase or grant every
+ * listed block is also read and decrypted, so the listing is authenticated
+ * (E_AUTH on a block that was altered or moved, E_KEY on one the grant does
+ * not open).
+ */
 import { type Command, Option } from 'commander';
 import type { BlockInfo, RangeQuery } from '../../index.js';
 import { withContainer } from '../container.js';
 import { inputError } from '../errors.js';
+import { addKeyOptions, keyInputOf, type KeyOptions } from '../key-options.js';
 import { blockJson } from '../json.js';
 import { collect, parseInteger } from '../options.js';
 import type { Output } from '../output.js';
 
-type RangeOptions = {
+type RangeOptions = KeyOptions & {
   fromUs?: number;
   toUs?: number;
   from_us?: number;
@@ -19,7 +26,7 @@ type RangeOptions = {
 
 /** Adds the `range` verb. */
 export function registerRange(program: Command, out: Output): void {
-  program
+  const command = program
     .command('range')
     .description('list the blocks whose pts lies in [from, to), in file order')
     .argument('<file>', 'container to read')
@@ -30,29 +37,37 @@ export function registerRange(program: Command, out: Output): void {
     .option('--track <id>', 'only this track (repeatable)', collect)
     .option('--keyframes-only', 'only keyframes')
     .option('--json', 'print one JSON document with a "blocks" array')
-    .option('--ndjson', 'print one JSON object per block, one per line')
-    .action(async (file: string, options: RangeOptions) => {
-      if (out.jsonMode && options.ndjson === true) throw inputError('give --json or --ndjson, not both');
-      const fromUs = options.fromUs ?? options.from_us;
-      const toUs = options.toUs ?? options.to_us;
-      if (fromUs !== undefined && toUs !== undefined && fromUs > toUs) throw inputError(`--from-us ${fromUs} is after --to-us ${toUs}`);
-      const query: RangeQuery = { keyframesOnly: options.keyframesOnly === true };
-      if (fromUs !== undefined) query.fromUs = fromUs;
-      if (toUs !== undefined) query.toUs = toUs;
-      if (options.track !== undefined) query.tracks = options.track;
-      await withContainer(file, async (reader) => {
+    .option('--ndjson', 'print one JSON object per block, one per line');
+  addKeyOptions(command).action(async (file: string, options: RangeOptions) => {
+    if (out.jsonMode && options.ndjson === true) throw inputError('give --json or --ndjson, not both');
+    const fromUs = options.fromUs ?? options.from_us;
+    const toUs = options.toUs ?? options.to_us;
+    if (fromUs !== undefined && toUs !== undefined && fromUs > toUs) throw inputError(`--from-us ${fromUs} is after --to-us ${toUs}`);
+    const query: RangeQuery = { keyframesOnly: options.keyframesOnly === true };
+    if (fromUs !== undefined) query.fromUs = fromUs;
+    if (toUs !== undefined) query.toUs = toUs;
+    if (options.track !== undefined) query.tracks = options.track;
+    const key = await keyInputOf(options, out);
+    const authenticated = key !== undefined;
+    await withContainer(
+      file,
+      async (reader) => {
         const blocks: Record<string, unknown>[] = [];
         if (!out.jsonMode && options.ndjson !== true) out.line('core_index track pts_us dts_us duration_us key kind compression stored_length original_length');
-        for await (const b of reader.range(query)) {
-          if (out.jsonMode) blocks.push(blockJson(b));
-          else if (options.ndjson === true) out.line(JSON.stringify(blockJson(b)));
+        // With a key, payloads are read so that each block's tag is checked; they are not printed.
+        for await (const b of reader.range(query, { payloads: authenticated })) {
+          const json = authenticated ? { ...blockJson(b), authenticated: b.encrypted } : blockJson(b);
+          if (out.jsonMode) blocks.push(json);
+          else if (options.ndjson === true) out.line(JSON.stringify(json));
           else out.line(describe(b));
         }
         if (out.jsonMode) {
-          out.json({ file, from_us: fromUs ?? null, to_us: toUs ?? null, tracks: options.track ?? null, keyframes_only: query.keyframesOnly, count: blocks.length, blocks });
+          out.json({ file, from_us: fromUs ?? null, to_us: toUs ?? null, tracks: options.track ?? null, keyframes_only: query.keyframesOnly, authenticated, count: blocks.length, blocks });
         }
-      });
-    });
+      },
+      key === undefined ? {} : { key: key.key },
+    );
+  });
 }
 
 function describe(b: BlockInfo): string {

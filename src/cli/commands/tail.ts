@@ -1,0 +1,121 @@
+/**
+ * `h4mk tail FILE|URL`: follows a live container (docs/FORMAT.md §14). Every
+ * interval it reopens the latest durable checkpoint (a live open: never a
+ * block beyond it) and prints the blocks whose core_index is above the last
+ * one printed, as text or, with `--json`, one JSON object per line.
+ *
+ * It stops on SIGINT, or with `--exit-on-finish` once the file is finished:
+ * its last bytes are a FOOT whose index covers the whole file, on two polls in
+ * a row with the same size. (A live writer writes the block that closed a
+ * checkpoint's segment right after the checkpoint, so a growing file ends
+ * with a FOOT only for an instant; a file that stays so is finished.)
+ */
+import type { Command } from 'commander';
+import { type BlockInfo, H4mkError, H4mkReader } from '../../index.js';
+import { openSource } from '../container.js';
+import { addInputOptions, currentInput, isUrl } from '../input.js';
+import { blockJson } from '../json.js';
+import { parseIndex } from '../options.js';
+import type { Output } from '../output.js';
+
+type TailOptions = { intervalMs: number; fromStart?: boolean; exitOnFinish?: boolean; stats?: boolean };
+
+const MIN_OPEN_BYTES = 64 * 1024;
+const MAX_OPEN_BYTES = 512 * 1024;
+
+const HEADER = 'core_index track pts_us dts_us duration_us key kind compression stored_length original_length';
+
+/** Adds the `tail` verb. */
+export function registerTail(program: Command, out: Output): void {
+  const command = program
+    .command('tail')
+    .description('follow a live container (file or URL): print blocks as checkpoints make them durable')
+    .argument('<file>', 'container, or http(s) URL, to follow')
+    .option('--interval-ms <n>', 'how often to reopen the latest checkpoint', parseIndex, 500)
+    .option('--from-start', 'print the blocks already written first (default: only blocks that appear after the start)')
+    .option('--exit-on-finish', 'stop once the file is finished (ends with its final index and stopped growing)')
+    .option('--json', 'print one JSON object per block, one per line (NDJSON)');
+  addInputOptions(command).action(async (file: string, options: TailOptions) => {
+    const input = currentInput();
+    const interval = Math.max(10, options.intervalMs);
+    let stopped = false;
+    let wake: (() => void) | null = null;
+    const stop = (): void => {
+      stopped = true;
+      wake?.();
+    };
+    process.once('SIGINT', stop);
+    let last = -1;
+    let started = false;
+    let previous: { size: number; atEnd: boolean } | null = null;
+    // The tail each poll reads: about twice what the last checkpoint and the bytes after it took, so
+    // that a long recording over HTTP does not fetch 512 KiB twice a second (a miss only costs more reads).
+    let openBytes = MAX_OPEN_BYTES;
+    let printedHeader = false;
+    try {
+      while (!stopped) {
+        const source = await openSource(file, { live: true });
+        let finished = false;
+        try {
+          let reader: H4mkReader | null = null;
+          try {
+            reader = await H4mkReader.open(source, { live: true, openBytes });
+          } catch (error) {
+            // No durable checkpoint yet: the writer has just started.
+            if (!(error instanceof H4mkError && error.code === 'E_TRUNCATED')) throw error;
+          }
+          if (reader !== null) {
+            if (!started) {
+              started = true;
+              if (options.fromStart !== true) last = reader.blockCount - 1;
+            }
+            for (const b of await newBlocks(reader, last + 1)) {
+              if (out.jsonMode) out.line(JSON.stringify(blockJson(b)));
+              else {
+                if (!printedHeader) out.line(HEADER);
+                printedHeader = true;
+                out.line(describe(b));
+              }
+              last = b.coreIndex;
+            }
+            openBytes = Math.min(MAX_OPEN_BYTES, Math.max(MIN_OPEN_BYTES, 2 * (reader.sourceSize - reader.indexOffset) + MIN_OPEN_BYTES));
+            const atEnd = reader.fileSize === reader.sourceSize;
+            finished = atEnd && previous?.atEnd === true && previous.size === reader.sourceSize;
+            previous = { size: reader.sourceSize, atEnd };
+          }
+        } finally {
+          input.add(source, isUrl(file));
+          await source.close?.();
+        }
+        if (finished && options.exitOnFinish === true) break;
+        if (stopped) break;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, interval);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+    } finally {
+      process.removeListener('SIGINT', stop);
+    }
+    if (out.jsonMode && options.stats === true) out.line(JSON.stringify({ stats: input.stats() }));
+  });
+}
+
+/** Blocks `from` … last of `reader`, their segment tables fetched together (HTTP coalesces them). */
+async function newBlocks(reader: H4mkReader, from: number): Promise<BlockInfo[]> {
+  if (from >= reader.blockCount) return [];
+  const first = reader.segmentOf(from);
+  const segments = Array.from({ length: reader.segmentCount - first }, (_, k) => first + k);
+  await Promise.all(segments.map((s) => reader.segmentTable(s)));
+  const out: BlockInfo[] = [];
+  for (let i = from; i < reader.blockCount; i++) out.push(await reader.blockInfo(i));
+  return out;
+}
+
+function describe(b: BlockInfo): string {
+  return [b.coreIndex, b.trackId, b.ptsUs, b.dtsUs, b.durationUs, b.keyframe ? 'K' : '-', b.frameKind ?? '-', b.compression, b.storedLength, b.originalLength].join(' ');
+}

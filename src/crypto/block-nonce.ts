@@ -1,0 +1,21 @@
+/**
+ * §13.1 The AES-256-GCM nonce of a block and the AEAD sizes, with no
+ * platform dependency: node:crypto (aead.ts) and WebCrypto (the browser
+ * inspector, src/web-platform/web-cipher.ts) both use this one definition.
+ */
+
+/** Bytes of the GCM tag appended to every encrypted block (§13.1). */
+export const TAG_LENGTH = 16;
+/** Bytes of a block nonce (§13.1). */
+export const NONCE_LENGTH = 12;
+
+/**
+ * §13.1 The nonce of block `coreIndex`: u64 core_index ‖ u32 0, little-endian.
+ * Unique per key: a key belongs to one (container, track, epoch) and
+ * core_index is unique within a container.
+ */
+export function blockNonce(coreIndex: number): Uint8Array {
+  const nonce = new Uint8Array(NONCE_LENGTH);
+  new DataView(nonce.buffer).setBigUint64(0, BigInt(coreIndex), true); // 0 u64 core_index; 8 u32 zero
+  return nonce;
+}

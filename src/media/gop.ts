@@ -1,0 +1,123 @@
+/**
+ * GOP scheduling (the seed's gop.py): when a producer that packs its own
+ * blocks should emit a keyframe, and the GOP statistics of an existing
+ * track, which bound what a seek costs (the decoder starts at the keyframe
+ * at or before the target: at most one GOP of extra frames).
+ */
+import type { H4mkReader } from '../reader/reader.js';
+
+/** Keyframe policies; every set rule applies, the first frame is always a keyframe. */
+export type GopPolicy = {
+  /** A keyframe every N frames. */
+  everyFrames?: number;
+  /** A keyframe once this many µs have passed since the last one. */
+  everyUs?: number;
+  /** Hard cap on the keyframe interval, µs (also applies to forced-only schedules). */
+  maxIntervalUs?: number;
+  /** Hard cap on the keyframe interval, frames. */
+  maxFrames?: number;
+};
+
+/** Why a frame is a keyframe. */
+export type KeyframeReason = 'first' | 'forced' | 'every-frames' | 'every-us' | 'max-interval';
+
+/** The decision for one frame. */
+export type GopDecision = { keyframe: boolean; reason: KeyframeReason | null };
+
+/**
+ * Decides, frame by frame in presentation order, which frames are
+ * keyframes. `forced` marks a scene cut (or any producer-side reason).
+ */
+export class GopScheduler {
+  private lastKeyUs: number | null = null;
+  private framesSinceKey = 0;
+  private lastUs = -Infinity;
+
+  constructor(private readonly policy: GopPolicy = {}) {
+    for (const [name, value] of Object.entries(policy)) {
+      if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)) throw new RangeError(`gop.${name} must be a positive number`);
+    }
+    if (policy.everyFrames !== undefined && !Number.isInteger(policy.everyFrames)) throw new RangeError('gop.everyFrames must be an integer');
+    if (policy.maxFrames !== undefined && !Number.isInteger(policy.maxFrames)) throw new RangeError('gop.maxFrames must be an integer');
+  }
+
+  /** The decision for the next frame at `ptsUs` (non-decreasing). */
+  next(ptsUs: number, options: { forced?: boolean } = {}): GopDecision {
+    if (!Number.isFinite(ptsUs)) throw new RangeError('ptsUs must be a finite number');
+    if (ptsUs < this.lastUs) throw new RangeError(`frames must come in presentation order (${ptsUs} after ${this.lastUs})`);
+    this.lastUs = ptsUs;
+    const p = this.policy;
+    let reason: KeyframeReason | null = null;
+    if (this.lastKeyUs === null) reason = 'first';
+    else if (options.forced === true) reason = 'forced';
+    else {
+      const sinceUs = ptsUs - this.lastKeyUs;
+      if (p.maxIntervalUs !== undefined && sinceUs >= p.maxIntervalUs) reason = 'max-interval';
+      else if (p.maxFrames !== undefined && this.framesSinceKey >= p.maxFrames) reason = 'max-interval';
+      else if (p.everyFrames !== undefined && this.framesSinceKey >= p.everyFrames) reason = 'every-frames';
+      else if (p.everyUs !== undefined && sinceUs >= p.everyUs) reason = 'every-us';
+    }
+    if (reason !== null) {
+      this.lastKeyUs = ptsUs;
+      this.framesSinceKey = 1;
+      return { keyframe: true, reason };
+    }
+    this.framesSinceKey++;
+    return { keyframe: false, reason: null };
+  }
+}
+
+/** Keyframe-interval statistics of a track. */
+export type GopStats = {
+  keyframes: number;
+  blocks: number;
+  /** Intervals between consecutive keyframes (µs); the last GOP runs to the track's end. */
+  minUs: number | null;
+  meanUs: number | null;
+  maxUs: number | null;
+  /** Frames per GOP. */
+  minFrames: number | null;
+  meanFrames: number | null;
+  maxFrames: number | null;
+};
+
+/**
+ * GOP statistics from keyframe times (µs, ascending), frame counts per GOP
+ * and the end of the track (µs): the last GOP runs from the last keyframe
+ * to `endUs`.
+ */
+export function gopStats(keyframesUs: readonly number[], framesPerGop: readonly number[], endUs: number | null, blocks: number): GopStats {
+  const intervals: number[] = [];
+  for (let i = 1; i < keyframesUs.length; i++) intervals.push((keyframesUs[i] as number) - (keyframesUs[i - 1] as number));
+  const last = keyframesUs[keyframesUs.length - 1];
+  if (last !== undefined && endUs !== null && endUs > last) intervals.push(endUs - last);
+  const summary = (xs: readonly number[]) =>
+    xs.length === 0 ? [null, null, null] : [Math.min(...xs), Math.round(xs.reduce((a, b) => a + b, 0) / xs.length), Math.max(...xs)];
+  const [minUs, meanUs, maxUs] = summary(intervals);
+  const [minFrames, meanFrames, maxFrames] = summary(framesPerGop);
+  return { keyframes: keyframesUs.length, blocks, minUs: minUs ?? null, meanUs: meanUs ?? null, maxUs: maxUs ?? null, minFrames: minFrames ?? null, meanFrames: meanFrames ?? null, maxFrames: maxFrames ?? null };
+}
+
+/**
+ * GOP statistics of a track of an open container, from its segment tables
+ * (block metadata only, no payloads). The worst-case seek cost is `maxUs`
+ * of decode time, `maxFrames` blocks.
+ */
+export async function trackGopStats(reader: H4mkReader, track: string | number): Promise<GopStats> {
+  const t = reader.track(track);
+  const keys: number[] = [];
+  const frames: number[] = [];
+  let end: number | null = null;
+  let count = 0;
+  for await (const b of reader.range({ tracks: [t.number] })) {
+    if (b.keyframe) {
+      keys.push(b.ptsUs);
+      frames.push(0);
+    }
+    if (frames.length > 0) frames[frames.length - 1] = (frames[frames.length - 1] as number) + 1;
+    end = Math.max(end ?? -Infinity, b.ptsUs + b.durationUs);
+    count++;
+  }
+  keys.sort((a, b) => a - b);
+  return gopStats(keys, frames, end, count);
+}

@@ -1,0 +1,118 @@
+/**
+ * Media import: every audio, video and subtitle track of a media file into
+ * a container, one packet per CORE block, streaming (memory is one packet
+ * plus the demuxer's tables, whatever the file size). No re-encoding.
+ */
+import { basename } from 'node:path';
+import type { Compression } from '../format/constants.js';
+import { FileSource } from '../io/file-source.js';
+import type { Sink } from '../io/sink.js';
+import type { WriteSummary } from '../writer/writer.js';
+import { H4mkWriter } from '../writer/writer.js';
+import { MediaAdapter } from './adapter.js';
+import { type MediaDemuxer, type MediaTrack, openMedia, type SkippedTrack } from './demux.js';
+import { MediaError } from './errors.js';
+
+/** Options of {@link importMedia}. */
+export type ImportOptions = {
+  compression?: Compression;
+  layout?: 'tail' | 'faststart';
+  /** Merged into META (after the importer's own `source` entry). */
+  meta?: Record<string, unknown>;
+  /** Called after each packet with the source bytes consumed so far and the source size. */
+  onProgress?: (done: number, total: number) => void;
+  /** Stops the import (the output is aborted) when it fires. */
+  signal?: AbortSignal;
+};
+
+/** One imported track. */
+export type ImportedTrack = { id: string; kind: string; codec: string; timescale: number; blocks: number; bytes: number; sourceIndex: number };
+
+/** What {@link importMedia} reports. */
+export type ImportSummary = {
+  format: string;
+  tracks: ImportedTrack[];
+  skipped: SkippedTrack[];
+  blocks: number;
+  /** Payload bytes imported. */
+  bytes: number;
+  sourceBytes: number;
+  /** Tracks whose first packet was not a keyframe and was marked as one (the format requires it). */
+  forcedKeyframes: string[];
+  container: WriteSummary;
+};
+
+/** Track ids by kind: video_0, audio_0, audio_1, subtitle_0, … */
+export function mediaTrackIds(tracks: readonly MediaTrack[]): string[] {
+  const counts: Record<string, number> = {};
+  return tracks.map((t) => {
+    const n = counts[t.kind] ?? 0;
+    counts[t.kind] = n + 1;
+    return `${t.kind}_${n}`;
+  });
+}
+
+/**
+ * Imports the media file at `inputPath` into a new container written to
+ * `sink`. On any error the sink is aborted: nothing appears at its destination.
+ */
+export async function importMedia(inputPath: string, sink: Sink, options: ImportOptions = {}): Promise<ImportSummary> {
+  let source: FileSource | undefined;
+  let demuxer: MediaDemuxer | undefined;
+  let writer: H4mkWriter | undefined;
+  try {
+    source = await FileSource.open(inputPath);
+    demuxer = await openMedia(source, { path: inputPath });
+    const ids = mediaTrackIds(demuxer.tracks);
+    writer = await H4mkWriter.create(sink, {
+      compression: options.compression ?? 'none',
+      layout: options.layout ?? 'tail',
+      meta: { source: { file: basename(inputPath), format: demuxer.format, bytes: demuxer.size }, ...options.meta },
+    });
+    const adapters = demuxer.tracks.map((t) => new MediaAdapter(t));
+    for (const [i, a] of adapters.entries()) writer.addTrack({ id: ids[i] as string, ...a.trackOptions() });
+    const counts = demuxer.tracks.map(() => 0);
+    const bytes = demuxer.tracks.map(() => 0);
+    const forced: string[] = [];
+    let total = 0;
+    for await (const packet of demuxer.packets()) {
+      if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+      const k = packet.track;
+      const block = (adapters[k] as MediaAdapter).toBlock(packet);
+      if (counts[k] === 0 && block.keyframe !== true) {
+        block.keyframe = true;
+        forced.push(ids[k] as string);
+      }
+      try {
+        await writer.writeBlock({ track: k, ...block });
+      } catch (error) {
+        if (error instanceof RangeError) {
+          throw new MediaError('E_MEDIA_UNSUPPORTED', `track ${ids[k]}, packet ${counts[k]}: ${error.message}`, inputPath, { cause: error });
+        }
+        throw error;
+      }
+      counts[k] = (counts[k] as number) + 1;
+      bytes[k] = (bytes[k] as number) + packet.data.length;
+      total += packet.data.length;
+      options.onProgress?.(packet.offset, demuxer.size);
+    }
+    const container = await writer.finish();
+    return {
+      format: demuxer.format,
+      tracks: demuxer.tracks.map((t, i) => ({ id: ids[i] as string, kind: t.kind, codec: t.codec, timescale: t.timescale, blocks: counts[i] as number, bytes: bytes[i] as number, sourceIndex: t.sourceIndex })),
+      skipped: [...demuxer.skipped],
+      blocks: container.blockCount,
+      bytes: total,
+      sourceBytes: demuxer.size,
+      forcedKeyframes: forced,
+      container,
+    };
+  } catch (error) {
+    if (writer !== undefined) await writer.abort().catch(() => {});
+    else await sink.abort().catch(() => {});
+    throw error;
+  } finally {
+    await demuxer?.close().catch(() => {});
+    await source?.close().catch(() => {});
+  }
+}

@@ -1,0 +1,340 @@
+/**
+ * A streaming Matroska / WebM scanner (RFC 9559): the segment info, the track
+ * entries with everything a lossless export needs back (CodecPrivate,
+ * CodecDelay, SeekPreRoll, DefaultDuration, flags), and the blocks in file
+ * order with their timestamps, keyframe flags, BlockDuration and
+ * DiscardPadding, unlaced into frames. Memory is one block at a time.
+ *
+ * mediabunny reads Matroska well but drops what is not needed for playback
+ * (DiscardPadding, subtitles, SimpleBlock vs BlockGroup); this scanner keeps it.
+ */
+import type { ByteReader } from './byte-reader.js';
+import { decodeVint, type ElementHeader, Id, readElementHeader, readFloat, readInt, readString, readUint } from './ebml.js';
+import { MediaError } from './errors.js';
+
+/** Segment information. */
+export type MkvInfo = {
+  docType: string;
+  /** Nanoseconds per timestamp unit (default 1,000,000). */
+  timestampScale: number;
+  /** Duration in timestamp units, when declared. */
+  duration: number | null;
+  title: string | null;
+  muxingApp: string | null;
+  writingApp: string | null;
+};
+
+/** One TrackEntry. */
+export type MkvTrack = {
+  number: number;
+  uid: number | null;
+  /** 1 video, 2 audio, 17 subtitle, … */
+  type: number;
+  codecId: string;
+  codecPrivate: Uint8Array | null;
+  codecDelayNs: number;
+  seekPreRollNs: number;
+  defaultDurationNs: number | null;
+  name: string | null;
+  language: string | null;
+  languageBcp47: string | null;
+  /** Flag elements that were present, by name (FlagDefault → default …). */
+  flags: Record<string, number>;
+  video: { pixelWidth: number; pixelHeight: number; displayWidth: number | null; displayHeight: number | null } | null;
+  audio: { samplingFrequency: number; channels: number; bitDepth: number | null } | null;
+};
+
+/** One block, unlaced. */
+export type MkvBlock = {
+  /** Absolute offset of the SimpleBlock / BlockGroup element. */
+  offset: number;
+  track: number;
+  /** Absolute timestamp of the first frame, in TimestampScale units. */
+  timestamp: number;
+  keyframe: boolean;
+  /** True for a BlockGroup, false for a SimpleBlock. */
+  group: boolean;
+  invisible: boolean;
+  /** BlockDuration, timestamp units, when present. */
+  duration: number | null;
+  /** DiscardPadding, nanoseconds, when present. */
+  discardPadding: number | null;
+  /** Frame payloads (for an unlaced block read without payloads: only the frame's first bytes). */
+  frames: Uint8Array[];
+};
+
+const TRACK_FLAGS: Record<number, string> = {
+  [Id.FlagEnabled]: 'enabled',
+  [Id.FlagDefault]: 'default',
+  [Id.FlagForced]: 'forced',
+  [Id.FlagHearingImpaired]: 'hearing_impaired',
+  [Id.FlagVisualImpaired]: 'visual_impaired',
+  [Id.FlagOriginal]: 'original',
+  [Id.FlagCommentary]: 'commentary',
+};
+
+/** Largest element whose value the scanner reads into memory (CodecPrivate, strings). */
+const MAX_LEAF = 16 * 1024 * 1024;
+/** Largest block the scanner accepts (the container's own block limit is 64 MiB). */
+const MAX_BLOCK = 64 * 1024 * 1024;
+
+export class MkvDemuxer {
+  private constructor(
+    private readonly reader: ByteReader,
+    readonly info: MkvInfo,
+    readonly tracks: MkvTrack[],
+    /** Where the first Cluster starts, and where the segment's data ends. */
+    private readonly clustersOffset: number,
+    private readonly segmentEnd: number,
+  ) {}
+
+  /** Reads the EBML header, Info and Tracks; checks that the segment is complete. */
+  static async open(reader: ByteReader): Promise<MkvDemuxer> {
+    if (reader.size < 4) throw new MediaError('E_MEDIA_FORMAT', 'not a Matroska file', reader.name);
+    const ebml = await readElementHeader(reader, 0, reader.size);
+    if (ebml.id !== Id.EBML || ebml.size === null) throw new MediaError('E_MEDIA_FORMAT', 'not a Matroska file (no EBML header)', reader.name);
+    let docType = 'matroska';
+    await eachChild(reader, ebml, async (h) => {
+      if (h.id === Id.DocType) docType = readString(await leaf(reader, h));
+    });
+    const segment = await readElementHeader(reader, ebml.dataOffset + ebml.size, reader.size);
+    if (segment.id !== Id.Segment) throw new MediaError('E_MEDIA_FORMAT', 'no Matroska Segment after the EBML header', reader.name);
+    const segmentEnd = segment.size === null ? reader.size : segment.dataOffset + segment.size;
+    if (segmentEnd > reader.size) {
+      throw new MediaError('E_MEDIA_TRUNCATED', `the file ends early: the segment declares ${segmentEnd} bytes, the file has ${reader.size}`, reader.name);
+    }
+    const info: MkvInfo = { docType, timestampScale: 1_000_000, duration: null, title: null, muxingApp: null, writingApp: null };
+    const tracks: MkvTrack[] = [];
+    let at = segment.dataOffset;
+    let clustersOffset = -1;
+    while (at < segmentEnd) {
+      const h = await readElementHeader(reader, at, segmentEnd);
+      if (h.id === Id.Cluster) {
+        clustersOffset = at;
+        break;
+      }
+      if (h.size === null) throw new MediaError('E_MEDIA_FORMAT', `element 0x${h.id.toString(16)} of unknown size at offset ${at}`, reader.name);
+      if (h.id === Id.Info) await readInfo(reader, h, info);
+      else if (h.id === Id.Tracks) await eachChild(reader, h, async (e) => void (e.id === Id.TrackEntry && tracks.push(await readTrack(reader, e))));
+      at = h.dataOffset + h.size;
+    }
+    if (tracks.length === 0) throw new MediaError('E_MEDIA_FORMAT', 'the Matroska segment has no tracks before its first cluster', reader.name);
+    return new MkvDemuxer(reader, info, tracks, clustersOffset < 0 ? segmentEnd : clustersOffset, segmentEnd);
+  }
+
+  /**
+   * The blocks in file order. With `payloads: false`, unlaced blocks are
+   * read only as far as their headers (a cheap pass over a large file).
+   */
+  async *blocks(options: { payloads: boolean }): AsyncGenerator<MkvBlock> {
+    const reader = this.reader;
+    let at = this.clustersOffset;
+    while (at < this.segmentEnd) {
+      const h = await readElementHeader(reader, at, this.segmentEnd);
+      if (h.id !== Id.Cluster) {
+        if (h.size === null) throw new MediaError('E_MEDIA_FORMAT', `element 0x${h.id.toString(16)} of unknown size at offset ${at}`, reader.name);
+        at = h.dataOffset + h.size;
+        continue;
+      }
+      const end = h.size === null ? this.segmentEnd : h.dataOffset + h.size;
+      if (end > reader.size) throw new MediaError('E_MEDIA_TRUNCATED', `the file ends inside the cluster at offset ${at}`, reader.name);
+      let clusterTimestamp = 0;
+      let p = h.dataOffset;
+      while (p < end) {
+        const e = await readElementHeader(reader, p, end);
+        // A cluster of unknown size ends at the next top-level element.
+        if (h.size === null && (e.id === Id.Cluster || e.id === Id.Cues || e.id === Id.Tags || e.id === Id.Chapters || e.id === Id.Attachments)) break;
+        if (e.size === null) throw new MediaError('E_MEDIA_FORMAT', `element of unknown size inside a cluster at offset ${p}`, reader.name);
+        const next = e.dataOffset + e.size;
+        if (next > end) throw new MediaError(end === reader.size ? 'E_MEDIA_TRUNCATED' : 'E_MEDIA_FORMAT', `element at offset ${p} overruns its cluster`, reader.name);
+        if (e.id === Id.Timestamp) clusterTimestamp = readUint(await leaf(reader, e));
+        else if (e.id === Id.SimpleBlock) {
+          const block = await this.readBlock(e, clusterTimestamp, false, options.payloads);
+          yield { ...block, offset: p };
+        } else if (e.id === Id.BlockGroup) {
+          let block: Omit<MkvBlock, 'offset'> | null = null;
+          let duration: number | null = null;
+          let discardPadding: number | null = null;
+          let referenced = false;
+          await eachChild(reader, e, async (c) => {
+            if (c.id === Id.Block) block = await this.readBlock(c, clusterTimestamp, true, options.payloads);
+            else if (c.id === Id.BlockDuration) duration = readUint(await leaf(reader, c));
+            else if (c.id === Id.DiscardPadding) discardPadding = readInt(await leaf(reader, c));
+            else if (c.id === Id.ReferenceBlock) referenced = true;
+          });
+          if (block === null) throw new MediaError('E_MEDIA_FORMAT', `BlockGroup without a Block at offset ${p}`, reader.name);
+          const b = block as Omit<MkvBlock, 'offset'>;
+          yield { ...b, offset: p, keyframe: !referenced, duration, discardPadding };
+        }
+        p = next;
+      }
+      at = p;
+    }
+  }
+
+  private async readBlock(e: ElementHeader, clusterTimestamp: number, group: boolean, payloads: boolean): Promise<Omit<MkvBlock, 'offset'>> {
+    const reader = this.reader;
+    const size = e.size as number;
+    if (size > MAX_BLOCK) throw new MediaError('E_MEDIA_UNSUPPORTED', `block of ${size} bytes at offset ${e.offset} exceeds ${MAX_BLOCK} bytes`, reader.name);
+    const head = await reader.copy(e.dataOffset, Math.min(size, 16));
+    const [track, trackLength] = decodeVint(head, 0);
+    if (trackLength + 3 > size) throw new MediaError('E_MEDIA_FORMAT', `block too short at offset ${e.offset}`, reader.name);
+    const relative = new DataView(head.buffer, head.byteOffset + trackLength, 2).getInt16(0);
+    const flags = head[trackLength + 2] as number;
+    const lacing = (flags >> 1) & 3;
+    const headerLength = trackLength + 3;
+    const base = {
+      track,
+      timestamp: clusterTimestamp + relative,
+      keyframe: group ? true : (flags & 0x80) !== 0,
+      group,
+      invisible: (flags & 0x08) !== 0,
+      duration: null,
+      discardPadding: null,
+    };
+    if (lacing === 0) {
+      // Without payloads, the frame is the few bytes read with the header (enough for a codec's table of contents).
+      const frames = payloads ? [await reader.copy(e.dataOffset + headerLength, size - headerLength)] : [head.subarray(headerLength)];
+      return { ...base, frames };
+    }
+    const data = await reader.copy(e.dataOffset, size);
+    return { ...base, frames: unlace(data, headerLength, lacing, reader.name, e.offset) };
+  }
+}
+
+/** Splits a laced block (Xiph 1, fixed 2, EBML 3) into its frames (RFC 9559 §10.3). */
+function unlace(data: Uint8Array, at: number, lacing: number, name: string, offset: number): Uint8Array[] {
+  const fail = () => new MediaError('E_MEDIA_FORMAT', `invalid lacing in the block at offset ${offset}`, name);
+  const count = (data[at] ?? -1) + 1;
+  if (count < 1) throw fail();
+  let p = at + 1;
+  const sizes: number[] = [];
+  if (lacing === 1) {
+    for (let i = 0; i < count - 1; i++) {
+      let s = 0;
+      for (;;) {
+        const b = data[p++];
+        if (b === undefined) throw fail();
+        s += b;
+        if (b !== 255) break;
+      }
+      sizes.push(s);
+    }
+  } else if (lacing === 3) {
+    const [first, n] = decodeVint(data, p);
+    p += n;
+    sizes.push(first);
+    for (let i = 1; i < count - 1; i++) {
+      const [raw, m] = decodeVint(data, p);
+      p += m;
+      // Signed difference: subtract the bias 2^(7m-1) - 1.
+      sizes.push((sizes[i - 1] as number) + raw - (2 ** (7 * m - 1) - 1));
+    }
+  }
+  const rest = data.length - p - sizes.reduce((a, b) => a + b, 0);
+  if (lacing === 2) {
+    if ((data.length - p) % count !== 0) throw fail();
+    for (let i = 0; i < count - 1; i++) sizes.push((data.length - p) / count);
+    sizes.push((data.length - p) / count);
+  } else sizes.push(rest);
+  const frames: Uint8Array[] = [];
+  for (const s of sizes) {
+    if (s < 0 || p + s > data.length) throw fail();
+    frames.push(data.slice(p, p + s));
+    p += s;
+  }
+  return frames;
+}
+
+/** Calls `fn` for each child of a sized master element. */
+async function eachChild(reader: ByteReader, parent: ElementHeader, fn: (h: ElementHeader) => Promise<void>): Promise<void> {
+  if (parent.size === null) throw new MediaError('E_MEDIA_FORMAT', `master element of unknown size at offset ${parent.offset}`, reader.name);
+  const end = parent.dataOffset + parent.size;
+  if (end > reader.size) throw new MediaError('E_MEDIA_TRUNCATED', `the file ends inside the element at offset ${parent.offset}`, reader.name);
+  let at = parent.dataOffset;
+  while (at < end) {
+    const h = await readElementHeader(reader, at, end);
+    if (h.size === null || h.dataOffset + h.size > end) throw new MediaError('E_MEDIA_FORMAT', `element at offset ${at} overruns its parent`, reader.name);
+    await fn(h);
+    at = h.dataOffset + h.size;
+  }
+}
+
+async function leaf(reader: ByteReader, h: ElementHeader): Promise<Uint8Array> {
+  const size = h.size as number;
+  if (size > MAX_LEAF) throw new MediaError('E_MEDIA_UNSUPPORTED', `element of ${size} bytes at offset ${h.offset} is too large`, reader.name);
+  return reader.copy(h.dataOffset, size);
+}
+
+async function readInfo(reader: ByteReader, h: ElementHeader, info: MkvInfo): Promise<void> {
+  await eachChild(reader, h, async (e) => {
+    if (e.id === Id.TimestampScale) info.timestampScale = readUint(await leaf(reader, e));
+    else if (e.id === Id.Duration) info.duration = readFloat(await leaf(reader, e));
+    else if (e.id === Id.Title) info.title = readString(await leaf(reader, e));
+    else if (e.id === Id.MuxingApp) info.muxingApp = readString(await leaf(reader, e));
+    else if (e.id === Id.WritingApp) info.writingApp = readString(await leaf(reader, e));
+  });
+  if (!Number.isSafeInteger(info.timestampScale) || info.timestampScale < 1) throw new MediaError('E_MEDIA_FORMAT', 'invalid TimestampScale', reader.name);
+}
+
+async function readTrack(reader: ByteReader, h: ElementHeader): Promise<MkvTrack> {
+  const t: MkvTrack = {
+    number: 0,
+    uid: null,
+    type: 0,
+    codecId: '',
+    codecPrivate: null,
+    codecDelayNs: 0,
+    seekPreRollNs: 0,
+    defaultDurationNs: null,
+    name: null,
+    language: null,
+    languageBcp47: null,
+    flags: {},
+    video: null,
+    audio: null,
+  };
+  await eachChild(reader, h, async (e) => {
+    const flag = TRACK_FLAGS[e.id];
+    if (flag !== undefined) t.flags[flag] = readUint(await leaf(reader, e));
+    else if (e.id === Id.TrackNumber) t.number = readUint(await leaf(reader, e));
+    else if (e.id === Id.TrackUID) t.uid = safeOrNull(await leaf(reader, e));
+    else if (e.id === Id.TrackType) t.type = readUint(await leaf(reader, e));
+    else if (e.id === Id.CodecID) t.codecId = readString(await leaf(reader, e));
+    else if (e.id === Id.CodecPrivate) t.codecPrivate = await leaf(reader, e);
+    else if (e.id === Id.CodecDelay) t.codecDelayNs = readUint(await leaf(reader, e));
+    else if (e.id === Id.SeekPreRoll) t.seekPreRollNs = readUint(await leaf(reader, e));
+    else if (e.id === Id.DefaultDuration) t.defaultDurationNs = readUint(await leaf(reader, e));
+    else if (e.id === Id.Name) t.name = readString(await leaf(reader, e));
+    else if (e.id === Id.Language) t.language = readString(await leaf(reader, e));
+    else if (e.id === Id.LanguageBCP47) t.languageBcp47 = readString(await leaf(reader, e));
+    else if (e.id === 0x6d80) throw new MediaError('E_MEDIA_UNSUPPORTED', 'Matroska ContentEncodings (compressed or encrypted tracks) are not supported', reader.name);
+    else if (e.id === Id.Video) {
+      const v = { pixelWidth: 0, pixelHeight: 0, displayWidth: null as number | null, displayHeight: null as number | null };
+      await eachChild(reader, e, async (c) => {
+        if (c.id === Id.PixelWidth) v.pixelWidth = readUint(await leaf(reader, c));
+        else if (c.id === Id.PixelHeight) v.pixelHeight = readUint(await leaf(reader, c));
+        else if (c.id === Id.DisplayWidth) v.displayWidth = readUint(await leaf(reader, c));
+        else if (c.id === Id.DisplayHeight) v.displayHeight = readUint(await leaf(reader, c));
+      });
+      t.video = v;
+    } else if (e.id === Id.Audio) {
+      const a = { samplingFrequency: 8000, channels: 1, bitDepth: null as number | null };
+      await eachChild(reader, e, async (c) => {
+        if (c.id === Id.SamplingFrequency) a.samplingFrequency = readFloat(await leaf(reader, c));
+        else if (c.id === Id.Channels) a.channels = readUint(await leaf(reader, c));
+        else if (c.id === Id.BitDepth) a.bitDepth = readUint(await leaf(reader, c));
+      });
+      t.audio = a;
+    }
+  });
+  if (t.number < 1) throw new MediaError('E_MEDIA_FORMAT', 'TrackEntry without a TrackNumber', reader.name);
+  return t;
+}
+
+/** A TrackUID (up to 64 bits) as a number when exact, else null (a fresh UID is written on export). */
+function safeOrNull(bytes: Uint8Array): number | null {
+  let v = 0;
+  for (const b of bytes) v = v * 256 + b;
+  return Number.isSafeInteger(v) ? v : null;
+}

@@ -1,0 +1,69 @@
+/** Small helpers shared by the media modules. */
+
+/** Base64 of bytes. */
+export function bytesToB64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/** Bytes of base64 text. */
+export function b64ToBytes(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}
+
+/** Greatest common divisor of two non-negative integers. */
+export function gcd(a: number, b: number): number {
+  let x = Math.abs(a);
+  let y = Math.abs(b);
+  while (y !== 0) [x, y] = [y, x % y];
+  return x;
+}
+
+/** `value · num / den` rounded to the nearest integer, halves away from zero (ffmpeg's AV_ROUND_NEAR_INF). */
+export function rescale(value: number, num: number, den: number): number {
+  const big = BigInt(Math.round(value)) * BigInt(num);
+  const d = BigInt(den);
+  const neg = big < 0n;
+  const abs = neg ? -big : big;
+  const q = (abs + d / 2n) / d;
+  return Number(neg ? -q : q);
+}
+
+/** A growable Float64 array (per-track timestamps of a large file). */
+export class GrowableF64 {
+  private data = new Float64Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Float64Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+  at(i: number): number {
+    return this.data[i] as number;
+  }
+  view(): Float64Array {
+    return this.data.subarray(0, this.length);
+  }
+}
+
+/** Reads a JSON object field of `extra` as a record (or undefined). */
+export function objectField(extra: Record<string, unknown>, key: string): Record<string, unknown> | undefined {
+  const v = extra[key];
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/** A number field, or `fallback`. */
+export function numberField(o: Record<string, unknown> | undefined, key: string, fallback: number): number;
+export function numberField(o: Record<string, unknown> | undefined, key: string, fallback: null): number | null;
+export function numberField(o: Record<string, unknown> | undefined, key: string, fallback: number | null): number | null {
+  const v = o?.[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
+}
+
+/** A string field, or `fallback`. */
+export function stringField(o: Record<string, unknown> | undefined, key: string, fallback: string | null = null): string | null {
+  const v = o?.[key];
+  return typeof v === 'string' ? v : fallback;
+}

@@ -1,0 +1,53 @@
+/**
+ * Per-server settings and state shared by the route plugins, and small
+ * helpers they have in common.
+ */
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { checkName } from './names.js';
+
+/** Resolved limits and settings (app.ts fills in the defaults). */
+export type ServerConfig = {
+  /** Largest upload, bytes. */
+  maxUploadBytes: number;
+  /** Largest container sent as the body of a seed request, bytes (held in memory, never stored). */
+  maxInlineBytes: number;
+  /** Uploads in progress at once; more get 503. */
+  maxConcurrentUploads: number;
+  /** Ranges of one request; more get 416. */
+  maxRanges: number;
+  /** `max-age` of raw-file and block responses, seconds. */
+  cacheMaxAge: number;
+};
+
+/** What the server knows about itself at run time. */
+export type ServerState = {
+  readonly config: ServerConfig;
+  readonly startedAt: number;
+  /** Set by {@link beginDrain}: new requests get 503, in-flight ones finish. */
+  draining: boolean;
+};
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Settings and run-time state (context.ts). */
+    h4mk: ServerState;
+  }
+}
+
+/** `Cache-Control` of immutable bytes (raw file, blocks): private when reads need credentials. */
+export function immutableCacheControl(app: FastifyInstance): string {
+  return `${app.access.publicReads ? 'public' : 'private'}, max-age=${app.h4mk.config.cacheMaxAge}, immutable`;
+}
+
+/** The `:name` route parameter. */
+export function nameParam(request: FastifyRequest): string {
+  return (request.params as { name: string }).name;
+}
+
+/**
+ * Checks `:name` before anything else (auth included), so a traversal
+ * attempt is refused the same way whatever the access policy.
+ */
+export const nameHook: onRequestAsyncHookHandler = async (request) => {
+  checkName(nameParam(request));
+};

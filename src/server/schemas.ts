@@ -1,0 +1,356 @@
+/**
+ * Request and response schemas of every route (JSON Schema, as Fastify and
+ * the OpenAPI document use them). Responses are serialized through these:
+ * a field not declared here never reaches a client.
+ */
+import { NAME_PATTERN } from './names.js';
+
+const integer = (description: string, minimum?: number, maximum?: number) => ({
+  type: 'integer',
+  description,
+  ...(minimum === undefined ? {} : { minimum }),
+  ...(maximum === undefined ? {} : { maximum }),
+});
+const nullable = (type: string) => ({ type: [type, 'null'] });
+
+/** Largest µs value a query may carry (timestamps are ±(2^51 − 1) ticks, §9). */
+export const MAX_US = Number.MAX_SAFE_INTEGER;
+/** Largest core_index a request may name (max_blocks, §9). */
+export const MAX_CORE_INDEX = 2 ** 40;
+
+export const errorSchema = {
+  $id: 'h4mkError',
+  type: 'object',
+  description: 'Every error: a stable code (see the error table), a message, the request id',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' }, request_id: { type: 'string' } },
+      required: ['code', 'message'],
+    },
+  },
+  required: ['error'],
+} as const;
+
+/** Error responses every route declares. */
+export const errorResponses = {
+  '4xx': { $ref: 'h4mkError#' },
+  '5xx': { $ref: 'h4mkError#' },
+} as const;
+
+const binary = (description: string) => ({
+  description,
+  content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+});
+
+/** Query values that carry a signed URL's authorisation (see signed-url.ts). */
+const signedQuery = {
+  expires: { type: 'string', pattern: '^[0-9]{1,12}$', description: 'signed URL: expiry, Unix seconds' },
+  sig: { type: 'string', maxLength: 64, description: 'signed URL: HMAC-SHA256, base64url' },
+} as const;
+
+export const nameParams = {
+  type: 'object',
+  properties: { name: { type: 'string', pattern: NAME_PATTERN, description: 'container name' } },
+  required: ['name'],
+} as const;
+
+const trackSchema = {
+  type: 'object',
+  properties: {
+    number: { type: 'integer' },
+    id: { type: 'string' },
+    kind: { type: 'string' },
+    codec: { type: 'string' },
+    timescale: { type: 'integer' },
+    name: { type: 'string' },
+    language: { type: 'string' },
+    compression: { type: 'string' },
+    block_count: { type: 'integer' },
+    keyframe_count: { type: 'integer' },
+    first_pts_us: nullable('integer'),
+    last_pts_us: nullable('integer'),
+    duration_us: nullable('integer'),
+    stored_bytes: { type: 'integer' },
+    original_bytes: { type: 'integer' },
+    config_b64: { type: 'string' },
+    extra: { type: 'object', additionalProperties: true, description: 'the track\'s extra JSON, verbatim' },
+  },
+} as const;
+
+export const manifestSchema = {
+  type: 'object',
+  properties: {
+    name: nullable('string'),
+    etag: nullable('string'),
+    file_size: { type: 'integer' },
+    format_version: { type: 'integer' },
+    layout: { type: 'string', enum: ['tail', 'faststart'] },
+    index_offset: { type: 'integer' },
+    index_length: { type: 'integer' },
+    block_count: { type: 'integer' },
+    segment_count: { type: 'integer' },
+    chain_head: { type: 'string', description: 'VERI chain head, hex' },
+    encrypted: { type: 'boolean' },
+    seal: {
+      type: ['object', 'null'],
+      properties: { signer: { type: 'string' }, signed_at: { type: 'integer' }, public_key: { type: 'string' }, valid: { type: 'boolean' } },
+    },
+    meta: { type: 'object', additionalProperties: true, description: 'META, verbatim' },
+    safe: { type: 'object', additionalProperties: true, description: 'SAFE, verbatim' },
+    tracks: { type: 'array', items: trackSchema },
+  },
+} as const;
+
+export const seekSchema = {
+  type: 'object',
+  properties: {
+    track: { type: 'string' },
+    track_id: { type: 'string', description: 'the seed\'s name for `track`' },
+    target_pts_us: { type: 'integer' },
+    found: { type: 'boolean' },
+    core_index: { type: 'integer' },
+    pts_us: { type: 'integer' },
+    pts: { type: 'integer' },
+    span: {
+      type: 'object',
+      description: 'one byte range holding the keyframe and every block up to the target',
+      properties: { offset: { type: 'integer' }, length: { type: 'integer' }, from_core_index: { type: 'integer' }, to_core_index: { type: 'integer' } },
+    },
+  },
+} as const;
+
+const blockInfoSchema = {
+  type: 'object',
+  properties: {
+    core_index: { type: 'integer' },
+    track: { type: 'string' },
+    track_number: { type: 'integer' },
+    pts_us: { type: 'integer' },
+    dts_us: { type: 'integer' },
+    duration_us: { type: 'integer' },
+    keyframe: { type: 'boolean' },
+    kind: nullable('string'),
+    encrypted: { type: 'boolean' },
+    compression: { type: 'string' },
+    stored_length: { type: 'integer' },
+    original_length: { type: 'integer' },
+    offset: { type: 'integer' },
+    chunk_length: { type: 'integer' },
+    sha256: { type: 'string' },
+  },
+} as const;
+
+export const rangeSchema = {
+  type: 'object',
+  properties: {
+    count: { type: 'integer' },
+    truncated: { type: 'boolean', description: 'more blocks match: ask again with after=next_after' },
+    next_after: nullable('integer'),
+    blocks: { type: 'array', items: blockInfoSchema },
+  },
+} as const;
+
+export const planSchema = {
+  type: 'object',
+  properties: {
+    requests: { type: 'integer' },
+    bytes: { type: 'integer' },
+    ranges: {
+      type: 'array',
+      items: { type: 'object', properties: { offset: { type: 'integer' }, length: { type: 'integer' }, segments: { type: 'array', items: { type: 'integer' } } } },
+    },
+  },
+} as const;
+
+export const verifySchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    etag: { type: 'string' },
+    ok: { type: 'boolean' },
+    block_count: { type: 'integer' },
+    blocks_checked: { type: 'integer' },
+    failed_blocks: { type: 'array', items: { type: 'integer' } },
+    failures: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { code: { type: 'string' }, message: { type: 'string' }, core_index: nullable('integer'), chunk: nullable('string'), offset: nullable('integer') },
+      },
+    },
+    chain_head: { type: 'string' },
+  },
+} as const;
+
+export const listSchema = {
+  type: 'object',
+  properties: {
+    items: {
+      type: 'array',
+      items: { type: 'object', properties: { name: { type: 'string' }, size: { type: 'integer' }, modified: { type: 'string', format: 'date-time' } } },
+    },
+    next_cursor: { ...nullable('string'), description: 'pass as ?cursor= for the next page; null on the last page' },
+  },
+} as const;
+
+export const uploadSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    created: { type: 'boolean' },
+    size: { type: 'integer' },
+    etag: { type: 'string' },
+    chain_head: { type: 'string' },
+    block_count: { type: 'integer' },
+  },
+} as const;
+
+export const healthSchema = {
+  type: 'object',
+  properties: { status: { type: 'string', enum: ['ok', 'draining'] }, uptime_s: { type: 'number' } },
+} as const;
+
+const rangeQueryProperties = {
+  from_us: integer('inclusive lower bound on pts, µs', -MAX_US, MAX_US),
+  to_us: integer('exclusive upper bound on pts, µs', -MAX_US, MAX_US),
+  track: { type: 'array', items: { type: 'string', maxLength: 255 }, maxItems: 1024, description: 'track id (repeatable); default all' },
+  keyframes_only: { type: 'boolean', default: false },
+} as const;
+
+/** Route schemas, by route. */
+export const routes = {
+  list: {
+    summary: 'List containers (paged, by name)',
+    tags: ['rest'],
+    querystring: {
+      type: 'object',
+      properties: { limit: integer('page size', 1, 1000), cursor: { type: 'string', maxLength: 400, description: 'next_cursor of the previous page' } },
+    },
+    response: { 200: listSchema, ...errorResponses },
+  },
+  manifest: {
+    summary: 'Tracks, layout, integrity chain head, META and SAFE',
+    tags: ['rest'],
+    params: nameParams,
+    querystring: { type: 'object', properties: { ...signedQuery } },
+    response: { 200: manifestSchema, ...errorResponses },
+  },
+  seek: {
+    summary: 'The keyframe to start decoding at for a time, and the one byte range to read',
+    tags: ['rest'],
+    params: nameParams,
+    querystring: {
+      type: 'object',
+      properties: { track: { type: 'string', maxLength: 255 }, pts_us: integer('target time, µs', -MAX_US, MAX_US), ...signedQuery },
+      required: ['track', 'pts_us'],
+    },
+    response: { 200: seekSchema, ...errorResponses },
+  },
+  range: {
+    summary: 'Blocks with from_us ≤ pts < to_us, in file order (paged)',
+    tags: ['rest'],
+    params: nameParams,
+    querystring: {
+      type: 'object',
+      properties: {
+        ...rangeQueryProperties,
+        limit: integer('most blocks returned (default 1000)', 1, 10_000),
+        after: integer('only blocks with core_index > after (paging)', -1, MAX_CORE_INDEX),
+        ...signedQuery,
+      },
+    },
+    response: { 200: rangeSchema, ...errorResponses },
+  },
+  plan: {
+    summary: 'The byte ranges a range query reads, coalesced, from the index alone',
+    tags: ['rest'],
+    params: nameParams,
+    querystring: {
+      type: 'object',
+      properties: {
+        ...rangeQueryProperties,
+        from_keyframe: { type: 'boolean', default: false, description: 'decodable: start each track at its keyframe ≤ from_us' },
+        max_gap: integer('merge ranges at most this many bytes apart', 0, 2 ** 31),
+        max_length: integer('never merge into a range longer than this', 1, 2 ** 40),
+        ...signedQuery,
+      },
+    },
+    response: { 200: planSchema, ...errorResponses },
+  },
+  block: {
+    summary: 'One block\'s payload: stored bytes, or decompressed (encrypted payloads: always the ciphertext)',
+    tags: ['rest'],
+    params: {
+      type: 'object',
+      properties: { name: nameParams.properties.name, core_index: integer('global block index', 0, MAX_CORE_INDEX) },
+      required: ['name', 'core_index'],
+    },
+    querystring: { type: 'object', properties: { decompress: { type: 'boolean', default: false }, ...signedQuery } },
+    response: { 200: binary('the payload; H4mk-* headers describe the block'), 304: { description: 'not modified', type: 'null' }, ...errorResponses },
+  },
+  verify: {
+    summary: 'Check every byte of the container (result cached per version)',
+    tags: ['rest'],
+    params: nameParams,
+    querystring: { type: 'object', properties: { ...signedQuery } },
+    response: { 200: verifySchema, ...errorResponses },
+  },
+  raw: {
+    summary: 'The container file, with RFC 9110 ranges and conditional requests',
+    tags: ['raw'],
+    params: nameParams,
+    querystring: { type: 'object', properties: { ...signedQuery } },
+    response: {
+      200: binary('the whole file'),
+      206: binary('one range (Content-Range) or multipart/byteranges'),
+      304: { description: 'not modified', type: 'null' },
+      ...errorResponses,
+    },
+  },
+  upload: {
+    summary: 'Upload a container: streamed, fully verified, then published atomically',
+    tags: ['write'],
+    security: [{ bearer: [] }],
+    params: nameParams,
+    response: { 200: uploadSchema, 201: uploadSchema, ...errorResponses },
+  },
+  remove: {
+    summary: 'Delete a container',
+    tags: ['write'],
+    security: [{ bearer: [] }],
+    params: nameParams,
+    response: { 204: { description: 'deleted', type: 'null' }, ...errorResponses },
+  },
+  seedManifest: {
+    summary: 'Seed API: manifest of ?file=NAME or of a container sent as the body (not stored)',
+    tags: ['seed'],
+    querystring: { type: 'object', properties: { file: { type: 'string', maxLength: 255 }, ...signedQuery } },
+    response: { 200: manifestSchema, ...errorResponses },
+  },
+  seedSeek: {
+    summary: 'Seed API: seek in ?file=NAME or in a container sent as the body (not stored)',
+    tags: ['seed'],
+    querystring: {
+      type: 'object',
+      properties: { track_id: { type: 'string', maxLength: 255 }, pts_us: integer('target time, µs', -MAX_US, MAX_US), file: { type: 'string', maxLength: 255 }, ...signedQuery },
+      required: ['track_id', 'pts_us'],
+    },
+    response: { 200: seekSchema, ...errorResponses },
+  },
+  seedBlock: {
+    summary: 'Seed API: one block of ?file=NAME (decompressed by default)',
+    tags: ['seed'],
+    querystring: {
+      type: 'object',
+      properties: { core_index: integer('global block index', 0, MAX_CORE_INDEX), decompress: { type: 'boolean', default: true }, file: { type: 'string', maxLength: 255 }, ...signedQuery },
+      required: ['core_index', 'file'],
+    },
+    response: { 200: binary('the payload'), ...errorResponses },
+  },
+  health: {
+    summary: 'Liveness; 503 while draining',
+    tags: ['ops'],
+    response: { 200: healthSchema, 503: healthSchema },
+  },
+} as const;

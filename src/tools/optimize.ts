@@ -1,0 +1,112 @@
+/**
+ * Layout conversion (docs/FORMAT.md §5.7): tail ↔ faststart, and dropping
+ * the §14 checkpoints of a finished live file.
+ *
+ * Segment offsets are relative to the data region, so the index does not
+ * depend on where the data starts: the segments (blocks and their BIDX
+ * tables) are copied byte for byte, and so is the index region when the data
+ * region has no gaps. When it has gaps (live checkpoints between segments),
+ * the gaps are left out and only SEGX changes (every gap becomes 0), which
+ * changes the index digest: TRAK, META, SAFE, SEEK, CRYP and VERI's block
+ * count and chain head are re-encoded unchanged, a SEAL (which signs the old
+ * index digest) is dropped. Same blocks, same digests, same chain head.
+ */
+import { sha256 } from '../crypto/sha256.js';
+import { toHex } from '../format/bytes.js';
+import { FORMAT_VERSION, HEADER_LENGTH, HeaderFlag } from '../format/constants.js';
+import { encodeFooter, encodeHeader } from '../format/header.js';
+import { encodeIndexRegion } from '../format/index-region.js';
+import type { SegmentDirectory } from '../format/segment-directory.js';
+import type { Sink } from '../io/sink.js';
+import { readExactly } from '../io/source.js';
+import type { H4mkReader } from '../reader/reader.js';
+
+/** Bytes copied per read. */
+const COPY_WINDOW = 8 * 1024 * 1024;
+
+export type OptimizeOptions = {
+  /** Layout of the output. Default "faststart". */
+  layout?: 'tail' | 'faststart';
+};
+
+/** What {@link optimizeContainer} wrote. */
+export type OptimizeSummary = {
+  layout: 'tail' | 'faststart';
+  blockCount: number;
+  segmentCount: number;
+  /** Bytes of the output. */
+  bytes: number;
+  indexLength: number;
+  /** Hex of the VERI chain head (the same as the input's). */
+  chainHead: string;
+  /** Bytes of live checkpoints (gaps between segments) left out. */
+  droppedGapBytes: number;
+  /** True when the input's index region was copied byte for byte. */
+  indexCopied: boolean;
+  /** True when a SEAL was dropped because the index changed. */
+  droppedSeal: boolean;
+};
+
+/**
+ * Writes the container behind `reader` to `sink` in `options.layout`, then
+ * commits the sink (aborts it on failure).
+ */
+export async function optimizeContainer(reader: H4mkReader, sink: Sink, options: OptimizeOptions = {}): Promise<OptimizeSummary> {
+  const layout = options.layout ?? 'faststart';
+  if (layout !== 'tail' && layout !== 'faststart') throw new RangeError(`unknown layout ${String(layout)}`);
+  try {
+    const index = reader.index;
+    const dir = index.segments;
+    // Contiguous offsets: each segment right after the previous one.
+    const offset = new Float64Array(dir.count);
+    let dataLength = 0;
+    let gapBytes = 0;
+    let previousEnd = 0;
+    for (let s = 0; s < dir.count; s++) {
+      gapBytes += (dir.offset[s] as number) - previousEnd;
+      previousEnd = (dir.offset[s] as number) + (dir.length[s] as number);
+      offset[s] = dataLength;
+      dataLength += dir.length[s] as number;
+    }
+    let region: Uint8Array;
+    const indexCopied = gapBytes === 0;
+    if (indexCopied) region = await readExactly(reader.source, reader.indexOffset, reader.indexLength);
+    else {
+      const segments: SegmentDirectory = { ...dir, offset, end: dataLength };
+      region = encodeIndexRegion({ tracks: index.tracks, meta: index.meta, safe: index.safe, seek: index.seek, segments, chainHead: index.integrity.chainHead, crypto: index.crypto }, sha256);
+    }
+    const faststart = layout === 'faststart';
+    const flags = faststart ? HeaderFlag.FASTSTART : 0;
+    await sink.write(encodeHeader({ version: FORMAT_VERSION, flags, indexLength: faststart ? region.length : 0 }));
+    if (faststart) await sink.write(region);
+    // The segments, coalesced into runs of adjacent ones, in windows.
+    for (let s = 0; s < dir.count; ) {
+      const start = reader.dataOffset + (dir.offset[s] as number);
+      let end = start + (dir.length[s] as number);
+      s++;
+      while (s < dir.count && reader.dataOffset + (dir.offset[s] as number) === end) {
+        end += dir.length[s] as number;
+        s++;
+      }
+      for (let at = start; at < end; at += COPY_WINDOW) await sink.write(await readExactly(reader.source, at, Math.min(COPY_WINDOW, end - at)));
+    }
+    const indexOffset = faststart ? HEADER_LENGTH : HEADER_LENGTH + dataLength;
+    if (!faststart) await sink.write(region);
+    await sink.write(encodeFooter({ indexOffset, indexLength: region.length, version: FORMAT_VERSION, flags }));
+    await sink.commit();
+    return {
+      layout,
+      blockCount: reader.blockCount,
+      segmentCount: dir.count,
+      bytes: HEADER_LENGTH + region.length + dataLength + 36,
+      indexLength: region.length,
+      chainHead: toHex(index.integrity.chainHead),
+      droppedGapBytes: gapBytes,
+      indexCopied,
+      droppedSeal: !indexCopied && index.seal !== null,
+    };
+  } catch (error) {
+    await sink.abort().catch(() => {});
+    throw error;
+  }
+}

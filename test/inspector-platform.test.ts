@@ -1,0 +1,369 @@
+/**
+ * The browser platform of the inspector, checked in Node against the Node
+ * implementations and the §13 vectors (Node 20 has WebCrypto and Blob):
+ *
+ * - every library module the Vite build replaces has a replacement with at
+ *   least its exports (web/vite.config.ts BROWSER_REPLACEMENTS);
+ * - web sha256, keys and transcript MAC give the vectors' bytes;
+ * - WebCipher (WebCrypto HKDF + AES-GCM) decrypts every vector block, a
+ *   whole Node-encrypted container read with `decompress: false`, honours
+ *   grants (E_KEY outside), refuses a wrong key (E_KEY) and a moved or
+ *   edited block (E_AUTH);
+ * - the capped codecs: zstd frame sizes are checked before any work, a
+ *   frame without a declared size is refused, deflate output is cut at the cap;
+ * - BlobSource reads like MemorySource and opens containers.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { deflateRawSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BROWSER_REPLACEMENTS } from '../web/vite.config.js';
+import { decompressPayload, getCodec } from '../src/compress/codec.js';
+import { engineDigest as nodeEngineDigest } from '../src/crypto/keys.js';
+import { transcriptMac as nodeTranscriptMac } from '../src/crypto/living-cipher.js';
+import { fromHex, toHex } from '../src/format/bytes.js';
+import { COMPRESSIONS, FRAME_KINDS } from '../src/format/constants.js';
+import type { CryptoParams } from '../src/format/crypto-params.js';
+import { H4mkError } from '../src/format/errors.js';
+import { ticksToUs } from '../src/format/time.js';
+import { H4mkReader, MemorySource, type Block } from '../src/index.js';
+import { BlobSource } from '../src/io/blob-source.js';
+import { initWebCodecs, inflateCapped, registerWebCodecs, zstdDecompressCapped } from '../src/web-platform/codecs.js';
+import * as webKeys from '../src/web-platform/keys.js';
+import { transcriptMac as webTranscriptMac } from '../src/web-platform/living-cipher.js';
+import { chainStep, sha256, sha256Parts } from '../src/web-platform/sha256.js';
+import { parseKeyText, type StoredBlock, WebCipher } from '../src/web-platform/web-cipher.js';
+import { zstdFrames } from '../src/web-platform/zstd-frames.js';
+import { makeSample, writeSample } from './helpers.js';
+
+type VectorBlock = {
+  name: string;
+  timescale: number;
+  core_index: number;
+  track_number: number;
+  flags: number;
+  compression: number;
+  duration: number;
+  pts: number;
+  dts: number;
+  original_length: number;
+  epoch: number;
+  block_key: string;
+  plaintext: string;
+  ciphertext: string;
+  tag: string;
+};
+type VectorContainer = {
+  name: string;
+  secret: string;
+  container_id: string;
+  epoch_us: number;
+  engine_id: string;
+  engine_fp: string;
+  engine_digest: string;
+  key_check: string;
+  transcript_key: string;
+  blocks: VectorBlock[];
+  transcript: { chain_head: string; block_count: number; tracks: { block_count: number; last_core_index: number | null }[]; mac: string };
+};
+const VECTORS = JSON.parse(readFileSync(fileURLToPath(new URL('./vectors/crypto-v1.json', import.meta.url)), 'utf8')) as {
+  containers: VectorContainer[];
+  passphrase: { passphrase: string; scrypt: { log2n: number; r: number; p: number; salt: string }; secret: string; container_id: string; key_check: string };
+};
+
+function paramsOf(c: VectorContainer): CryptoParams {
+  return {
+    aead: 1,
+    kdf: { kind: 'raw' },
+    containerId: fromHex(c.container_id),
+    epochUs: c.epoch_us,
+    keyCheck: fromHex(c.key_check),
+    transcriptMac: new Uint8Array(32),
+    engineId: c.engine_id,
+    engineFp: c.engine_fp,
+  } as CryptoParams;
+}
+
+/** A vector block as the reader would describe it, with its stored bytes. */
+function storedOf(b: VectorBlock): StoredBlock {
+  return {
+    coreIndex: b.core_index,
+    trackNumber: b.track_number,
+    trackId: `t${b.track_number}`,
+    pts: b.pts,
+    dts: b.dts,
+    duration: b.duration,
+    ptsUs: ticksToUs(b.pts, b.timescale),
+    dtsUs: ticksToUs(b.dts, b.timescale),
+    durationUs: ticksToUs(b.duration, b.timescale),
+    keyframe: (b.flags & 1) !== 0,
+    frameKind: FRAME_KINDS[(b.flags >> 1) & 3] ?? null,
+    encrypted: (b.flags & 8) !== 0,
+    endOfTrack: (b.flags & 16) !== 0,
+    compression: COMPRESSIONS[b.compression] ?? 'none',
+    storedLength: (b.ciphertext.length + b.tag.length) / 2,
+    originalLength: b.original_length,
+    offset: 0,
+    chunkLength: 0,
+    digest: new Uint8Array(32),
+    payload: fromHex(b.ciphertext + b.tag),
+  };
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error, `expected ${code}`).toBeInstanceOf(H4mkError);
+  expect((error as H4mkError).code).toBe(code);
+}
+
+/** Every module BROWSER_REPLACEMENTS names, loaded by Node (import paths must be literal). */
+const MODULES: Record<string, () => Promise<Record<string, unknown>>> = {
+  'crypto/sha256': () => import('../src/crypto/sha256.js'),
+  'crypto/keys': () => import('../src/crypto/keys.js'),
+  'crypto/aead': () => import('../src/crypto/aead.js'),
+  'crypto/living-cipher': () => import('../src/crypto/living-cipher.js'),
+  'compress/node-codecs': () => import('../src/compress/node-codecs.js'),
+  'platform-node': () => import('../src/platform-node.js'),
+  'web-platform/sha256': () => import('../src/web-platform/sha256.js'),
+  'web-platform/keys': () => import('../src/web-platform/keys.js'),
+  'web-platform/aead': () => import('../src/web-platform/aead.js'),
+  'web-platform/living-cipher': () => import('../src/web-platform/living-cipher.js'),
+  'web-platform/codecs': () => import('../src/web-platform/codecs.js'),
+  'web-platform/platform': () => import('../src/web-platform/platform.js'),
+};
+
+describe('browser replacements keep the exports of what they replace', () => {
+  for (const [from, to] of Object.entries(BROWSER_REPLACEMENTS)) {
+    it(`${from} → ${to}`, async () => {
+      const load = (name: string) => {
+        const fn = MODULES[name];
+        if (fn === undefined) throw new Error(`add ${name} to MODULES in this test`);
+        return fn();
+      };
+      const original = Object.keys(await load(from));
+      const replacement = new Set(Object.keys(await load(to)));
+      expect(original.filter((name) => !replacement.has(name))).toEqual([]);
+    });
+  }
+});
+
+describe('web sha256, keys and transcript match the vectors and node:crypto', () => {
+  it('sha256 and the chain step', () => {
+    const bytes = new Uint8Array(randomBytes(1000));
+    expect(toHex(sha256(bytes))).toBe(toHex(new Uint8Array(createHash('sha256').update(bytes).digest())));
+    expect(toHex(sha256Parts(bytes.subarray(0, 10), bytes.subarray(10)))).toBe(toHex(sha256(bytes)));
+    const pair = new Uint8Array(64);
+    pair.set(bytes.subarray(0, 32));
+    pair.set(bytes.subarray(32, 64), 32);
+    expect(toHex(chainStep(bytes.subarray(0, 32), bytes.subarray(32, 64)))).toBe(toHex(sha256(pair)));
+  });
+
+  for (const c of VECTORS.containers) {
+    it(`container ${c.name}: key check, transcript key, engine digest, block keys, MAC`, () => {
+      const secret = fromHex(c.secret);
+      const id = fromHex(c.container_id);
+      expect(toHex(webKeys.deriveKeyCheck(secret, id))).toBe(c.key_check);
+      expect(toHex(webKeys.deriveTranscriptKey(secret, id))).toBe(c.transcript_key);
+      expect(toHex(webKeys.engineDigest(c.engine_id, c.engine_fp))).toBe(c.engine_digest);
+      expect(toHex(webKeys.engineDigest(c.engine_id, c.engine_fp))).toBe(toHex(nodeEngineDigest(c.engine_id, c.engine_fp)));
+      for (const b of c.blocks) {
+        expect(webKeys.epochOf(ticksToUs(b.pts, b.timescale), c.epoch_us)).toBe(b.epoch);
+        expect(toHex(webKeys.deriveBlockKey(secret, id, b.track_number, b.epoch))).toBe(b.block_key);
+      }
+      const tracks = c.transcript.tracks.map((t) => ({ blockCount: t.block_count, lastCoreIndex: t.last_core_index ?? 0 }));
+      const key = fromHex(c.transcript_key);
+      const head = fromHex(c.transcript.chain_head);
+      expect(toHex(webTranscriptMac(key, id, head, c.transcript.block_count, tracks))).toBe(c.transcript.mac);
+      expect(toHex(nodeTranscriptMac(key, id, head, c.transcript.block_count, tracks))).toBe(c.transcript.mac);
+    });
+  }
+
+  it('passphrase → secret with scrypt', () => {
+    const p = VECTORS.passphrase;
+    const kdf = { kind: 'scrypt' as const, log2N: p.scrypt.log2n, r: p.scrypt.r, p: p.scrypt.p, salt: fromHex(p.scrypt.salt) };
+    expect(toHex(webKeys.secretFromPassphrase(p.passphrase, kdf))).toBe(p.secret);
+    expect(() => webKeys.secretFromPassphrase(p.passphrase, { ...kdf, log2N: 30 })).toThrow(/exceed the caps/);
+  });
+});
+
+describe('WebCipher: WebCrypto HKDF and AES-GCM', () => {
+  for (const c of VECTORS.containers) {
+    it(`decrypts every block of vector container ${c.name}, in parallel`, async () => {
+      const cipher = await WebCipher.unlock(paramsOf(c), { secret: fromHex(c.secret) });
+      expect(cipher.kind).toBe('secret');
+      const blocks = c.blocks.map(storedOf);
+      const plain = await Promise.all(blocks.map((b) => cipher.open(b)));
+      expect(plain.map(toHex)).toEqual(c.blocks.map((b) => b.plaintext));
+      // A block moved to another position (core_index) or with an edited field fails alike.
+      const first = blocks[0] as StoredBlock;
+      await rejectsWith(cipher.open({ ...first, coreIndex: first.coreIndex + 1 }), 'E_AUTH');
+      await rejectsWith(cipher.open({ ...first, keyframe: !first.keyframe }), 'E_AUTH');
+      await rejectsWith(cipher.open({ ...first, payload: first.payload.subarray(0, 3) }), 'E_AUTH');
+    });
+  }
+
+  it('refuses a wrong key with E_KEY (key check) and a grant for another container', async () => {
+    const c = VECTORS.containers[0] as VectorContainer;
+    await rejectsWith(WebCipher.unlock(paramsOf(c), { secret: new Uint8Array(32) }), 'E_KEY');
+    await rejectsWith(WebCipher.unlock(paramsOf(c), { grant: { h4mk_grant: 1, container_id: '00'.repeat(16), track: 'v', track_number: 0, epoch_us: c.epoch_us, from_us: 0, to_us: 1, keys: [] } }), 'E_KEY');
+    await rejectsWith(WebCipher.unlock(paramsOf(c), { grant: { nonsense: true } }), 'E_KEY');
+  });
+
+  it('passphrase containers: scrypt (async) then WebCrypto HKDF', async () => {
+    const p = VECTORS.passphrase;
+    const params = {
+      ...paramsOf(VECTORS.containers[0] as VectorContainer),
+      kdf: { kind: 'scrypt', log2N: p.scrypt.log2n, r: p.scrypt.r, p: p.scrypt.p, salt: fromHex(p.scrypt.salt) },
+      containerId: fromHex(p.container_id),
+      keyCheck: fromHex(p.key_check),
+    } as CryptoParams;
+    expect((await WebCipher.unlock(params, parseKeyText(p.passphrase, params))).kind).toBe('secret');
+    await rejectsWith(WebCipher.unlock(params, { passphrase: 'wrong' }), 'E_KEY');
+  });
+
+  it('parses pasted keys without echoing them', () => {
+    const secret = new Uint8Array(randomBytes(32));
+    const b64 = Buffer.from(secret).toString('base64');
+    const raw = { kdf: { kind: 'raw' } } as Pick<CryptoParams, 'kdf'>;
+    expect(parseKeyText(`h4mk-secret-v1 ${b64}\n`, raw)).toEqual({ secret });
+    expect(parseKeyText(`  ${b64} `, raw)).toEqual({ secret });
+    expect(parseKeyText(Buffer.from(secret).toString('hex'), raw)).toEqual({ secret });
+    expect(parseKeyText('{"h4mk_grant":1}', raw)).toEqual({ grant: { h4mk_grant: 1 } });
+    let message = '';
+    try {
+      parseKeyText('not-a-key-but-secret-words', raw);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/not a key/);
+    expect(message).not.toContain('secret-words');
+  });
+
+  it('reads a Node-encrypted container: stored bytes + WebCipher = the Node reader with the key; grants open their window only', async () => {
+    const secret = new Uint8Array(randomBytes(32));
+    const sample = makeSample({ seed: 11, gops: 6, scale: 4 });
+    const bytes = await writeSample(sample, { compression: 'deflate', encryption: { secret, epochUs: 500_000 } });
+    const withKey = await H4mkReader.open(new MemorySource(bytes), { key: { secret } });
+    const noKey = await H4mkReader.open(new MemorySource(bytes));
+    const params = noKey.cryptoParams as CryptoParams;
+    const cipher = await WebCipher.unlock(params, { secret });
+    const video = noKey.tracks().find((t) => t.kind === 'video');
+    if (video === undefined || video.lastPtsUs === null) throw new Error('sample has no video');
+    for (const at of [0, Math.floor(video.lastPtsUs / 2), video.lastPtsUs]) {
+      const stored = await noKey.readSpan(video.number, at, { decompress: false });
+      const expected = await withKey.readSpan(video.number, at);
+      const opened = await cipher.openBlocks((stored?.blocks ?? []) as Block[]);
+      expect(opened.map((b) => toHex(b.payload))).toEqual((expected?.blocks ?? []).map((b) => toHex(b.payload)));
+      expect(cipher.lastTiming.blocks).toBe(opened.length);
+    }
+    // A grant for the video track's [0.5 s, 1 s): blocks of that epoch only.
+    const grant = JSON.parse(JSON.stringify(withKey.grant(video.number, 500_000, 1_000_000))) as unknown;
+    const granted = await WebCipher.unlock(params, { grant });
+    expect(granted.kind).toBe('grant');
+    expect(granted.grantWindow).toMatchObject({ trackNumber: video.number, fromUs: 500_000, toUs: 1_000_000, epochs: [1] });
+    let inside = 0;
+    for await (const b of noKey.range({ tracks: [video.number] }, { payloads: true, decompress: false })) {
+      const block = b as Block;
+      if (granted.covers(block)) {
+        inside++;
+        const [opened] = await granted.openBlocks([block]);
+        expect(toHex((opened as Block).payload)).toBe(toHex((await withKey.readBlock(block.coreIndex)).payload));
+      } else await rejectsWith(granted.open(block), 'E_KEY');
+    }
+    expect(inside).toBeGreaterThan(0);
+    const audio = noKey.tracks().find((t) => t.kind === 'audio');
+    if (audio !== undefined) expect(granted.covers({ trackNumber: audio.number, ptsUs: 600_000 })).toBe(false);
+  });
+});
+
+describe('BlobSource', () => {
+  it('reads like MemorySource and opens a container', async () => {
+    const bytes = await writeSample(makeSample({ seed: 3, gops: 3, scale: 2 }), { compression: 'zstd' });
+    const source = new BlobSource(new Blob([bytes]));
+    expect(await source.size()).toBe(bytes.length);
+    expect(await source.read(10, 20)).toEqual(bytes.subarray(10, 30));
+    expect((await source.read(bytes.length - 5, 100)).length).toBe(5);
+    expect((await source.read(bytes.length + 5, 10)).length).toBe(0);
+    expect((await source.readTail(64)).bytes).toEqual(bytes.subarray(bytes.length - 64));
+    await expect(source.read(-1, 2)).rejects.toThrow(RangeError);
+    expect(() => new BlobSource({} as Blob)).toThrow(TypeError);
+    const viaBlob = await H4mkReader.open(source);
+    const viaMemory = await H4mkReader.open(new MemorySource(bytes));
+    expect(viaBlob.chainHead).toBe(viaMemory.chainHead);
+    const a: string[] = [];
+    const b: string[] = [];
+    for await (const x of viaBlob.range({}, { payloads: true })) a.push(toHex((x as Block).payload));
+    for await (const x of viaMemory.range({}, { payloads: true })) b.push(toHex((x as Block).payload));
+    expect(a).toEqual(b);
+    expect((await viaBlob.verify()).ok).toBe(true);
+    await source.close();
+    await expect(source.read(0, 1)).rejects.toThrow(/closed/);
+  });
+});
+
+describe('capped browser codecs', () => {
+  beforeAll(async () => {
+    await initWebCodecs();
+  });
+
+  /** A zstd frame by hand: one raw block of `content`, with or without a declared content size. */
+  function rawFrame(content: Uint8Array, declared: number | null): Uint8Array {
+    const header =
+      declared === null
+        ? [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00] // FHD: no size, not single segment; window descriptor
+        : [0x28, 0xb5, 0x2f, 0xfd, 0x20, declared]; // FHD: single segment, 1-byte Frame_Content_Size
+    const block = (content.length << 3) | 1; // last block, raw
+    return Uint8Array.from([...header, block & 0xff, (block >> 8) & 0xff, (block >> 16) & 0xff, ...content]);
+  }
+
+  it('zstd: frames from the Node codec, multiple and skippable frames', () => {
+    const data = new Uint8Array(50_000).map((_, i) => (i * 7) % 251);
+    const frame = getCodec('zstd').compress(data);
+    expect(zstdFrames(frame)).toHaveLength(1);
+    expect(toHex(zstdDecompressCapped(frame, data.length))).toBe(toHex(data));
+    const skippable = Uint8Array.from([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 9, 9, 9]);
+    const two = Uint8Array.from([...frame, ...skippable, ...rawFrame(Uint8Array.of(1, 2, 3), 3)]);
+    expect(zstdDecompressCapped(two, data.length + 3).subarray(data.length)).toEqual(Uint8Array.of(1, 2, 3));
+  });
+
+  it('zstd: sizes are checked before decompressing; no declared size is refused', () => {
+    const five = Uint8Array.of(1, 2, 3, 4, 5);
+    expect(zstdDecompressCapped(rawFrame(five, 5), 5)).toEqual(five);
+    expect(() => zstdDecompressCapped(rawFrame(five, 5), 4)).toThrow(/more than original_length/);
+    expect(() => zstdDecompressCapped(rawFrame(five, 5), 6)).toThrow(/declare 5 bytes/);
+    expect(() => zstdDecompressCapped(rawFrame(five, null), 5)).toThrow(/does not declare its content size/);
+    // A frame that lies about its size fails in the decoder, within the declared buffer.
+    expect(() => zstdDecompressCapped(rawFrame(five, 3), 3)).toThrow();
+    expect(() => zstdDecompressCapped(Uint8Array.of(1, 2, 3, 4, 5), 5)).toThrow(/not a Zstandard frame/);
+    expect(() => zstdDecompressCapped(rawFrame(five, 5).subarray(0, 9), 5)).toThrow(/truncated/);
+  });
+
+  it('registered: decompressPayload reports E_DECOMPRESS for the block (the rest of this file reads with these codecs)', () => {
+    registerWebCodecs();
+    const five = Uint8Array.of(1, 2, 3, 4, 5);
+    let error: unknown = null;
+    try {
+      decompressPayload(rawFrame(five, 5), COMPRESSIONS.indexOf('zstd'), 4, 42);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(H4mkError);
+    expect((error as H4mkError).code).toBe('E_DECOMPRESS');
+    expect(toHex(decompressPayload(rawFrame(five, 5), COMPRESSIONS.indexOf('zstd'), 5, 1))).toBe(toHex(five));
+    expect(() => decompressPayload(new Uint8Array(deflateRawSync(new Uint8Array(5000))), COMPRESSIONS.indexOf('deflate'), 100, 2)).toThrow(/decompressed to 101 bytes/);
+    expect(() => decompressPayload(Uint8Array.of(1), COMPRESSIONS.indexOf('brotli'), 1, 3)).toThrow(/brotli blocks cannot be read in the browser/);
+  });
+
+  it('deflate: output past original_length is cut at the cap and then refused', () => {
+    const data = new Uint8Array(100_000).fill(7);
+    const stored = new Uint8Array(deflateRawSync(data));
+    expect(inflateCapped(stored, data.length)).toEqual(data);
+    const capped = inflateCapped(stored, 1000);
+    expect(capped.length).toBe(1001);
+  });
+});
+

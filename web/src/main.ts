@@ -1,0 +1,150 @@
+/**
+ * The h4mk inspector: the container list, the view of one container, and
+ * local files. State lives in the URL fragment (`#container=NAME&t=SECONDS`)
+ * so a view can be shared; keys and grants never go there.
+ */
+import './style.css';
+import { installWebPlatform } from '../../src/web-platform/platform.js';
+import { ContainerView } from './container-view.js';
+import { byId, errorText, h, replaceChildren } from './dom.js';
+import { renderList } from './list-view.js';
+import { Session } from './session.js';
+
+type Route = { container?: string; local?: string; t?: number };
+
+const app = byId('app');
+const fileInput = byId<HTMLInputElement>('file-input');
+const dropHint = byId('drop-hint');
+
+/** What is on screen. */
+let current: { key: string; abort: AbortController; session?: Session; view?: ContainerView } | null = null;
+/** The last local file opened (a File cannot be put in a URL). */
+let localFile: File | null = null;
+
+function parseRoute(): Route {
+  const params = new URLSearchParams(location.hash.replace(/^#/, ''));
+  const route: Route = {};
+  const container = params.get('container');
+  const local = params.get('local');
+  const t = params.get('t');
+  if (container !== null && container !== '') route.container = container;
+  if (local !== null && local !== '') route.local = local;
+  if (t !== null && /^-?\d+(\.\d+)?$/.test(t)) route.t = Math.round(Number(t) * 1e6);
+  return route;
+}
+
+function fragment(kind: 'container' | 'local', name: string, us: number): string {
+  return `#${kind}=${encodeURIComponent(name)}&t=${(us / 1e6).toFixed(6)}`;
+}
+
+function close(): void {
+  if (current === null) return;
+  current.abort.abort();
+  current.view?.destroy();
+  void current.session?.close().catch(() => undefined);
+  current = null;
+}
+
+async function show(key: string, title: string, open: () => Promise<Session>, kind: 'container' | 'local', t: number | undefined): Promise<void> {
+  close();
+  const abort = new AbortController();
+  current = { key, abort };
+  const mine = current;
+  replaceChildren(app, h('h1', {}, title), h('p', { class: 'muted', 'data-testid': 'opening' }, 'Opening: reading the index…'));
+  let session: Session;
+  try {
+    session = await open();
+  } catch (error) {
+    if (current !== mine) return;
+    replaceChildren(app, h('h1', {}, title), h('p', { class: 'error', 'data-testid': 'open-error' }, `Cannot open it: ${errorText(error)}`));
+    return;
+  }
+  if (current !== mine) {
+    void session.close();
+    return;
+  }
+  mine.session = session;
+  const view = new ContainerView(app, session, {
+    onTime: (us) => {
+      if (current === mine) history.replaceState(null, '', fragment(kind, session.name, us));
+    },
+  });
+  mine.view = view;
+  app.dataset.view = 'container';
+  const video = session.reader.tracks().find((x) => x.kind === 'video' && x.blockCount > 0);
+  view.seek(t ?? video?.firstPtsUs ?? 0);
+}
+
+async function route(): Promise<void> {
+  const r = parseRoute();
+  if (r.container !== undefined) {
+    const key = `container:${r.container}`;
+    if (current?.key === key) {
+      if (r.t !== undefined && r.t !== current.view?.targetUs) current.view?.seek(r.t);
+      return;
+    }
+    const name = r.container;
+    await show(key, name, () => Session.openServed(name), 'container', r.t);
+    return;
+  }
+  if (r.local !== undefined) {
+    if (current?.key === `local:${r.local}`) {
+      if (r.t !== undefined && r.t !== current.view?.targetUs) current.view?.seek(r.t);
+      return;
+    }
+    if (localFile !== null && localFile.name === r.local) {
+      const file = localFile;
+      await show(`local:${file.name}`, file.name, () => Session.openFile(file), 'local', r.t);
+      return;
+    }
+    close();
+    replaceChildren(app, h('h1', {}, r.local), h('p', { class: 'muted' }, 'This local file is not open in this page any more: choose it again with “Open a local file…” (files are never uploaded).'));
+    return;
+  }
+  close();
+  app.dataset.view = 'list';
+  const abort = new AbortController();
+  current = { key: 'list', abort };
+  await renderList(app, abort.signal);
+}
+
+async function openLocal(file: File): Promise<void> {
+  localFile = file;
+  history.replaceState(null, '', fragment('local', file.name, 0).replace(/&t=.*$/, ''));
+  await show(`local:${file.name}`, file.name, () => Session.openFile(file), 'local', undefined);
+}
+
+fileInput.addEventListener('change', () => {
+  const file = fileInput.files?.[0];
+  if (file !== undefined) void openLocal(file);
+  fileInput.value = '';
+});
+window.addEventListener('dragover', (event) => {
+  if (!event.dataTransfer?.types.includes('Files')) return;
+  event.preventDefault();
+  dropHint.hidden = false;
+});
+window.addEventListener('dragleave', (event) => {
+  if (event.relatedTarget === null) dropHint.hidden = true;
+});
+window.addEventListener('drop', (event) => {
+  event.preventDefault();
+  dropHint.hidden = true;
+  const file = event.dataTransfer?.files[0];
+  if (file !== undefined) void openLocal(file);
+});
+window.addEventListener('hashchange', () => void route());
+
+const platformStatus = byId('platform-status');
+installWebPlatform().then(
+  () => {
+    replaceChildren(platformStatus, typeof VideoDecoder === 'undefined' ? 'no WebCodecs in this browser: index views only' : '');
+    document.body.dataset.ready = 'true';
+    void route();
+  },
+  (error: unknown) => {
+    replaceChildren(platformStatus, h('span', { class: 'error' }, `zstd decoder failed to load: ${errorText(error)}`));
+    document.body.dataset.ready = 'true';
+    void route();
+  },
+);

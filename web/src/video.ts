@@ -1,0 +1,104 @@
+/**
+ * Video frames with WebCodecs: a VideoDecoder configured from the track's
+ * TRAK codec string and decoder configuration (avcC, hvcC, vpcC, av1C …),
+ * fed the blocks of one decodable span in file (decode) order.
+ */
+import type { Block } from '../../src/reader/reader.js';
+import type { TrackInfo } from '../../src/reader/types.js';
+import { assumedColourSpace } from './color.js';
+
+/** What a decode gave: the frame to show and how many frames it took. */
+export type DecodedFrame = { frame: VideoFrame; decoded: number };
+
+/** The VideoDecoder configuration of a track, from TRAK (and the importer's `extra.video`). */
+export function videoConfig(track: TrackInfo): VideoDecoderConfig {
+  const video = (track.extra as { video?: { width?: unknown; height?: unknown } }).video;
+  const config: VideoDecoderConfig = { codec: track.codec, optimizeForLatency: true };
+  if (track.config.length > 0) config.description = new Uint8Array(track.config);
+  // Unspecified colour in SD H.264 is BT.601, as ffmpeg, mpv and VLC take it (browsers default to BT.709).
+  const colour = assumedColourSpace(track.codec, track.config);
+  if (colour !== undefined) config.colorSpace = colour;
+  if (typeof video?.width === 'number' && typeof video.height === 'number') {
+    config.codedWidth = video.width;
+    config.codedHeight = video.height;
+  }
+  return config;
+}
+
+const support = new Map<string, Promise<boolean>>();
+
+/** Whether this browser can decode `track` (cached per codec and configuration). */
+export function canDecode(track: TrackInfo): Promise<boolean> {
+  if (typeof VideoDecoder === 'undefined') return Promise.resolve(false);
+  const key = `${track.codec}/${track.config.join(',')}`;
+  let answer = support.get(key);
+  if (answer === undefined) {
+    answer = VideoDecoder.isConfigSupported(videoConfig(track)).then(
+      (r) => r.supported === true,
+      () => false,
+    );
+    support.set(key, answer);
+  }
+  return answer;
+}
+
+/**
+ * Decodes `blocks` (a keyframe and what follows it, in decode order) and
+ * returns the frame presented at `targetUs`: the one with the largest
+ * timestamp ≤ target (the first frame when the target is before it). Every
+ * other frame is closed; the caller closes the one returned.
+ */
+export async function decodeFrameAt(track: TrackInfo, blocks: readonly Block[], targetUs: number): Promise<DecodedFrame> {
+  let best: VideoFrame | null = null;
+  let first: VideoFrame | null = null;
+  let decoded = 0;
+  let failure: Error | null = null;
+  const keep = (frame: VideoFrame): void => {
+    decoded++;
+    const t = frame.timestamp;
+    if (t <= targetUs && (best === null || t >= best.timestamp)) {
+      best?.close();
+      best = frame;
+      return;
+    }
+    if (best === null && (first === null || t < first.timestamp)) {
+      first?.close();
+      first = frame;
+      return;
+    }
+    frame.close();
+  };
+  const decoder = new VideoDecoder({
+    output: keep,
+    error: (e) => {
+      failure = e instanceof Error ? e : new Error(String(e));
+    },
+  });
+  try {
+    decoder.configure(videoConfig(track));
+    for (const b of blocks) {
+      decoder.decode(new EncodedVideoChunk({ type: b.keyframe ? 'key' : 'delta', timestamp: b.ptsUs, duration: Math.max(0, b.durationUs), data: b.payload }));
+    }
+    await decoder.flush();
+  } catch (error) {
+    (best as VideoFrame | null)?.close();
+    (first as VideoFrame | null)?.close();
+    throw failure ?? error;
+  } finally {
+    if (decoder.state !== 'closed') decoder.close();
+  }
+  if (failure !== null) throw failure;
+  const chosen = (best as VideoFrame | null) ?? (first as VideoFrame | null);
+  if (best !== null && first !== null) (first as VideoFrame).close();
+  if (chosen === null) throw new Error('the decoder produced no frame for this span');
+  return { frame: chosen, decoded };
+}
+
+/** Draws `frame` at its display size on `canvas` (which takes that size). */
+export function drawFrame(canvas: HTMLCanvasElement, frame: VideoFrame): void {
+  canvas.width = frame.displayWidth;
+  canvas.height = frame.displayHeight;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  if (ctx === null) throw new Error('no 2D canvas context');
+  ctx.drawImage(frame, 0, 0, frame.displayWidth, frame.displayHeight);
+}
