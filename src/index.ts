@@ -69,7 +69,7 @@ export { isMediaError, MediaError, type MediaErrorCode } from './media/errors.js
 export { type ExportFormat, type ExportOptions, type ExportSummary, exportMedia, formatOfPath } from './media/export.js';
 export { type GopDecision, type GopPolicy, GopScheduler, type GopStats, gopStats, type KeyframeReason, trackGopStats } from './media/gop.js';
 export { type ImportedTrack, type ImportOptions, type ImportSummary, importMedia, mediaTrackIds } from './media/import.js';
-export { type FileSinkOptions } from './io/file-sink.js';
+export type { FileSinkOptions } from './io/file-sink.js';
 export { openAppendOnlyHttpSource } from './io/growing-http.js';
 export { DEFAULT_READ_AHEAD, ReadAheadSource } from './io/read-ahead-source.js';
 export { CHECKPOINT_OVERHEAD_FACTOR, LIVE_DEFAULTS, type LiveOptions, type LiveStats } from './writer/live.js';

@@ -13,15 +13,14 @@
  *   frame without a declared size is refused, deflate output is cut at the cap;
  * - BlobSource reads like MemorySource and opens containers.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BROWSER_REPLACEMENTS } from '../web/vite.config.js';
 import { decompressPayload, getCodec } from '../src/compress/codec.js';
-import { engineDigest as nodeEngineDigest } from '../src/crypto/keys.js';
-import { transcriptMac as nodeTranscriptMac } from '../src/crypto/living-cipher.js';
+import { contextDigest as nodeContextDigest } from '../src/crypto/keys.js';
 import { fromHex, toHex } from '../src/format/bytes.js';
 import { COMPRESSIONS, FRAME_KINDS } from '../src/format/constants.js';
 import type { CryptoParams } from '../src/format/crypto-params.js';
@@ -30,9 +29,8 @@ import { ticksToUs } from '../src/format/time.js';
 import { H4mkReader, MemorySource, type Block } from '../src/index.js';
 import { BlobSource } from '../src/io/blob-source.js';
 import { initWebCodecs, inflateCapped, registerWebCodecs, zstdDecompressCapped } from '../src/web-platform/codecs.js';
-import * as webKeys from '../src/web-platform/keys.js';
-import { transcriptMac as webTranscriptMac } from '../src/web-platform/living-cipher.js';
-import { chainStep, sha256, sha256Parts } from '../src/web-platform/sha256.js';
+import * as webPrimitives from '../src/web-platform/primitives.js';
+import { blockKeyInfo, LABEL_KEY_CHECK } from '../src/crypto/keys.js';
 import { parseKeyText, type StoredBlock, WebCipher } from '../src/web-platform/web-cipher.js';
 import { zstdFrames } from '../src/web-platform/zstd-frames.js';
 import { makeSample, writeSample } from './helpers.js';
@@ -61,7 +59,10 @@ type VectorContainer = {
   epoch_us: number;
   engine_id: string;
   engine_fp: string;
-  engine_digest: string;
+  trak: string;
+  meta: string;
+  safe: string;
+  context_digest: string;
   key_check: string;
   transcript_key: string;
   blocks: VectorBlock[];
@@ -83,6 +84,11 @@ function paramsOf(c: VectorContainer): CryptoParams {
     engineId: c.engine_id,
     engineFp: c.engine_fp,
   } as CryptoParams;
+}
+
+/** The raw TRAK, META and SAFE payloads a vector container's blocks are bound to (§13.4). */
+function indexOf(c: VectorContainer): { trak: Uint8Array; meta: Uint8Array; safe: Uint8Array } {
+  return { trak: fromHex(c.trak), meta: fromHex(c.meta), safe: fromHex(c.safe) };
 }
 
 /** A vector block as the reader would describe it, with its stored bytes. */
@@ -122,16 +128,12 @@ async function rejectsWith(promise: Promise<unknown>, code: string): Promise<voi
 
 /** Every module BROWSER_REPLACEMENTS names, loaded by Node (import paths must be literal). */
 const MODULES: Record<string, () => Promise<Record<string, unknown>>> = {
-  'crypto/sha256': () => import('../src/crypto/sha256.js'),
-  'crypto/keys': () => import('../src/crypto/keys.js'),
+  'crypto/primitives': () => import('../src/crypto/primitives.js'),
   'crypto/aead': () => import('../src/crypto/aead.js'),
-  'crypto/living-cipher': () => import('../src/crypto/living-cipher.js'),
   'compress/node-codecs': () => import('../src/compress/node-codecs.js'),
   'platform-node': () => import('../src/platform-node.js'),
-  'web-platform/sha256': () => import('../src/web-platform/sha256.js'),
-  'web-platform/keys': () => import('../src/web-platform/keys.js'),
+  'web-platform/primitives': () => import('../src/web-platform/primitives.js'),
   'web-platform/aead': () => import('../src/web-platform/aead.js'),
-  'web-platform/living-cipher': () => import('../src/web-platform/living-cipher.js'),
   'web-platform/codecs': () => import('../src/web-platform/codecs.js'),
   'web-platform/platform': () => import('../src/web-platform/platform.js'),
 };
@@ -151,49 +153,39 @@ describe('browser replacements keep the exports of what they replace', () => {
   }
 });
 
-describe('web sha256, keys and transcript match the vectors and node:crypto', () => {
-  it('sha256 and the chain step', () => {
+describe('web primitives give the bytes of node:crypto and the vectors', () => {
+  it('sha256, sha256Parts and HMAC-SHA256 on random inputs', () => {
     const bytes = new Uint8Array(randomBytes(1000));
-    expect(toHex(sha256(bytes))).toBe(toHex(new Uint8Array(createHash('sha256').update(bytes).digest())));
-    expect(toHex(sha256Parts(bytes.subarray(0, 10), bytes.subarray(10)))).toBe(toHex(sha256(bytes)));
-    const pair = new Uint8Array(64);
-    pair.set(bytes.subarray(0, 32));
-    pair.set(bytes.subarray(32, 64), 32);
-    expect(toHex(chainStep(bytes.subarray(0, 32), bytes.subarray(32, 64)))).toBe(toHex(sha256(pair)));
+    const key = new Uint8Array(randomBytes(32));
+    expect(toHex(webPrimitives.sha256(bytes))).toBe(toHex(new Uint8Array(createHash('sha256').update(bytes).digest())));
+    expect(toHex(webPrimitives.sha256Parts(bytes.subarray(0, 10), bytes.subarray(10)))).toBe(toHex(webPrimitives.sha256(bytes)));
+    expect(toHex(webPrimitives.hmacSha256(key, bytes.subarray(0, 7), bytes.subarray(7)))).toBe(toHex(new Uint8Array(createHmac('sha256', key).update(bytes).digest())));
+    expect(webPrimitives.randomBytes(16)).toHaveLength(16);
   });
 
   for (const c of VECTORS.containers) {
-    it(`container ${c.name}: key check, transcript key, engine digest, block keys, MAC`, () => {
+    it(`container ${c.name}: HKDF key check, transcript key and block keys`, () => {
       const secret = fromHex(c.secret);
       const id = fromHex(c.container_id);
-      expect(toHex(webKeys.deriveKeyCheck(secret, id))).toBe(c.key_check);
-      expect(toHex(webKeys.deriveTranscriptKey(secret, id))).toBe(c.transcript_key);
-      expect(toHex(webKeys.engineDigest(c.engine_id, c.engine_fp))).toBe(c.engine_digest);
-      expect(toHex(webKeys.engineDigest(c.engine_id, c.engine_fp))).toBe(toHex(nodeEngineDigest(c.engine_id, c.engine_fp)));
-      for (const b of c.blocks) {
-        expect(webKeys.epochOf(ticksToUs(b.pts, b.timescale), c.epoch_us)).toBe(b.epoch);
-        expect(toHex(webKeys.deriveBlockKey(secret, id, b.track_number, b.epoch))).toBe(b.block_key);
-      }
-      const tracks = c.transcript.tracks.map((t) => ({ blockCount: t.block_count, lastCoreIndex: t.last_core_index ?? 0 }));
-      const key = fromHex(c.transcript_key);
-      const head = fromHex(c.transcript.chain_head);
-      expect(toHex(webTranscriptMac(key, id, head, c.transcript.block_count, tracks))).toBe(c.transcript.mac);
-      expect(toHex(nodeTranscriptMac(key, id, head, c.transcript.block_count, tracks))).toBe(c.transcript.mac);
+      const label = (text: string) => new TextEncoder().encode(text);
+      expect(toHex(webPrimitives.hkdfSha256(secret, id, label(LABEL_KEY_CHECK), 32).subarray(0, 16))).toBe(c.key_check);
+      expect(toHex(webPrimitives.hkdfSha256(secret, id, label('h4mk/v1/transcript'), 32))).toBe(c.transcript_key);
+      for (const b of c.blocks) expect(toHex(webPrimitives.hkdfSha256(secret, id, blockKeyInfo(b.track_number, b.epoch), 32))).toBe(b.block_key);
+      expect(toHex(nodeContextDigest(c.engine_id, c.engine_fp, indexOf(c)))).toBe(c.context_digest);
     });
   }
 
   it('passphrase → secret with scrypt', () => {
     const p = VECTORS.passphrase;
-    const kdf = { kind: 'scrypt' as const, log2N: p.scrypt.log2n, r: p.scrypt.r, p: p.scrypt.p, salt: fromHex(p.scrypt.salt) };
-    expect(toHex(webKeys.secretFromPassphrase(p.passphrase, kdf))).toBe(p.secret);
-    expect(() => webKeys.secretFromPassphrase(p.passphrase, { ...kdf, log2N: 30 })).toThrow(/exceed the caps/);
+    const password = new TextEncoder().encode(p.passphrase.normalize('NFC'));
+    expect(toHex(webPrimitives.scryptKey(password, fromHex(p.scrypt.salt), p.scrypt.log2n, p.scrypt.r, p.scrypt.p, 32))).toBe(p.secret);
   });
 });
 
 describe('WebCipher: WebCrypto HKDF and AES-GCM', () => {
   for (const c of VECTORS.containers) {
     it(`decrypts every block of vector container ${c.name}, in parallel`, async () => {
-      const cipher = await WebCipher.unlock(paramsOf(c), { secret: fromHex(c.secret) });
+      const cipher = await WebCipher.unlock(paramsOf(c), { secret: fromHex(c.secret) }, indexOf(c));
       expect(cipher.kind).toBe('secret');
       const blocks = c.blocks.map(storedOf);
       const plain = await Promise.all(blocks.map((b) => cipher.open(b)));
@@ -203,14 +195,17 @@ describe('WebCipher: WebCrypto HKDF and AES-GCM', () => {
       await rejectsWith(cipher.open({ ...first, coreIndex: first.coreIndex + 1 }), 'E_AUTH');
       await rejectsWith(cipher.open({ ...first, keyframe: !first.keyframe }), 'E_AUTH');
       await rejectsWith(cipher.open({ ...first, payload: first.payload.subarray(0, 3) }), 'E_AUTH');
+      // So does a block read with another track table (§13.4 context digest).
+      const edited = await WebCipher.unlock(paramsOf(c), { secret: fromHex(c.secret) }, { ...indexOf(c), safe: new TextEncoder().encode('{}') });
+      await rejectsWith(edited.open(first), 'E_AUTH');
     });
   }
 
   it('refuses a wrong key with E_KEY (key check) and a grant for another container', async () => {
     const c = VECTORS.containers[0] as VectorContainer;
-    await rejectsWith(WebCipher.unlock(paramsOf(c), { secret: new Uint8Array(32) }), 'E_KEY');
-    await rejectsWith(WebCipher.unlock(paramsOf(c), { grant: { h4mk_grant: 1, container_id: '00'.repeat(16), track: 'v', track_number: 0, epoch_us: c.epoch_us, from_us: 0, to_us: 1, keys: [] } }), 'E_KEY');
-    await rejectsWith(WebCipher.unlock(paramsOf(c), { grant: { nonsense: true } }), 'E_KEY');
+    await rejectsWith(WebCipher.unlock(paramsOf(c), { secret: new Uint8Array(32) }, indexOf(c)), 'E_KEY');
+    await rejectsWith(WebCipher.unlock(paramsOf(c), { grant: { h4mk_grant: 1, container_id: '00'.repeat(16), track: 'v', track_number: 0, epoch_us: c.epoch_us, from_us: 0, to_us: 1, keys: [] } }, indexOf(c)), 'E_KEY');
+    await rejectsWith(WebCipher.unlock(paramsOf(c), { grant: { nonsense: true } }, indexOf(c)), 'E_KEY');
   });
 
   it('passphrase containers: scrypt (async) then WebCrypto HKDF', async () => {
@@ -221,8 +216,9 @@ describe('WebCipher: WebCrypto HKDF and AES-GCM', () => {
       containerId: fromHex(p.container_id),
       keyCheck: fromHex(p.key_check),
     } as CryptoParams;
-    expect((await WebCipher.unlock(params, parseKeyText(p.passphrase, params))).kind).toBe('secret');
-    await rejectsWith(WebCipher.unlock(params, { passphrase: 'wrong' }), 'E_KEY');
+    const index = indexOf(VECTORS.containers[0] as VectorContainer);
+    expect((await WebCipher.unlock(params, parseKeyText(p.passphrase, params), index)).kind).toBe('secret');
+    await rejectsWith(WebCipher.unlock(params, { passphrase: 'wrong' }, index), 'E_KEY');
   });
 
   it('parses pasted keys without echoing them', () => {
@@ -250,7 +246,7 @@ describe('WebCipher: WebCrypto HKDF and AES-GCM', () => {
     const withKey = await H4mkReader.open(new MemorySource(bytes), { key: { secret } });
     const noKey = await H4mkReader.open(new MemorySource(bytes));
     const params = noKey.cryptoParams as CryptoParams;
-    const cipher = await WebCipher.unlock(params, { secret });
+    const cipher = await WebCipher.unlock(params, { secret }, noKey.index.raw);
     const video = noKey.tracks().find((t) => t.kind === 'video');
     if (video === undefined || video.lastPtsUs === null) throw new Error('sample has no video');
     for (const at of [0, Math.floor(video.lastPtsUs / 2), video.lastPtsUs]) {
@@ -262,7 +258,7 @@ describe('WebCipher: WebCrypto HKDF and AES-GCM', () => {
     }
     // A grant for the video track's [0.5 s, 1 s): blocks of that epoch only.
     const grant = JSON.parse(JSON.stringify(withKey.grant(video.number, 500_000, 1_000_000))) as unknown;
-    const granted = await WebCipher.unlock(params, { grant });
+    const granted = await WebCipher.unlock(params, { grant }, noKey.index.raw);
     expect(granted.kind).toBe('grant');
     expect(granted.grantWindow).toMatchObject({ trackNumber: video.number, fromUs: 500_000, toUs: 1_000_000, epochs: [1] });
     let inside = 0;

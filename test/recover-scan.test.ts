@@ -107,7 +107,8 @@ describe('recover', () => {
     const target = infos[k];
     if (target === undefined) throw new Error('sample too small');
     const damaged = original.slice();
-    damaged[target.offset + 12 + 36 + 1] ^= 0x40;
+    const at = target.offset + 12 + 36 + 1;
+    damaged[at] = (damaged[at] as number) ^ 0x40;
     const { report, out } = await recover(damaged);
     expect(report.recoveredBlocks).toBe(k);
     expect(report.damage?.offset).toBe(target.offset);

@@ -185,4 +185,3 @@ describe('hostile and malformed requests', () => {
   });
 });
 
-export { CASES };

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { H4mkError } from '../src/index.js';
 import { ERROR_STATUS, HttpError, toErrorResponse } from '../src/server/errors.js';
+import { BlockCache } from '../src/server/routes/block-response.js';
 import { checkName, isValidName } from '../src/server/names.js';
 import { evaluatePreconditions, ifRangeAllows, parseEntityTags, parseRange, strongMatch, weakMatch } from '../src/server/ranges.js';
 import { loadSecret, tokenDigest, tokenMatches } from '../src/server/secrets.js';
@@ -159,5 +160,28 @@ describe('the error table', () => {
     const internal = toErrorResponse(new TypeError("Cannot read properties of undefined (reading 'x') at /srv/secret/path.js"));
     expect(internal).toEqual({ status: 500, code: 'E_INTERNAL', message: 'internal error', headers: {} });
     expect(toErrorResponse('a string')).toMatchObject({ status: 500, code: 'E_INTERNAL' });
+  });
+});
+
+describe('the block cache', () => {
+  const response = (n: number) => ({ etag: '"x"', headers: {}, payload: new Uint8Array(n) });
+  it('keeps the most recently used blocks within its budget', () => {
+    const cache = new BlockCache(100_000);
+    for (let i = 0; i < 10; i++) cache.set(`k${i}`, response(10_000));
+    // 10 × (10 000 + 512) > 100 000: the oldest went first.
+    expect(cache.get('k0')).toBeUndefined();
+    expect(cache.get('k9')).toBeDefined();
+    cache.get('k4');
+    for (let i = 10; i < 14; i++) cache.set(`k${i}`, response(10_000));
+    expect(cache.get('k4')).toBeDefined();
+    expect(cache.get('k5')).toBeUndefined();
+  });
+  it('never holds a block larger than an eighth of the budget, nor anything with a budget of 0', () => {
+    const cache = new BlockCache(8000);
+    cache.set('big', response(2000));
+    expect(cache.get('big')).toBeUndefined();
+    const off = new BlockCache(0);
+    off.set('a', response(1));
+    expect(off.get('a')).toBeUndefined();
   });
 });

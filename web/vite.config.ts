@@ -6,10 +6,8 @@
  * that import node:* are replaced, through `resolve.alias`, by browser
  * implementations in src/web-platform/ (same exports, same bytes):
  *
- *   crypto/sha256        → web-platform/sha256        (@noble/hashes)
- *   crypto/keys          → web-platform/keys          (@noble/hashes HKDF, scrypt)
+ *   crypto/primitives    → web-platform/primitives    (@noble/hashes SHA-256, HKDF, HMAC, scrypt; getRandomValues)
  *   crypto/aead          → web-platform/aead          (sync AES-GCM refused: WebCipher decrypts)
- *   crypto/living-cipher → web-platform/living-cipher (@noble/hashes HMAC, getRandomValues)
  *   compress/node-codecs → web-platform/codecs        (zstd wasm, fflate; capped)
  *   platform-node        → web-platform/platform
  *
@@ -25,10 +23,8 @@ const src = resolve(web, '../src');
 
 /** Library module (under src/, no extension) → its browser replacement. */
 export const BROWSER_REPLACEMENTS: Readonly<Record<string, string>> = {
-  'crypto/sha256': 'web-platform/sha256',
-  'crypto/keys': 'web-platform/keys',
+  'crypto/primitives': 'web-platform/primitives',
   'crypto/aead': 'web-platform/aead',
-  'crypto/living-cipher': 'web-platform/living-cipher',
   'compress/node-codecs': 'web-platform/codecs',
   'platform-node': 'web-platform/platform',
 };
@@ -87,4 +83,6 @@ export default defineConfig({
     // `npm run inspector:dev` against `h4mk serve DIR` on port 8080.
     proxy: { '/v1': 'http://127.0.0.1:8080' },
   },
+  // Pre-bundling would move zstd-wasm away from the .wasm file its `new URL(…, import.meta.url)` names.
+  optimizeDeps: { exclude: ['@bokuweb/zstd-wasm'] },
 });

@@ -11,8 +11,11 @@
  *   track, which it cannot carry.
  * read: opens FILE and fetches S keyframes (video) and S packets (audio) at
  *   random times, with their payloads.
- * The peak is VmHWM, reset (clear_refs) after imports and set-up, so it is
- * this role's own peak over the set-up baseline.
+ * Figures: the process's peak RSS (VmHWM, reset with clear_refs after
+ * imports and set-up, so set-up transients do not count), and the memory the
+ * role retains (V8 heap + external buffers after a full GC) over the same
+ * figure taken after set-up: the writer's per-block state just before
+ * finish(), the reader's state after its seeks.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -34,6 +37,13 @@ if (!values.format || !values.role || !values.out) throw new Error('--format, --
 
 const gc = globalThis.gc ?? (() => {});
 const kib = () => Math.round(process.memoryUsage.rss() / 1024);
+/** Heap + external (ArrayBuffers included) after a full GC, bytes. */
+function retained() {
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
 
 function peakKiB() {
   try {
@@ -62,7 +72,7 @@ if (values.role === 'write') {
   const { tracks } = synthetic({ durationUs: 0 });
   const writer = await WRITERS[values.format](values.out, tracks, values.format === 'mcap' || values.format === 'h4mk' ? { compression: 'none' } : undefined);
   const carries = writer.carries ?? (() => true);
-  gc();
+  result.baseRetained = retained();
   result.peakReset = resetPeak();
   result.baseRssKiB = result.peakReset ? peakKiB() : kib();
   const b = workload.block;
@@ -83,6 +93,7 @@ if (values.role === 'write') {
     lastUs = Math.max(lastUs, (b.dts * 1e6) / TRACKS[b.track].timescale);
   }
   result.writePeakRssKiB = peakKiB();
+  result.retainedGrowth = retained() - result.baseRetained;
   result.bytes = await writer.finish();
   result.finishPeakRssKiB = peakKiB();
   result.blocks = written;
@@ -93,7 +104,7 @@ if (values.role === 'write') {
   const seeks = Number(values.seeks);
   const r = rng(0xbeef);
   const targets = Array.from({ length: seeks }, () => r.int(0, durationUs - 1));
-  gc();
+  result.baseRetained = retained();
   result.peakReset = resetPeak();
   result.baseRssKiB = result.peakReset ? peakKiB() : kib();
   const reader = await OPENERS[values.format](values.out);
@@ -101,12 +112,13 @@ if (values.role === 'write') {
   let bytes = 0;
   for (const track of ['video_main', 'audio_main']) for (const t of targets) bytes += (await reader.seek(track, t)) ?? 0;
   result.readPeakRssKiB = peakKiB();
+  result.retainedGrowth = retained() - result.baseRetained;
   result.payloadBytesRead = bytes;
   result.seeks = seeks * 2;
   await reader.close();
 } else throw new Error(`unknown role ${values.role}`);
 
 result.ms = Number(process.hrtime.bigint() - t0) / 1e6;
-/** Growth of this role's peak over its set-up baseline (KiB). */
-result.peakOverBaseKiB = (values.role === 'write' ? Math.max(result.writePeakRssKiB, result.finishPeakRssKiB) : result.readPeakRssKiB) - result.baseRssKiB;
+/** This role's peak RSS (KiB): VmHWM since the reset after set-up. */
+result.peakRssKiB = values.role === 'write' ? Math.max(result.writePeakRssKiB, result.finishPeakRssKiB) : result.readPeakRssKiB;
 process.stdout.write(`${JSON.stringify(result)}\n`);

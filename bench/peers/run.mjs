@@ -6,8 +6,8 @@
  *   node bench/peers/run.mjs [--scale F] [--clip-seconds S] [--runs N] [--opens N]
  *                            [--seeks N] [--mcap-seeks N] [--blocks N] [--small-blocks N] [--skip-rss] [--keep]
  *
- * --scale F         synthetic workload = F × the 2-hour movie (default 0.25: 30 min, ~0.5 GB)
- * --clip-seconds S  the demo clip's real packets looped to S seconds (default 1800)
+ * --scale F         synthetic workload = F × the 2-hour movie (default 0.2: 24 min, ~390 MiB)
+ * --clip-seconds S  the demo clip's real packets looped to S seconds (default 1200)
  * --runs N          pack repetitions per variant, median reported (default 3)
  * --opens N         open + first seek repetitions (default 11)
  * --seeks N         random seek targets per track for h4mk and MP4 (default 2000)
@@ -16,6 +16,7 @@
  * --small-blocks N  the "small" container of the memory growth (default 100,000)
  * --skip-rss        no reader-memory children (the writer children still make the seek files)
  * --keep            keep the temporary directory
+ * --json PATH       where the figures go (default bench/out/peers.json; smoke runs: elsewhere)
  *
  * Sections, each with its elapsed time:
  *   1. pack MB/s of (a) the synthetic stream and (b) the demo clip: plain copy
@@ -39,13 +40,14 @@ import { parseArgs, promisify } from 'node:util';
 import { fmtBytes, fmtInt, fmtNum, median, percentile, table } from '../lib/stats.mjs';
 import { rng } from '../lib/workload.mjs';
 import { importH4mk, MCAP_CHUNK_SIZE, OPENERS, PACKERS, remuxMp4 } from './formats.mjs';
+import { peerRows } from './rows.mjs';
 import { demoClip, synthetic } from './workloads.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
-    scale: { type: 'string', default: '0.25' },
-    'clip-seconds': { type: 'string', default: '1800' },
+    scale: { type: 'string', default: '0.2' },
+    'clip-seconds': { type: 'string', default: '1200' },
     runs: { type: 'string', default: '3' },
     opens: { type: 'string', default: '11' },
     seeks: { type: 'string', default: '2000' },
@@ -54,6 +56,7 @@ const { values: args } = parseArgs({
     'small-blocks': { type: 'string', default: '100000' },
     'skip-rss': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    json: { type: 'string' },
   },
 });
 const SCALE = Number(args.scale);
@@ -200,6 +203,12 @@ async function child(extra) {
   return JSON.parse(stdout.trim().split('\n').pop());
 }
 
+/** Growth per block between the small and the large run: of the peak RSS, and of the memory retained after GC. */
+function growth({ small, large }) {
+  const d = large.blocks - small.blocks;
+  return { peakGrowthBytesPerBlock: ((large.peakRssKiB - small.peakRssKiB) * 1024) / d, retainedGrowthBytesPerBlock: (large.retainedGrowth - small.retainedGrowth) / d };
+}
+
 async function benchMemory() {
   const files = {};
   const writer = {};
@@ -213,7 +222,7 @@ async function benchMemory() {
       files[size] ??= {};
       files[size][format] = { path, blocks: w[size].blocks, durationUs: w[size].durationUs };
     }
-    w.growthBytesPerBlock = ((w.large.peakOverBaseKiB - w.small.peakOverBaseKiB) * 1024) / (w.large.blocks - w.small.blocks);
+    Object.assign(w, growth(w));
     writer[format] = w;
   }
   if (!args['skip-rss']) {
@@ -225,7 +234,7 @@ async function benchMemory() {
         r[size] = await child(['--format', format, '--role', 'read', '--out', f.path, '--duration-us', String(f.durationUs), '--seeks', '100']);
         r[size].blocks = f.blocks;
       }
-      r.growthBytesPerBlock = ((r.large.peakOverBaseKiB - r.small.peakOverBaseKiB) * 1024) / (r.large.blocks - r.small.blocks);
+      Object.assign(r, growth(r));
       reader[format] = r;
     }
   }
@@ -321,64 +330,11 @@ out.loadAverageAtEnd = loadavg().map((x) => +x.toFixed(2));
 
 /* --------------------------------------------------- rows and tables */
 
-const rows = [];
-/** A comparison row: `value` of `subject` against `baselineValue` of `baseline`; ratio = value ÷ baseline value. */
-function row(section, metric, unit, better, subject, value, baseline, baselineValue, note = '') {
-  const ratio = value / baselineValue;
-  rows.push({ section, metric, unit, better, subject, value, baseline, baselineValue, ratio, advantage: better === 'higher' ? ratio : 1 / ratio, note });
-}
-
-for (const [key, p] of Object.entries(out.pack)) {
-  const v = p.variants;
-  const section = key === 'synthetic' ? `pack, synthetic ${fmtNum(SCALE * 120, 0)} min` : `pack, demo clip ${fmtNum(CLIP_SECONDS / 60, 0)} min`;
-  const zstdNote = key === 'clip' ? 'looped clip: MCAP compresses 1 MiB chunks and finds the repeated loops, h4mk compresses each block alone' : 'random payloads (already-compressed media) do not compress; h4mk skips compression per block when it does not pay';
-  row(section, 'pack throughput', 'MB/s', 'higher', 'h4mk none', v['h4mk-none'].mbPerS, 'plain copy (the limit)', v.plain.mbPerS, 'the plain copy writes payload bytes only: no index, no per-block SHA-256');
-  row(section, 'pack throughput', 'MB/s', 'higher', 'h4mk zstd', v['h4mk-zstd'].mbPerS, 'plain copy (the limit)', v.plain.mbPerS);
-  row(section, 'pack throughput', 'MB/s', 'higher', 'h4mk encrypted', v['h4mk-enc'].mbPerS, 'plain copy (the limit)', v.plain.mbPerS, 'AES-256-GCM per block (nonce, tag and associated data per block) on top of the SHA-256 chain');
-  row(section, 'pack throughput', 'MB/s', 'higher', 'h4mk none', v['h4mk-none'].mbPerS, 'mcap uncompressed', v['mcap-none'].mbPerS, `per block h4mk hashes the payload (SHA-256), extends its hash chain and indexes the block; MCAP appends to a 1 MiB chunk buffer with one CRC32 per chunk${key === 'clip' ? ': with small real packets (here ~' + fmtInt(v.plain.payloadBytes / v.plain.blocks) + ' B) the per-block work dominates' : ''}`);
-  row(section, 'pack throughput', 'MB/s', 'higher', 'h4mk zstd', v['h4mk-zstd'].mbPerS, 'mcap zstd', v['mcap-zstd'].mbPerS, zstdNote);
-  row(section, 'pack throughput', 'MB/s', 'higher', 'h4mk none', v['h4mk-none'].mbPerS, 'mp4 (mediabunny)', v.mp4.mbPerS, key === 'synthetic' ? 'MP4 carries video + audio only (no control track)' : '');
-  row(section, 'container overhead', 'B/block', 'lower', 'h4mk none', v['h4mk-none'].overheadBytesPerBlock, 'mcap uncompressed', v['mcap-none'].overheadBytesPerBlock, 'h4mk keeps a 32-byte SHA-256 per block in its segment tables');
-  row(section, 'container overhead', 'B/block', 'lower', 'h4mk none', v['h4mk-none'].overheadBytesPerBlock, 'mp4 (mediabunny)', v.mp4.overheadBytesPerBlock, 'MP4 sample tables store a few bytes per sample and no checksum');
-}
-
-for (const [label, x] of Object.entries(out.import ?? {})) {
-  if (typeof x !== 'object' || x === null) continue;
-  row('import from real MP4', `import ${label.replace(/,.*\)$/, ')')}`, 'ms', 'lower', 'h4mk importMedia', x.h4mkMs, 'mediabunny remux', x.mp4Ms, `MP4 → h4mk (importMedia, FileSink) against mediabunny Conversion MP4 → MP4 (packets copied, FilePathTarget, fsync); ${fmtInt(x.blocks)} packets, ${fmtBytes(x.sourceBytes)}; median of ${x.runs}`);
-}
-
-const oa = out.open.synthetic;
-const ol = out.open.large;
-for (const [label, o] of [[`movie-shaped, ${fmtNum(SCALE * 120, 0)} min`, oa], [`${fmtInt(LARGE)} blocks`, ol]]) {
-  row('open + first keyframe', `open + first keyframe with payload (${label})`, 'ms', 'lower', 'h4mk', o.h4mk.openFirstMs, 'mcap indexed reader', o.mcap.openFirstMs, 'MCAP: first message ≥ t (no keyframe notion); reads and CRC-checks its whole chunk');
-  row('open + first keyframe', `open + first keyframe with payload (${label})`, 'ms', 'lower', 'h4mk', o.h4mk.openFirstMs, 'mp4 packet sink', o.mp4.openFirstMs, 'mediabunny builds its sample table on the first seek');
-}
-
-const s = out.seek;
-for (const track of SEEK_TRACKS) {
-  const h = s.tracks.h4mk[track];
-  const what = track === 'video_main' ? 'video keyframe' : 'audio packet';
-  row(`seek at ${fmtInt(LARGE)} blocks`, `${what} with payload, median`, 'µs', 'lower', 'h4mk', h.payload.medianNs / 1e3, 'mcap indexed reader', s.tracks.mcap[track].payload.medianNs / 1e3, track === 'video_main' ? 'MCAP reads, CRC-checks and parses a whole 1 MiB chunk per seek' : '');
-  row(`seek at ${fmtInt(LARGE)} blocks`, `${what} with payload, p99`, 'µs', 'lower', 'h4mk', h.payload.p99Ns / 1e3, 'mcap indexed reader', s.tracks.mcap[track].payload.p99Ns / 1e3);
-  row(`seek at ${fmtInt(LARGE)} blocks`, `${what} with payload, median`, 'µs', 'lower', 'h4mk', h.payload.medianNs / 1e3, 'mp4 packet sink', s.tracks.mp4[track].payload.medianNs / 1e3, `h4mk: the block's segment table (${fmtInt(s.h4mkSegments)} segments, 256 tables cached by default) and the block are each one async file read, and the block's SHA-256 is checked; mediabunny holds every sample's offset in memory and reads through an 8 MiB cache`);
-  row(`seek at ${fmtInt(LARGE)} blocks`, `${what} with payload, p99`, 'µs', 'lower', 'h4mk', h.payload.p99Ns / 1e3, 'mp4 packet sink', s.tracks.mp4[track].payload.p99Ns / 1e3);
-  row(`seek at ${fmtInt(LARGE)} blocks`, `${what}, index only, median`, 'µs', 'lower', 'h4mk', h.index.medianNs / 1e3, 'mp4 packet sink', s.tracks.mp4[track].index.medianNs / 1e3, track === 'audio_main' ? `h4mk keeps the video keyframes in memory; an audio seek reads the segment table of its segment (${fmtInt(s.h4mkSegments)} segments, 256 cached) unless cached; MP4 keeps every sample in memory` : '');
-  row(`seek at ${fmtInt(LARGE)} blocks`, `${what}, index only, p99`, 'µs', 'lower', 'h4mk', h.index.p99Ns / 1e3, 'mp4 packet sink', s.tracks.mp4[track].index.p99Ns / 1e3);
-}
-
-const mem = out.memory;
-const mib = (kib) => kib / 1024;
-row('memory', `writer peak RSS over baseline, ${fmtInt(LARGE)} blocks`, 'MiB', 'lower', 'h4mk', mib(mem.writer.h4mk.large.peakOverBaseKiB), 'mcap writer', mib(mem.writer.mcap.large.peakOverBaseKiB));
-row('memory', 'writer RSS growth per block', 'B/block', 'lower', 'h4mk', mem.writer.h4mk.growthBytesPerBlock, 'mcap writer', mem.writer.mcap.growthBytesPerBlock, 'MCAP keeps a chunk index per 1 MiB chunk and statistics; h4mk keeps its segment directory and keyframe index until finish');
-row('memory', `writer peak RSS over baseline, ${fmtInt(LARGE)} blocks`, 'MiB', 'lower', 'h4mk', mib(mem.writer.h4mk.large.peakOverBaseKiB), 'mp4 muxer', mib(mem.writer.mp4.large.peakOverBaseKiB), 'a non-fragmented MP4 keeps every sample\'s table entry until finalize');
-if (mem.reader.h4mk) {
-  row('memory', `reader peak RSS over baseline, ${fmtInt(LARGE)} blocks`, 'MiB', 'lower', 'h4mk', mib(mem.reader.h4mk.large.peakOverBaseKiB), 'mcap indexed reader', mib(mem.reader.mcap.large.peakOverBaseKiB), '200 random seeks with payload');
-  row('memory', `reader peak RSS over baseline, ${fmtInt(LARGE)} blocks`, 'MiB', 'lower', 'h4mk', mib(mem.reader.h4mk.large.peakOverBaseKiB), 'mp4 packet sink', mib(mem.reader.mp4.large.peakOverBaseKiB), 'mediabunny holds the full sample tables of the tracks it seeks');
-}
+const rows = peerRows(out);
 out.rows = rows;
 
-mkdirSync(join(here, '..', 'out'), { recursive: true });
-const jsonPath = join(here, '..', 'out', 'peers.json');
+const jsonPath = args.json ?? join(here, '..', 'out', 'peers.json');
+mkdirSync(dirname(jsonPath), { recursive: true });
 writeFileSync(jsonPath, `${JSON.stringify(out, null, 2)}\n`);
 
 /* ---------------------------------------------------------- stdout */
@@ -394,14 +350,16 @@ if (out.import && !out.import.error) {
 for (const [label, o] of [['movie-shaped', out.open.synthetic], [`${fmtInt(LARGE)} blocks`, out.open.large]]) {
   table(`open + first keyframe with payload (${label}; median of ${OPENS}, page cache warm)`, Object.entries(o).map(([f, x]) => [f, `${fmtNum(x.openFirstMs, 2)} ms`, `open ${fmtNum(x.openMs, 2)} ms + first seek ${fmtNum(x.firstSeekMs, 2)} ms; p99 ${fmtNum(x.openFirstP99Ms, 2)} ms; file ${fmtBytes(x.fileBytes)}`]));
 }
+const s = out.seek;
+const mem = out.memory;
+const mib = (kib) => kib / 1024;
 table(`seek latency per call (fresh reader after one seek; random targets over ${fmtNum(s.durationUs / 3600e6, 2)} h; blocks ${Object.entries(s.blocks).map(([f, n]) => `${f} ${fmtInt(n)}`).join(', ')})`, FORMATS.flatMap((f) => SEEK_TRACKS.flatMap((t) => Object.entries(s.tracks[f][t]).map(([kind, x]) => [`${f} ${t} ${kind}`, `${fmtNum(x.medianNs / 1e3, 2)} µs`, `p99 ${fmtNum(x.p99Ns / 1e3, 2)} µs over ${fmtInt(x.n)}`]))));
-table('memory: peak RSS over the process baseline (VmHWM, child process per role)', [
-  ...FORMATS.map((f) => {
-    const w = mem.writer[f];
-    return [`writer ${f}`, `${fmtNum(w.growthBytesPerBlock, 1)} B/block`, `${fmtNum(mib(w.small.peakOverBaseKiB), 1)} MiB at ${fmtInt(w.small.blocks)}, ${fmtNum(mib(w.large.peakOverBaseKiB), 1)} MiB at ${fmtInt(w.large.blocks)} blocks (baseline ${fmtNum(mib(w.large.baseRssKiB), 0)} MiB)`];
-  }),
-  ...Object.entries(mem.reader).map(([f, r]) => [`reader ${f}`, `${fmtNum(r.growthBytesPerBlock, 1)} B/block`, `${fmtNum(mib(r.small.peakOverBaseKiB), 1)} MiB at ${fmtInt(r.small.blocks)}, ${fmtNum(mib(r.large.peakOverBaseKiB), 1)} MiB at ${fmtInt(r.large.blocks)} blocks`]),
-]);
-table('h4mk against each baseline (ratio = h4mk ÷ baseline; advantage > 1 = h4mk better)', rows.map((r) => [`${r.section}: ${r.metric} — ${r.subject} vs ${r.baseline}`, `×${fmtNum(r.advantage, 2)}`, `${fmtNum(r.value, 2)} vs ${fmtNum(r.baselineValue, 2)} ${r.unit}`]));
+const memRow = (role, f, x) => [
+  `${role} ${f}`,
+  `${fmtNum(mib(x.large.peakRssKiB), 1)} MiB`,
+  `peak RSS at ${fmtInt(x.large.blocks)} blocks (${fmtNum(mib(x.small.peakRssKiB), 1)} MiB at ${fmtInt(x.small.blocks)}): ${fmtNum(x.peakGrowthBytesPerBlock, 1)} B/block; retained after GC ${fmtBytes(x.small.retainedGrowth)} → ${fmtBytes(x.large.retainedGrowth)}: ${fmtNum(x.retainedGrowthBytesPerBlock, 1)} B/block`,
+];
+table('memory: one child process per role; peak = VmHWM since set-up, retained = heap + external after a full GC', [...FORMATS.map((f) => memRow('writer', f, mem.writer[f])), ...Object.entries(mem.reader).map(([f, r]) => memRow('reader', f, r))]);
+table('h4mk against each baseline (ratio = h4mk ÷ baseline; advantage > 1 = h4mk better)', rows.map((r) => [`${r.section}: ${r.metric} — ${r.subject} vs ${r.baseline}`, `×${fmtNum(r.advantage, 2)}`, `${fmtNum(r.value, 2)} vs ${fmtNum(r.baselineValue, 2)} ${r.unit}${r.cpuRatio ? `; CPU-time ratio ×${fmtNum(r.cpuRatio, 2)}` : ''}`]));
 console.log(`\nsections: ${Object.entries(out.sections).map(([k, v]) => `${k} ${v} s`).join('; ')}`);
 console.log(`elapsed ${fmtNum(out.elapsedS, 1)} s; JSON: ${jsonPath}`);

@@ -6,7 +6,7 @@
 import { FileSource, H4mkReader, HttpSource, type RandomAccessSource, type ReaderOptions } from '../index.js';
 import { openAppendOnlyHttpSource } from '../io/growing-http.js';
 import { inputError, isSystemError } from './errors.js';
-import { currentInput, isUrl } from './input.js';
+import { currentInput, isUrl, readerHints } from './input.js';
 
 /**
  * Opens `path` read-only: an http(s) URL as an HttpSource (`live`: one that
@@ -26,7 +26,7 @@ export async function openSource(path: string, options: { live?: boolean } = {})
 
 /** Opens `path` as a bare random-access source, runs `fn`, and closes the file whatever happens. */
 export async function withSource<T>(path: string, fn: (source: RandomAccessSource) => Promise<T>, options: { live?: boolean } = {}): Promise<T> {
-  const source = await openSource(path, options);
+  const source = await openSource(path, { live: options.live ?? currentInput().options.live === true });
   try {
     return await fn(source);
   } finally {
@@ -42,6 +42,7 @@ export async function withSource<T>(path: string, fn: (source: RandomAccessSourc
  * does not open it).
  */
 export function withContainer<T>(path: string, fn: (reader: H4mkReader) => Promise<T>, options: ReaderOptions = {}): Promise<T> {
-  const { layout } = currentInput().options;
-  return withSource(path, async (source) => fn(await H4mkReader.open(source, { ...(layout === undefined ? {} : { layout }), ...options })), { live: options.live === true });
+  const hints = readerHints();
+  const readerOptions = { ...hints, ...options };
+  return withSource(path, async (source) => fn(await H4mkReader.open(source, readerOptions)), { live: readerOptions.live === true });
 }

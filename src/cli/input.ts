@@ -7,7 +7,9 @@
  *   after the result (text mode) or as a `stats` field of the JSON document;
  * - `--layout faststart|tail`: which end of the file to read first, so that a
  *   faststart container over HTTP opens with one prefix request (a tail one
- *   opens with one suffix request without a hint).
+ *   opens with one suffix request without a hint);
+ * - `--live`: open the latest durable checkpoint of a container that is still
+ *   being written (docs/FORMAT.md §14); over HTTP its growth is not a change.
  *
  * One {@link InputSession} per run (set by the program's preAction hook)
  * collects the counters of every source the verb opened.
@@ -15,8 +17,8 @@
 import { type Command, Option } from 'commander';
 import type { RandomAccessSource } from '../index.js';
 
-/** What `--stats` and `--layout` gave. */
-export type InputOptions = { stats?: boolean; layout?: 'tail' | 'faststart' };
+/** What `--stats`, `--layout` and `--live` gave. */
+export type InputOptions = { stats?: boolean; layout?: 'tail' | 'faststart'; live?: boolean };
 
 /** Counters summed over the sources of one run. */
 export type InputStats = {
@@ -84,7 +86,7 @@ let current = new InputSession();
 /** Starts the input session of a run from the running verb's options. */
 export function beginInput(options: Record<string, unknown>): InputSession {
   const layout = options.layout === 'tail' || options.layout === 'faststart' ? options.layout : undefined;
-  current = new InputSession({ stats: options.stats === true, ...(layout === undefined ? {} : { layout }) });
+  current = new InputSession({ stats: options.stats === true, live: options.live === true, ...(layout === undefined ? {} : { layout }) });
   return current;
 }
 
@@ -97,11 +99,12 @@ export function currentInput(): InputSession {
 export function addInputOptions(command: Command): Command {
   return command
     .option('--stats', 'print the requests, bytes and reads made on the input (stderr; a "stats" field with --json)')
-    .addOption(new Option('--layout <layout>', 'read this end first: a faststart container over HTTP then opens with one request').choices(['faststart', 'tail']));
+    .addOption(new Option('--layout <layout>', 'read this end first: a faststart container over HTTP then opens with one request').choices(['faststart', 'tail']))
+    .option('--live', 'open the latest checkpoint of a container still being written (h4mk pack --live)');
 }
 
-/** `{ layout }` from `--layout`, for readers opened outside `withContainer`. */
-export function layoutHint(): { layout?: 'tail' | 'faststart' } {
-  const { layout } = current.options;
-  return layout === undefined ? {} : { layout };
+/** Reader options from `--layout` and `--live`, for readers opened outside `withContainer`. */
+export function readerHints(): { layout?: 'tail' | 'faststart'; live?: boolean } {
+  const { layout, live } = current.options;
+  return { ...(layout === undefined ? {} : { layout }), ...(live === true ? { live } : {}) };
 }

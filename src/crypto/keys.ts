@@ -7,43 +7,46 @@
  * A passphrase becomes the secret through scrypt with parameters stored in
  * CRYP and capped on read.
  */
-import { hkdfSync, scryptSync } from 'node:crypto';
 import type { KdfParams, ScryptCaps } from '../format/crypto-params.js';
 import { DEFAULT_SCRYPT_CAPS } from '../format/crypto-params.js';
 import { H4mkError } from '../format/errors.js';
-import { sha256, sha256Parts } from './sha256.js';
+import { hkdfSha256, scryptKey, sha256, sha256Parts } from './primitives.js';
 
 export const SECRET_LENGTH = 32;
-const LABEL_BLOCK = 'h4mk/v1/block';
-const LABEL_TRANSCRIPT = 'h4mk/v1/transcript';
-const LABEL_KEY_CHECK = 'h4mk/v1/key-check';
+/** §13.2 HKDF info labels (ASCII). */
+export const LABEL_BLOCK = 'h4mk/v1/block';
+export const LABEL_TRANSCRIPT = 'h4mk/v1/transcript';
+export const LABEL_KEY_CHECK = 'h4mk/v1/key-check';
 const LABEL_CONTEXT = 'h4mk/v1/context';
 
+const encoder = new TextEncoder();
+
 function hkdf(secret: Uint8Array, salt: Uint8Array, info: Uint8Array): Uint8Array {
-  return new Uint8Array(hkdfSync('sha256', secret, salt, info, 32));
+  return hkdfSha256(secret, salt, info, 32);
 }
 
-function label(text: string, extra = 0): { bytes: Uint8Array; view: DataView; at: number } {
-  const encoded = new TextEncoder().encode(text);
-  const bytes = new Uint8Array(encoded.length + extra);
-  bytes.set(encoded);
-  return { bytes, view: new DataView(bytes.buffer), at: encoded.length };
+/** §13.2 The info of K(track, epoch): "h4mk/v1/block" ‖ u16 track ‖ i64 epoch, little-endian. */
+export function blockKeyInfo(trackNumber: number, epoch: number): Uint8Array {
+  const label = encoder.encode(LABEL_BLOCK);
+  const info = new Uint8Array(label.length + 10);
+  info.set(label);
+  const view = new DataView(info.buffer);
+  view.setUint16(label.length, trackNumber, true); //         u16 track_number
+  view.setBigInt64(label.length + 2, BigInt(epoch), true); // i64 epoch
+  return info;
 }
 
 /** The key of one (track, epoch). */
 export function deriveBlockKey(secret: Uint8Array, containerId: Uint8Array, trackNumber: number, epoch: number): Uint8Array {
-  const l = label(LABEL_BLOCK, 10);
-  l.view.setUint16(l.at, trackNumber, true);
-  l.view.setBigInt64(l.at + 2, BigInt(epoch), true);
-  return hkdf(secret, containerId, l.bytes);
+  return hkdf(secret, containerId, blockKeyInfo(trackNumber, epoch));
 }
 
 export function deriveTranscriptKey(secret: Uint8Array, containerId: Uint8Array): Uint8Array {
-  return hkdf(secret, containerId, label(LABEL_TRANSCRIPT).bytes);
+  return hkdf(secret, containerId, encoder.encode(LABEL_TRANSCRIPT));
 }
 
 export function deriveKeyCheck(secret: Uint8Array, containerId: Uint8Array): Uint8Array {
-  return hkdf(secret, containerId, label(LABEL_KEY_CHECK).bytes).subarray(0, 16);
+  return hkdf(secret, containerId, encoder.encode(LABEL_KEY_CHECK)).subarray(0, 16);
 }
 
 /** The index chunks a container's blocks are bound to (§13.4): raw TRAK, META and SAFE payloads. */
@@ -72,14 +75,18 @@ export function epochOf(ptsUs: number, epochUs: number): number {
   return epochUs === 0 ? 0 : Math.floor(ptsUs / epochUs);
 }
 
+/** Checks attacker-supplied scrypt parameters against `caps` before any work (§13.2). */
+export function checkScryptCaps(kdf: Extract<KdfParams, { kind: 'scrypt' }>, caps: ScryptCaps = DEFAULT_SCRYPT_CAPS): void {
+  if (kdf.log2N > caps.maxLog2N || kdf.r > caps.maxR || kdf.p > caps.maxP) {
+    throw new H4mkError('E_LIMIT', `scrypt parameters N=2^${kdf.log2N} r=${kdf.r} p=${kdf.p} exceed the caps`, { chunk: 'CRYP' });
+  }
+}
+
 /**
  * Passphrase → 32-byte secret with scrypt. Parameters come from the file, so
  * they are capped first (a hostile file must not make us allocate gigabytes).
  */
 export function secretFromPassphrase(passphrase: string, kdf: Extract<KdfParams, { kind: 'scrypt' }>, caps: ScryptCaps = DEFAULT_SCRYPT_CAPS): Uint8Array {
-  if (kdf.log2N > caps.maxLog2N || kdf.r > caps.maxR || kdf.p > caps.maxP) {
-    throw new H4mkError('E_LIMIT', `scrypt parameters N=2^${kdf.log2N} r=${kdf.r} p=${kdf.p} exceed the caps`, { chunk: 'CRYP' });
-  }
-  const N = 2 ** kdf.log2N;
-  return new Uint8Array(scryptSync(passphrase.normalize('NFC'), kdf.salt, SECRET_LENGTH, { N, r: kdf.r, p: kdf.p, maxmem: 256 * N * kdf.r + 1024 * 1024 }));
+  checkScryptCaps(kdf, caps);
+  return scryptKey(encoder.encode(passphrase.normalize('NFC')), kdf.salt, kdf.log2N, kdf.r, kdf.p, SECRET_LENGTH);
 }

@@ -6,7 +6,6 @@
  * Also the seed-shaped API: `initFromSharedSecret`, `encryptCoreBlock`,
  * `decryptCoreBlock`.
  */
-import { createHmac, randomBytes } from 'node:crypto';
 import { encodeAssociatedData } from '../format/associated-data.js';
 import type { BlockFields } from '../format/block.js';
 import { BlockFlag } from '../format/constants.js';
@@ -14,6 +13,7 @@ import { CONTAINER_ID_LENGTH } from '../format/crypto-params.js';
 import { H4mkError } from '../format/errors.js';
 import { ticksToUs } from '../format/time.js';
 import { aeadOpen, aeadSeal, blockNonce } from './aead.js';
+import { hmacSha256, randomBytes } from './primitives.js';
 import { contextDigest, deriveBlockKey, deriveKeyCheck, deriveTranscriptKey, epochOf, NO_INDEX_CONTEXT, SECRET_LENGTH } from './keys.js';
 
 /** Supplies the key of a (track, epoch), or null when the holder has none. */
@@ -94,26 +94,20 @@ export function openBlock(ctx: CipherContext, fields: BlockFields, timescale: nu
  * u16 track_count ‖ per track (u64 block_count, u64 last core_index or 2^64−1).
  */
 export function transcriptMac(key: Uint8Array, containerId: Uint8Array, chainHead: Uint8Array, blockCount: number, tracks: readonly { blockCount: number; lastCoreIndex: number }[]): Uint8Array {
-  const h = createHmac('sha256', key);
-  h.update('h4mk/v1/transcript');
-  h.update(containerId);
-  h.update(chainHead);
   const fixed = new DataView(new ArrayBuffer(10));
-  fixed.setBigUint64(0, BigInt(blockCount), true);
-  fixed.setUint16(8, tracks.length, true);
-  h.update(new Uint8Array(fixed.buffer));
-  for (const t of tracks) {
-    const v = new DataView(new ArrayBuffer(16));
-    v.setBigUint64(0, BigInt(t.blockCount), true);
-    v.setBigUint64(8, t.blockCount === 0 ? 0xffff_ffff_ffff_ffffn : BigInt(t.lastCoreIndex), true);
-    h.update(new Uint8Array(v.buffer));
-  }
-  return new Uint8Array(h.digest());
+  fixed.setBigUint64(0, BigInt(blockCount), true); //  u64 block_count
+  fixed.setUint16(8, tracks.length, true); //          u16 track_count
+  const perTrack = new DataView(new ArrayBuffer(16 * tracks.length));
+  tracks.forEach((t, i) => {
+    perTrack.setBigUint64(16 * i, BigInt(t.blockCount), true); // u64 block_count
+    perTrack.setBigUint64(16 * i + 8, t.blockCount === 0 ? 0xffff_ffff_ffff_ffffn : BigInt(t.lastCoreIndex), true); // u64 last core_index
+  });
+  return hmacSha256(key, new TextEncoder().encode('h4mk/v1/transcript'), containerId, chainHead, new Uint8Array(fixed.buffer), new Uint8Array(perTrack.buffer));
 }
 
 /** A fresh random container id (§13.2: unique per container, so keys and nonces never repeat across containers). */
 export function newContainerId(): Uint8Array {
-  return new Uint8Array(randomBytes(CONTAINER_ID_LENGTH));
+  return randomBytes(CONTAINER_ID_LENGTH);
 }
 
 /** The flags byte an encrypted block carries. */

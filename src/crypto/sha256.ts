@@ -1,21 +1,7 @@
-/** SHA-256 through node:crypto (§7 digests). */
-import * as nodeCrypto from 'node:crypto';
+/** SHA-256 helpers of §7: digests and the hash chain, over the platform primitive. */
+import { sha256 } from './primitives.js';
 
-const { createHash } = nodeCrypto;
-// crypto.hash (Node ≥ 20.12) hashes in one call without a Hash object: 2× faster on small inputs.
-const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash;
-
-/** SHA-256 of `bytes`. */
-export function sha256(bytes: Uint8Array): Uint8Array {
-  return oneShot !== undefined ? oneShot('sha256', bytes, 'buffer') : createHash('sha256').update(bytes).digest();
-}
-
-/** SHA-256 of the concatenation of `parts` (no copy). */
-export function sha256Parts(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest();
-}
+export { sha256, sha256Parts } from './primitives.js';
 
 /** §7 One step of the hash chain: h_i = SHA-256(h_{i−1} ‖ d_i). */
 export function chainStep(previous: Uint8Array, digest: Uint8Array): Uint8Array {

@@ -109,7 +109,9 @@ export async function exportMedia(reader: H4mkReader, outputPath: string, option
               ? `${t.codec} subtitles are not written to MP4 (only tx3g timed text; .mkv keeps them)`
               : format === 'webm' && !WEBM_CODECS.has(mkvCodecId(t, mediaCodec) ?? '')
                 ? `codec ${t.codec} is not allowed in WebM (export to .mkv)`
-                : null;
+                : format === 'matroska' && mkvCodecId(t, mediaCodec as string) === null
+                  ? `codec ${t.codec} has no Matroska codec ID (export to .mp4)`
+                  : null;
     if (reason !== null) {
       if (options.tracks !== undefined) throw new MediaError('E_MEDIA_UNSUPPORTED', `track ${t.id}: ${reason}`, outputPath);
       skipped.push({ id: t.id, reason });

@@ -18,12 +18,12 @@ import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import { type ServerConfig, type ServerState } from './context.js';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
+import type { ServerConfig, ServerState } from './context.js';
 import { errorBody, HttpError, toErrorResponse } from './errors.js';
 import { type AuthOptions, authPlugin } from './plugins/auth.js';
 import { type StoreOptions, storePlugin } from './plugins/store.js';
-import { BLOCK_HEADERS } from './routes/block-response.js';
+import { BLOCK_HEADERS, BlockCache } from './routes/block-response.js';
 import { opsRoutes } from './routes/ops.js';
 import { rawRoutes } from './routes/raw.js';
 import { restRoutes } from './routes/rest.js';
@@ -56,6 +56,7 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   maxConcurrentUploads: 4,
   maxRanges: MAX_RANGES,
   cacheMaxAge: 31_536_000,
+  blockCacheBytes: 32 * MiB,
 });
 
 /** A request id from the client is kept only if it is short and plain (it is logged and echoed). */
@@ -87,6 +88,22 @@ function loggerOptions(logger: ServerOptions['logger']): FastifyServerOptions['l
   return logger === true || logger.stream === undefined ? base : { ...base, stream: logger.stream };
 }
 
+/**
+ * One log line per request, when it completes: method, path, status, time
+ * and request id together (the "incoming request" line is debug level).
+ */
+class RequestLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    const entry = { req: request, res: reply, responseTime: reply.elapsedTime };
+    if (error) reply.log.error({ ...entry, err: error }, 'request errored');
+    else reply.log.info(entry, 'request completed');
+  }
+}
+
 /** Builds the service (not listening). Close it with `app.close()`. */
 export async function build(options: ServerOptions): Promise<FastifyInstance> {
   const config: ServerConfig = {
@@ -95,9 +112,11 @@ export async function build(options: ServerOptions): Promise<FastifyInstance> {
     maxConcurrentUploads: positiveInteger(options.maxConcurrentUploads, 'maxConcurrentUploads', SERVER_DEFAULTS.maxConcurrentUploads),
     maxRanges: positiveInteger(options.maxRanges, 'maxRanges', SERVER_DEFAULTS.maxRanges),
     cacheMaxAge: positiveInteger(options.cacheMaxAge, 'cacheMaxAge', SERVER_DEFAULTS.cacheMaxAge, 0),
+    blockCacheBytes: positiveInteger(options.blockCacheBytes, 'blockCacheBytes', SERVER_DEFAULTS.blockCacheBytes, 0),
   };
   const app = Fastify({
     logger: loggerOptions(options.logger),
+    logController: new RequestLog(),
     genReqId: (raw) => {
       const given = raw.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -114,7 +133,7 @@ export async function build(options: ServerOptions): Promise<FastifyInstance> {
       reply.send(JSON.stringify(errorBody(e, request.id)));
     },
   });
-  const state: ServerState = { config, startedAt: Date.now(), draining: false };
+  const state: ServerState = { config, startedAt: Date.now(), draining: false, blocks: new BlockCache(config.blockCacheBytes) };
   app.decorate('h4mk', state);
 
   app.addSchema(errorSchema);

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { checkName } from './names.js';
+import type { BlockCache } from './routes/block-response.js';
 
 /** Resolved limits and settings (app.ts fills in the defaults). */
 export type ServerConfig = {
@@ -17,14 +18,18 @@ export type ServerConfig = {
   maxRanges: number;
   /** `max-age` of raw-file and block responses, seconds. */
   cacheMaxAge: number;
+  /** Byte budget of the cache of verified block responses; 0 disables it. */
+  blockCacheBytes: number;
 };
 
 /** What the server knows about itself at run time. */
 export type ServerState = {
   readonly config: ServerConfig;
   readonly startedAt: number;
-  /** Set by {@link beginDrain}: new requests get 503, in-flight ones finish. */
+  /** Set by `drain()`: new requests get 503, in-flight ones finish. */
   draining: boolean;
+  /** Verified block responses (routes/block-response.ts). */
+  readonly blocks: BlockCache;
 };
 
 declare module 'fastify' {

@@ -103,13 +103,13 @@ function opaque(tag: string): string {
 /** Weak comparison (If-None-Match): the opaque tags are equal, either may be weak. */
 export function weakMatch(tags: string[] | '*' | null, etag: string): boolean {
   if (tags === '*') return true;
-  return tags !== null && tags.some((t) => opaque(t) === opaque(etag));
+  return tags?.some((t) => opaque(t) === opaque(etag)) ?? false;
 }
 
 /** Strong comparison (If-Match, If-Range): both strong and equal. */
 export function strongMatch(tags: string[] | '*' | null, etag: string): boolean {
   if (tags === '*') return true;
-  return tags !== null && tags.some((t) => !t.startsWith('W/') && !etag.startsWith('W/') && t === etag);
+  return tags?.some((t) => !t.startsWith('W/') && !etag.startsWith('W/') && t === etag) ?? false;
 }
 
 /** The validators of a representation. */

@@ -11,8 +11,9 @@
  * (node:crypto: 8 µs), so a span of a GOP is decrypted with `Promise.all`.
  *
  * Keys stay in this object as non-extractable CryptoKeys; nothing here does
- * I/O. The associated data (§13.4) and nonce (§13.1) come from the library's
- * own encoders, so Node and the browser bind blocks identically.
+ * I/O. The associated data (§13.4, with the context digest over the engine
+ * identity and the raw TRAK, META and SAFE) and the nonce (§13.1) come from
+ * the library's own encoders, so Node and the browser bind blocks identically.
  */
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { blockNonce, TAG_LENGTH } from '../crypto/block-nonce.js';
@@ -24,7 +25,7 @@ import { BlockFlag, COMPRESSIONS, FRAME_KINDS } from '../format/constants.js';
 import type { CryptoParams } from '../format/crypto-params.js';
 import { H4mkError } from '../format/errors.js';
 import type { BlockInfo } from '../reader/types.js';
-import { blockKeyInfo, checkScryptCaps, engineDigest, epochOf, LABEL_KEY_CHECK, SECRET_LENGTH } from './keys.js';
+import { blockKeyInfo, checkScryptCaps, contextDigest, epochOf, type IndexContext, LABEL_KEY_CHECK, SECRET_LENGTH } from '../crypto/keys.js';
 
 /** What a user can give to decrypt: the container secret, a passphrase (scrypt containers) or a grant. */
 export type WebKeyInput = { secret: Uint8Array } | { passphrase: string } | { grant: unknown };
@@ -96,22 +97,26 @@ export class WebCipher {
   /** Filled by {@link openBlocks}: how long the last batch took. */
   lastTiming: DecryptTiming = { blocks: 0, bytes: 0, ms: 0 };
   private readonly keys = new Map<string, Promise<CryptoKey>>();
-  private readonly engine: Uint8Array;
+  /** §13.4 The context digest every block's AAD carries. */
+  private readonly context: Uint8Array;
 
   private constructor(
     readonly params: CryptoParams,
+    index: IndexContext,
     private readonly source: KeySource,
     private readonly subtle: SubtleCrypto,
   ) {
-    this.engine = engineDigest(params.engineId, params.engineFp);
+    this.context = contextDigest(params.engineId, params.engineFp, index);
   }
 
   /**
    * Checks `key` against the container (§13.2 key check for a secret or a
    * passphrase; container id and epochs for a grant) and returns a cipher.
-   * E_KEY when it is not this container's key.
+   * `index` is the container's raw TRAK, META and SAFE payloads, which every
+   * block is bound to (§13.4; `reader.index.raw`). E_KEY when it is not
+   * this container's key.
    */
-  static async unlock(params: CryptoParams, key: WebKeyInput, subtle: SubtleCrypto = globalThis.crypto.subtle): Promise<WebCipher> {
+  static async unlock(params: CryptoParams, key: WebKeyInput, index: IndexContext, subtle: SubtleCrypto = globalThis.crypto.subtle): Promise<WebCipher> {
     if ('grant' in key) {
       const grant = parseGrant(key.grant);
       if (grant.container_id !== toHex(params.containerId)) throw new H4mkError('E_KEY', 'the grant is for another container');
@@ -127,7 +132,7 @@ export class WebCipher {
         if (bytes.length !== 32) throw new H4mkError('E_KEY', 'grant holds a malformed key');
         raw.set(k.epoch, bytes);
       }
-      return new WebCipher(params, { kind: 'grant', grant, raw }, subtle);
+      return new WebCipher(params, index, { kind: 'grant', grant, raw }, subtle);
     }
     let secret: Uint8Array;
     if ('passphrase' in key) {
@@ -150,7 +155,7 @@ export class WebCipher {
       await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: owned(params.containerId), info: new TextEncoder().encode(LABEL_KEY_CHECK) }, base, 256),
     ).subarray(0, 16);
     if (!bytesEqual(check, params.keyCheck)) throw new H4mkError('E_KEY', 'wrong key for this container');
-    return new WebCipher(params, { kind: 'secret', base }, subtle);
+    return new WebCipher(params, index, { kind: 'secret', base }, subtle);
   }
 
   /** 'secret' (the container key: every block) or 'grant' (some epochs of one track). */
@@ -229,7 +234,7 @@ export class WebCipher {
         originalLength: block.originalLength,
       },
       epoch,
-      this.engine,
+      this.context,
     );
     try {
       // WebCrypto checks the tag before it releases any plaintext.

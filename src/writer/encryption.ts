@@ -2,9 +2,9 @@
  * Writer-side encryption setup (§13): options → container id, KDF
  * parameters, keys, and the CRYP record written at finish.
  */
-import { randomBytes } from 'node:crypto';
 import { AEAD_AES_256_GCM, type CryptoParams, type KdfParams } from '../format/crypto-params.js';
 import { contextDigest, type IndexContext, secretFromPassphrase } from '../crypto/keys.js';
+import { randomBytes } from '../crypto/primitives.js';
 import { type CipherContext, newContainerId, SecretKeys, transcriptMac } from '../crypto/living-cipher.js';
 
 /** How to encrypt a new container. */
@@ -47,7 +47,7 @@ export function createWriterCipher(options: EncryptionOptions): WriterCipher {
     secret = Uint8Array.from(options.secret);
   } else if (options.passphrase !== undefined && options.secret === undefined) {
     if (typeof options.passphrase !== 'string' || options.passphrase.length === 0) throw new TypeError('the passphrase must be a non-empty string');
-    kdf = { kind: 'scrypt', log2N: options.scrypt?.log2N ?? 15, r: options.scrypt?.r ?? 8, p: options.scrypt?.p ?? 1, salt: new Uint8Array(randomBytes(16)) };
+    kdf = { kind: 'scrypt', log2N: options.scrypt?.log2N ?? 15, r: options.scrypt?.r ?? 8, p: options.scrypt?.p ?? 1, salt: randomBytes(16) };
     secret = secretFromPassphrase(options.passphrase, kdf, { maxLog2N: 24, maxR: 64, maxP: 16 });
   } else {
     throw new TypeError('encryption needs exactly one of secret or passphrase');

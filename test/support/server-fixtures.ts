@@ -70,6 +70,7 @@ export async function snapshot(dir: string): Promise<string> {
 }
 
 export type ClientRequest = { method?: string; url: string; headers?: Record<string, string>; body?: Uint8Array };
+// biome-ignore lint/suspicious/noExplicitAny: tests read response documents by value
 export type ClientResponse = { status: number; headers: Record<string, string>; body: Buffer; json(): any };
 export type Client = (request: ClientRequest) => Promise<ClientResponse>;
 

@@ -15,7 +15,7 @@ import { decodeAudio, drawWaveform } from './audio.js';
 import { errorText, formatBitrate, formatBytes, formatInteger, formatTime, h, parseTime, replaceChildren } from './dom.js';
 import { checkSeal } from './integrity.js';
 import type { RequestRecord, Session, TrackDetail } from './session.js';
-import { drawDetailTimeline, drawIndexTimeline, type Shade, type TimeSpan, TIMELINE_HEIGHT, usAt } from './timeline.js';
+import { drawCursor, drawDetailTimeline, drawIndexTimeline, type Shade, type TimeSpan, TIMELINE_HEIGHT, usAt } from './timeline.js';
 import { canDecode, decodeFrameAt, drawFrame } from './video.js';
 
 /** Half the width of the waveform window around the cursor, µs. */
@@ -35,7 +35,7 @@ export class ContainerView {
   private readonly video: TrackInfo | null;
   private readonly audio: TrackInfo | null;
   private readonly span: TimeSpan;
-  private readonly canvas = h('canvas', { id: 'frame', 'data-testid': 'frame-canvas', width: 640, height: 360 });
+  private readonly canvas = h('canvas', { id: 'frame', 'data-testid': 'frame-canvas', role: 'img', 'aria-label': 'no frame yet', width: 640, height: 360 });
   private readonly message = h('div', { class: 'frame-message', 'data-testid': 'frame-message' });
   private readonly preview: HTMLElement;
   private readonly slider: HTMLInputElement;
@@ -156,9 +156,6 @@ export class ContainerView {
       this.setState('no-video', 'This container has no video track: no frames to show.');
       return;
     }
-    void canDecode(this.video).then((ok) => {
-      if (!ok && !this.destroyed) this.setState('unsupported', `This browser cannot decode ${this.video?.codec} (WebCodecs VideoDecoder).`);
-    });
     void this.session.loadDetail().then(
       () => {
         if (this.destroyed) return;
@@ -374,6 +371,10 @@ export class ContainerView {
     return w.epochs.map((e) => ({ trackNumber: w.trackNumber, fromUs: e * epochUs, toUs: (e + 1) * epochUs }));
   }
 
+  /** Timeline pictures without the cursor, redrawn only when the detail or the grant changes. */
+  private readonly timelineBase = new Map<HTMLCanvasElement, HTMLCanvasElement>();
+  private timelineKey = '';
+
   private drawTimelines(): void {
     const reader = this.session.reader;
     const detail = this.session.detail;
@@ -396,12 +397,25 @@ export class ContainerView {
       this.timelines.append(h('div', { class: 'timeline-axis muted small' }, h('span', {}, formatTime(this.span.fromUs)), h('span', {}, formatTime(this.span.toUs))));
     }
     const shades = this.shades();
+    const key = `${detail === null ? 'index' : 'blocks'}|${JSON.stringify(shades)}`;
+    const stale = key !== this.timelineKey;
+    this.timelineKey = key;
     for (const canvas of this.timelines.querySelectorAll<HTMLCanvasElement>('canvas.timeline')) {
-      const t = reader.tracks().find((x) => x.id === canvas.dataset.track);
-      if (t === undefined) continue;
-      const d = detail?.[t.number];
-      if (d !== undefined) drawDetailTimeline(canvas, d, this.span, this.cursorUs, shades);
-      else drawIndexTimeline(canvas, reader, t, this.span, this.cursorUs, shades);
+      let base = this.timelineBase.get(canvas);
+      if (base === undefined || stale) {
+        const t = reader.tracks().find((x) => x.id === canvas.dataset.track);
+        if (t === undefined) continue;
+        base ??= h('canvas', { width: canvas.width, height: canvas.height });
+        const d = detail?.[t.number];
+        if (d !== undefined) drawDetailTimeline(base, d, this.span, null, shades);
+        else drawIndexTimeline(base, reader, t, this.span, null, shades);
+        this.timelineBase.set(canvas, base);
+      }
+      const ctx = canvas.getContext('2d');
+      if (ctx === null) continue;
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+      ctx.drawImage(base, 0, 0);
+      drawCursor(ctx, this.cursorUs, this.span, canvas.width);
     }
     this.timelines.dataset.mode = detail === null ? 'index' : 'blocks';
   }
@@ -503,6 +517,14 @@ export class ContainerView {
       this.done(seq);
       return;
     }
+    if (!(await canDecode(track))) {
+      // Nothing is read for frames this browser cannot decode (or that are not media).
+      this.clearCanvas();
+      this.setState('unsupported', `This browser cannot decode ${track.codec} (WebCodecs VideoDecoder): the index and timelines still show.`);
+      this.renderStats(target, null);
+      this.done(seq);
+      return;
+    }
     this.setState('loading', '');
     let read: Awaited<ReturnType<Session['measured']>> & { value: Awaited<ReturnType<typeof reader.readSpan>> };
     try {
@@ -539,7 +561,7 @@ export class ContainerView {
         blocks = await cipher.openBlocks(blocks);
         decryptMs = cipher.lastTiming.ms;
       } catch (error) {
-        this.fail(seq, target, error);
+        this.fail(seq, target, error, { read, decryptMs: null, decodeMs: null, decoded: 0, frameUs: null, keyframe: span.keyframe.ptsUs, blocks: blocks.length });
         return;
       }
     }
@@ -556,11 +578,12 @@ export class ContainerView {
       frameUs = out.frame.timestamp;
       decoded = out.decoded;
     } catch (error) {
-      this.fail(seq, target, error);
+      this.fail(seq, target, error, { read, decryptMs, decodeMs: null, decoded: 0, frameUs: null, keyframe: span.keyframe.ptsUs, blocks: blocks.length });
       return;
     }
     this.shownUs = frameUs;
     this.preview.dataset.frameUs = String(frameUs);
+    this.canvas.setAttribute('aria-label', `frame at ${formatTime(frameUs)}`);
     this.setState('frame', '');
     this.renderStats(target, { read, decryptMs, decodeMs: performance.now() - decodeStarted, decoded, frameUs, keyframe: span.keyframe.ptsUs, blocks: blocks.length });
     this.done(seq);
@@ -572,10 +595,10 @@ export class ContainerView {
     this.renderTotals();
   }
 
-  private fail(seq: number, target: number, error: unknown): void {
+  private fail(seq: number, target: number, error: unknown, stats: Parameters<ContainerView['renderStats']>[1] = null): void {
     this.clearCanvas();
     this.setState('error', errorText(error));
-    this.renderStats(target, null);
+    this.renderStats(target, stats);
     this.done(seq);
   }
 

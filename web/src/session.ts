@@ -82,8 +82,10 @@ const LAST_READ_LIMIT = 32 * 1024 * 1024;
 
 /** Bytes of the first (suffix) read when opening over HTTP: the index of most files fits. */
 const OPEN_BYTES = 64 * 1024;
-/** Block-level detail is loaded at open up to this many segments (one table read each, batched). */
+/** Block-level detail is loaded at open up to this many segments (one table read each, batched)… */
 export const DETAIL_SEGMENT_LIMIT = 1024;
+/** …and this many blocks (their metadata is kept in memory for the timelines and frame stepping). */
+export const DETAIL_BLOCK_LIMIT = 250_000;
 
 export class Session {
   cipher: WebCipher | null = null;
@@ -165,13 +167,14 @@ export class Session {
 
   /**
    * Loads every segment table (block metadata, no payloads) when there are at
-   * most {@link DETAIL_SEGMENT_LIMIT} segments, and builds the per-track
+   * most {@link DETAIL_SEGMENT_LIMIT} segments and {@link DETAIL_BLOCK_LIMIT}
+   * blocks, and builds the per-track
    * detail. Reads are issued together so the source merges adjacent ones.
    * Returns null (index-only views) for larger containers.
    */
   async loadDetail(): Promise<TrackDetail[] | null> {
     const reader = this.reader;
-    if (reader.segmentCount > DETAIL_SEGMENT_LIMIT) return null;
+    if (reader.segmentCount > DETAIL_SEGMENT_LIMIT || reader.blockCount > DETAIL_BLOCK_LIMIT) return null;
     await this.serial(async () => {
       const BATCH = 64;
       for (let s = 0; s < reader.segmentCount; s += BATCH) {
@@ -200,7 +203,7 @@ export class Session {
   async unlock(key: WebKeyInput): Promise<WebCipher> {
     const params = this.reader.cryptoParams;
     if (params === null) throw new TypeError('this container is not encrypted');
-    this.cipher = await WebCipher.unlock(params, key);
+    this.cipher = await WebCipher.unlock(params, key, this.reader.index.raw);
     return this.cipher;
   }
 

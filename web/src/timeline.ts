@@ -83,7 +83,7 @@ export function drawDetailTimeline(canvas: HTMLCanvasElement, d: TrackDetail, sp
   });
   ctx.stroke();
   ctx.lineWidth = 1;
-  cursor(ctx, cursorUs, span, width);
+  drawCursor(ctx, cursorUs, span, width);
 }
 
 /**
@@ -121,10 +121,11 @@ export function drawIndexTimeline(canvas: HTMLCanvasElement, reader: H4mkReader,
       ctx.fillRect(Math.floor(xOf(ticksToUs(table.lastKeyPts[k] as number, track.timescale), span, width)), 0, 2, 10);
     }
   }
-  cursor(ctx, cursorUs, span, width);
+  drawCursor(ctx, cursorUs, span, width);
 }
 
-function cursor(ctx: CanvasRenderingContext2D, cursorUs: number | null, span: TimeSpan, width: number): void {
+/** Draws the cursor line at `cursorUs` (nothing when null). */
+export function drawCursor(ctx: CanvasRenderingContext2D, cursorUs: number | null, span: TimeSpan, width: number): void {
   if (cursorUs === null) return;
   const x = Math.round(xOf(cursorUs, span, width)) + 0.5;
   ctx.strokeStyle = '#24292f';

@@ -12,6 +12,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { build, drain, type ServerOptions } from '../../server/index.js';
+import { BufferedLog } from '../../server/log-stream.js';
 import { loadSecret } from '../../server/secrets.js';
 import { failure, inputError } from '../errors.js';
 import type { Output } from '../output.js';
@@ -28,6 +29,7 @@ type ServeOptions = {
   maxBody?: number;
   corsOrigin?: string;
   cacheMaxAge?: number;
+  blockCache?: number;
   drainTimeout: number;
   logLevel: string;
 };
@@ -46,6 +48,11 @@ export function parseSize(value: string): number {
   const n = m === null ? Number.NaN : Number(m[1]) * (unit === undefined ? 1 : 1024 ** ('KMGT'.indexOf(unit) + 1));
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a size in bytes, e.g. 1048576, 64M or 4G');
   return n;
+}
+
+/** {@link parseSize}, or 0. */
+function parseSizeOrZero(value: string): number {
+  return value.trim() === '0' ? 0 : parseSize(value);
 }
 
 function parseSeconds(value: string): number {
@@ -84,13 +91,16 @@ export function registerServe(program: Command, out: Output): void {
     .option('--max-body <size>', 'largest container sent as a seed request body (default 64M)', parseSize)
     .option('--cors-origin <origin>', "allowed CORS origin ('*' by default; 'none' sends no CORS headers)")
     .option('--cache-max-age <seconds>', 'max-age of immutable responses (default 31536000)', parseSeconds)
+    .option('--block-cache <size>', 'memory for verified block responses, LRU (default 32M; 0 disables)', parseSizeOrZero)
     .option('--drain-timeout <seconds>', 'on SIGTERM, how long in-flight requests may still run', parseSeconds, 30)
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
     .action(async (dir: string | undefined, options: ServeOptions) => {
       if ((dir === undefined) === (options.origin === undefined)) throw inputError('give a directory or --origin URL (one of them)', 'see h4mk serve --help');
       if (!LOG_LEVELS.includes(options.logLevel)) throw inputError(`unknown log level ${JSON.stringify(options.logLevel)}`);
+      const logStream = new BufferedLog(process.stdout);
+      process.once('exit', () => logStream.flush());
       const serverOptions: ServerOptions = {
-        logger: { level: options.logLevel, stream: process.stdout },
+        logger: { level: options.logLevel, stream: logStream },
         corsOrigin: options.corsOrigin === 'none' ? false : (options.corsOrigin ?? '*'),
         version: program.version() ?? '0.0.0',
       };
@@ -109,6 +119,7 @@ export function registerServe(program: Command, out: Output): void {
       if (options.maxUpload !== undefined) serverOptions.maxUploadBytes = options.maxUpload;
       if (options.maxBody !== undefined) serverOptions.maxInlineBytes = options.maxBody;
       if (options.cacheMaxAge !== undefined) serverOptions.cacheMaxAge = options.cacheMaxAge;
+      if (options.blockCache !== undefined) serverOptions.blockCacheBytes = options.blockCache;
 
       let app: Awaited<ReturnType<typeof build>>;
       try {
@@ -138,7 +149,10 @@ export function registerServe(program: Command, out: Output): void {
         // Whatever is still running is cut off: the process must end.
         app.server.closeAllConnections();
         throw failure(`stopped with requests in flight: ${error instanceof Error ? error.message : String(error)}`, 'E_DRAIN');
+      } finally {
+        logStream.flush();
       }
       app.log.info('stopped');
+      logStream.flush();
     });
 }

@@ -17,7 +17,7 @@
 import type { Command } from 'commander';
 import { H4mkError, H4mkReader, type SealCheck, type VerifyFailure, type VerifyReport, verifySeal } from '../../index.js';
 import { withSource } from '../container.js';
-import { layoutHint } from '../input.js';
+import { readerHints } from '../input.js';
 import { failure } from '../errors.js';
 import { addKeyOptions, type KeyKind, keyInputOf, type KeyOptions } from '../key-options.js';
 import { isoTime } from './manifest.js';
@@ -61,7 +61,7 @@ export function registerVerify(program: Command, out: Output): void {
     const outcome = await withSource(file, async (source): Promise<Outcome> => {
       let reader: H4mkReader;
       try {
-        reader = await H4mkReader.open(source, layoutHint());
+        reader = await H4mkReader.open(source, readerHints());
       } catch (error) {
         if (error instanceof H4mkError) return { opened: false, error };
         throw error;

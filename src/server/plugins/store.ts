@@ -18,7 +18,8 @@ import { lstat, open, readdir, realpath, rename, stat, unlink } from 'node:fs/pr
 import { join, relative, isAbsolute } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { FileSource, H4mkError, H4mkReader, HttpSource, type RandomAccessSource, readExactly, type VerifyReport } from '../../index.js';
+import { H4mkError, H4mkReader, HttpSource, type RandomAccessSource, readExactly, type VerifyReport } from '../../index.js';
+import { LocalFile } from '../local-file.js';
 import { HttpError } from '../errors.js';
 import { isValidName } from '../names.js';
 import type { ManifestView } from '../views.js';
@@ -149,11 +150,6 @@ export class ContainerStore {
     return this.dir !== null;
   }
 
-  /** Number of cached entries (open or failed). */
-  get cachedCount(): number {
-    return this.slots.size;
-  }
-
   /**
    * Holds the current version of `name` until `release`. Throws `E_NOT_FOUND`
    * for a missing name (or one whose symlink leads out of the directory) and
@@ -187,6 +183,8 @@ export class ContainerStore {
       // A cached failure for this exact file (not-found is never cached).
       if (!opened.ok) throw opened.error;
       const entry = opened.entry;
+      // Replaced or evicted while this request waited (its reader may be closed): take the current one.
+      if (entry.retired) continue;
       entry.refs++;
       let released = false;
       return {
@@ -380,13 +378,17 @@ export class ContainerStore {
 
   private async openLocal(name: string, slot: Slot): Promise<Entry> {
     const { path, stats } = await this.resolveLocal(name);
-    slot.identity = identityOf(stats);
-    const source = await FileSource.open(path);
+    const source = await LocalFile.open(path).catch((error: unknown) => {
+      // Gone (or replaced by something else) since it was resolved.
+      if ((error as { code?: unknown }).code === 'ENOENT' || !(error as { code?: unknown }).code) throw new HttpError('E_NOT_FOUND', 'no such container');
+      throw error;
+    });
     try {
-      // The name may have been replaced between stat and open: then this slot is stale at once.
-      if ((await source.size()) !== stats.size) slot.checkedAt = 0;
+      // The identity of what was opened (a rename between stat and open shows at the next check).
+      slot.identity = identityOf(source.fileStats);
+      if (identityOf(stats) !== slot.identity) slot.checkedAt = 0;
       const reader = await H4mkReader.open(source);
-      return new Entry(name, reader, await containerEtag(reader), stats.mtime.toUTCString());
+      return new Entry(name, reader, await containerEtag(reader), source.fileStats.mtime.toUTCString());
     } catch (error) {
       await source.close();
       throw error;
@@ -441,7 +443,7 @@ export class ContainerStore {
       if (!TEMP_PATTERN.test(name)) continue;
       const path = join(dir, name);
       const s = await lstat(path).catch(() => null);
-      if (s !== null && s.isFile() && Date.now() - s.mtimeMs > STALE_TEMP_MS) await unlink(path).catch(() => {});
+      if (s?.isFile() && Date.now() - s.mtimeMs > STALE_TEMP_MS) await unlink(path).catch(() => {});
     }
   }
 }

@@ -25,8 +25,8 @@ import { type ByteRange, contentRange, evaluatePreconditions, header, ifRangeAll
 import { routes } from '../schemas.js';
 import type { Entry, Lease } from '../plugins/store.js';
 
-/** Bytes read from the source per chunk of a streamed body. */
-const CHUNK_LENGTH = 256 * 1024;
+/** Bytes read per chunk of a streamed body (and the stream buffer): bounds the memory a slow client holds. */
+const CHUNK_LENGTH = 64 * 1024;
 /** A body up to this size is read at once and sent as one buffer (no stream). */
 const SMALL_BODY = 64 * 1024;
 
@@ -128,7 +128,7 @@ async function sendParts(request: FastifyRequest, reply: FastifyReply, lease: Le
 function decide(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, entry: Entry): Part[] | null {
   const size = entry.size;
   const validators = { etag: entry.etag, lastModified: entry.lastModified };
-  reply.header('accept-ranges', 'bytes').header('etag', entry.etag).header('cache-control', immutableCacheControl(app));
+  reply.header('etag', entry.etag).header('cache-control', immutableCacheControl(app));
   if (entry.lastModified !== null) reply.header('last-modified', entry.lastModified);
   const precondition = evaluatePreconditions(request.headers, validators);
   if (precondition === 'failed') throw new HttpError('E_PRECONDITION', 'If-Match does not match the current version');
@@ -143,7 +143,8 @@ function decide(app: FastifyInstance, request: FastifyRequest, reply: FastifyRep
     case 'refused':
       throw new HttpError('E_RANGE', `range refused: ${decision.reason}`, { 'content-range': `bytes */${size}` });
     case 'full':
-      reply.code(200).type('application/octet-stream');
+      // Like nginx: Accept-Ranges on the whole-file answer (a 206 shows range support by itself).
+      reply.code(200).type('application/octet-stream').header('accept-ranges', 'bytes');
       return [{ start: 0, end: size - 1 }];
     case 'partial': {
       reply.code(206);
