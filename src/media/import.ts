@@ -3,6 +3,7 @@
  * a container, one packet per CORE block, streaming (memory is one packet
  * plus the demuxer's tables, whatever the file size). No re-encoding.
  */
+import type { EncryptionOptions } from '../writer/encryption.js';
 import { basename } from 'node:path';
 import type { Compression } from '../format/constants.js';
 import { FileSource } from '../io/file-source.js';
@@ -23,6 +24,8 @@ export type ImportOptions = {
   onProgress?: (done: number, total: number) => void;
   /** Stops the import (the output is aborted) when it fires. */
   signal?: AbortSignal;
+  /** Encrypt every block (§13). */
+  encryption?: EncryptionOptions;
 };
 
 /** One imported track. */
@@ -68,6 +71,7 @@ export async function importMedia(inputPath: string, sink: Sink, options: Import
       compression: options.compression ?? 'none',
       layout: options.layout ?? 'tail',
       meta: { source: { file: basename(inputPath), format: demuxer.format, bytes: demuxer.size }, ...options.meta },
+      ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
     });
     const adapters = demuxer.tracks.map((t) => new MediaAdapter(t));
     for (const [i, a] of adapters.entries()) writer.addTrack({ id: ids[i] as string, ...a.trackOptions() });

@@ -6,17 +6,18 @@
 import { type Command, Option } from 'commander';
 import { type ExportFormat, type ExportSummary, exportMedia } from '../../index.js';
 import { withContainer } from '../container.js';
+import { addKeyOptions, type KeyOptions, keyInputOf } from '../key-options.js';
 import { aboutPath } from '../errors.js';
 import { collect, parseInteger } from '../options.js';
 import type { Output } from '../output.js';
 import { startProgress } from '../progress.js';
 import { columns, mediaErrors, secondsSince } from './media-common.js';
 
-type ExportOptions = { output: string; track?: string[]; fromUs?: number; toUs?: number; format?: ExportFormat };
+type ExportOptions = KeyOptions & { output: string; track?: string[]; fromUs?: number; toUs?: number; format?: ExportFormat };
 
 /** Adds the `export` verb. */
 export function registerExport(program: Command, out: Output): void {
-  program
+  const command = program
     .command('export')
     .description('export media tracks to MP4, WebM or Matroska without re-encoding (whole, or a window cut at keyframes)')
     .argument('<file>', 'container to read')
@@ -25,9 +26,10 @@ export function registerExport(program: Command, out: Output): void {
     .option('--from-us <n>', 'window start, µs: from the last keyframe at or before it', parseInteger)
     .option('--to-us <n>', 'window end, µs: up to the first keyframe at or after it', parseInteger)
     .addOption(new Option('--format <format>', 'output format (default: from the extension)').choices(['mp4', 'webm', 'matroska']))
-    .option('--json', 'print the summary as one JSON document')
-    .action(async (file: string, options: ExportOptions) => {
+    .option('--json', 'print the summary as one JSON document');
+  addKeyOptions(command, { grant: true }).action(async (file: string, options: ExportOptions) => {
       const started = performance.now();
+      const key = await keyInputOf(options, out);
       const summary = await mediaErrors(() =>
         withContainer(file, async (reader) => {
           const total = reader.tracks().reduce((a, t) => a + t.blockCount, 0);
@@ -45,7 +47,7 @@ export function registerExport(program: Command, out: Output): void {
           } finally {
             progress.stop();
           }
-        }),
+        }, key === undefined ? {} : { key: key.key }),
       );
       const seconds = secondsSince(started);
       if (out.jsonMode) {

@@ -6,19 +6,20 @@
  * on any error nothing is written.
  */
 import { type Command, Option } from 'commander';
-import { COMPRESSIONS, type Compression, FileSink, type ImportSummary, importMedia } from '../../index.js';
+import { COMPRESSIONS, type Compression, type EncryptionOptions, FileSink, type ImportSummary, importMedia } from '../../index.js';
 import { aboutPath, CliError, ExitCode } from '../errors.js';
 import { packJson } from '../json.js';
+import { addEncryptOptions, type EncryptOptions, encryptionOf } from '../key-options.js';
 import { parseJsonObjectOption } from '../options.js';
 import type { Output } from '../output.js';
 import { startProgress } from '../progress.js';
 import { columns, mediaErrors, secondsSince } from './media-common.js';
 
-type ImportOptions = { output: string; compress: Compression; faststart?: boolean; meta?: Record<string, unknown> };
+type ImportOptions = EncryptOptions & { output: string; compress: Compression; faststart?: boolean; meta?: Record<string, unknown> };
 
 /** Adds the `import` verb. */
 export function registerImport(program: Command, out: Output): void {
-  program
+  const command = program
     .command('import')
     .description('import a media file (MP4, WebM/MKV, Ogg, MP3, WAV, ADTS, FLAC, MPEG-TS) packet by packet, without re-encoding')
     .argument('<input>', 'media file to import')
@@ -26,10 +27,11 @@ export function registerImport(program: Command, out: Output): void {
     .addOption(new Option('--compress <codec>', 'compression of the blocks').choices(COMPRESSIONS).default('none'))
     .option('--faststart', 'put the index right after the header')
     .option('--meta <json>', 'extra user metadata (META) as a JSON object', parseJsonObjectOption)
-    .option('--json', 'print the summary as one JSON document')
-    .action(async (input: string, options: ImportOptions) => {
+    .option('--json', 'print the summary as one JSON document');
+  addEncryptOptions(command).action(async (input: string, options: ImportOptions) => {
       const started = performance.now();
-      const summary = await mediaErrors(() => runImport(input, options));
+      const encryption = await encryptionOf(options, out);
+      const summary = await mediaErrors(() => runImport(input, options, encryption));
       const seconds = secondsSince(started);
       if (out.jsonMode) {
         out.json({ ok: true, ...importJson(summary, input, options.output, options.compress, seconds) });
@@ -62,7 +64,7 @@ export function importJson(s: ImportSummary, input: string, output: string, comp
   };
 }
 
-async function runImport(input: string, options: ImportOptions): Promise<ImportSummary> {
+async function runImport(input: string, options: ImportOptions, encryption: EncryptionOptions | undefined): Promise<ImportSummary> {
   const sink = await FileSink.create(options.output).catch((error: unknown) => {
     throw aboutPath(options.output, error);
   });
@@ -77,6 +79,7 @@ async function runImport(input: string, options: ImportOptions): Promise<ImportS
       layout: options.faststart === true ? 'faststart' : 'tail',
       ...(options.meta === undefined ? {} : { meta: options.meta }),
       signal: abort.signal,
+      ...(encryption === undefined ? {} : { encryption }),
       onProgress: (done, size) => {
         if (total < 0) {
           total = size;
