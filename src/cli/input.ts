@@ -95,10 +95,14 @@ export function currentInput(): InputSession {
   return current;
 }
 
-/** Adds `--stats` and `--layout` to a read verb. */
+/** Adds `--stats` to a verb that reads an input. */
+export function addStatsOption(command: Command): Command {
+  return command.option('--stats', 'print the requests, bytes and reads made on the input (stderr; a "stats" field with --json)');
+}
+
+/** Adds `--stats`, `--layout` and `--live` to a read verb. */
 export function addInputOptions(command: Command): Command {
-  return command
-    .option('--stats', 'print the requests, bytes and reads made on the input (stderr; a "stats" field with --json)')
+  return addStatsOption(command)
     .addOption(new Option('--layout <layout>', 'read this end first: a faststart container over HTTP then opens with one request').choices(['faststart', 'tail']))
     .option('--live', 'open the latest checkpoint of a container still being written (h4mk pack --live)');
 }

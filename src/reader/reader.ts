@@ -77,12 +77,15 @@ export type RangeQuery = {
   fromKeyframe?: boolean;
 };
 
+/** A track's bounds in a query: [from, to) in ticks; with fromKeyframe, the first core_index (−1 until the keyframe segment's table resolves it). */
+type TrackBounds = { from: number; to: number; firstCoreIndex: number; keySegment: number; keyTicks: number };
+
 /** What a query selects, per track, before any read. */
 type Selection = {
   segments: number[];
   wanted: Uint8Array;
   /** Per track number: [from, to) in ticks, and the first core_index (fromKeyframe). */
-  bounds: Map<number, { from: number; to: number; firstCoreIndex: number }>;
+  bounds: Map<number, TrackBounds>;
 };
 
 export type ReadBlockOptions = {
@@ -267,29 +270,14 @@ export class H4mkReader {
     const search = this.searches[t.number] as TrackSearch;
     const table = search.table;
     const ticks = lastTickAtOrBeforeUs(Math.floor(ptsUs), t.timescale);
-    const k = keyEntryAtOrBefore(search, ticks);
-    if (k < 0) return null;
-    const segment = table.segment[k] as number;
+    const key = this.keyframeFromIndex(t.number, ticks);
+    if (key === null) return null;
+    const { segment } = key;
     const dir = this.index.segments;
-    const segFirst = dir.firstCoreIndex[segment] as number;
-    let coreIndex: number;
-    let pts: number;
-    if ((table.lastKeyPts[k] as number) <= ticks) {
-      coreIndex = segFirst + (table.lastKeyPosition[k] as number);
-      pts = table.lastKeyPts[k] as number;
-    } else if ((table.keyCount[k] as number) === 1) {
-      coreIndex = segFirst + (table.firstKeyPosition[k] as number);
-      pts = table.firstKeyPts[k] as number;
-    } else {
+    let { coreIndex, pts } = key;
+    if (coreIndex < 0) {
       // Several keyframes in this segment and the target falls among them: read its table.
-      const st = await this.segmentTable(segment);
-      let best = -1;
-      for (let i = table.firstKeyPosition[k] as number; i <= (table.lastKeyPosition[k] as number); i++) {
-        if (st.trackNumber[i] === t.number && ((st.flags[i] as number) & BlockFlag.KEYFRAME) !== 0 && (st.pts[i] as number) <= ticks) best = i;
-      }
-      if (best < 0) throw new H4mkError('E_FORMAT', 'segment table disagrees with the seek table', { chunk: 'BIDX' });
-      coreIndex = segFirst + best;
-      pts = st.pts[best] as number;
+      ({ coreIndex, pts } = this.keyframeInTable(await this.segmentTable(segment), t.number, ticks));
     }
     const lastEntry = lastEntryAtOrBefore(search, ticks);
     const lastSegment = Math.max(segment, table.segment[lastEntry] as number);
@@ -308,6 +296,34 @@ export class H4mkReader {
         toCoreIndex: (dir.firstCoreIndex[lastSegment] as number) + (dir.blockCount[lastSegment] as number) - 1,
       },
     };
+  }
+
+  /**
+   * §8.2 The keyframe of track `trackNumber` with the largest pts ≤ `ticks`,
+   * from the top-level index alone: its segment, and its core_index and pts
+   * when the index determines them (−1 when the segment's table is needed).
+   * Null when there is no such keyframe.
+   */
+  private keyframeFromIndex(trackNumber: number, ticks: number): { segment: number; coreIndex: number; pts: number } | null {
+    const search = this.searches[trackNumber] as TrackSearch;
+    const table = search.table;
+    const k = keyEntryAtOrBefore(search, ticks);
+    if (k < 0) return null;
+    const segment = table.segment[k] as number;
+    const segFirst = this.index.segments.firstCoreIndex[segment] as number;
+    if ((table.lastKeyPts[k] as number) <= ticks) return { segment, coreIndex: segFirst + (table.lastKeyPosition[k] as number), pts: table.lastKeyPts[k] as number };
+    if ((table.keyCount[k] as number) === 1) return { segment, coreIndex: segFirst + (table.firstKeyPosition[k] as number), pts: table.firstKeyPts[k] as number };
+    return { segment, coreIndex: -1, pts: Number.NaN };
+  }
+
+  /** The last keyframe of `trackNumber` with pts ≤ `ticks` in a segment's table (its seek entry says there is one). */
+  private keyframeInTable(st: SegmentTable, trackNumber: number, ticks: number): { coreIndex: number; pts: number } {
+    let best = -1;
+    for (let i = 0; i < st.count; i++) {
+      if (st.trackNumber[i] === trackNumber && ((st.flags[i] as number) & BlockFlag.KEYFRAME) !== 0 && (st.pts[i] as number) <= ticks) best = i;
+    }
+    if (best < 0) throw new H4mkError('E_FORMAT', 'segment table disagrees with the seek table', { chunk: 'BIDX' });
+    return { coreIndex: st.firstCoreIndex + best, pts: st.pts[best] as number };
   }
 
   /** {@link seek} for every track, keyed by track id. */
@@ -348,7 +364,8 @@ export class H4mkReader {
         for (let i = 0; i < table.count; i++) {
           const track = table.trackNumber[i] as number;
           if (selection.wanted[track] !== 1) continue;
-          const b = selection.bounds.get(track) as { from: number; to: number; firstCoreIndex: number };
+          const b = selection.bounds.get(track) as TrackBounds;
+          if (b.firstCoreIndex < 0 && segment === b.keySegment) b.firstCoreIndex = this.keyframeInTable(table, track, b.keyTicks).coreIndex;
           const pts = table.pts[i] as number;
           const flags = table.flags[i] as number;
           if (query.keyframesOnly && (flags & BlockFlag.KEYFRAME) === 0) continue;
@@ -388,12 +405,32 @@ export class H4mkReader {
    * at or before it and every block of the track from there to the target.
    */
   async readSpan(track: string | number, ptsUs: number, options: ReadBlockOptions = {}): Promise<{ keyframe: SeekResult; blocks: Block[] } | null> {
-    const keyframe = await this.seek(track, ptsUs);
-    if (keyframe === null) return null;
+    if (!Number.isFinite(ptsUs)) throw new RangeError('ptsUs must be a finite number');
+    const t = this.track(track);
+    if (this.keyframeFromIndex(t.number, lastTickAtOrBeforeUs(Math.floor(ptsUs), t.timescale)) === null) return null;
+    const query: RangeQuery = { tracks: [t.number], fromUs: ptsUs, toUs: Math.floor(ptsUs) + 1, fromKeyframe: true };
+    const selection = await this.select(query);
     const blocks: Block[] = [];
-    for await (const b of this.range({ tracks: [track], fromUs: ptsUs, toUs: ptsUs + 1, fromKeyframe: true }, { ...options, payloads: true })) {
-      blocks.push(b as Block);
-    }
+    for await (const b of this.range(query, { ...options, payloads: true })) blocks.push(b as Block);
+    const key = blocks[0];
+    if (key === undefined || !key.keyframe) throw new H4mkError('E_FORMAT', 'the decode span does not start at a keyframe', { chunk: 'SEEK' });
+    const dir = this.index.segments;
+    const first = selection.segments[0] as number;
+    const last = selection.segments[selection.segments.length - 1] as number;
+    const offset = this.dataOffset + (dir.offset[first] as number);
+    const keyframe: SeekResult = {
+      trackId: t.id,
+      trackNumber: t.number,
+      coreIndex: key.coreIndex,
+      pts: key.pts,
+      ptsUs: key.ptsUs,
+      span: {
+        offset,
+        length: this.dataOffset + (dir.offset[last] as number) + (dir.length[last] as number) - offset,
+        fromCoreIndex: key.coreIndex,
+        toCoreIndex: (dir.firstCoreIndex[last] as number) + (dir.blockCount[last] as number) - 1,
+      },
+    };
     return { keyframe, blocks };
   }
 
@@ -406,7 +443,7 @@ export class H4mkReader {
     const tracks = (query.tracks ?? this.trackInfos.map((t) => t.number)).map((t) => this.track(t));
     const wanted = new Uint8Array(this.trackInfos.length);
     const segments = new Set<number>();
-    const bounds = new Map<number, { from: number; to: number; firstCoreIndex: number }>();
+    const bounds = new Map<number, TrackBounds>();
     for (const t of tracks) {
       wanted[t.number] = 1;
       const from = rangeBound(query.fromUs, -Infinity, 'fromUs', t.timescale);
@@ -414,18 +451,20 @@ export class H4mkReader {
       const table = this.index.seek[t.number] as TrackSeekTable;
       const search = this.searches[t.number] as TrackSearch;
       if (query.fromKeyframe) {
-        // From the keyframe's segment to the last segment holding a block before `to`.
-        const hit = query.fromUs === undefined || !Number.isFinite(query.fromUs) ? null : await this.seek(t.number, query.fromUs);
-        const firstEntry = hit === null ? 0 : table.segment.indexOf(segmentOfBlock(this.index.segments, hit.coreIndex));
+        // From the keyframe's segment to the last segment holding a block before `to`, from the
+        // index alone: when the keyframe is only known from its segment's table, that table comes
+        // with the segment's bytes, so the span is still one read.
+        const keyTicks = query.fromUs === undefined || !Number.isFinite(query.fromUs) ? null : lastTickAtOrBeforeUs(Math.floor(query.fromUs), t.timescale);
+        const key = keyTicks === null ? null : this.keyframeFromIndex(t.number, keyTicks);
+        const first = key === null ? (table.segment[0] as number | undefined) : key.segment;
         const lastEntry = to === Infinity ? table.entryCount - 1 : lastEntryAtOrBefore(search, to - 1);
-        bounds.set(t.number, { from, to, firstCoreIndex: hit?.coreIndex ?? 0 });
-        if (lastEntry < 0 || firstEntry < 0) continue;
-        const first = table.segment[firstEntry] as number;
-        const last = table.segment[Math.max(firstEntry, lastEntry)] as number;
+        bounds.set(t.number, { from, to, firstCoreIndex: key?.coreIndex ?? 0, keySegment: key?.segment ?? -1, keyTicks: keyTicks ?? 0 });
+        if (lastEntry < 0 || first === undefined) continue;
+        const last = Math.max(first, table.segment[lastEntry] as number);
         for (let s = first; s <= last; s++) segments.add(s);
         continue;
       }
-      bounds.set(t.number, { from, to, firstCoreIndex: 0 });
+      bounds.set(t.number, { from, to, firstCoreIndex: 0, keySegment: -1, keyTicks: 0 });
       for (let k = 0; k < table.entryCount; k++) {
         if ((table.maxPts[k] as number) < from || (table.minPts[k] as number) >= to) continue;
         if (query.keyframesOnly && (table.keyCount[k] as number) === 0) continue;

@@ -13,7 +13,7 @@ import type { RecoverReference, RecoverReport } from '../../recover/recover.js';
 import { recoverFile } from '../../tools/recover-file.js';
 import { openSource, withContainer } from '../container.js';
 import { CliError, ExitCode, aboutPath, inputError } from '../errors.js';
-import { addInputOptions, currentInput, isUrl } from '../input.js';
+import { addStatsOption, currentInput, isUrl } from '../input.js';
 import type { Output } from '../output.js';
 
 type RecoverCliOptions = { output: string; tracksFrom?: string; faststart?: boolean; tail?: boolean };
@@ -44,7 +44,7 @@ Verified means: blocks of complete segments match their segment table's SHA-256 
 blocks of the unfinished last segment match their CRC-32C and continue the core_index
 sequence. Exit 0: complete; 3: partial (a valid container, blocks lost); 1: nothing recoverable.`,
     );
-  addInputOptions(command).action(async (input: string, options: RecoverCliOptions) => {
+  addStatsOption(command).action(async (input: string, options: RecoverCliOptions) => {
     if (options.faststart === true && options.tail === true) throw inputError('give --faststart or --tail, not both');
     const layout = options.faststart === true ? 'faststart' : options.tail === true ? 'tail' : undefined;
     const reference: RecoverReference | undefined =

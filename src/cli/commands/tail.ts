@@ -13,7 +13,7 @@
 import type { Command } from 'commander';
 import { type BlockInfo, H4mkError, H4mkReader } from '../../index.js';
 import { openSource } from '../container.js';
-import { addInputOptions, currentInput, isUrl } from '../input.js';
+import { addStatsOption, currentInput, isUrl } from '../input.js';
 import { blockJson } from '../json.js';
 import { parseIndex } from '../options.js';
 import type { Output } from '../output.js';
@@ -35,7 +35,7 @@ export function registerTail(program: Command, out: Output): void {
     .option('--from-start', 'print the blocks already written first (default: only blocks that appear after the start)')
     .option('--exit-on-finish', 'stop once the file is finished (ends with its final index and stopped growing)')
     .option('--json', 'print one JSON object per block, one per line (NDJSON)');
-  addInputOptions(command).action(async (file: string, options: TailOptions) => {
+  addStatsOption(command).action(async (file: string, options: TailOptions) => {
     const input = currentInput();
     const interval = Math.max(10, options.intervalMs);
     let stopped = false;
