@@ -158,18 +158,24 @@ async function openMcap(path, { messageIndexCacheSizeBytes } = {}) {
 
 /* ------------------------------------------------------------------- mp4 */
 
-async function mp4Writer(path, tracks) {
+/**
+ * `fastStart`: false (moov at the end, the default) or 'reserve' (moov first,
+ * in space reserved from `packetCounts[track]`, media streamed to the file) —
+ * bench/remote.mjs writes both layouts.
+ */
+async function mp4Writer(path, tracks, { fastStart = false, packetCounts = null } = {}) {
   const temporary = temporaryPath(path);
-  const output = new Output({ format: new Mp4OutputFormat({ fastStart: false }), target: new FilePathTarget(temporary) });
-  const sources = tracks.map((t) => {
+  const output = new Output({ format: new Mp4OutputFormat({ fastStart }), target: new FilePathTarget(temporary) });
+  const sources = tracks.map((t, i) => {
     if (t.mp4 === null) return null;
+    const reserve = packetCounts ? { maximumPacketCount: packetCounts[i] } : {};
     if (t.mp4.type === 'video') {
       const source = new EncodedVideoPacketSource(t.mp4.codec);
-      output.addVideoTrack(source, { frameRate: t.mp4.frameRate });
+      output.addVideoTrack(source, { frameRate: t.mp4.frameRate, ...reserve });
       return { source, meta: { decoderConfig: t.mp4.decoderConfig }, timescale: t.h4mk.timescale };
     }
     const source = new EncodedAudioPacketSource(t.mp4.codec);
-    output.addAudioTrack(source);
+    output.addAudioTrack(source, reserve);
     return { source, meta: { decoderConfig: t.mp4.decoderConfig }, timescale: t.h4mk.timescale };
   });
   await output.start();
@@ -236,7 +242,7 @@ export const OPENERS = {
 };
 
 /** Writes a materialised workload with one format, timed from create to a durable, renamed file. */
-async function pack(format, workload, path, options) {
+export async function pack(format, workload, path, options) {
   const { cols } = workload;
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();

@@ -30,8 +30,8 @@ export const DEMO_CLIP = join(here, '..', '..', 'assets', 'demo-clip.mp4');
 const FAKE_AVCC = Uint8Array.of(1, 0x64, 0x00, 0x1f, 0xff, 0xe0, 0x00);
 
 /** (a) The 2-hour-shaped synthetic stream, `durationUs` of content. */
-export function synthetic({ durationUs, tiny = false }) {
-  const cols = materialise({ durationUs, tiny });
+export function synthetic({ durationUs, tiny = false, payloadScale }) {
+  const cols = materialise({ durationUs, tiny, ...(payloadScale === undefined ? {} : { payloadScale }) });
   const [video, audio, control] = TRACKS;
   return {
     name: 'synthetic',

@@ -23,7 +23,7 @@ import { H4mkError } from '../format/errors.js';
 import { decodeFooter, decodeHeader, type FileHeader } from '../format/header.js';
 import { type ContainerIndex, decodeIndexRegion } from '../format/index-region.js';
 import { readExactly, type RandomAccessSource } from '../io/source.js';
-import { DEFAULT_OPEN_BYTES, locateIndex, type LocatedIndex, type OpenOptions } from './open.js';
+import { DEFAULT_OPEN_BYTES, locateIndex, type LocatedIndex, type OpenOptions, Prefetched } from './open.js';
 
 /** Bytes read per step of the backward scan. */
 export const LIVE_SCAN_WINDOW = 1024 * 1024;
@@ -43,24 +43,6 @@ const FOOT_MAGIC = Uint8Array.of(0x46, 0x4f, 0x4f, 0x54, FOOT_PAYLOAD_LENGTH, 0,
 /** A located checkpoint: the index found, already decoded and verified. */
 export type LiveLocated = LocatedIndex & { index: ContainerIndex | null; sourceSize: number };
 
-/** Bytes fetched during the scan, by absolute offset. */
-class Fetched {
-  private readonly parts: { offset: number; bytes: Uint8Array }[] = [];
-  constructor(private readonly source: RandomAccessSource) {}
-  add(offset: number, bytes: Uint8Array): void {
-    this.parts.push({ offset, bytes });
-  }
-  covered(offset: number, length: number): Uint8Array | null {
-    for (const p of this.parts) {
-      if (offset >= p.offset && offset + length <= p.offset + p.bytes.length) return p.bytes.subarray(offset - p.offset, offset - p.offset + length);
-    }
-    return null;
-  }
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    return this.covered(offset, length) ?? readExactly(this.source, offset, length);
-  }
-}
-
 /**
  * §14 Finds the latest durable checkpoint of a possibly growing container.
  * `size` in the result is where the checkpoint's FOOT ends; `sourceSize` is
@@ -70,7 +52,7 @@ export async function locateLiveIndex(source: RandomAccessSource, limits: Limits
   const openBytes = options.openBytes ?? DEFAULT_OPEN_BYTES;
   const scanLimit = options.liveScanLimit ?? DEFAULT_LIVE_SCAN_LIMIT;
   if (!Number.isSafeInteger(scanLimit) || scanLimit < FOOTER_LENGTH) throw new RangeError(`liveScanLimit must be an integer ≥ ${FOOTER_LENGTH}, got ${scanLimit}`);
-  const fetched = new Fetched(source);
+  const fetched = new Prefetched(source);
   let size: number;
   let tailStart: number;
   let header: FileHeader | null = null;
@@ -140,7 +122,7 @@ async function finished(source: RandomAccessSource, limits: Limits, options: Ope
  * CRC and fields, an index region ending where it starts, that decodes and
  * verifies, and segments filling the data region before it. Throws when not.
  */
-async function tryCheckpoint(fetched: Fetched, limits: Limits, at: number, header: FileHeader | null, sourceSize: number): Promise<LiveLocated | 'faststart'> {
+async function tryCheckpoint(fetched: Prefetched, limits: Limits, at: number, header: FileHeader | null, sourceSize: number): Promise<LiveLocated | 'faststart'> {
   const end = at + FOOTER_LENGTH;
   const footer = decodeFooter(await fetched.read(at, FOOTER_LENGTH), end);
   if ((footer.flags & HeaderFlag.FASTSTART) !== 0) {

@@ -32,7 +32,7 @@ export type OpenOptions = {
 export const DEFAULT_OPEN_BYTES = 512 * 1024;
 
 /** Bytes already fetched, answering reads they cover before asking the source. */
-class Prefetched {
+export class Prefetched {
   private readonly parts: { offset: number; bytes: Uint8Array }[] = [];
   constructor(private readonly source: RandomAccessSource) {}
 
