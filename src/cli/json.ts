@@ -3,7 +3,7 @@
  * (the seed's spelling: `core_index`, `pts_us`). Binary fields are hex
  * (digests) or base64 (codec configuration, payloads), never raw bytes.
  */
-import type { BlockInfo, SeekResult, TrackInfo, WriteSummary } from '../index.js';
+import type { BlockInfo, SeekResult, WriteSummary } from '../index.js';
 import type { ErrorReport } from './errors.js';
 
 /** Hex of a digest. */
@@ -41,54 +41,7 @@ export function blockJson(b: BlockInfo): Record<string, unknown> {
   };
 }
 
-/** A track as printed by `manifest`. */
-export type TrackJson = {
-  number: number;
-  id: string;
-  kind: string;
-  codec: string;
-  timescale: number;
-  name: string;
-  language: string;
-  compression: string;
-  block_count: number;
-  keyframe_count: number;
-  first_pts_us: number | null;
-  last_pts_us: number | null;
-  duration_us: number | null;
-  stored_bytes: number;
-  original_bytes: number;
-  config_length: number;
-  config_b64: string;
-  extra: Record<string, unknown>;
-};
-
-/**
- * A track as printed by `manifest`. `durationUs` is from the first pts to
- * the end of the block with the last pts (null for an empty track).
- */
-export function trackJson(t: TrackInfo, durationUs: number | null): TrackJson {
-  return {
-    number: t.number,
-    id: t.id,
-    kind: t.kind,
-    codec: t.codec,
-    timescale: t.timescale,
-    name: t.name,
-    language: t.language,
-    compression: t.compression,
-    block_count: t.blockCount,
-    keyframe_count: t.keyframeCount,
-    first_pts_us: t.firstPtsUs,
-    last_pts_us: t.lastPtsUs,
-    duration_us: durationUs,
-    stored_bytes: t.storedBytes,
-    original_bytes: t.originalBytes,
-    config_length: t.config.length,
-    config_b64: base64(t.config),
-    extra: t.extra,
-  };
-}
+export { trackDurationUs, trackJson, type TrackJson } from '../tools/track-json.js';
 
 /** A seek answer as printed by `seek`. */
 export function seekJson(trackId: string, targetUs: number, r: SeekResult | null): Record<string, unknown> {

@@ -5,6 +5,7 @@
  * decode times with this depth, so the importer uses it too when the stream
  * reorders less than it announces. Returns null when not stated.
  */
+import { BitReader, removeEmulationPrevention } from './rbsp.js';
 
 /** Reads the first SPS of an avcC / hvcC record and returns its reorder depth. */
 export function announcedReorderDepth(mediaCodec: string, config: Uint8Array): number | null {
@@ -20,7 +21,7 @@ export function announcedReorderDepth(mediaCodec: string, config: Uint8Array): n
 function avcReorder(avcC: Uint8Array): number | null {
   if (avcC.length < 8 || avcC[0] !== 1 || ((avcC[5] as number) & 0x1f) === 0) return null;
   const length = ((avcC[6] as number) << 8) | (avcC[7] as number);
-  const b = new Bits(removeEmulationPrevention(avcC.subarray(9, 8 + length)));
+  const b = new BitReader(removeEmulationPrevention(avcC.subarray(9, 8 + length)));
   const profile = b.u(8);
   b.u(16); // constraint flags, level
   b.ue(); // seq_parameter_set_id
@@ -87,7 +88,7 @@ function avcReorder(avcC: Uint8Array): number | null {
   return b.ue();
 }
 
-function hrd(b: Bits): void {
+function hrd(b: BitReader): void {
   const count = b.ue() + 1;
   b.u(8);
   for (let i = 0; i < count; i++) {
@@ -115,7 +116,7 @@ function hevcReorder(hvcC: Uint8Array): number | null {
 }
 
 function hevcSpsReorder(sps: Uint8Array): number {
-  const b = new Bits(sps);
+  const b = new BitReader(sps);
   b.u(4);
   const maxSub = b.u(3);
   b.u(1);
@@ -153,43 +154,4 @@ function hevcSpsReorder(sps: Uint8Array): number {
     b.ue();
   }
   return reorder;
-}
-
-function removeEmulationPrevention(bytes: Uint8Array): Uint8Array {
-  const out: number[] = [];
-  let zeros = 0;
-  for (const x of bytes) {
-    if (zeros >= 2 && x === 3) {
-      zeros = 0;
-      continue;
-    }
-    out.push(x);
-    zeros = x === 0 ? zeros + 1 : 0;
-  }
-  return Uint8Array.from(out);
-}
-
-/** Bit reader that throws past the end (caught by the caller). */
-class Bits {
-  private bit = 0;
-  constructor(private readonly bytes: Uint8Array) {}
-  u(n: number): number {
-    let v = 0;
-    for (let i = 0; i < n; i++) {
-      const byte = this.bytes[this.bit >> 3];
-      if (byte === undefined) throw new RangeError('end of SPS');
-      v = v * 2 + ((byte >> (7 - (this.bit & 7))) & 1);
-      this.bit++;
-    }
-    return v;
-  }
-  ue(): number {
-    let zeros = 0;
-    while (this.u(1) === 0) if (++zeros > 31) throw new RangeError('bad Exp-Golomb code');
-    return 2 ** zeros - 1 + this.u(zeros);
-  }
-  se(): number {
-    const k = this.ue();
-    return k % 2 === 1 ? (k + 1) / 2 : -k / 2;
-  }
 }

@@ -3,30 +3,13 @@
  * the seed's spelling: `core_index`, `pts_us`). Each has a response schema
  * of the same name in schemas.ts; the serializer drops anything undeclared.
  */
-import { type BlockInfo, H4mkError, type H4mkReader, type PlannedRange, type SeekResult, ticksToUs, type TrackInfo, type VerifyReport, verifySeal } from '../index.js';
+import { trackDurationUs, trackJson, type TrackJson } from '../tools/track-json.js';
+import { type BlockInfo, H4mkError, type H4mkReader, type PlannedRange, type SeekResult, type VerifyReport, verifySeal } from '../index.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
-export type TrackView = {
-  number: number;
-  id: string;
-  kind: string;
-  codec: string;
-  timescale: number;
-  name: string;
-  language: string;
-  compression: string;
-  block_count: number;
-  keyframe_count: number;
-  first_pts_us: number | null;
-  last_pts_us: number | null;
-  duration_us: number | null;
-  stored_bytes: number;
-  original_bytes: number;
-  config_b64: string;
-  extra: Record<string, unknown>;
-};
+/** A track in a manifest view (the response schema drops the CLI's config_length). */
+export type TrackView = TrackJson;
 
 export type ManifestView = {
   name: string | null;
@@ -49,7 +32,7 @@ export type ManifestView = {
 /** The manifest of an open container (reads at most one segment table per track, for durations). */
 export async function manifestView(reader: H4mkReader, name: string | null, etag: string | null): Promise<ManifestView> {
   const tracks: TrackView[] = [];
-  for (const t of reader.tracks()) tracks.push(trackView(t, await durationUs(reader, t)));
+  for (const t of reader.tracks()) tracks.push(trackJson(t, await trackDurationUs(reader, t)));
   return {
     name,
     etag,
@@ -80,38 +63,6 @@ function sealView(reader: H4mkReader): ManifestView['seal'] {
     valid = false;
   }
   return { signer: seal.signer, signed_at: seal.signedAt, public_key: hex(seal.publicKey), valid };
-}
-
-function trackView(t: TrackInfo, duration: number | null): TrackView {
-  return {
-    number: t.number,
-    id: t.id,
-    kind: t.kind,
-    codec: t.codec,
-    timescale: t.timescale,
-    name: t.name,
-    language: t.language,
-    compression: t.compression,
-    block_count: t.blockCount,
-    keyframe_count: t.keyframeCount,
-    first_pts_us: t.firstPtsUs,
-    last_pts_us: t.lastPtsUs,
-    duration_us: duration,
-    stored_bytes: t.storedBytes,
-    original_bytes: t.originalBytes,
-    config_b64: base64(t.config),
-    extra: t.extra,
-  };
-}
-
-/** From the first pts to the end of the block with the last pts, µs; null for an empty track. */
-async function durationUs(reader: H4mkReader, t: TrackInfo): Promise<number | null> {
-  if (t.firstPtsUs === null || t.lastPtsUs === null || t.lastPts === null) return null;
-  let end = t.lastPts;
-  for await (const b of reader.range({ tracks: [t.number], fromUs: t.lastPtsUs })) {
-    if (b.pts === t.lastPts) end = Math.max(end, b.pts + b.duration);
-  }
-  return ticksToUs(end, t.timescale) - t.firstPtsUs;
 }
 
 export type SeekView = {

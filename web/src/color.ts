@@ -6,53 +6,7 @@
  * stream says; only when it does not, and the picture is below 720 lines,
  * the decoder is told BT.601 (SMPTE 170M), keeping the stream's range flag.
  */
-
-/** Reads bits MSB first from an RBSP (emulation prevention bytes removed). */
-class BitReader {
-  private bit = 0;
-  constructor(private readonly bytes: Uint8Array) {}
-
-  u(n: number): number {
-    let v = 0;
-    for (let i = 0; i < n; i++) {
-      const byte = this.bytes[this.bit >> 3];
-      if (byte === undefined) throw new RangeError('SPS ended early');
-      v = v * 2 + ((byte >> (7 - (this.bit & 7))) & 1);
-      this.bit++;
-    }
-    return v;
-  }
-
-  /** ue(v): Exp-Golomb (H.264 §9.1). */
-  ue(): number {
-    let zeros = 0;
-    while (this.u(1) === 0) {
-      if (++zeros > 31) throw new RangeError('bad Exp-Golomb code');
-    }
-    return 2 ** zeros - 1 + this.u(zeros);
-  }
-
-  /** se(v). */
-  se(): number {
-    const k = this.ue();
-    return k % 2 === 1 ? (k + 1) / 2 : -k / 2;
-  }
-}
-
-/** NAL payload → RBSP: drops the 0x03 of every 0x000003. */
-function rbsp(nal: Uint8Array): Uint8Array {
-  const out: number[] = [];
-  let zeros = 0;
-  for (const b of nal) {
-    if (zeros >= 2 && b === 3) {
-      zeros = 0;
-      continue;
-    }
-    zeros = b === 0 ? zeros + 1 : 0;
-    out.push(b);
-  }
-  return Uint8Array.from(out);
-}
+import { BitReader, removeEmulationPrevention } from '../../src/media/rbsp.js';
 
 /** What the first SPS of an avcC says about colour. */
 export type SpsColour = { height: number; fullRange: boolean | null; described: boolean };
@@ -68,7 +22,7 @@ export function avcColour(avcC: Uint8Array): SpsColour | null {
     const length = ((avcC[6] as number) << 8) | (avcC[7] as number); // sequenceParameterSetLength
     const nal = avcC.subarray(8, 8 + length);
     if (nal.length !== length || ((nal[0] as number) & 0x1f) !== 7) return null;
-    const r = new BitReader(rbsp(nal.subarray(1)));
+    const r = new BitReader(removeEmulationPrevention(nal.subarray(1)));
     const profile = r.u(8); //                                  profile_idc
     r.u(16); //                                                 constraint flags, level_idc
     r.ue(); //                                                  seq_parameter_set_id

@@ -4,9 +4,9 @@
  * key epoch, container id, signer) and never any key material.
  */
 import type { Command } from 'commander';
-import { type GopStats, ticksToUs, trackGopStats, type H4mkReader, type TrackInfo } from '../../index.js';
+import { type GopStats, trackGopStats, type H4mkReader, } from '../../index.js';
 import { withContainer } from '../container.js';
-import { hex, trackJson, type TrackJson } from '../json.js';
+import { hex, trackDurationUs, trackJson, type TrackJson } from '../json.js';
 import type { Output } from '../output.js';
 
 /** Adds the `manifest` verb. */
@@ -105,7 +105,7 @@ export function isoTime(seconds: number): string {
 export async function manifestOf(reader: H4mkReader, file: string): Promise<Manifest> {
   const tracks: ManifestTrack[] = [];
   for (const t of reader.tracks()) {
-    const track: ManifestTrack = trackJson(t, await durationUs(reader, t));
+    const track: ManifestTrack = trackJson(t, await trackDurationUs(reader, t));
     if (t.blockCount > 0 && (t.kind === 'video' || t.keyframeCount < t.blockCount)) track.gop = gopJson(await trackGopStats(reader, t.number));
     tracks.push(track);
   }
@@ -127,16 +127,6 @@ export async function manifestOf(reader: H4mkReader, file: string): Promise<Mani
     sealed: reader.seal !== null,
     seal: sealJson(reader),
   };
-}
-
-/** From the first pts to the end of the block with the last pts, µs; null for an empty track. */
-async function durationUs(reader: H4mkReader, t: TrackInfo): Promise<number | null> {
-  if (t.firstPtsUs === null || t.lastPtsUs === null || t.lastPts === null) return null;
-  let end = t.lastPts;
-  for await (const b of reader.range({ tracks: [t.number], fromUs: t.lastPtsUs })) {
-    if (b.pts === t.lastPts) end = Math.max(end, b.pts + b.duration);
-  }
-  return ticksToUs(end, t.timescale) - t.firstPtsUs;
 }
 
 function gopJson(g: GopStats): GopJson {
