@@ -78,3 +78,4 @@ export { recoverContainer, type RecoverDamage, type RecoverOptions, type Recover
 export { optimizeContainer, type OptimizeOptions, type OptimizeSummary } from './tools/optimize.js';
 export { publishVerified, type Published } from './tools/publish.js';
 export { recoverFile, type RecoverFileResult } from './tools/recover-file.js';
+export * from './delivery/index.js';

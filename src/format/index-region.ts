@@ -3,7 +3,7 @@
  * consecutive chunks. Unknown chunk types inside it are skipped (and covered
  * by the index digest).
  */
-import { bytesEqual, toHex } from './bytes.js';
+import { bytesEqual, concatBytes, toHex } from './bytes.js';
 import { decodeChunk, encodeChunk } from './chunk.js';
 import { type CryptoParams, decodeCryptoParams, encodeCryptoParams } from './crypto-params.js';
 import { decodeSeal, type Seal } from './seal.js';
@@ -57,24 +57,12 @@ export function encodeIndexRegion(content: IndexContent, sha256: DigestFunction)
     encodeChunk('SEGX', encodeSegmentDirectory(content.segments)),
     ...(content.crypto ? [encodeChunk('CRYP', encodeCryptoParams(content.crypto))] : []),
   ];
-  const before = concat(parts);
+  const before = concatBytes(parts);
   const veri = encodeChunk(
     'VERI',
     encodeIntegrity({ blockCount: content.segments.totalBlocks, segmentCount: content.segments.count, chainHead: content.chainHead, indexDigest: sha256(before) }),
   );
-  return concat([before, veri]);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes([before, veri]);
 }
 
 /**

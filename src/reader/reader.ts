@@ -326,6 +326,79 @@ export class H4mkReader {
     return { coreIndex: st.firstCoreIndex + best, pts: st.pts[best] as number };
   }
 
+  /**
+   * §5.4 The keyframes of `track` that the top-level index names exactly
+   * (each seek entry's first and last keyframe), in order, with their
+   * core_index and pts: no read. With this implementation's writer (a
+   * segment per keyframe of the first video track, §6.4) that is every
+   * keyframe of that track.
+   */
+  indexKeyframes(track: string | number): { coreIndex: number; pts: number; ptsUs: number; segment: number }[] {
+    const t = this.track(track);
+    const table = (this.searches[t.number] as TrackSearch).table;
+    const out: { coreIndex: number; pts: number; ptsUs: number; segment: number }[] = [];
+    const dir = this.index.segments;
+    for (let k = 0; k < table.entryCount; k++) {
+      const keys = table.keyCount[k] as number;
+      if (keys === 0) continue;
+      const segment = table.segment[k] as number;
+      const first = dir.firstCoreIndex[segment] as number;
+      const add = (pts: number, position: number) => out.push({ coreIndex: first + position, pts, ptsUs: ticksToUs(pts, t.timescale), segment });
+      add(table.firstKeyPts[k] as number, table.firstKeyPosition[k] as number);
+      if (keys > 1) add(table.lastKeyPts[k] as number, table.lastKeyPosition[k] as number);
+    }
+    return out;
+  }
+
+  /**
+   * §5.4 Per seek entry of `track`, from the index alone: its segment, block
+   * and keyframe counts and pts bounds (ticks). What summaries and playlists
+   * are built from.
+   */
+  indexEntries(track: string | number): { segment: number; count: number; keyCount: number; minPts: number; maxPts: number }[] {
+    const t = this.track(track);
+    const table = (this.searches[t.number] as TrackSearch).table;
+    const out: { segment: number; count: number; keyCount: number; minPts: number; maxPts: number }[] = [];
+    for (let k = 0; k < table.entryCount; k++) {
+      out.push({
+        segment: table.segment[k] as number,
+        count: table.count[k] as number,
+        keyCount: table.keyCount[k] as number,
+        minPts: table.minPts[k] as number,
+        maxPts: table.maxPts[k] as number,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * The blocks with `fromCore ≤ core_index < toCore` of the chosen tracks
+   * (default all), with payloads (decompressed and verified by default), in
+   * file order. The segments holding them are read together: one read when
+   * they are adjacent and within the coalescing limits.
+   */
+  async *readBlocks(fromCore: number, toCore: number, options: ReadBlockOptions & { tracks?: ReadonlyArray<string | number> } = {}): AsyncGenerator<Block> {
+    const end = Math.min(toCore, this.blockCount);
+    if (!(fromCore < end)) return;
+    const wanted = new Uint8Array(this.trackInfos.length);
+    for (const t of options.tracks ?? this.trackInfos.map((x) => x.number)) wanted[this.track(t).number] = 1;
+    const first = this.segmentOf(Math.max(0, fromCore));
+    const last = this.segmentOf(end - 1);
+    const segments: number[] = [];
+    for (let s = first; s <= last; s++) segments.push(s);
+    for (const range of this.coalesce(segments)) {
+      const bytes = await readExactly(this.source, range.offset, range.length);
+      for (const segment of range.segments) {
+        const table = this.tableFromBytes(segment, bytes, range.offset);
+        for (let i = 0; i < table.count; i++) {
+          const core = table.firstCoreIndex + i;
+          if (core < fromCore || core >= end || wanted[table.trackNumber[i] as number] !== 1) continue;
+          yield this.decodeBlock(this.info(segment, table, i), bytes, range.offset, options);
+        }
+      }
+    }
+  }
+
   /** {@link seek} for every track, keyed by track id. */
   async seekAll(ptsUs: number): Promise<Record<string, SeekResult | null>> {
     const out: Record<string, SeekResult | null> = {};

@@ -29,6 +29,7 @@ import { rawRoutes } from './routes/raw.js';
 import { restRoutes } from './routes/rest.js';
 import { seedRoutes } from './routes/seed.js';
 import { uploadRoutes } from './routes/upload.js';
+import { streamRoutes } from './routes/stream.js';
 import { registerInspector } from './routes/inspector.js';
 import { errorSchema } from './schemas.js';
 import { MAX_RANGES } from './ranges.js';
@@ -205,6 +206,7 @@ export async function build(options: ServerOptions): Promise<FastifyInstance> {
   await app.register(seedRoutes);
   await app.register(restRoutes);
   await app.register(rawRoutes);
+  await app.register(streamRoutes);
   await app.register(uploadRoutes);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   // The browser inspector (web/, built into dist-web/) at `/`.

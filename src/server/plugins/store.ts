@@ -23,6 +23,7 @@ import { LocalFile } from '../local-file.js';
 import { HttpError } from '../errors.js';
 import { isValidName } from '../names.js';
 import type { ManifestView } from '../views.js';
+import type { DeliveryPlan } from '../../delivery/index.js';
 
 /** Options of the store. */
 export type StoreOptions = {
@@ -47,6 +48,9 @@ export class Entry {
   /** Cached derived documents of this exact version. */
   manifest: Promise<ManifestView> | null = null;
   verify: Promise<VerifyReport> | null = null;
+  /** The delivery plan (HLS/DASH) of this version, and its init segments by track number. */
+  plan: DeliveryPlan | null = null;
+  readonly inits = new Map<number, Promise<Uint8Array>>();
 
   constructor(
     readonly name: string,

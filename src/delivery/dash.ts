@@ -1,0 +1,108 @@
+/**
+ * The DASH MPD (ISO/IEC 23009-1, isoff-live profile) over the same CMAF
+ * segments as the HLS playlists: one AdaptationSet per video track, one per
+ * audio track (language, role), and text subtitles as whole WebVTT files.
+ * SegmentTimeline times are the fMP4 media times (moved by the plan's
+ * offset, which presentationTimeOffset takes off).
+ */
+import { listedSegments, type PlaylistOptions, trackDir } from './hls.js';
+import { type DeliveryPlan, segmentBounds, type TrackTimeline, timelineOf } from './plan.js';
+import type { DeliveryTrack } from './tracks.js';
+
+function xml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** ISO 8601 duration of `seconds`. */
+export function isoDuration(seconds: number): string {
+  return `PT${Math.max(0, seconds).toFixed(3)}S`;
+}
+
+/** S elements of a SegmentTimeline in `t`'s timescale (runs of equal durations folded with r). */
+function timeline(plan: DeliveryPlan, tl: TrackTimeline, t: DeliveryTrack, count: number): string[] {
+  const ts = t.info.timescale;
+  const shift = plan.offsetSeconds * ts;
+  const at = (seconds: number) => Math.round(seconds * ts) + shift;
+  const out: string[] = [];
+  let runStart = -1;
+  let runD = -1;
+  let runR = 0;
+  const flush = () => {
+    if (runStart < 0) return;
+    out.push(`<S t="${runStart}" d="${runD}"${runR > 0 ? ` r="${runR}"` : ''}/>`);
+  };
+  let expected = -1;
+  for (let k = 0; k < count; k++) {
+    const b = segmentBounds(tl, k);
+    const start = at(b.start);
+    const d = Math.max(1, at(b.end) - start);
+    if (start === expected && d === runD) runR++;
+    else {
+      flush();
+      runStart = start;
+      runD = d;
+      runR = 0;
+    }
+    expected = start + d;
+  }
+  flush();
+  return out;
+}
+
+/** The MPD. `base`: a BaseURL for the segment URIs (e.g. "../hls/" on the server), default none. */
+export function dashManifest(plan: DeliveryPlan, options: PlaylistOptions & { base?: string; availabilityStart?: Date; publishTime?: Date } = {}): string {
+  const q = options.query ?? '';
+  const live = options.live === true;
+  const primary = plan.primary;
+  const duration = primary === null ? 0 : primary.endPts / primary.track.info.timescale - (primary.cuts[0]?.pts ?? 0) / primary.track.info.timescale;
+  const head = live
+    ? `type="dynamic" availabilityStartTime="${(options.availabilityStart ?? new Date(0)).toISOString()}" publishTime="${(options.publishTime ?? new Date()).toISOString()}" minimumUpdatePeriod="PT1S" timeShiftBufferDepth="PT24H" suggestedPresentationDelay="PT3S"`
+    : `type="static" mediaPresentationDuration="${isoDuration(duration)}"`;
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" ${head} minBufferTime="PT2S">`,
+  ];
+  for (const t of plan.tracks) {
+    if (t.carriage === null) lines.push(`  <!-- track ${t.info.number} (${xml(t.info.id)}, ${xml(t.info.codec)}) left out: ${xml(t.reason ?? '').replace(/--/g, '- -')} -->`);
+  }
+  if (options.base !== undefined) lines.push(`  <BaseURL>${xml(options.base)}</BaseURL>`);
+  const start = primary === null ? 0 : (primary.cuts[0]?.pts ?? 0) / primary.track.info.timescale;
+  lines.push(`  <Period id="0" start="PT0S">`);
+  let id = 0;
+  for (const t of plan.tracks) {
+    if (t.carriage === null) continue;
+    const tl = timelineOf(plan, t);
+    if (tl === null) continue;
+    const count = listedSegments(tl, live);
+    const dir = trackDir(t);
+    if (t.carriage === 'webvtt') {
+      if (live) continue;
+      lines.push(
+        `    <AdaptationSet id="${id++}" contentType="text" mimeType="text/vtt"${t.language === '' ? '' : ` lang="${xml(t.language)}"`}>`,
+        '      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="subtitle"/>',
+        `      <Representation id="${dir}" bandwidth="256"><BaseURL>${xml(`${dir}/all.vtt${q}`)}</BaseURL></Representation>`,
+        '    </AdaptationSet>',
+      );
+      continue;
+    }
+    const video = t.kind === 'video';
+    const ts = t.info.timescale;
+    // Period time 0 is the first segment's start; presentationTimeOffset maps media time onto it.
+    const pto = Math.round(start * ts) + plan.offsetSeconds * ts;
+    lines.push(
+      `    <AdaptationSet id="${id++}" contentType="${video ? 'video' : 'audio'}" mimeType="${video ? 'video' : 'audio'}/mp4" segmentAlignment="true" startWithSAP="1"${t.language === '' ? '' : ` lang="${xml(t.language)}"`}>`,
+      `      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="${t.isDefault || t === primary?.track ? 'main' : 'alternate'}"/>`,
+      `      <Representation id="${dir}" codecs="${xml(t.codecs)}" bandwidth="${t.bandwidth}"${video && t.width > 0 ? ` width="${t.width}" height="${t.height}"` : ''}${video ? '' : ` audioSamplingRate="${t.sampleRate}"`}>`,
+      ...(video ? [] : [`        <AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${t.channels}"/>`]),
+      `        <SegmentTemplate timescale="${ts}" presentationTimeOffset="${pto}" initialization="${xml(`${dir}/init.mp4${q}`)}" media="${xml(`${dir}/$Number$.m4s${q}`)}" startNumber="0">`,
+      '          <SegmentTimeline>',
+      ...timeline(plan, tl, t, count).map((s) => `            ${s}`),
+      '          </SegmentTimeline>',
+      '        </SegmentTemplate>',
+      '      </Representation>',
+      '    </AdaptationSet>',
+    );
+  }
+  lines.push('  </Period>', '</MPD>');
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,147 @@
+/**
+ * Streaming views of a container, on the fly: HLS (master, media and
+ * I-frames playlists, CMAF init and media segments, WebVTT) under
+ * `/v1/containers/:name/hls/` and a DASH MPD at
+ * `/v1/containers/:name/dash/manifest.mpd` over the same segments.
+ * Playlists come from the index alone; each segment is one read of the
+ * container, every block checked against its digest before it is sent.
+ * Segment and finished-playlist URLs never change meaning for a container
+ * version: strong ETags (from the container's) and `immutable`.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  buildInitSegment,
+  buildKeyframeSegment,
+  buildMediaSegment,
+  buildSubtitleFile,
+  buildSubtitleSegment,
+  dashManifest,
+  DeliveryError,
+  type DeliveryPlan,
+  deliverable,
+  deliveryPlan,
+  iframePlaylist,
+  masterPlaylist,
+  mediaPlaylist,
+} from '../../delivery/index.js';
+import { immutableCacheControl, nameHook, nameParam } from '../context.js';
+import { HttpError } from '../errors.js';
+import type { Entry } from '../plugins/store.js';
+
+type TrackParams = { Params: { name: string; track: string } };
+type SegmentParams = { Params: { name: string; track: string; segment: string } };
+
+/** The plan of an entry, computed once per container version. */
+function planOf(entry: Entry): DeliveryPlan {
+  if (entry.plan === null) entry.plan = deliveryPlan(entry.reader);
+  return entry.plan;
+}
+
+/** DeliveryError → the server's error table. */
+function httpError(error: unknown): unknown {
+  if (!(error instanceof DeliveryError)) return error;
+  if (error.code === 'E_ENCRYPTED') return new HttpError('E_KEY', error.message);
+  return new HttpError(error.code, error.message);
+}
+
+/** Track number of a `t{N}` path segment, or 404. */
+function trackNumber(dir: string): number {
+  const m = /^t(0|[1-9]\d{0,4})$/.exec(dir);
+  if (m === null) throw new HttpError('E_NOT_FOUND', `no track directory ${JSON.stringify(dir.slice(0, 40))} (tracks are t0, t1, …)`);
+  return Number(m[1]);
+}
+
+/** The query string to carry into playlist URIs: a signed URL's signature, nothing else. */
+function carriedQuery(request: FastifyRequest): string {
+  const q = request.query as Record<string, unknown>;
+  if (typeof q.sig !== 'string' || typeof q.expires !== 'string') return '';
+  return `?expires=${encodeURIComponent(q.expires)}&sig=${encodeURIComponent(q.sig)}`;
+}
+
+function etagOf(entry: Entry, what: string): string {
+  return `"${createHash('sha256').update(entry.etag).update('\n').update(what).digest('hex').slice(0, 32)}"`;
+}
+
+/** Sends `body` with caching headers; 304 when the client has it. */
+function send(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, entry: Entry, what: string, type: string, body: Uint8Array | string): FastifyReply {
+  const etag = etagOf(entry, what);
+  reply.header('etag', etag).header('cache-control', immutableCacheControl(app)).type(type);
+  if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+  return reply.send(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+}
+
+const M3U8 = 'application/vnd.apple.mpegurl';
+
+export async function streamRoutes(app: FastifyInstance): Promise<void> {
+  const onRequest = [nameHook, app.access.readHook(nameParam)];
+  const use = <T>(request: FastifyRequest, fn: (entry: Entry, plan: DeliveryPlan) => Promise<T>): Promise<T> =>
+    app.store
+      .use(nameParam(request), async (entry) => {
+        const plan = planOf(entry);
+        if (plan.encrypted) throw new DeliveryError('E_ENCRYPTED', 'the container is encrypted: the server holds no keys (play it in the inspector with a key, or `h4mk package --key-file … --decrypt`)');
+        if (plan.primary === null) throw new DeliveryError('E_UNSUPPORTED', 'no track of this container can be delivered (no video or audio that fMP4 carries)');
+        return fn(entry, plan);
+      })
+      .catch((error: unknown) => {
+        throw httpError(error);
+      });
+
+  app.get('/v1/containers/:name/hls/master.m3u8', { onRequest }, async (request, reply) =>
+    use(request, async (entry, plan) => send(app, request, reply, entry, 'master', M3U8, masterPlaylist(plan, { query: carriedQuery(request) }))),
+  );
+
+  app.get('/v1/containers/:name/dash/manifest.mpd', { onRequest }, async (request, reply) =>
+    use(request, async (entry, plan) => send(app, request, reply, entry, 'mpd', 'application/dash+xml', dashManifest(plan, { base: '../hls/', query: carriedQuery(request) }))),
+  );
+
+  app.get<TrackParams>('/v1/containers/:name/hls/:track/index.m3u8', { onRequest }, async (request, reply) =>
+    use(request, async (entry, plan) => {
+      const n = trackNumber(request.params.track);
+      const t = plan.tracks[n];
+      if (t === undefined) throw new DeliveryError('E_NOT_FOUND', `no track ${n} in this container`);
+      deliverable(plan, n, t.carriage === 'webvtt' ? 'webvtt' : 'cmaf');
+      return send(app, request, reply, entry, `t${n}/index`, M3U8, mediaPlaylist(plan, t, { query: carriedQuery(request) }));
+    }),
+  );
+
+  app.get<TrackParams>('/v1/containers/:name/hls/:track/iframes.m3u8', { onRequest }, async (request, reply) =>
+    use(request, async (entry, plan) => {
+      const n = trackNumber(request.params.track);
+      const t = deliverable(plan, n, 'cmaf');
+      if (t.kind !== 'video' || plan.videos.has(n) === false && plan.primary?.track !== t) throw new DeliveryError('E_NOT_FOUND', `track ${t.info.id} is not video: no I-frames playlist`);
+      return send(app, request, reply, entry, `t${n}/iframes`, M3U8, iframePlaylist(plan, t, { query: carriedQuery(request) }));
+    }),
+  );
+
+  app.get<TrackParams>('/v1/containers/:name/hls/:track/init.mp4', { onRequest }, async (request, reply) =>
+    use(request, async (entry, plan) => {
+      const n = trackNumber(request.params.track);
+      deliverable(plan, n, 'cmaf');
+      let init = entry.inits.get(n);
+      if (init === undefined) {
+        init = buildInitSegment(entry.reader, plan, n);
+        entry.inits.set(n, init);
+        init.catch(() => entry.inits.delete(n));
+      }
+      return send(app, request, reply, entry, `t${n}/init`, 'video/mp4', await init);
+    }),
+  );
+
+  app.get<SegmentParams>('/v1/containers/:name/hls/:track/:segment', { onRequest }, async (request, reply) =>
+    use(request, async (entry, plan) => {
+      const n = trackNumber(request.params.track);
+      const name = request.params.segment;
+      if (name === 'all.vtt') return send(app, request, reply, entry, `t${n}/all.vtt`, 'text/vtt; charset=utf-8', await buildSubtitleFile(entry.reader, plan, n));
+      const m = /^(0|[1-9]\d{0,8})(\.key)?\.(m4s|vtt)$/.exec(name);
+      if (m === null) throw new HttpError('E_NOT_FOUND', `no segment ${JSON.stringify(name.slice(0, 40))} (segments are N.m4s, N.key.m4s, N.vtt)`);
+      const k = Number(m[1]);
+      if (m[3] === 'vtt') {
+        if (m[2] !== undefined) throw new HttpError('E_NOT_FOUND', 'no such segment');
+        return send(app, request, reply, entry, `t${n}/${k}.vtt`, 'text/vtt; charset=utf-8', await buildSubtitleSegment(entry.reader, plan, n, k));
+      }
+      const bytes = m[2] !== undefined ? await buildKeyframeSegment(entry.reader, plan, n, k) : await buildMediaSegment(entry.reader, plan, n, k);
+      return send(app, request, reply, entry, `t${n}/${name}`, 'video/mp4', bytes);
+    }),
+  );
+}
