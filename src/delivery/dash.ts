@@ -1,7 +1,8 @@
 /**
  * The DASH MPD (ISO/IEC 23009-1, isoff-live profile) over the same CMAF
  * segments as the HLS playlists: one AdaptationSet per video track, one per
- * audio track (language, role), and text subtitles as whole WebVTT files.
+ * audio track (language, role). Text subtitles are in the HLS playlists only
+ * (see the note where they are skipped).
  * SegmentTimeline times are the fMP4 media times (moved by the plan's
  * offset, which presentationTimeOffset takes off).
  */
@@ -76,13 +77,10 @@ export function dashManifest(plan: DeliveryPlan, options: PlaylistOptions & { ba
     const count = listedSegments(tl, live);
     const dir = trackDir(t);
     if (t.carriage === 'webvtt') {
-      if (live) continue;
-      lines.push(
-        `    <AdaptationSet id="${id++}" contentType="text" mimeType="text/vtt"${t.language === '' ? '' : ` lang="${xml(t.language)}"`}>`,
-        '      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="subtitle"/>',
-        `      <Representation id="${dir}" bandwidth="256"><BaseURL>${xml(`${dir}/all.vtt${q}`)}</BaseURL></Representation>`,
-        '    </AdaptationSet>',
-      );
+      // Sidecar WebVTT is what dash.js reads, but ffmpeg's DASH demuxer opens every adaptation set as
+      // fMP4 and then fails the whole manifest; text in fMP4 (wvtt) is not written yet, so the
+      // subtitles are in the HLS playlists only.
+      lines.push(`    <!-- track ${t.info.number} (${xml(t.info.id)}): subtitles are in the HLS playlists (${dir}/index.m3u8) -->`);
       continue;
     }
     const video = t.kind === 'video';
