@@ -14,6 +14,7 @@ import { registerExport } from './commands/export.js';
 import { registerImport } from './commands/import.js';
 import { registerManifest } from './commands/manifest.js';
 import { registerPack } from './commands/pack.js';
+import { registerPackage } from './commands/package.js';
 import { registerRange } from './commands/range.js';
 import { registerSeal } from './commands/seal.js';
 import { registerSeek } from './commands/seek.js';
@@ -59,6 +60,7 @@ export function createProgram(out: Output): Command {
     registerPack,
     registerImport,
     registerExport,
+    registerPackage,
     registerControls,
     registerManifest,
     registerSeek,

@@ -17,7 +17,7 @@ import { webvttSegment } from './webvtt.js';
 /** Why a segment cannot be served; `code` maps to an HTTP status. */
 export class DeliveryError extends Error {
   constructor(
-    readonly code: 'E_NOT_FOUND' | 'E_UNSUPPORTED' | 'E_ENCRYPTED',
+    readonly code: 'E_NOT_FOUND' | 'E_UNSUPPORTED' | 'E_ENCRYPTED' | 'E_EXISTS',
     message: string,
   ) {
     super(message);

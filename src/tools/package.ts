@@ -33,6 +33,11 @@ export type PackageOptions = {
   dash?: boolean;
   /** Replace an existing output directory. */
   force?: boolean;
+  /**
+   * An encrypted container whose reader holds its key: write the blocks
+   * decrypted. The package is then plain: anyone who can read it can play it.
+   */
+  decrypt?: boolean;
   onProgress?: (done: number, total: number) => void;
 };
 
@@ -50,10 +55,11 @@ export async function packageContainer(reader: H4mkReader, out: string, options:
   const hls = options.hls ?? options.dash !== true;
   const dash = options.dash ?? options.hls !== true;
   const plan = deliveryPlan(reader);
+  if (plan.encrypted && options.decrypt === true && reader.cipherContext !== null) plan.encrypted = false;
   if (plan.encrypted) throw new DeliveryError('E_ENCRYPTED', 'the container is encrypted: give its key (--key-file) and --decrypt to write a plain package');
   if (plan.primary === null) throw new DeliveryError('E_UNSUPPORTED', 'no track of this container can be delivered (no video or audio that fMP4 carries)');
   const existing = await stat(out).catch(() => null);
-  if (existing !== null && options.force !== true) throw new DeliveryError('E_EXISTS' as never, `${out} exists (use --force to replace it)`);
+  if (existing !== null && options.force !== true) throw new DeliveryError('E_EXISTS', `${out} exists`);
   const temporary = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.tmp`);
   const summary: PackageSummary = { files: 0, bytes: 0, segments: 0, tracks: [], skipped: [] };
   const put = async (path: string, data: Uint8Array | string) => {

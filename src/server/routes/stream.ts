@@ -42,6 +42,7 @@ function planOf(entry: Entry): DeliveryPlan {
 function httpError(error: unknown): unknown {
   if (!(error instanceof DeliveryError)) return error;
   if (error.code === 'E_ENCRYPTED') return new HttpError('E_KEY', error.message);
+  if (error.code === 'E_EXISTS') return new HttpError('E_CONFLICT', error.message);
   return new HttpError(error.code, error.message);
 }
 
