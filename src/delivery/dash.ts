@@ -55,7 +55,11 @@ export function dashManifest(plan: DeliveryPlan, options: PlaylistOptions & { ba
   const q = options.query ?? '';
   const live = options.live === true;
   const primary = plan.primary;
-  const duration = primary === null ? 0 : primary.endPts / primary.track.info.timescale - (primary.cuts[0]?.pts ?? 0) / primary.track.info.timescale;
+  // Period time 0 is the earliest presentation time of any delivered track, so nothing (audio priming,
+  // audio that starts before the first video frame) falls before presentationTimeOffset and is cut.
+  let start = primary === null ? 0 : (primary.cuts[0]?.pts ?? 0) / primary.track.info.timescale;
+  for (const t of plan.tracks) if (t.carriage === 'cmaf' && t.info.firstPts !== null) start = Math.min(start, t.info.firstPts / t.info.timescale);
+  const duration = plan.endSeconds - start;
   const head = live
     ? `type="dynamic" availabilityStartTime="${(options.availabilityStart ?? new Date(0)).toISOString()}" publishTime="${(options.publishTime ?? new Date()).toISOString()}" minimumUpdatePeriod="PT1S" timeShiftBufferDepth="PT24H" suggestedPresentationDelay="PT3S"`
     : `type="static" mediaPresentationDuration="${isoDuration(duration)}"`;
@@ -67,7 +71,6 @@ export function dashManifest(plan: DeliveryPlan, options: PlaylistOptions & { ba
     if (t.carriage === null) lines.push(`  <!-- track ${t.info.number} (${xml(t.info.id)}, ${xml(t.info.codec)}) left out: ${xml(t.reason ?? '').replace(/--/g, '- -')} -->`);
   }
   if (options.base !== undefined) lines.push(`  <BaseURL>${xml(options.base)}</BaseURL>`);
-  const start = primary === null ? 0 : (primary.cuts[0]?.pts ?? 0) / primary.track.info.timescale;
   lines.push(`  <Period id="0" start="PT0S">`);
   let id = 0;
   for (const t of plan.tracks) {
@@ -85,8 +88,8 @@ export function dashManifest(plan: DeliveryPlan, options: PlaylistOptions & { ba
     }
     const video = t.kind === 'video';
     const ts = t.info.timescale;
-    // Period time 0 is the first segment's start; presentationTimeOffset maps media time onto it.
-    const pto = Math.round(start * ts) + plan.offsetSeconds * ts;
+    // presentationTimeOffset maps media time onto period time 0 (see `start`).
+    const pto = Math.floor(start * ts) + plan.offsetSeconds * ts;
     lines.push(
       `    <AdaptationSet id="${id++}" contentType="${video ? 'video' : 'audio'}" mimeType="${video ? 'video' : 'audio'}/mp4" segmentAlignment="true" startWithSAP="1"${t.language === '' ? '' : ` lang="${xml(t.language)}"`}>`,
       `      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="${t.isDefault || t === primary?.track ? 'main' : 'alternate'}"/>`,

@@ -33,13 +33,15 @@ export type DeliveryPlan = {
    */
   offsetSeconds: number;
   encrypted: boolean;
+  /** Estimated end of the whole presentation (seconds): the latest end of any delivered track. */
+  endSeconds: number;
 };
 
 /** Segments shorter than this are merged with the next (intra-only video, tiny audio segments). */
 export const MIN_SEGMENT_SECONDS = 1;
 
 /** The pts of `track` at which the presentation is estimated to end (index only). */
-function trackEnd(reader: H4mkReader, t: DeliveryTrack): number {
+export function trackEnd(reader: H4mkReader, t: DeliveryTrack): number {
   const entries = reader.indexEntries(t.info.number);
   const last = entries[entries.length - 1];
   if (last === undefined) return 0;
@@ -87,7 +89,9 @@ export function deliveryPlan(reader: H4mkReader): DeliveryPlan {
   }
   // B-frames put decode times up to a few frames before the first pts: a second of room covers them.
   const needed = earliest === Infinity ? 0 : Math.max(0, -earliest) + (reorders ? 1 : 0);
-  return { tracks, primary, videos: others, offsetSeconds: Math.ceil(needed), encrypted: reader.encrypted };
+  let endSeconds = 0;
+  for (const t of cmaf) endSeconds = Math.max(endSeconds, trackEnd(reader, t) / t.info.timescale);
+  return { tracks, primary, videos: others, offsetSeconds: Math.ceil(needed), encrypted: reader.encrypted, endSeconds };
 }
 
 /** The timeline that cuts `t`'s segments: its own for video, else the primary's. */

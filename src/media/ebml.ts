@@ -107,8 +107,33 @@ export async function readElementHeader(reader: ByteReader, offset: number, end:
     if (b !== 0xff) allOnes = false;
     size = size * 256 + b;
   }
-  if (!Number.isSafeInteger(size)) throw new MediaError('E_MEDIA_FORMAT', `EBML element size above 2^53 at offset ${offset}`, reader.name);
+  // An unknown size (all value bits set, e.g. ffmpeg's 8-byte live Segment size) is not a number to check.
+  if (!allOnes && !Number.isSafeInteger(size)) throw new MediaError('E_MEDIA_FORMAT', `EBML element size above 2^53 at offset ${offset}`, reader.name);
   return { offset, id, dataOffset: offset + idLength + sizeLength, size: allOnes ? null : size, headerLength: idLength + sizeLength };
+}
+
+/** Largest element whose value is read into memory (CodecPrivate, strings). */
+export const MAX_LEAF = 16 * 1024 * 1024;
+
+/** Calls `fn` for each child of a sized master element. */
+export async function eachChild(reader: ByteReader, parent: ElementHeader, fn: (h: ElementHeader) => Promise<void>): Promise<void> {
+  if (parent.size === null) throw new MediaError('E_MEDIA_FORMAT', `master element of unknown size at offset ${parent.offset}`, reader.name);
+  const end = parent.dataOffset + parent.size;
+  if (end > reader.size) throw new MediaError('E_MEDIA_TRUNCATED', `the file ends inside the element at offset ${parent.offset}`, reader.name);
+  let at = parent.dataOffset;
+  while (at < end) {
+    const h = await readElementHeader(reader, at, end);
+    if (h.size === null || h.dataOffset + h.size > end) throw new MediaError('E_MEDIA_FORMAT', `element at offset ${at} overruns its parent`, reader.name);
+    await fn(h);
+    at = h.dataOffset + h.size;
+  }
+}
+
+/** The value bytes of a leaf element (a copy), refusing more than {@link MAX_LEAF}. */
+export async function readLeaf(reader: ByteReader, h: ElementHeader): Promise<Uint8Array> {
+  const size = h.size as number;
+  if (size > MAX_LEAF) throw new MediaError('E_MEDIA_UNSUPPORTED', `element of ${size} bytes at offset ${h.offset} is too large`, reader.name);
+  return reader.copy(h.dataOffset, size);
 }
 
 /** Big-endian unsigned integer of 0–8 bytes (exact below 2^53, checked). */

@@ -9,8 +9,11 @@
  * (DiscardPadding, subtitles, SimpleBlock vs BlockGroup); this scanner keeps it.
  */
 import type { ByteReader } from './byte-reader.js';
-import { decodeVint, type ElementHeader, Id, readElementHeader, readFloat, readInt, readString, readUint } from './ebml.js';
+import { eachChild, type ElementHeader, Id, readElementHeader, readFloat, readLeaf as leaf, readString, readUint } from './ebml.js';
 import { MediaError } from './errors.js';
+import { type MkvBlock, readBlockElement } from './mkv-block.js';
+
+export type { MkvBlock } from './mkv-block.js';
 
 /** Segment information. */
 export type MkvInfo = {
@@ -44,25 +47,6 @@ export type MkvTrack = {
   audio: { samplingFrequency: number; channels: number; bitDepth: number | null } | null;
 };
 
-/** One block, unlaced. */
-export type MkvBlock = {
-  /** Absolute offset of the SimpleBlock / BlockGroup element. */
-  offset: number;
-  track: number;
-  /** Absolute timestamp of the first frame, in TimestampScale units. */
-  timestamp: number;
-  keyframe: boolean;
-  /** True for a BlockGroup, false for a SimpleBlock. */
-  group: boolean;
-  invisible: boolean;
-  /** BlockDuration, timestamp units, when present. */
-  duration: number | null;
-  /** DiscardPadding, nanoseconds, when present. */
-  discardPadding: number | null;
-  /** Frame payloads (for an unlaced block read without payloads: only the frame's first bytes). */
-  frames: Uint8Array[];
-};
-
 const TRACK_FLAGS: Record<number, string> = {
   [Id.FlagEnabled]: 'enabled',
   [Id.FlagDefault]: 'default',
@@ -72,11 +56,6 @@ const TRACK_FLAGS: Record<number, string> = {
   [Id.FlagOriginal]: 'original',
   [Id.FlagCommentary]: 'commentary',
 };
-
-/** Largest element whose value the scanner reads into memory (CodecPrivate, strings). */
-const MAX_LEAF = 16 * 1024 * 1024;
-/** Largest block the scanner accepts (the container's own block limit is 64 MiB). */
-const MAX_BLOCK = 64 * 1024 * 1024;
 
 export class MkvDemuxer {
   private constructor(
@@ -148,125 +127,16 @@ export class MkvDemuxer {
         const next = e.dataOffset + e.size;
         if (next > end) throw new MediaError(end === reader.size ? 'E_MEDIA_TRUNCATED' : 'E_MEDIA_FORMAT', `element at offset ${p} overruns its cluster`, reader.name);
         if (e.id === Id.Timestamp) clusterTimestamp = readUint(await leaf(reader, e));
-        else if (e.id === Id.SimpleBlock) {
-          const block = await this.readBlock(e, clusterTimestamp, false, options.payloads);
-          yield { ...block, offset: p };
-        } else if (e.id === Id.BlockGroup) {
-          let block: Omit<MkvBlock, 'offset'> | null = null;
-          let duration: number | null = null;
-          let discardPadding: number | null = null;
-          let referenced = false;
-          await eachChild(reader, e, async (c) => {
-            if (c.id === Id.Block) block = await this.readBlock(c, clusterTimestamp, true, options.payloads);
-            else if (c.id === Id.BlockDuration) duration = readUint(await leaf(reader, c));
-            else if (c.id === Id.DiscardPadding) discardPadding = readInt(await leaf(reader, c));
-            else if (c.id === Id.ReferenceBlock) referenced = true;
-          });
-          if (block === null) throw new MediaError('E_MEDIA_FORMAT', `BlockGroup without a Block at offset ${p}`, reader.name);
-          const b = block as Omit<MkvBlock, 'offset'>;
-          yield { ...b, offset: p, keyframe: !referenced, duration, discardPadding };
-        }
+        else if (e.id === Id.SimpleBlock || e.id === Id.BlockGroup) yield await readBlockElement(reader, e, clusterTimestamp, options.payloads);
         p = next;
       }
       at = p;
     }
   }
-
-  private async readBlock(e: ElementHeader, clusterTimestamp: number, group: boolean, payloads: boolean): Promise<Omit<MkvBlock, 'offset'>> {
-    const reader = this.reader;
-    const size = e.size as number;
-    if (size > MAX_BLOCK) throw new MediaError('E_MEDIA_UNSUPPORTED', `block of ${size} bytes at offset ${e.offset} exceeds ${MAX_BLOCK} bytes`, reader.name);
-    const head = await reader.copy(e.dataOffset, Math.min(size, 16));
-    const [track, trackLength] = decodeVint(head, 0);
-    if (trackLength + 3 > size) throw new MediaError('E_MEDIA_FORMAT', `block too short at offset ${e.offset}`, reader.name);
-    const relative = new DataView(head.buffer, head.byteOffset + trackLength, 2).getInt16(0);
-    const flags = head[trackLength + 2] as number;
-    const lacing = (flags >> 1) & 3;
-    const headerLength = trackLength + 3;
-    const base = {
-      track,
-      timestamp: clusterTimestamp + relative,
-      keyframe: group ? true : (flags & 0x80) !== 0,
-      group,
-      invisible: (flags & 0x08) !== 0,
-      duration: null,
-      discardPadding: null,
-    };
-    if (lacing === 0) {
-      // Without payloads, the frame is the few bytes read with the header (enough for a codec's table of contents).
-      const frames = payloads ? [await reader.copy(e.dataOffset + headerLength, size - headerLength)] : [head.subarray(headerLength)];
-      return { ...base, frames };
-    }
-    const data = await reader.copy(e.dataOffset, size);
-    return { ...base, frames: unlace(data, headerLength, lacing, reader.name, e.offset) };
-  }
 }
 
-/** Splits a laced block (Xiph 1, fixed 2, EBML 3) into its frames (RFC 9559 §10.3). */
-function unlace(data: Uint8Array, at: number, lacing: number, name: string, offset: number): Uint8Array[] {
-  const fail = () => new MediaError('E_MEDIA_FORMAT', `invalid lacing in the block at offset ${offset}`, name);
-  const count = (data[at] ?? -1) + 1;
-  if (count < 1) throw fail();
-  let p = at + 1;
-  const sizes: number[] = [];
-  if (lacing === 1) {
-    for (let i = 0; i < count - 1; i++) {
-      let s = 0;
-      for (;;) {
-        const b = data[p++];
-        if (b === undefined) throw fail();
-        s += b;
-        if (b !== 255) break;
-      }
-      sizes.push(s);
-    }
-  } else if (lacing === 3) {
-    const [first, n] = decodeVint(data, p);
-    p += n;
-    sizes.push(first);
-    for (let i = 1; i < count - 1; i++) {
-      const [raw, m] = decodeVint(data, p);
-      p += m;
-      // Signed difference: subtract the bias 2^(7m-1) - 1.
-      sizes.push((sizes[i - 1] as number) + raw - (2 ** (7 * m - 1) - 1));
-    }
-  }
-  const rest = data.length - p - sizes.reduce((a, b) => a + b, 0);
-  if (lacing === 2) {
-    if ((data.length - p) % count !== 0) throw fail();
-    for (let i = 0; i < count - 1; i++) sizes.push((data.length - p) / count);
-    sizes.push((data.length - p) / count);
-  } else sizes.push(rest);
-  const frames: Uint8Array[] = [];
-  for (const s of sizes) {
-    if (s < 0 || p + s > data.length) throw fail();
-    frames.push(data.slice(p, p + s));
-    p += s;
-  }
-  return frames;
-}
-
-/** Calls `fn` for each child of a sized master element. */
-async function eachChild(reader: ByteReader, parent: ElementHeader, fn: (h: ElementHeader) => Promise<void>): Promise<void> {
-  if (parent.size === null) throw new MediaError('E_MEDIA_FORMAT', `master element of unknown size at offset ${parent.offset}`, reader.name);
-  const end = parent.dataOffset + parent.size;
-  if (end > reader.size) throw new MediaError('E_MEDIA_TRUNCATED', `the file ends inside the element at offset ${parent.offset}`, reader.name);
-  let at = parent.dataOffset;
-  while (at < end) {
-    const h = await readElementHeader(reader, at, end);
-    if (h.size === null || h.dataOffset + h.size > end) throw new MediaError('E_MEDIA_FORMAT', `element at offset ${at} overruns its parent`, reader.name);
-    await fn(h);
-    at = h.dataOffset + h.size;
-  }
-}
-
-async function leaf(reader: ByteReader, h: ElementHeader): Promise<Uint8Array> {
-  const size = h.size as number;
-  if (size > MAX_LEAF) throw new MediaError('E_MEDIA_UNSUPPORTED', `element of ${size} bytes at offset ${h.offset} is too large`, reader.name);
-  return reader.copy(h.dataOffset, size);
-}
-
-async function readInfo(reader: ByteReader, h: ElementHeader, info: MkvInfo): Promise<void> {
+/** Reads an Info element into `info`. */
+export async function readInfo(reader: ByteReader, h: ElementHeader, info: MkvInfo): Promise<void> {
   await eachChild(reader, h, async (e) => {
     if (e.id === Id.TimestampScale) info.timestampScale = readUint(await leaf(reader, e));
     else if (e.id === Id.Duration) info.duration = readFloat(await leaf(reader, e));
@@ -277,7 +147,8 @@ async function readInfo(reader: ByteReader, h: ElementHeader, info: MkvInfo): Pr
   if (!Number.isSafeInteger(info.timestampScale) || info.timestampScale < 1) throw new MediaError('E_MEDIA_FORMAT', 'invalid TimestampScale', reader.name);
 }
 
-async function readTrack(reader: ByteReader, h: ElementHeader): Promise<MkvTrack> {
+/** Reads a TrackEntry element. */
+export async function readTrack(reader: ByteReader, h: ElementHeader): Promise<MkvTrack> {
   const t: MkvTrack = {
     number: 0,
     uid: null,
