@@ -7,12 +7,13 @@
  * Also `h4mk pack --live` fed slowly on stdin, and finished by SIGINT.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileSource, H4mkReader, type RandomAccessSource } from '../src/index.js';
+import { FileSource, H4mkReader, H4mkWriter, MemorySink, type RandomAccessSource } from '../src/index.js';
+import { decodeChunk } from '../src/format/chunk.js';
 import { openAppendOnlyHttpSource } from '../src/io/growing-http.js';
 import { Rng } from './helpers.js';
 import { NGINX_SKIPPED, type Nginx, startNginx } from './support/nginx.js';
@@ -222,6 +223,41 @@ describe.skipIf(NGINX_SKIPPED)('live append: a slow writer followed locally and 
     expect(reader.blockCount).toBe(N);
     expect((await reader.verify()).ok).toBe(true);
     await reader.close();
+  }, 60_000);
+
+  it('tail --exit-on-finish waits through a writer paused right after a checkpoint for many polls, and ends exactly at the final FOOT', async () => {
+    // The writer's bytes, made ahead: a checkpoint after every segment, 10 segments.
+    const sink = new MemorySink();
+    const writer = await H4mkWriter.create(sink, { live: { checkpointMs: 0 } });
+    writer.addTrack({ id: 'v', kind: 'video', codec: 'opaque' });
+    for (let i = 0; i < 10; i++) await writer.writeBlock({ track: 'v', ptsUs: i * 40_000, durationUs: 40_000, keyframe: true, payload: new TextEncoder().encode(`frame ${i}`) });
+    await writer.finish();
+    const bytes = sink.bytes();
+    // Where the fifth checkpoint's FOOT ends: the file a writer paused right after it leaves behind.
+    let cut = 0;
+    let feet = 0;
+    for (let p = 32; p < bytes.length && feet < 5; ) {
+      const c = decodeChunk(bytes, p);
+      if (c.type === 'FOOT') {
+        feet++;
+        cut = c.end;
+      }
+      p = c.end;
+    }
+    const out = join(work, 'paused-live.h4mk');
+    writeFileSync(out, bytes.subarray(0, cut));
+    const tail = start([MAIN, 'tail', out, '--from-start', '--exit-on-finish', '--interval-ms', '20']);
+    let exited = false;
+    void tail.done.then(() => {
+      exited = true;
+    });
+    // 1.5 s of a file that ends with a FOOT and does not change: ~75 polls.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(exited, tail.stdout()).toBe(false);
+    appendFileSync(out, bytes.subarray(cut));
+    expect(await tail.done, tail.stderr()).toBe(0);
+    const rows = tail.stdout().trim().split('\n');
+    expect(rows.slice(1).map((r) => Number(r.split(' ')[0]))).toEqual(Array.from({ length: 10 }, (_, i) => i));
   }, 60_000);
 
   it('h4mk pack --live: SIGINT ends the input and finishes the container', async () => {

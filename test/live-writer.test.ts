@@ -1,6 +1,6 @@
 // §14 Live append in memory: checkpoints, their overhead bound, the finished file, and live opens of every prefix.
 import { describe, expect, it } from 'vitest';
-import { H4mkError, H4mkReader, H4mkWriter, MemorySink, MemorySource, type WriteSummary, type WriterOptions } from '../src/index.js';
+import { crc32c, H4mkError, H4mkReader, H4mkWriter, MemorySink, MemorySource, type WriteSummary, type WriterOptions } from '../src/index.js';
 import { decodeChunk } from '../src/format/chunk.js';
 import { decodeFooter } from '../src/format/header.js';
 import { allInfos, caught, makeSample, type Sample, writeSample } from './helpers.js';
@@ -156,9 +156,22 @@ describe('live writer', () => {
     expect([...reader.index.segments.offset]).toEqual([0, 505, 1058]);
     const { readFileSync } = await import('node:fs');
     const vector = readFileSync(new URL('./vectors/v1-minimal-tail.hex', import.meta.url), 'utf8').replace(/[^0-9a-f]/gi, '');
-    expect(Buffer.from(bytes.subarray(0, 537)).toString('hex')).toBe(vector.toLowerCase());
+    // The first 537 bytes are v1-minimal-tail but for the checkpoint FOOT's state (1 at 529) and so its CRC (533).
+    const hex = Buffer.from(bytes.subarray(0, 537)).toString('hex');
+    expect(hex.slice(0, 529 * 2)).toBe(vector.toLowerCase().slice(0, 529 * 2));
+    expect(hex.slice(529 * 2, 533 * 2)).toBe('01000000');
+    expect(vector.toLowerCase().slice(529 * 2, 533 * 2)).toBe('00000000');
     const live = await H4mkReader.open(new MemorySource(bytes.subarray(0, 700)), { live: true });
-    expect([live.blockCount, live.fileSize]).toEqual([1, 537]);
+    expect([live.blockCount, live.fileSize, live.finished]).toEqual([1, 537, false]);
+    const cut = await H4mkReader.open(new MemorySource(bytes.subarray(0, 537)));
+    expect([cut.blockCount, cut.finished]).toEqual([1, false]);
+    const whole = await H4mkReader.open(new MemorySource(bytes), { live: true });
+    expect([whole.blockCount, whole.finished]).toEqual([3, true]);
+    // Any other state is E_FORMAT.
+    const bad = bytes.slice(0, 537);
+    bad[529] = 2;
+    bad.set(new Uint8Array(new Uint32Array([crc32c(bad.subarray(501, 533))]).buffer), 533);
+    await expect(H4mkReader.open(new MemorySource(bad))).rejects.toMatchObject({ code: 'E_FORMAT' });
   });
 
   it('rejects live with the faststart layout and bad cadences', async () => {

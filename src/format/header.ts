@@ -21,7 +21,16 @@ export type Footer = {
   indexLength: number;
   version: number;
   flags: number;
+  /**
+   * §5.9 `state`: true when this FOOT ends a checkpoint of a live writer
+   * (§14.1), which may append more; false for the footer of a finished
+   * container.
+   */
+  checkpoint?: boolean;
 };
+
+/** §5.9 FOOT `state` values. */
+export const FOOT_STATE = { FINAL: 0, CHECKPOINT: 1 } as const;
 
 /** §3 Encodes the 32-byte file header. */
 export function encodeHeader(header: FileHeader): Uint8Array {
@@ -62,7 +71,7 @@ export function decodeHeader(bytes: Uint8Array): FileHeader {
 /** §5.9 Encodes the FOOT chunk. */
 export function encodeFooter(footer: Footer): Uint8Array {
   const w = new ByteWriter(FOOT_PAYLOAD_LENGTH);
-  w.u64(footer.indexOffset).u64(footer.indexLength).u16(footer.version).u16(footer.flags).u32(0);
+  w.u64(footer.indexOffset).u64(footer.indexLength).u16(footer.version).u16(footer.flags).u32(footer.checkpoint === true ? FOOT_STATE.CHECKPOINT : FOOT_STATE.FINAL);
   return encodeChunk('FOOT', w.finish());
 }
 
@@ -78,9 +87,10 @@ export function decodeFooter(bytes: Uint8Array, fileSize: number): Footer {
   const version = c.u16('version');
   const flags = c.u16('flags');
   checkVersionAndFlags(version, flags, base + 24);
-  c.zeros(4, 'footer reserved field');
+  const state = c.u32('state');
+  if (state !== FOOT_STATE.FINAL && state !== FOOT_STATE.CHECKPOINT) throw new H4mkError('E_FORMAT', `unknown FOOT state ${state}`, { offset: base + 28, chunk: 'FOOT' });
   if (indexOffset < HEADER_LENGTH || indexLength === 0 || indexOffset + indexLength > base) {
     throw new H4mkError('E_FORMAT', 'footer points outside the file', { offset: base + 8, chunk: 'FOOT' });
   }
-  return { indexOffset, indexLength, version, flags };
+  return { indexOffset, indexLength, version, flags, checkpoint: state === FOOT_STATE.CHECKPOINT };
 }

@@ -121,6 +121,13 @@ export class H4mkReader {
      * live open found its checkpoint before the end of a growing file.
      */
     readonly sourceSize: number = fileSize,
+    /**
+     * §5.9 True when the container is finished: the FOOT it was opened at is a
+     * final one (not a live writer's checkpoint) and ends the file. A
+     * faststart container opened without seeing its FOOT counts as finished
+     * (live writers write the tail layout).
+     */
+    readonly finished: boolean = true,
   ) {
     this.searches = index.seek.map(buildTrackSearch);
     if (options.key !== undefined) {
@@ -173,7 +180,8 @@ export class H4mkReader {
       });
     }
     const header: FileHeader = located.header ?? { version: located.footer?.version ?? FORMAT_VERSION, flags, indexLength: faststart ? indexLength : 0 };
-    return new H4mkReader(source, index, header, size, indexOffset, indexLength, dataOffset, limits, options, live?.sourceSize ?? size);
+    const finished = located.footer?.checkpoint !== true && (live?.sourceSize ?? size) === size;
+    return new H4mkReader(source, index, header, size, indexOffset, indexLength, dataOffset, limits, options, live?.sourceSize ?? size, finished);
   }
 
   /**

@@ -138,7 +138,7 @@ export class CheckpointSchedule {
  * region offset `dataPosition` (absolute `32 + dataPosition`), then its FOOT.
  */
 export function encodeCheckpoint(index: Uint8Array, dataPosition: number): Uint8Array {
-  const footer = encodeFooter({ indexOffset: HEADER_LENGTH + dataPosition, indexLength: index.length, version: FORMAT_VERSION, flags: 0 });
+  const footer = encodeFooter({ indexOffset: HEADER_LENGTH + dataPosition, indexLength: index.length, version: FORMAT_VERSION, flags: 0, checkpoint: true });
   const out = new Uint8Array(index.length + footer.length);
   out.set(index, 0);
   out.set(footer, index.length);

@@ -5,10 +5,9 @@
  * one printed, as text or, with `--json`, one JSON object per line.
  *
  * It stops on SIGINT, or with `--exit-on-finish` once the file is finished:
- * its last bytes are a FOOT whose index covers the whole file, on two polls in
- * a row with the same size. (A live writer writes the block that closed a
- * checkpoint's segment right after the checkpoint, so a growing file ends
- * with a FOOT only for an instant; a file that stays so is finished.)
+ * it ends with a final FOOT (§5.9 `state` 0), which a live writer writes only
+ * when it finishes; its checkpoints' FOOTs say `checkpoint`. No timing is
+ * involved: a writer paused for any time between checkpoints is waited for.
  */
 import type { Command } from 'commander';
 import { type BlockInfo, H4mkError, H4mkReader } from '../../index.js';
@@ -47,7 +46,6 @@ export function registerTail(program: Command, out: Output): void {
     process.once('SIGINT', stop);
     let last = -1;
     let started = false;
-    let previous: { size: number; atEnd: boolean } | null = null;
     // The tail each poll reads: about twice what the last checkpoint and the bytes after it took, so
     // that a long recording over HTTP does not fetch 512 KiB twice a second (a miss only costs more reads).
     let openBytes = MAX_OPEN_BYTES;
@@ -79,9 +77,7 @@ export function registerTail(program: Command, out: Output): void {
               last = b.coreIndex;
             }
             openBytes = Math.min(MAX_OPEN_BYTES, Math.max(MIN_OPEN_BYTES, 2 * (reader.sourceSize - reader.indexOffset) + MIN_OPEN_BYTES));
-            const atEnd = reader.fileSize === reader.sourceSize;
-            finished = atEnd && previous?.atEnd === true && previous.size === reader.sourceSize;
-            previous = { size: reader.sourceSize, atEnd };
+            finished = reader.finished;
           }
         } finally {
           input.add(source, isUrl(file));
