@@ -6,8 +6,8 @@
  * SegmentTimeline times are the fMP4 media times (moved by the plan's
  * offset, which presentationTimeOffset takes off).
  */
-import { listedSegments, type PlaylistOptions, trackDir } from './hls.js';
-import { type DeliveryPlan, segmentBounds, type TrackTimeline, timelineOf } from './plan.js';
+import { type PlaylistOptions, trackDir } from './hls.js';
+import { completeSegments, type DeliveryPlan, segmentBounds, type TrackTimeline, timelineOf } from './plan.js';
 import type { DeliveryTrack } from './tracks.js';
 
 function xml(text: string): string {
@@ -53,15 +53,22 @@ function timeline(plan: DeliveryPlan, tl: TrackTimeline, t: DeliveryTrack, count
 /** The MPD. `base`: a BaseURL for the segment URIs (e.g. "../hls/" on the server), default none. */
 export function dashManifest(plan: DeliveryPlan, options: PlaylistOptions & { base?: string; availabilityStart?: Date; publishTime?: Date } = {}): string {
   const q = options.query ?? '';
-  const live = options.live === true;
+  const live = plan.live;
   const primary = plan.primary;
   // Period time 0 is the earliest presentation time of any delivered track, so nothing (audio priming,
   // audio that starts before the first video frame) falls before presentationTimeOffset and is cut.
   let start = primary === null ? 0 : (primary.cuts[0]?.pts ?? 0) / primary.track.info.timescale;
   for (const t of plan.tracks) if (t.carriage === 'cmaf' && t.info.firstPts !== null) start = Math.min(start, t.info.firstPts / t.info.timescale);
   const duration = plan.endSeconds - start;
+  // Live: the presentation is anchored so that the last complete segment has just become available.
+  let lastEnd = start;
+  if (live && primary !== null) {
+    const n = completeSegments(plan, primary.track);
+    if (n > 0) lastEnd = segmentBounds(primary, n - 1).end;
+  }
+  const anchor = options.availabilityStart ?? new Date(Date.now() - Math.max(0, lastEnd - start) * 1000);
   const head = live
-    ? `type="dynamic" availabilityStartTime="${(options.availabilityStart ?? new Date(0)).toISOString()}" publishTime="${(options.publishTime ?? new Date()).toISOString()}" minimumUpdatePeriod="PT1S" timeShiftBufferDepth="PT24H" suggestedPresentationDelay="PT3S"`
+    ? `type="dynamic" availabilityStartTime="${anchor.toISOString()}" publishTime="${(options.publishTime ?? new Date()).toISOString()}" minimumUpdatePeriod="PT1S" timeShiftBufferDepth="PT24H" suggestedPresentationDelay="PT3S"`
     : `type="static" mediaPresentationDuration="${isoDuration(duration)}"`;
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
@@ -77,7 +84,7 @@ export function dashManifest(plan: DeliveryPlan, options: PlaylistOptions & { ba
     if (t.carriage === null) continue;
     const tl = timelineOf(plan, t);
     if (tl === null) continue;
-    const count = listedSegments(tl, live);
+    const count = completeSegments(plan, t);
     const dir = trackDir(t);
     if (t.carriage === 'webvtt') {
       // Sidecar WebVTT is what dash.js reads, but ffmpeg's DASH demuxer opens every adaptation set as

@@ -6,15 +6,13 @@
  * (`t{N}/…`), so the same text works from the server and from a static
  * package. Built from the plan, which comes from the index alone.
  */
-import { type DeliveryPlan, segmentBounds, type TrackTimeline, timelineOf } from './plan.js';
+import { completeSegments, type DeliveryPlan, segmentBounds, timelineOf } from './plan.js';
 import type { DeliveryTrack } from './tracks.js';
 
 /** Options of the playlist writers. */
 export type PlaylistOptions = {
   /** Appended to every URI (e.g. `?sig=…&expires=…` of a signed URL); default none. */
   query?: string;
-  /** Live: the last segment is still open (left out), no ENDLIST, EVENT type. */
-  live?: boolean;
 };
 
 /** The directory of a track's files. */
@@ -26,10 +24,6 @@ function quoted(text: string): string {
   return `"${text.replace(/["\r\n]/g, "'")}"`;
 }
 
-/** Segments of `tl` listed now (live: all but the open last one). */
-export function listedSegments(tl: TrackTimeline, live: boolean): number {
-  return live ? Math.max(0, tl.cuts.length - 1) : tl.cuts.length;
-}
 
 function audioGroup(t: DeliveryTrack): string {
   return `audio-${t.codecs.replace(/[^A-Za-z0-9]/g, '')}`;
@@ -119,8 +113,8 @@ export function mediaPlaylist(plan: DeliveryPlan, t: DeliveryTrack, options: Pla
   const tl = timelineOf(plan, t);
   if (tl === null) throw new RangeError('nothing to deliver');
   const q = options.query ?? '';
-  const live = options.live === true;
-  const n = listedSegments(tl, live);
+  const live = plan.live;
+  const n = completeSegments(plan, t);
   const durations: number[] = [];
   for (let k = 0; k < n; k++) {
     const b = segmentBounds(tl, k);
@@ -138,8 +132,8 @@ export function iframePlaylist(plan: DeliveryPlan, t: DeliveryTrack, options: Pl
   const tl = timelineOf(plan, t);
   if (tl === null) throw new RangeError('nothing to deliver');
   const q = options.query ?? '';
-  const live = options.live === true;
-  const n = listedSegments(tl, live);
+  const live = plan.live;
+  const n = completeSegments(plan, t);
   const durations: number[] = [];
   for (let k = 0; k < n; k++) {
     const b = segmentBounds(tl, k);

@@ -9,7 +9,7 @@ export { type CmafSample, mediaSegment } from './cmaf/media-segment.js';
 export { sampleDescription, type SampleEntrySpec } from './cmaf/sample-entry.js';
 export { dashManifest } from './dash.js';
 export { iframePlaylist, masterPlaylist, mediaPlaylist, type PlaylistOptions, trackDir } from './hls.js';
-export { type Cut, type DeliveryPlan, deliveryPlan, segmentBounds, type TrackTimeline, timelineOf } from './plan.js';
+export { completeSegments, type Cut, type DeliveryPlan, deliveryPlan, segmentBounds, type TrackTimeline, timelineOf } from './plan.js';
 export {
   buildInitSegment,
   buildKeyframeSegment,

@@ -35,6 +35,12 @@ export type DeliveryPlan = {
   encrypted: boolean;
   /** Estimated end of the whole presentation (seconds): the latest end of any delivered track. */
   endSeconds: number;
+  /**
+   * The container is still being written (its FOOT is a live writer's
+   * checkpoint, §14.1): playlists leave out segments that may still grow and
+   * do not end.
+   */
+  live: boolean;
 };
 
 /** Segments shorter than this are merged with the next (intra-only video, tiny audio segments). */
@@ -91,7 +97,7 @@ export function deliveryPlan(reader: H4mkReader): DeliveryPlan {
   const needed = earliest === Infinity ? 0 : Math.max(0, -earliest) + (reorders ? 1 : 0);
   let endSeconds = 0;
   for (const t of cmaf) endSeconds = Math.max(endSeconds, trackEnd(reader, t) / t.info.timescale);
-  return { tracks, primary, videos: others, offsetSeconds: Math.ceil(needed), encrypted: reader.encrypted, endSeconds };
+  return { tracks, primary, videos: others, offsetSeconds: Math.ceil(needed), encrypted: reader.encrypted, endSeconds, live: !reader.finished };
 }
 
 /** The timeline that cuts `t`'s segments: its own for video, else the primary's. */
@@ -108,4 +114,23 @@ export function segmentBounds(tl: TrackTimeline, k: number): { start: number; en
   if (cut === undefined) throw new RangeError(`no segment ${k}`);
   const next = tl.cuts[k + 1];
   return { start: cut.pts / ts, end: (next === undefined ? Math.max(tl.endPts, cut.pts + 1) : next.pts) / ts };
+}
+
+/**
+ * Segments of track `t` that are complete: all of them in a finished
+ * container; in a live one, those that end at a cut the index already has
+ * and, for a track that follows the primary's cuts, whose end the track's
+ * own blocks have passed (its blocks may be written after the video's).
+ */
+export function completeSegments(plan: DeliveryPlan, t: DeliveryTrack): number {
+  const tl = timelineOf(plan, t);
+  if (tl === null) return 0;
+  if (!plan.live) return tl.cuts.length;
+  let n = Math.max(0, tl.cuts.length - 1);
+  if (tl.track.info.number !== t.info.number) {
+    const last = t.info.lastPts;
+    const P = tl.track.info.timescale;
+    while (n > 0 && (last === null || last * P < (tl.cuts[n] as Cut).pts * t.info.timescale)) n--;
+  }
+  return n;
 }

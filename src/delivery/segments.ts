@@ -10,7 +10,7 @@ import type { Block } from '../reader/reader.js';
 import { initSegment } from './cmaf/init-segment.js';
 import { type CmafSample, mediaSegment } from './cmaf/media-segment.js';
 import { sampleDescription } from './cmaf/sample-entry.js';
-import { type DeliveryPlan, type TrackTimeline, timelineOf } from './plan.js';
+import { completeSegments, type DeliveryPlan, type TrackTimeline, timelineOf } from './plan.js';
 import type { DeliveryTrack } from './tracks.js';
 import { webvttSegment } from './webvtt.js';
 
@@ -37,8 +37,10 @@ export function deliverable(plan: DeliveryPlan, n: number, carriage: 'cmaf' | 'w
 
 function requireTimeline(plan: DeliveryPlan, t: DeliveryTrack, k: number): TrackTimeline {
   const tl = timelineOf(plan, t);
-  if (tl === null || !Number.isSafeInteger(k) || k < 0 || k >= tl.cuts.length) {
-    throw new DeliveryError('E_NOT_FOUND', `no segment ${k} of track ${t.info.id} (it has ${tl?.cuts.length ?? 0})`);
+  const complete = completeSegments(plan, t);
+  if (tl === null || !Number.isSafeInteger(k) || k < 0 || k >= complete) {
+    const live = plan.live && tl !== null && Number.isSafeInteger(k) && k >= complete && k <= tl.cuts.length ? ' yet (the container is live)' : '';
+    throw new DeliveryError('E_NOT_FOUND', `no complete segment ${k} of track ${t.info.id}${live} (it has ${complete})`);
   }
   return tl;
 }

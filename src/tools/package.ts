@@ -20,6 +20,7 @@ import {
   iframePlaylist,
   masterPlaylist,
   mediaPlaylist,
+  completeSegments,
   timelineOf,
   trackDir,
 } from '../delivery/index.js';
@@ -69,7 +70,7 @@ export async function packageContainer(reader: H4mkReader, out: string, options:
     summary.bytes += bytes.length;
   };
   const delivered = plan.tracks.filter((t) => t.carriage !== null);
-  const total = delivered.reduce((a, t) => a + (timelineOf(plan, t)?.cuts.length ?? 0), 0);
+  const total = delivered.reduce((a, t) => a + completeSegments(plan, t), 0);
   let done = 0;
   try {
     await mkdir(temporary);
@@ -88,7 +89,7 @@ export async function packageContainer(reader: H4mkReader, out: string, options:
       if (hls) await put(`${dir}/index.m3u8`, mediaPlaylist(plan, t));
       if (t.carriage === 'webvtt') {
         if (dash) await put(`${dir}/all.vtt`, await buildSubtitleFile(reader, plan, n));
-        for (let k = 0; k < tl.cuts.length; k++) {
+        for (let k = 0; k < completeSegments(plan, t); k++) {
           if (hls) await put(`${dir}/${k}.vtt`, await buildSubtitleSegment(reader, plan, n, k));
           options.onProgress?.(++done, total);
         }
@@ -96,14 +97,14 @@ export async function packageContainer(reader: H4mkReader, out: string, options:
         await put(`${dir}/init.mp4`, await buildInitSegment(reader, plan, n));
         const iframes = hls && t.kind === 'video' && tl.track === t;
         if (iframes) await put(`${dir}/iframes.m3u8`, iframePlaylist(plan, t));
-        for (let k = 0; k < tl.cuts.length; k++) {
+        for (let k = 0; k < completeSegments(plan, t); k++) {
           await put(`${dir}/${k}.m4s`, await buildMediaSegment(reader, plan, n, k));
           if (iframes) await put(`${dir}/${k}.key.m4s`, await buildKeyframeSegment(reader, plan, n, k));
           options.onProgress?.(++done, total);
         }
       }
-      summary.segments += tl.cuts.length;
-      summary.tracks.push({ id: t.info.id, codec: t.codecs, carriage: t.carriage, segments: tl.cuts.length });
+      summary.segments += completeSegments(plan, t);
+      summary.tracks.push({ id: t.info.id, codec: t.codecs, carriage: t.carriage, segments: completeSegments(plan, t) });
     }
     if (existing !== null) await rm(out, { recursive: true, force: true });
     await rename(temporary, out);

@@ -6,7 +6,7 @@
  * container in the clear (and says so).
  */
 import type { Command } from 'commander';
-import { DeliveryError, deliveryPlan, timelineOf } from '../../index.js';
+import { completeSegments, DeliveryError, deliveryPlan } from '../../index.js';
 import { type PackageSummary, packageContainer } from '../../tools/package.js';
 import { withContainer } from '../container.js';
 import { CliError, ExitCode, inputError } from '../errors.js';
@@ -40,7 +40,7 @@ export function registerPackage(program: Command, out: Output): void {
         file,
         async (reader) => {
           const plan = deliveryPlan(reader);
-          const total = plan.tracks.reduce((a, t) => a + (t.carriage === null ? 0 : (timelineOf(plan, t)?.cuts.length ?? 0)), 0);
+          const total = plan.tracks.reduce((a, t) => a + (t.carriage === null ? 0 : completeSegments(plan, t)), 0);
           const progress = startProgress('packaging', total, 'segments');
           try {
             return await packageContainer(reader, options.output, {

@@ -84,6 +84,24 @@ type Slot = {
   checking: Promise<boolean> | null;
 };
 
+/**
+ * Opens a container; one that a live writer is still appending to (its end is
+ * not a FOOT) opens at its latest durable checkpoint (docs/FORMAT.md §14), so
+ * that it can be followed and streamed while it grows.
+ */
+async function openPossiblyLive(source: RandomAccessSource): Promise<H4mkReader> {
+  try {
+    return await H4mkReader.open(source);
+  } catch (error) {
+    if (!(error instanceof H4mkError) || (error.code !== 'E_FORMAT' && error.code !== 'E_CHECKSUM' && error.code !== 'E_TRUNCATED')) throw error;
+    try {
+      return await H4mkReader.open(source, { live: true });
+    } catch {
+      throw error;
+    }
+  }
+}
+
 /** A listed container. */
 export type Listed = { name: string; size: number; modified: string };
 
@@ -391,7 +409,7 @@ export class ContainerStore {
       // The identity of what was opened (a rename between stat and open shows at the next check).
       slot.identity = identityOf(source.fileStats);
       if (identityOf(stats) !== slot.identity) slot.checkedAt = 0;
-      const reader = await H4mkReader.open(source);
+      const reader = await openPossiblyLive(source);
       return new Entry(name, reader, await containerEtag(reader), source.fileStats.mtime.toUTCString());
     } catch (error) {
       await source.close();

@@ -64,10 +64,17 @@ function etagOf(entry: Entry, what: string): string {
   return `"${createHash('sha256').update(entry.etag).update('\n').update(what).digest('hex').slice(0, 32)}"`;
 }
 
-/** Sends `body` with caching headers; 304 when the client has it. */
-function send(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, entry: Entry, what: string, type: string, body: Uint8Array | string): FastifyReply {
+/** How long a live container's playlists may be cached: about one poll of a player. */
+const LIVE_PLAYLIST_MAX_AGE = 1;
+
+/**
+ * Sends `body` with caching headers; 304 when the client has it. Segments
+ * never change once listed; a playlist changes while its container is live.
+ */
+function send(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, entry: Entry, what: string, type: string, body: Uint8Array | string, growing = false): FastifyReply {
   const etag = etagOf(entry, what);
-  reply.header('etag', etag).header('cache-control', immutableCacheControl(app)).type(type);
+  const cacheControl = growing ? `${app.access.publicReads ? 'public' : 'private'}, max-age=${LIVE_PLAYLIST_MAX_AGE}` : immutableCacheControl(app);
+  reply.header('etag', etag).header('cache-control', cacheControl).type(type);
   if (request.headers['if-none-match'] === etag) return reply.code(304).send();
   return reply.send(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
 }
@@ -89,11 +96,11 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
       });
 
   app.get('/v1/containers/:name/hls/master.m3u8', { onRequest }, async (request, reply) =>
-    use(request, async (entry, plan) => send(app, request, reply, entry, 'master', M3U8, masterPlaylist(plan, { query: carriedQuery(request) }))),
+    use(request, async (entry, plan) => send(app, request, reply, entry, 'master', M3U8, masterPlaylist(plan, { query: carriedQuery(request) }), plan.live)),
   );
 
   app.get('/v1/containers/:name/dash/manifest.mpd', { onRequest }, async (request, reply) =>
-    use(request, async (entry, plan) => send(app, request, reply, entry, 'mpd', 'application/dash+xml', dashManifest(plan, { base: '../hls/', query: carriedQuery(request) }))),
+    use(request, async (entry, plan) => send(app, request, reply, entry, 'mpd', 'application/dash+xml', dashManifest(plan, { base: '../hls/', query: carriedQuery(request) }), plan.live)),
   );
 
   app.get<TrackParams>('/v1/containers/:name/hls/:track/index.m3u8', { onRequest }, async (request, reply) =>
@@ -102,7 +109,7 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
       const t = plan.tracks[n];
       if (t === undefined) throw new DeliveryError('E_NOT_FOUND', `no track ${n} in this container`);
       deliverable(plan, n, t.carriage === 'webvtt' ? 'webvtt' : 'cmaf');
-      return send(app, request, reply, entry, `t${n}/index`, M3U8, mediaPlaylist(plan, t, { query: carriedQuery(request) }));
+      return send(app, request, reply, entry, `t${n}/index`, M3U8, mediaPlaylist(plan, t, { query: carriedQuery(request) }), plan.live);
     }),
   );
 
@@ -111,7 +118,7 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
       const n = trackNumber(request.params.track);
       const t = deliverable(plan, n, 'cmaf');
       if (t.kind !== 'video' || plan.videos.has(n) === false && plan.primary?.track !== t) throw new DeliveryError('E_NOT_FOUND', `track ${t.info.id} is not video: no I-frames playlist`);
-      return send(app, request, reply, entry, `t${n}/iframes`, M3U8, iframePlaylist(plan, t, { query: carriedQuery(request) }));
+      return send(app, request, reply, entry, `t${n}/iframes`, M3U8, iframePlaylist(plan, t, { query: carriedQuery(request) }), plan.live);
     }),
   );
 
@@ -133,7 +140,7 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
     use(request, async (entry, plan) => {
       const n = trackNumber(request.params.track);
       const name = request.params.segment;
-      if (name === 'all.vtt') return send(app, request, reply, entry, `t${n}/all.vtt`, 'text/vtt; charset=utf-8', await buildSubtitleFile(entry.reader, plan, n));
+      if (name === 'all.vtt') return send(app, request, reply, entry, `t${n}/all.vtt`, 'text/vtt; charset=utf-8', await buildSubtitleFile(entry.reader, plan, n), plan.live);
       const m = /^(0|[1-9]\d{0,8})(\.key)?\.(m4s|vtt)$/.exec(name);
       if (m === null) throw new HttpError('E_NOT_FOUND', `no segment ${JSON.stringify(name.slice(0, 40))} (segments are N.m4s, N.key.m4s, N.vtt)`);
       const k = Number(m[1]);
