@@ -1,7 +1,7 @@
 // Recovery by scanning (src/recover): truncation at every kind of offset, corruption, live files, encrypted files.
 import { describe, expect, it } from 'vitest';
-import { H4mkReader, H4mkWriter, MemorySink, MemorySource, type WriterOptions } from '../src/index.js';
-import { chainStart, chainStep } from '../src/crypto/sha256.js';
+import { crc32c, H4mkReader, H4mkWriter, MemorySink, MemorySource, type WriterOptions } from '../src/index.js';
+import { chainStart, chainStep, sha256 } from '../src/crypto/sha256.js';
 import { decodeChunk } from '../src/format/chunk.js';
 import { recoverContainer, type RecoverReport } from '../src/recover/recover.js';
 import { allInfos, makeSample, Rng, type Sample, writeSample } from './helpers.js';
@@ -119,6 +119,64 @@ describe('recover', () => {
     expect(r.chainHead).toBe(chainOf(k));
     // The final index survived after the damage: the real tracks are used.
     expect(report.tracksFrom).toBe('final-index');
+  });
+
+  it('an edited block whose CRC-32C was recomputed: nothing at or after it is kept, at every position of its segment', async () => {
+    const infos = await allInfos(originalReader);
+    const segmentOf = (i: number) => originalReader.segmentOf(i);
+    // The first, a middle and the last block of a segment, and the very first and last block.
+    const s = segmentOf(137);
+    const inSegment = infos.filter((b) => segmentOf(b.coreIndex) === s).map((b) => b.coreIndex);
+    const cases = [0, inSegment[0] as number, 137, inSegment[inSegment.length - 1] as number, infos.length - 1];
+    for (const k of cases) {
+      const target = infos[k];
+      if (target === undefined) throw new Error('sample too small');
+      const edited = original.slice();
+      const payloadAt = target.offset + 8;
+      const at = payloadAt + 36 + 1;
+      edited[at] = (edited[at] as number) ^ 0x40;
+      // Recompute the chunk's CRC-32C (over type, length and payload) so that only the digest can tell.
+      const end = target.offset + target.chunkLength;
+      new DataView(edited.buffer).setUint32(end - 4, crc32c(edited.subarray(target.offset, end - 4)), true);
+      const { report, out } = await recover(edited);
+      expect(report.damage?.code, `block ${k}`).toBe('E_DIGEST');
+      expect(report.recoveredBlocks, `block ${k}`).toBe(k);
+      expect(report.lostBlocks, `block ${k}`).toBe(infos.length - k);
+      if (k === 0) {
+        expect(out).toBeNull();
+        continue;
+      }
+      const r = await H4mkReader.open(new MemorySource(out as Uint8Array));
+      expect(r.chainHead, `block ${k}`).toBe(chainOf(k));
+      expect((await r.verify()).ok).toBe(true);
+    }
+  });
+
+  it('a segment forged consistently (block, its CRC, its table entry and table CRC) fails the SEGX cross-check: recovery ends at the segment\'s first block', async () => {
+    const infos = await allInfos(originalReader);
+    const segmentCount = originalReader.segmentCount;
+    for (const seg of [0, Math.floor(segmentCount / 2), segmentCount - 1]) {
+      const blocks = infos.filter((b) => originalReader.segmentOf(b.coreIndex) === seg);
+      const first = blocks[0];
+      const last = blocks[blocks.length - 1];
+      if (first === undefined || last === undefined) throw new Error('empty segment');
+      const forged = original.slice();
+      const view = new DataView(forged.buffer);
+      // The segment's first block: edit a payload byte and recompute its CRC-32C.
+      const at = first.offset + 8 + 36 + 1;
+      forged[at] = (forged[at] as number) ^ 0x40;
+      const coreEnd = first.offset + first.chunkLength;
+      view.setUint32(coreEnd - 4, crc32c(forged.subarray(first.offset, coreEnd - 4)), true);
+      // Its digest in the segment's BIDX (right after the last block), and the BIDX CRC-32C.
+      const bidx = last.offset + last.chunkLength;
+      const bidxEnd = bidx + 8 + 16 + 72 * blocks.length + 4;
+      forged.set(sha256(forged.subarray(first.offset + 8, coreEnd - 4)), bidx + 8 + 16 + 40);
+      view.setUint32(bidxEnd - 4, crc32c(forged.subarray(bidx, bidxEnd - 4)), true);
+      const { report } = await recover(forged);
+      expect(report.damage?.code, `segment ${seg}`).toBe('E_DIGEST');
+      expect(report.recoveredBlocks, `segment ${seg}`).toBe(first.coreIndex);
+      expect(report.lostBlocks, `segment ${seg}`).toBe(infos.length - first.coreIndex);
+    }
   });
 
   it('a live file cut anywhere: tracks from the last checkpoint, every complete block back', async () => {

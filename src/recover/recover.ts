@@ -49,6 +49,7 @@ import {
   resolveLimits,
 } from '../format/constants.js';
 import type { CryptoParams } from '../format/crypto-params.js';
+import { segmentOfBlock } from '../reader/index-search.js';
 import { H4mkError } from '../format/errors.js';
 import { type ContainerIndex, decodeIndexRegion } from '../format/index-region.js';
 import { decodeSegmentTable } from '../format/segment-table.js';
@@ -334,6 +335,9 @@ async function scanForBlocks(source: RandomAccessSource, limits: Limits): Promis
         pending = pending.slice(problem.verified);
       }
       if (problem.damage !== null) {
+        // The segment's own table condemns the block it names: nothing from it on is kept, even
+        // when its CRC-32C passes (a CRC binds no bytes to anyone: an edit can recompute it).
+        pending = [];
         stop(problem.damage);
         continue;
       }
@@ -414,21 +418,8 @@ function crossCheckSegments(scan: Scan): void {
   if (index === undefined) return;
   const dir = index.segments;
   for (const s of scan.segments) {
-    // Binary search the index's segment with this first block.
-    let lo = 0;
-    let hi = dir.count - 1;
-    let k = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const f = dir.firstCoreIndex[mid] as number;
-      if (f === s.firstCoreIndex) {
-        k = mid;
-        break;
-      }
-      if (f < s.firstCoreIndex) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    if (k < 0) continue;
+    const k = segmentOfBlock(dir, s.firstCoreIndex);
+    if (k < 0 || dir.firstCoreIndex[k] !== s.firstCoreIndex) continue;
     if (dir.blockCount[k] !== s.count || !bytesEqual(dir.digests.subarray(k * DIGEST_LENGTH, (k + 1) * DIGEST_LENGTH), s.bidxDigest)) {
       scan.found.truncate(s.firstCoreIndex);
       scan.damage = { offset: s.bidxOffset, code: 'E_DIGEST', message: `segment ${k} (blocks from ${s.firstCoreIndex}) does not match the index's digest` };
