@@ -30,7 +30,7 @@ const { values: args } = parseArgs({
 });
 const outDir = args['out-dir'];
 const dataDir = join(here, 'out');
-const ORDER = ['core', 'peers', 'crypto', 'remote', 'server'];
+const ORDER = ['core', 'peers', 'crypto', 'remote', 'server', 'delivery'];
 
 /* ------------------------------------------------------------ inputs */
 

@@ -66,7 +66,7 @@ const FOOTER_LENGTH = 36;
  * core runs here, then every other section whose script exists, then the report.
  * Each other section is a script of its own, run as a child process.
  */
-const SECTIONS = { crypto: 'crypto.mjs', remote: 'remote.mjs', server: 'server.mjs', peers: 'peers/run.mjs' };
+const SECTIONS = { crypto: 'crypto.mjs', remote: 'remote.mjs', server: 'server.mjs', delivery: 'delivery.mjs', peers: 'peers/run.mjs' };
 const sectionSeconds = {};
 const benchCommand = `${process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : 'node bench/run.mjs'}${process.argv.length > 2 ? `${process.env.npm_lifecycle_event === 'bench' ? ' --' : ''} ${process.argv.slice(2).join(' ')}` : ''}`;
 async function runSection(name, extra = []) {

@@ -13,7 +13,14 @@ import type { DeliveryTrack } from './tracks.js';
 export type PlaylistOptions = {
   /** Appended to every URI (e.g. `?sig=…&expires=…` of a signed URL); default none. */
   query?: string;
+  /** Prefix of the master playlist's track URIs (the server's versioned directory, e.g. `v-…/`); default none. */
+  prefix?: string;
 };
+
+/** The server's directory of one version of a container's segments (see DeliveryPlan.version). */
+export function versionDir(plan: DeliveryPlan): string {
+  return `v-${plan.version}`;
+}
 
 /** The directory of a track's files. */
 export function trackDir(t: DeliveryTrack): string {
@@ -32,6 +39,7 @@ function audioGroup(t: DeliveryTrack): string {
 /** The master playlist. */
 export function masterPlaylist(plan: DeliveryPlan, options: PlaylistOptions = {}): string {
   const q = options.query ?? '';
+  const p = options.prefix ?? '';
   const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS'];
   for (const t of plan.tracks) {
     if (t.carriage === null) lines.push(`# track ${t.info.number} (${t.info.id}, ${t.info.codec}) left out: ${t.reason}`);
@@ -52,7 +60,7 @@ export function masterPlaylist(plan: DeliveryPlan, options: PlaylistOptions = {}
         `DEFAULT=${a === chosen ? 'YES' : 'NO'}`,
         'AUTOSELECT=YES',
         `CHANNELS=${quoted(String(a.channels))}`,
-        `URI=${quoted(`${trackDir(a)}/index.m3u8${q}`)}`,
+        `URI=${quoted(`${p}${trackDir(a)}/index.m3u8${q}`)}`,
       ];
       lines.push(`#EXT-X-MEDIA:${attrs.join(',')}`);
     }
@@ -65,7 +73,7 @@ export function masterPlaylist(plan: DeliveryPlan, options: PlaylistOptions = {}
       ...(s.language === '' ? [] : [`LANGUAGE=${quoted(s.language)}`]),
       `DEFAULT=${s.isDefault ? 'YES' : 'NO'}`,
       'AUTOSELECT=YES',
-      `URI=${quoted(`${trackDir(s)}/index.m3u8${q}`)}`,
+      `URI=${quoted(`${p}${trackDir(s)}/index.m3u8${q}`)}`,
     ];
     lines.push(`#EXT-X-MEDIA:${attrs.join(',')}`);
   }
@@ -84,19 +92,19 @@ export function masterPlaylist(plan: DeliveryPlan, options: PlaylistOptions = {}
           ...(v.width > 0 && v.height > 0 ? [`RESOLUTION=${v.width}x${v.height}`] : []),
           ...(group === null ? [] : [`AUDIO=${quoted(group)}`]),
         ];
-        lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}${subs}`, `${trackDir(v)}/index.m3u8${q}`);
+        lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}${subs}`, `${p}${trackDir(v)}/index.m3u8${q}`);
       }
     }
     for (const v of videos) {
       const attrs = [`BANDWIDTH=${Math.ceil(v.bandwidth / 4) + 1}`, `CODECS=${quoted(v.codecs)}`, ...(v.width > 0 && v.height > 0 ? [`RESOLUTION=${v.width}x${v.height}`] : [])];
-      lines.push(`#EXT-X-I-FRAME-STREAM-INF:${attrs.join(',')},URI=${quoted(`${trackDir(v)}/iframes.m3u8${q}`)}`);
+      lines.push(`#EXT-X-I-FRAME-STREAM-INF:${attrs.join(',')},URI=${quoted(`${p}${trackDir(v)}/iframes.m3u8${q}`)}`);
     }
   } else {
     for (const [group, members] of groupList) {
       const main = members.find((m) => m.isDefault) ?? (members[0] as DeliveryTrack);
       lines.push(
         `#EXT-X-STREAM-INF:BANDWIDTH=${Math.ceil(main.bandwidth * 1.2)},AVERAGE-BANDWIDTH=${main.bandwidth},CODECS=${quoted(main.codecs)},AUDIO=${quoted(group)}${subs}`,
-        `${trackDir(main)}/index.m3u8${q}`,
+        `${p}${trackDir(main)}/index.m3u8${q}`,
       );
     }
   }

@@ -8,7 +8,7 @@ export { initSegment, type InitSpec } from './cmaf/init-segment.js';
 export { type CmafSample, mediaSegment } from './cmaf/media-segment.js';
 export { sampleDescription, type SampleEntrySpec } from './cmaf/sample-entry.js';
 export { dashManifest } from './dash.js';
-export { iframePlaylist, masterPlaylist, mediaPlaylist, type PlaylistOptions, trackDir } from './hls.js';
+export { iframePlaylist, masterPlaylist, mediaPlaylist, type PlaylistOptions, trackDir, versionDir } from './hls.js';
 export { completeSegments, type Cut, type DeliveryPlan, deliveryPlan, segmentBounds, type TrackTimeline, timelineOf } from './plan.js';
 export {
   buildInitSegment,

@@ -5,6 +5,9 @@
  * track, else the first audio track) in time. Playlists (HLS, DASH) and
  * segment requests both come from this plan, so they always agree.
  */
+import { sha256 } from '../crypto/sha256.js';
+import { toHex } from '../format/bytes.js';
+import { utf8 } from '../format/strings.js';
 import type { H4mkReader } from '../reader/reader.js';
 import { type DeliveryTrack, deliveryTrack } from './tracks.js';
 
@@ -41,6 +44,14 @@ export type DeliveryPlan = {
    * do not end.
    */
   live: boolean;
+  /**
+   * Names what the segments of this container are, for URLs that caches may
+   * keep forever: a digest of the track table, the first segment's table
+   * digest (SEGX) and the plan's rules. It stays the same while a live
+   * writer appends (earlier segments never change) and differs for another
+   * recording put under the same name.
+   */
+  version: string;
 };
 
 /** Segments shorter than this are merged with the next (intra-only video, tiny audio segments). */
@@ -97,7 +108,14 @@ export function deliveryPlan(reader: H4mkReader): DeliveryPlan {
   const needed = earliest === Infinity ? 0 : Math.max(0, -earliest) + (reorders ? 1 : 0);
   let endSeconds = 0;
   for (const t of cmaf) endSeconds = Math.max(endSeconds, trackEnd(reader, t) / t.info.timescale);
-  return { tracks, primary, videos: others, offsetSeconds: Math.ceil(needed), encrypted: reader.encrypted, endSeconds, live: !reader.finished };
+  const offsetSeconds = Math.ceil(needed);
+  const identity = JSON.stringify({
+    rules: `cmaf-1/${MIN_SEGMENT_SECONDS}/${offsetSeconds}`,
+    tracks: tracks.map((t) => [t.info.id, t.info.kind, t.info.codec, toHex(t.info.config), t.info.timescale, t.info.language, t.info.name, t.info.extra]),
+    first: reader.segmentCount > 0 ? toHex(reader.segmentDigest(0)) : '',
+  });
+  const version = toHex(sha256(utf8(identity))).slice(0, 16);
+  return { tracks, primary, videos: others, offsetSeconds, encrypted: reader.encrypted, endSeconds, live: !reader.finished, version };
 }
 
 /** The timeline that cuts `t`'s segments: its own for video, else the primary's. */

@@ -407,6 +407,12 @@ export class H4mkReader {
     }
   }
 
+  /** §5.5 The SHA-256 of segment `segment`'s BIDX payload, from SEGX (names the segment's exact blocks). */
+  segmentDigest(segment: number): Uint8Array {
+    if (!Number.isSafeInteger(segment) || segment < 0 || segment >= this.segmentCount) throw new RangeError(`segment ${segment} out of range 0..${this.segmentCount - 1}`);
+    return this.index.segments.digests.slice(segment * DIGEST_LENGTH, (segment + 1) * DIGEST_LENGTH);
+  }
+
   /** {@link seek} for every track, keyed by track id. */
   async seekAll(ptsUs: number): Promise<Record<string, SeekResult | null>> {
     const out: Record<string, SeekResult | null> = {};

@@ -44,8 +44,9 @@ afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
+let version = '';
 const get = async (path: string) => {
-  const r = await fetch(`${base}/v1/containers/live.h4mk/${path}`);
+  const r = await fetch(`${base}/v1/containers/live.h4mk/${path.replace('hls/t', `hls/${version}/t`)}`);
   return { status: r.status, cache: r.headers.get('cache-control'), text: await r.text() };
 };
 const segmentsOf = (playlist: string) => playlist.split('\n').filter((l) => l.endsWith('.m4s')).length;
@@ -69,9 +70,14 @@ describe('live HLS and DASH from a container being written', () => {
       if (stop === 1) break;
       const master = await get('hls/master.m3u8');
       expect(master.status, master.text).toBe(200);
-      expect(master.cache).toMatch(/max-age=1$/);
+      expect(master.cache).toBe('public, no-cache');
+      // The versioned directory stays the same while the writer appends.
+      const v = /^(v-[0-9a-f]{16})\//m.exec(master.text)?.[1] as string;
+      if (version !== '') expect(v).toBe(version);
+      version = v;
       const video = await get('hls/t0/index.m3u8');
       const audio = await get('hls/t1/index.m3u8');
+      expect(video.cache).toMatch(/max-age=1$/);
       expect(video.text).toContain('#EXT-X-PLAYLIST-TYPE:EVENT');
       expect(video.text).not.toContain('#EXT-X-ENDLIST');
       seen.push({ video: segmentsOf(video.text), audio: segmentsOf(audio.text) });
@@ -85,6 +91,9 @@ describe('live HLS and DASH from a container being written', () => {
       expect(mpd.text).toContain('type="dynamic"');
     }
     await writer.finish();
+    expect((await get('hls/master.m3u8')).text).toContain(`${version}/t0/index.m3u8`);
+    // Another version's URL is a 404, never this version's bytes.
+    expect((await fetch(`${base}/v1/containers/live.h4mk/hls/v-0123456789abcdef/t0/0.m4s`)).status).toBe(404);
     expect(seen[0]?.video).toBeGreaterThan(0);
     expect(seen[1]?.video).toBeGreaterThan(seen[0]?.video as number);
     expect(seen[1]?.audio).toBeGreaterThan(seen[0]?.audio as number);

@@ -19,6 +19,7 @@ import { join, relative, isAbsolute } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { H4mkError, H4mkReader, HttpSource, type RandomAccessSource, readExactly, type VerifyReport } from '../../index.js';
+import { encodeHeader } from '../../format/header.js';
 import { LocalFile } from '../local-file.js';
 import { HttpError } from '../errors.js';
 import { isValidName } from '../names.js';
@@ -37,6 +38,10 @@ export type StoreOptions = {
   maxOpen?: number;
   /** Re-check a cached entry after this many ms. Default 1000 (local), 5000 (origin). */
   revalidateMs?: number;
+  /** An upload temporary not written for this long is a leftover and is removed. Default 10 minutes. */
+  staleTempMs?: number;
+  /** How often leftovers are looked for (also once at start). Default 2 minutes; 0: at start only. */
+  tempSweepMs?: number;
 };
 
 /** One open container version. */
@@ -108,8 +113,15 @@ export type Listed = { name: string; size: number; modified: string };
 /** Prefix of upload temporaries: starts with `.`, so no valid name can collide with one. */
 const TEMP_PREFIX = '.h4mk-upload-';
 const TEMP_PATTERN = /^\.h4mk-upload-[0-9a-f-]{36}\.tmp$/;
-/** Temporaries older than this at start-up are leftovers of a crash; newer ones may belong to another instance. */
-const STALE_TEMP_MS = 3600_000;
+/**
+ * A temporary not written for this long is a leftover (a crash, a killed
+ * process): an upload in progress writes as its bytes arrive, and one that
+ * sends nothing for this long has been cut off by the request timeout (10
+ * minutes by default) already. Younger ones may belong to another instance.
+ */
+const STALE_TEMP_MS = 600_000;
+/** Leftovers are looked for at start and then this often. */
+const TEMP_SWEEP_MS = 120_000;
 
 /**
  * The strong ETag of a container version: the chain head (which names the
@@ -122,7 +134,9 @@ const STALE_TEMP_MS = 3600_000;
 export async function containerEtag(reader: H4mkReader): Promise<string> {
   const size = reader.fileSize;
   const hash = createHash('sha256').update('h4mk-etag-v1').update(String(size)).update('\n');
-  hash.update(await readExactly(reader.source, 0, 32));
+  // The header as the reader decoded it (equal to its bytes, which are checked): over HTTP a one-request
+  // open has not read them, and fetching 32 bytes would cost the origin a second request.
+  hash.update(encodeHeader(reader.header));
   hash.update(await readExactly(reader.source, reader.indexOffset, reader.indexLength));
   hash.update(await readExactly(reader.source, size - 36, 36));
   return `"${reader.chainHead.slice(0, 16)}-${hash.digest('hex').slice(0, 24)}"`;
@@ -134,6 +148,11 @@ export class ContainerStore {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly maxOpen: number;
   private readonly revalidateMs: number;
+  private readonly staleTempMs: number;
+  /** Temporaries of uploads of this instance still in progress: never swept. */
+  private readonly ownTemporaries = new Set<string>();
+  private sweeper: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
   private closed = false;
 
   private constructor(
@@ -145,14 +164,16 @@ export class ContainerStore {
     this.mode = origin === null ? 'local' : 'origin';
     this.maxOpen = options.maxOpen ?? 64;
     this.revalidateMs = options.revalidateMs ?? (origin === null ? 1000 : 5000);
+    this.staleTempMs = options.staleTempMs ?? STALE_TEMP_MS;
   }
 
   /** Checks the options, resolves the directory, removes stale upload temporaries. */
   static async create(options: StoreOptions): Promise<ContainerStore> {
     if ((options.dir === undefined) === (options.origin === undefined)) throw new TypeError('the store needs exactly one of dir or origin');
     if (options.maxOpen !== undefined && (!Number.isSafeInteger(options.maxOpen) || options.maxOpen < 1)) throw new RangeError('maxOpen must be a positive integer');
-    if (options.revalidateMs !== undefined && (!Number.isSafeInteger(options.revalidateMs) || options.revalidateMs < 0)) {
-      throw new RangeError('revalidateMs must be a non-negative integer');
+    for (const key of ['revalidateMs', 'staleTempMs', 'tempSweepMs'] as const) {
+      const value = options[key];
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) throw new RangeError(`${key} must be a non-negative integer`);
     }
     if (options.origin !== undefined) {
       const url = new URL(options.origin);
@@ -164,6 +185,18 @@ export class ContainerStore {
     if (!(await stat(dir)).isDirectory()) throw new TypeError(`${options.dir} is not a directory`);
     const store = new ContainerStore(dir, null, {}, options);
     await store.removeStaleTemporaries();
+    const every = options.tempSweepMs ?? TEMP_SWEEP_MS;
+    if (every > 0) {
+      store.sweeper = setInterval(() => {
+        store.sweeping ??= store
+          .removeStaleTemporaries()
+          .catch(() => {})
+          .finally(() => {
+            store.sweeping = null;
+          });
+      }, every);
+      store.sweeper.unref();
+    }
     return store;
   }
 
@@ -273,9 +306,23 @@ export class ContainerStore {
     return { items, more: i < names.length };
   }
 
-  /** A new temporary path in the directory (same filesystem, so publishing is a rename). */
+  /**
+   * A new temporary path in the directory (same filesystem, so publishing is
+   * a rename), kept from the sweeper until {@link discardTemporary}.
+   */
   temporaryPath(): string {
-    return join(this.requireDir('uploads'), `${TEMP_PREFIX}${randomUUID()}.tmp`);
+    const path = join(this.requireDir('uploads'), `${TEMP_PREFIX}${randomUUID()}.tmp`);
+    this.ownTemporaries.add(path);
+    return path;
+  }
+
+  /** Removes a temporary from {@link temporaryPath} (if still there: a published one has been renamed). */
+  async discardTemporary(path: string): Promise<void> {
+    try {
+      await unlink(path).catch(() => {});
+    } finally {
+      this.ownTemporaries.delete(path);
+    }
   }
 
   /**
@@ -321,6 +368,9 @@ export class ContainerStore {
   /** Closes every cached reader (in-use ones when released). */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.sweeper = null;
+    await this.sweeping;
     for (const [name, slot] of [...this.slots]) this.drop(name, slot);
     await Promise.all([...this.locks.values()].map((p) => p.catch(() => {})));
   }
@@ -459,14 +509,26 @@ export class ContainerStore {
     }
   }
 
-  private async removeStaleTemporaries(): Promise<void> {
+  /**
+   * Removes upload temporaries not written for `staleTempMs` (their mtime),
+   * except this instance's own uploads in progress. Returns how many went.
+   */
+  async removeStaleTemporaries(): Promise<number> {
     const dir = this.dir as string;
+    let removed = 0;
     for (const name of await readdir(dir)) {
       if (!TEMP_PATTERN.test(name)) continue;
       const path = join(dir, name);
+      if (this.ownTemporaries.has(path)) continue;
       const s = await lstat(path).catch(() => null);
-      if (s?.isFile() && Date.now() - s.mtimeMs > STALE_TEMP_MS) await unlink(path).catch(() => {});
+      if (s?.isFile() && Date.now() - s.mtimeMs > this.staleTempMs) {
+        await unlink(path).then(
+          () => removed++,
+          () => {},
+        );
+      }
     }
+    return removed;
   }
 }
 

@@ -1,12 +1,16 @@
 /**
- * Streaming views of a container, on the fly: HLS (master, media and
- * I-frames playlists, CMAF init and media segments, WebVTT) under
- * `/v1/containers/:name/hls/` and a DASH MPD at
- * `/v1/containers/:name/dash/manifest.mpd` over the same segments.
- * Playlists come from the index alone; each segment is one read of the
- * container, every block checked against its digest before it is sent.
- * Segment and finished-playlist URLs never change meaning for a container
- * version: strong ETags (from the container's) and `immutable`.
+ * Streaming views of a container, on the fly: an HLS master playlist at
+ * `/v1/containers/:name/hls/master.m3u8` and a DASH MPD at
+ * `/v1/containers/:name/dash/manifest.mpd` (the entry points: revalidated
+ * on every use, `no-cache` with a strong ETag), pointing into
+ * `/v1/containers/:name/hls/v-{version}/t{N}/` (media and I-frames
+ * playlists, CMAF init and media segments, WebVTT). The version names the
+ * recording (DeliveryPlan.version): a URL under it never changes meaning,
+ * so it is `immutable` (playlists while live: max-age 1), and a request for
+ * another version (the container was replaced) is a 404, never bytes of the
+ * new one. Playlists come from the index alone; each segment is one read of
+ * the container, every block checked against its digest before it is sent,
+ * and built segments are kept in a byte-budgeted LRU.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -24,13 +28,18 @@ import {
   iframePlaylist,
   masterPlaylist,
   mediaPlaylist,
+  versionDir,
 } from '../../delivery/index.js';
+import { ByteLru } from '../byte-lru.js';
 import { immutableCacheControl, nameHook, nameParam } from '../context.js';
 import { HttpError } from '../errors.js';
 import type { Entry } from '../plugins/store.js';
 
-type TrackParams = { Params: { name: string; track: string } };
-type SegmentParams = { Params: { name: string; track: string; segment: string } };
+type TrackParams = { Params: { name: string; version: string; track: string } };
+type SegmentParams = { Params: { name: string; version: string; track: string; segment: string } };
+
+/** Bytes of built init and media segments kept for repeated requests. */
+export const SEGMENT_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** The plan of an entry, computed once per container version. */
 function planOf(entry: Entry): DeliveryPlan {
@@ -67,13 +76,14 @@ function etagOf(entry: Entry, what: string): string {
 /** How long a live container's playlists may be cached: about one poll of a player. */
 const LIVE_PLAYLIST_MAX_AGE = 1;
 
-/**
- * Sends `body` with caching headers; 304 when the client has it. Segments
- * never change once listed; a playlist changes while its container is live.
- */
-function send(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, entry: Entry, what: string, type: string, body: Uint8Array | string, growing = false): FastifyReply {
+/** How a response may be cached: forever, briefly (a live playlist), or only with revalidation (entry points). */
+type Caching = 'immutable' | 'growing' | 'revalidate';
+
+/** Sends `body` with caching headers; 304 when the client has it. */
+function send(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, entry: Entry, what: string, type: string, body: Uint8Array | string, caching: Caching = 'immutable'): FastifyReply {
   const etag = etagOf(entry, what);
-  const cacheControl = growing ? `${app.access.publicReads ? 'public' : 'private'}, max-age=${LIVE_PLAYLIST_MAX_AGE}` : immutableCacheControl(app);
+  const scope = app.access.publicReads ? 'public' : 'private';
+  const cacheControl = caching === 'immutable' ? immutableCacheControl(app) : caching === 'growing' ? `${scope}, max-age=${LIVE_PLAYLIST_MAX_AGE}` : `${scope}, no-cache`;
   reply.header('etag', etag).header('cache-control', cacheControl).type(type);
   if (request.headers['if-none-match'] === etag) return reply.code(304).send();
   return reply.send(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
@@ -83,10 +93,24 @@ const M3U8 = 'application/vnd.apple.mpegurl';
 
 export async function streamRoutes(app: FastifyInstance): Promise<void> {
   const onRequest = [nameHook, app.access.readHook(nameParam)];
+  const segments = new ByteLru(SEGMENT_CACHE_BYTES);
+  /** A built segment, from the cache or `build` (cached per container version and URL). */
+  const cached = async (entry: Entry, path: string, build: () => Promise<Uint8Array>): Promise<Uint8Array> => {
+    const key = `${entry.name}\n${entry.etag}\n${path}`;
+    const hit = segments.get(key);
+    if (hit !== undefined) return hit;
+    const bytes = await build();
+    segments.set(key, bytes);
+    return bytes;
+  };
   const use = <T>(request: FastifyRequest, fn: (entry: Entry, plan: DeliveryPlan) => Promise<T>): Promise<T> =>
     app.store
       .use(nameParam(request), async (entry) => {
         const plan = planOf(entry);
+        const version = (request.params as { version?: string }).version;
+        if (version !== undefined && version !== versionDir(plan)) {
+          throw new DeliveryError('E_NOT_FOUND', 'this URL names another version of the container (it was replaced or is not this one): load the master playlist or MPD again');
+        }
         if (plan.encrypted) throw new DeliveryError('E_ENCRYPTED', 'the container is encrypted: the server holds no keys (play it in the inspector with a key, or `h4mk package --key-file … --decrypt`)');
         if (plan.primary === null) throw new DeliveryError('E_UNSUPPORTED', 'no track of this container can be delivered (no video or audio that fMP4 carries)');
         return fn(entry, plan);
@@ -96,33 +120,33 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
       });
 
   app.get('/v1/containers/:name/hls/master.m3u8', { onRequest }, async (request, reply) =>
-    use(request, async (entry, plan) => send(app, request, reply, entry, 'master', M3U8, masterPlaylist(plan, { query: carriedQuery(request) }), plan.live)),
+    use(request, async (entry, plan) => send(app, request, reply, entry, 'master', M3U8, masterPlaylist(plan, { query: carriedQuery(request), prefix: `${versionDir(plan)}/` }), 'revalidate')),
   );
 
   app.get('/v1/containers/:name/dash/manifest.mpd', { onRequest }, async (request, reply) =>
-    use(request, async (entry, plan) => send(app, request, reply, entry, 'mpd', 'application/dash+xml', dashManifest(plan, { base: '../hls/', query: carriedQuery(request) }), plan.live)),
+    use(request, async (entry, plan) => send(app, request, reply, entry, 'mpd', 'application/dash+xml', dashManifest(plan, { base: `../hls/${versionDir(plan)}/`, query: carriedQuery(request) }), 'revalidate')),
   );
 
-  app.get<TrackParams>('/v1/containers/:name/hls/:track/index.m3u8', { onRequest }, async (request, reply) =>
+  app.get<TrackParams>('/v1/containers/:name/hls/:version/:track/index.m3u8', { onRequest }, async (request, reply) =>
     use(request, async (entry, plan) => {
       const n = trackNumber(request.params.track);
       const t = plan.tracks[n];
       if (t === undefined) throw new DeliveryError('E_NOT_FOUND', `no track ${n} in this container`);
       deliverable(plan, n, t.carriage === 'webvtt' ? 'webvtt' : 'cmaf');
-      return send(app, request, reply, entry, `t${n}/index`, M3U8, mediaPlaylist(plan, t, { query: carriedQuery(request) }), plan.live);
+      return send(app, request, reply, entry, `t${n}/index`, M3U8, mediaPlaylist(plan, t, { query: carriedQuery(request) }), plan.live ? 'growing' : 'immutable');
     }),
   );
 
-  app.get<TrackParams>('/v1/containers/:name/hls/:track/iframes.m3u8', { onRequest }, async (request, reply) =>
+  app.get<TrackParams>('/v1/containers/:name/hls/:version/:track/iframes.m3u8', { onRequest }, async (request, reply) =>
     use(request, async (entry, plan) => {
       const n = trackNumber(request.params.track);
       const t = deliverable(plan, n, 'cmaf');
       if (t.kind !== 'video' || plan.videos.has(n) === false && plan.primary?.track !== t) throw new DeliveryError('E_NOT_FOUND', `track ${t.info.id} is not video: no I-frames playlist`);
-      return send(app, request, reply, entry, `t${n}/iframes`, M3U8, iframePlaylist(plan, t, { query: carriedQuery(request) }), plan.live);
+      return send(app, request, reply, entry, `t${n}/iframes`, M3U8, iframePlaylist(plan, t, { query: carriedQuery(request) }), plan.live ? 'growing' : 'immutable');
     }),
   );
 
-  app.get<TrackParams>('/v1/containers/:name/hls/:track/init.mp4', { onRequest }, async (request, reply) =>
+  app.get<TrackParams>('/v1/containers/:name/hls/:version/:track/init.mp4', { onRequest }, async (request, reply) =>
     use(request, async (entry, plan) => {
       const n = trackNumber(request.params.track);
       deliverable(plan, n, 'cmaf');
@@ -136,11 +160,11 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
     }),
   );
 
-  app.get<SegmentParams>('/v1/containers/:name/hls/:track/:segment', { onRequest }, async (request, reply) =>
+  app.get<SegmentParams>('/v1/containers/:name/hls/:version/:track/:segment', { onRequest }, async (request, reply) =>
     use(request, async (entry, plan) => {
       const n = trackNumber(request.params.track);
       const name = request.params.segment;
-      if (name === 'all.vtt') return send(app, request, reply, entry, `t${n}/all.vtt`, 'text/vtt; charset=utf-8', await buildSubtitleFile(entry.reader, plan, n), plan.live);
+      if (name === 'all.vtt') return send(app, request, reply, entry, `t${n}/all.vtt`, 'text/vtt; charset=utf-8', await buildSubtitleFile(entry.reader, plan, n), plan.live ? 'growing' : 'immutable');
       const m = /^(0|[1-9]\d{0,8})(\.key)?\.(m4s|vtt)$/.exec(name);
       if (m === null) throw new HttpError('E_NOT_FOUND', `no segment ${JSON.stringify(name.slice(0, 40))} (segments are N.m4s, N.key.m4s, N.vtt)`);
       const k = Number(m[1]);
@@ -148,7 +172,7 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
         if (m[2] !== undefined) throw new HttpError('E_NOT_FOUND', 'no such segment');
         return send(app, request, reply, entry, `t${n}/${k}.vtt`, 'text/vtt; charset=utf-8', await buildSubtitleSegment(entry.reader, plan, n, k));
       }
-      const bytes = m[2] !== undefined ? await buildKeyframeSegment(entry.reader, plan, n, k) : await buildMediaSegment(entry.reader, plan, n, k);
+      const bytes = await cached(entry, `t${n}/${name}`, () => (m[2] !== undefined ? buildKeyframeSegment(entry.reader, plan, n, k) : buildMediaSegment(entry.reader, plan, n, k)));
       return send(app, request, reply, entry, `t${n}/${name}`, 'video/mp4', bytes);
     }),
   );
