@@ -4,6 +4,7 @@
  * track, which bound what a seek costs (the decoder starts at the keyframe
  * at or before the target: at most one GOP of extra frames).
  */
+import { ticksToUs } from '../format/time.js';
 import type { H4mkReader } from '../reader/reader.js';
 
 /** Keyframe policies; every set rule applies, the first frame is always a keyframe. */
@@ -99,17 +100,56 @@ export function gopStats(keyframesUs: readonly number[], framesPerGop: readonly 
 }
 
 /**
- * GOP statistics of a track of an open container, from its segment tables
- * (block metadata only, no payloads). The worst-case seek cost is `maxUs`
- * of decode time, `maxFrames` blocks.
+ * GOP statistics of a track of an open container. From the top-level index
+ * alone (§5.4) when it determines every keyframe and every GOP's block count:
+ * each seek entry holds at most one keyframe of the track and it is the
+ * track's first block in its segment (so a GOP is its entry plus the
+ * keyless entries after it) — what this implementation's writer produces
+ * for the first video track. Then only the segment table holding the track's
+ * largest pts is read, for the end of the last GOP (over HTTP it is usually
+ * among the bytes the open already fetched). Otherwise every segment table
+ * of the track is read. The worst-case seek cost is `maxUs` of decode time,
+ * `maxFrames` blocks.
  */
 export async function trackGopStats(reader: H4mkReader, track: string | number): Promise<GopStats> {
   const t = reader.track(track);
+  const entries = reader.indexEntries(t.number);
+  const keys = reader.indexKeyframes(t.number);
+  // Exact when each entry has at most one keyframe and it has the entry's smallest pts: then (decode
+  // order, closed GOPs) it is the track's first block in its segment and starts the entry's GOP.
+  const keyPts = new Map(keys.map((k) => [k.segment, k.pts]));
+  const exact = entries.every((e) => e.keyCount === 0 || (e.keyCount === 1 && keyPts.get(e.segment) === e.minPts));
+  if (!exact || entries.length === 0) return gopStatsFromTables(reader, t.number);
+  const frames: number[] = [];
+  for (const e of entries) {
+    if (e.keyCount === 1) frames.push(0);
+    if (frames.length > 0) frames[frames.length - 1] = (frames[frames.length - 1] as number) + e.count;
+  }
+  // The end of the last GOP: the largest pts + duration among the blocks of the entries that reach the largest pts.
+  const maxPts = Math.max(...entries.map((e) => e.maxPts));
+  let end: number | null = null;
+  for (const e of entries) {
+    if (e.maxPts !== maxPts) continue;
+    for await (const b of reader.range({ tracks: [t.number], fromUs: ticksToUs(e.minPts, t.timescale) - 1 })) {
+      if (reader.segmentOf(b.coreIndex) !== e.segment) continue;
+      end = Math.max(end ?? -Infinity, b.ptsUs + b.durationUs);
+    }
+  }
+  return gopStats(
+    keys.map((k) => k.ptsUs),
+    frames,
+    end,
+    t.blockCount,
+  );
+}
+
+/** {@link trackGopStats} from every segment table of the track. */
+async function gopStatsFromTables(reader: H4mkReader, track: number): Promise<GopStats> {
   const keys: number[] = [];
   const frames: number[] = [];
   let end: number | null = null;
   let count = 0;
-  for await (const b of reader.range({ tracks: [t.number] })) {
+  for await (const b of reader.range({ tracks: [track] })) {
     if (b.keyframe) {
       keys.push(b.ptsUs);
       frames.push(0);
