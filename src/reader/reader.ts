@@ -42,6 +42,9 @@ import type { TrackSeekTable } from '../format/seek-table.js';
 import type { BlockInfo, SeekResult, TrackInfo, VerifyReport } from './types.js';
 import { type VerifyOptions, verifyContainer } from './verify.js';
 
+/** Remote reads of one block fetch its whole segment (one request instead of two) up to this size. */
+export const REMOTE_WHOLE_SEGMENT_BYTES = 2 * 1024 * 1024;
+
 export type ReaderOptions = OpenOptions & {
   limits?: Partial<Limits>;
   /** Key, passphrase or grant for encrypted blocks (see {@link H4mkReader.unlock}). */
@@ -269,17 +272,30 @@ export class H4mkReader {
 
   /**
    * The keyframe of `track` with the largest pts ≤ `ptsUs` (the last such in
-   * file order on ties), and the span to read to decode up to `ptsUs`; null
-   * when the track has no keyframe at or before `ptsUs`.
+   * file order on ties), and the span to read to decode up to `ptsUs`.
+   *
+   * A target before the track's first keyframe (a time before the track
+   * starts, e.g. 0 on a video whose first frame is at 21 ms) gives the first
+   * keyframe, with the span to decode it: what a player seeking there shows
+   * first. The result is then the same as a seek to that keyframe's time;
+   * callers tell the two cases apart by `ptsUs > target`.
+   *
+   * Null only when the track has no keyframe at all (an empty track).
    */
   async seek(track: string | number, ptsUs: number): Promise<SeekResult | null> {
     if (!Number.isFinite(ptsUs)) throw new RangeError('ptsUs must be a finite number');
     const t = this.track(track);
     const search = this.searches[t.number] as TrackSearch;
     const table = search.table;
-    const ticks = lastTickAtOrBeforeUs(Math.floor(ptsUs), t.timescale);
-    const key = this.keyframeFromIndex(t.number, ticks);
-    if (key === null) return null;
+    let ticks = lastTickAtOrBeforeUs(Math.floor(ptsUs), t.timescale);
+    let key = this.keyframeFromIndex(t.number, ticks);
+    if (key === null) {
+      // Before the first keyframe: seek to it (§5.4 keyframe pts never decrease along the seek table).
+      if (search.keyEntryPts.length === 0) return null;
+      ticks = search.keyEntryPts[0] as number;
+      key = this.keyframeFromIndex(t.number, ticks);
+      if (key === null) throw new H4mkError('E_FORMAT', 'the seek table names a keyframe it cannot find', { chunk: 'SEEK' });
+    }
     const { segment } = key;
     const dir = this.index.segments;
     let { coreIndex, pts } = key;
@@ -429,6 +445,12 @@ export class H4mkReader {
 
   /** Reads block `coreIndex`: its payload decompressed (default) and verified (default). */
   async readBlock(coreIndex: number, options: ReadBlockOptions = {}): Promise<Block> {
+    // Over a remote source (one with readTail: HTTP), a segment whose table is not cached is read whole,
+    // table and block in one request, when it is small enough (§6.2: the table ends the segment).
+    const segment = this.segmentOf(coreIndex);
+    if (this.source.readTail !== undefined && this.cache.get(segment) === undefined && (this.index.segments.length[segment] as number) <= REMOTE_WHOLE_SEGMENT_BYTES) {
+      for await (const b of this.readBlocks(coreIndex, coreIndex + 1, options)) return b;
+    }
     const info = await this.blockInfo(coreIndex);
     const bytes = await readExactly(this.source, info.offset, info.chunkLength);
     return this.decodeBlock(info, bytes, info.offset, options);
