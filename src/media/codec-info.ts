@@ -45,7 +45,8 @@ export async function readCodecInfo(source: RandomAccessSource, path: string): P
   }
 }
 
-async function describe(t: InputTrack): Promise<CodecInfo> {
+/** The codec facts of one mediabunny track. */
+export async function describe(t: InputTrack): Promise<CodecInfo> {
   const config = t.isVideoTrack() ? await t.getDecoderConfig() : t.isAudioTrack() ? await t.getDecoderConfig() : null;
   const description = config?.description;
   const base = {

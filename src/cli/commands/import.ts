@@ -4,46 +4,77 @@
  * container, one packet per block, without re-encoding. Streams: memory does
  * not grow with the input. A progress bar on a terminal, a summary at the end;
  * on any error nothing is written.
+ *
+ * `h4mk import - -o OUT.h4mk --live`: a Matroska/WebM or MPEG-TS stream on
+ * standard input (`ffmpeg -re -i IN -c copy -f matroska -`) into a §14 live
+ * container, block by block as packets arrive (../../media/live-import.ts).
  */
+import { createReadStream } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { COMPRESSIONS, type Compression, type EncryptionOptions, FileSink, type ImportSummary, importMedia } from '../../index.js';
-import { aboutPath, CliError, ExitCode } from '../errors.js';
+import { importStream, type StreamImportSummary } from '../../media/live-import.js';
+import { aboutPath, CliError, ExitCode, inputError } from '../errors.js';
 import { packJson } from '../json.js';
 import { addEncryptOptions, type EncryptOptions, encryptionOf } from '../key-options.js';
-import { parseJsonObjectOption } from '../options.js';
+import { parseIndex, parseJsonObjectOption } from '../options.js';
 import type { Output } from '../output.js';
+import { FORCE_HELP, guardOutput, requireInputFile } from '../output-guard.js';
 import { startProgress } from '../progress.js';
 import { columns, mediaErrors, secondsSince } from './media-common.js';
 
-type ImportOptions = EncryptOptions & { output: string; compress: Compression; faststart?: boolean; meta?: Record<string, unknown> };
+type ImportOptions = EncryptOptions & {
+  output: string;
+  compress: Compression;
+  faststart?: boolean;
+  meta?: Record<string, unknown>;
+  /** §14 live: written in place, with checkpoints, as the input streams in. */
+  live?: boolean;
+  checkpointBlocks?: number;
+  checkpointMs?: number;
+  force?: boolean;
+};
 
 /** Adds the `import` verb. */
 export function registerImport(program: Command, out: Output): void {
   const command = program
     .command('import')
     .description('import a media file (MP4, WebM/MKV, Ogg, MP3, WAV, ADTS, FLAC, MPEG-TS) packet by packet, without re-encoding')
-    .argument('<input>', 'media file to import')
-    .requiredOption('-o, --output <file>', 'container to write (it appears only once complete)')
+    .argument('<input>', 'media file to import ("-": a Matroska/WebM or MPEG-TS stream on standard input)')
+    .requiredOption('-o, --output <file>', 'container to write (it appears only once complete; with --live at once)')
     .addOption(new Option('--compress <codec>', 'compression of the blocks').choices(COMPRESSIONS).default('none'))
     .option('--faststart', 'put the index right after the header')
     .option('--meta <json>', 'extra user metadata (META) as a JSON object', parseJsonObjectOption)
+    .option('--live', 'stream the input in as it arrives into a live container (written in place, readers follow it); Ctrl-C or the end of the input finishes it')
+    .option('--checkpoint-blocks <n>', 'live: a checkpoint after this many blocks, within a 10% overhead bound (default 256)', parseIndex)
+    .option('--checkpoint-ms <n>', 'live: a checkpoint at least this often while blocks arrive (default 1000)', parseIndex)
+    .option('--force', `${FORCE_HELP}; with --live the old file is removed first`)
     .option('--json', 'print the summary as one JSON document');
-  addEncryptOptions(command).action(async (input: string, options: ImportOptions) => {
+  addEncryptOptions(command)
+    .addHelpText('after', '\nLive: ffmpeg -re -i IN -c copy -f matroska - | h4mk import - -o live.h4mk --live   (or -f mpegts -)')
+    .action(async (input: string, options: ImportOptions) => {
       const started = performance.now();
+      await requireInputFile(input);
+      await guardOutput(options.output, [input, options.keyFile], { force: options.force === true, inPlace: options.live === true });
       const encryption = await encryptionOf(options, out);
-      const summary = await mediaErrors(() => runImport(input, options, encryption));
+      const streamed = input === '-' || options.live === true;
+      const summary: ImportSummary & { notes?: string[] } = await mediaErrors(() => (streamed ? runStreamImport(input, options, encryption) : runImport(input, options, encryption)));
       const seconds = secondsSince(started);
+      const name = input === '-' ? '<stdin>' : input;
+      const live = summary.container.live;
       if (out.jsonMode) {
-        out.json({ ok: true, ...importJson(summary, input, options.output, options.compress, seconds) });
+        const liveJson = live === undefined ? {} : { live: { checkpoints: live.checkpoints, checkpoint_bytes: live.checkpointBytes, skipped: live.skipped } };
+        out.json({ ok: true, ...importJson(summary, name, options.output, options.compress, seconds), ...liveJson, ...(summary.notes === undefined ? {} : { notes: summary.notes }) });
         return;
       }
       out.line(
-        `imported ${input} (${summary.format}, ${summary.sourceBytes} bytes) into ${options.output}: ` +
-          `${summary.tracks.length} tracks, ${summary.blocks} blocks, ${summary.bytes} payload bytes, ${summary.container.bytes} bytes written, in ${seconds} s`,
+        `imported ${name} (${summary.format}, ${summary.sourceBytes} bytes) into ${options.output}: ` +
+          `${summary.tracks.length} tracks, ${summary.blocks} blocks, ${summary.bytes} payload bytes, ${summary.container.bytes} bytes written` +
+          `${live === undefined ? '' : `, live with ${live.checkpoints} checkpoints (${live.checkpointBytes} bytes)`}, in ${seconds} s`,
       );
       for (const line of columns(summary.tracks.map((t) => [`  ${t.id}`, t.kind, t.codec, `${t.blocks} blocks`, `${t.bytes} bytes`, `timescale ${t.timescale}`]))) out.line(line);
       for (const s of summary.skipped) out.line(`  skipped source track ${s.sourceIndex}: ${s.reason}`);
       for (const id of summary.forcedKeyframes) out.line(`  note: the first packet of ${id} was not a keyframe; it is marked as one`);
+      for (const note of summary.notes ?? []) out.line(`  note: ${note}`);
     });
 }
 
@@ -93,5 +124,55 @@ async function runImport(input: string, options: ImportOptions, encryption: Encr
   } finally {
     progress.stop();
     process.removeListener('SIGINT', interrupt);
+  }
+}
+
+/**
+ * A stream import: standard input (or a file read front to back), live or
+ * not. Live: Ctrl-C or SIGTERM ends the input and the file is finished; not
+ * live: Ctrl-C aborts and nothing is written.
+ */
+async function runStreamImport(input: string, options: ImportOptions, encryption: EncryptionOptions | undefined): Promise<StreamImportSummary> {
+  const live = options.live === true;
+  if (!live && (options.checkpointBlocks !== undefined || options.checkpointMs !== undefined)) throw inputError('--checkpoint-blocks and --checkpoint-ms need --live');
+  if (live && options.faststart === true) throw inputError('a live container uses the tail layout: give --live or --faststart, not both');
+  if (input === '-' && process.stdin.isTTY === true) throw inputError('standard input is a terminal', 'pipe a stream into it: ffmpeg -re -i IN -c copy -f matroska - | h4mk import - -o OUT.h4mk --live');
+  const stream = input === '-' ? process.stdin : createReadStream(input);
+  // Opening a file first turns a missing input into an error before any output exists.
+  if (input !== '-') {
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', (error: unknown) => reject(aboutPath(input, error)));
+    });
+  }
+  // Live: Ctrl-C ends the input and what arrived is finished; otherwise it fails the import.
+  const stop = new AbortController();
+  const interrupt = () => {
+    if (live) stop.abort();
+    else stream.destroy(new CliError(`interrupted; nothing was written to ${options.output}`, ExitCode.INTERRUPTED));
+  };
+  process.once('SIGINT', interrupt);
+  if (live) process.once('SIGTERM', interrupt);
+  try {
+    // Live: written in place (the output must not exist yet), so readers see it grow.
+    const sink = await FileSink.create(options.output, { inPlace: live }).catch((error: unknown) => {
+      throw aboutPath(options.output, error);
+    });
+    const checkpoints = { ...(options.checkpointBlocks === undefined ? {} : { checkpointBlocks: options.checkpointBlocks }), ...(options.checkpointMs === undefined ? {} : { checkpointMs: options.checkpointMs }) };
+    return await importStream(stream, sink, {
+      compression: options.compress,
+      layout: options.faststart === true ? 'faststart' : 'tail',
+      name: input === '-' ? '<stdin>' : input,
+      stop: stop.signal,
+      ...(options.meta === undefined ? {} : { meta: options.meta }),
+      ...(encryption === undefined ? {} : { encryption }),
+      ...(live ? { live: checkpoints } : {}),
+    }).catch((error: unknown) => {
+      throw aboutPath(input === '-' ? '<stdin>' : input, error);
+    });
+  } finally {
+    process.removeListener('SIGINT', interrupt);
+    process.removeListener('SIGTERM', interrupt);
+    stream.destroy();
   }
 }
