@@ -3,8 +3,10 @@
  * segments as the HLS playlists: one AdaptationSet per video track, one per
  * audio track (language, role). Text subtitles are in the HLS playlists only
  * (see the note where they are skipped).
- * SegmentTimeline times are the fMP4 media times (moved by the plan's
- * offset, which presentationTimeOffset takes off).
+ * The DASH init segments (`init-dash.mp4`) carry an edit list that takes
+ * the plan's offset off the fMP4 media times, so SegmentTimeline times are
+ * presentation times (the source's pts), and presentationTimeOffset is the
+ * period's start.
  */
 import { type PlaylistOptions, trackDir } from './hls.js';
 import { completeSegments, type DeliveryPlan, segmentBounds, type TrackTimeline, timelineOf } from './plan.js';
@@ -22,8 +24,7 @@ export function isoDuration(seconds: number): string {
 /** S elements of a SegmentTimeline in `t`'s timescale (runs of equal durations folded with r). */
 function timeline(plan: DeliveryPlan, tl: TrackTimeline, t: DeliveryTrack, count: number): string[] {
   const ts = t.info.timescale;
-  const shift = plan.offsetSeconds * ts;
-  const at = (seconds: number) => Math.round(seconds * ts) + shift;
+  const at = (seconds: number) => Math.round(seconds * ts);
   const out: string[] = [];
   let runStart = -1;
   let runD = -1;
@@ -96,13 +97,13 @@ export function dashManifest(plan: DeliveryPlan, options: PlaylistOptions & { ba
     const video = t.kind === 'video';
     const ts = t.info.timescale;
     // presentationTimeOffset maps media time onto period time 0 (see `start`).
-    const pto = Math.floor(start * ts) + plan.offsetSeconds * ts;
+    const pto = Math.floor(start * ts);
     lines.push(
       `    <AdaptationSet id="${id++}" contentType="${video ? 'video' : 'audio'}" mimeType="${video ? 'video' : 'audio'}/mp4" segmentAlignment="true" startWithSAP="1"${t.language === '' ? '' : ` lang="${xml(t.language)}"`}>`,
       `      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="${t.isDefault || t === primary?.track ? 'main' : 'alternate'}"/>`,
       `      <Representation id="${dir}" codecs="${xml(t.codecs)}" bandwidth="${t.bandwidth}"${video && t.width > 0 ? ` width="${t.width}" height="${t.height}"` : ''}${video ? '' : ` audioSamplingRate="${t.sampleRate}"`}>`,
       ...(video ? [] : [`        <AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${t.channels}"/>`]),
-      `        <SegmentTemplate timescale="${ts}" presentationTimeOffset="${pto}" initialization="${xml(`${dir}/init.mp4${q}`)}" media="${xml(`${dir}/$Number$.m4s${q}`)}" startNumber="0">`,
+      `        <SegmentTemplate timescale="${ts}" presentationTimeOffset="${pto}" initialization="${xml(`${dir}/init-dash.mp4${q}`)}" media="${xml(`${dir}/$Number$.m4s${q}`)}" startNumber="0">`,
       '          <SegmentTimeline>',
       ...timeline(plan, tl, t, count).map((s) => `            ${s}`),
       '          </SegmentTimeline>',

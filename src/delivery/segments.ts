@@ -50,8 +50,17 @@ export function offsetTicks(plan: DeliveryPlan, t: DeliveryTrack): number {
   return plan.offsetSeconds * t.info.timescale;
 }
 
-/** The init segment of track `n` (reads the track's first block for the codec configuration). */
-export async function buildInitSegment(reader: H4mkReader, plan: DeliveryPlan, n: number): Promise<Uint8Array> {
+/**
+ * The init segment of track `n` (reads the track's first block for the codec
+ * configuration). For HLS (default) it has no edit list: hls.js ignores edit
+ * lists while Chromium's MSE applies them, so any shift there would be taken
+ * off twice; HLS players start the timeline at the first segment anyway.
+ * For DASH (`dash: true`) an edit list takes the plan's offset off again
+ * (and keeps the source MP4's edit length), which Chromium applies, dash.js
+ * agrees with (the MPD's times are presentation times) and ffmpeg honours:
+ * through DASH, ffmpeg sees the source's exact pts.
+ */
+export async function buildInitSegment(reader: H4mkReader, plan: DeliveryPlan, n: number, options: { dash?: boolean } = {}): Promise<Uint8Array> {
   const t = deliverable(plan, n, 'cmaf');
   const first = reader.indexKeyframes(n)[0];
   if (first === undefined) throw new DeliveryError('E_NOT_FOUND', `track ${t.info.id} has no keyframe`);
@@ -79,9 +88,23 @@ export async function buildInitSegment(reader: H4mkReader, plan: DeliveryPlan, n
     language: t.language,
     width: t.width,
     height: t.height,
-    offset: offsetTicks(plan, t),
-    ...sourceEdit(t),
+    offset: options.dash === true ? offsetTicks(plan, t) : 0,
+    ...(options.dash === true ? sourceEdit(t) : {}),
   });
+}
+
+/**
+ * Samples of a segment as CMAF wants them: video whose first sample is
+ * decoded before it is shown (B-frames) has its decode times moved up by that
+ * delay and its composition offsets down by it (signed, trun version 1), so
+ * the segment's first decode time is its first presentation time, which is
+ * where players that start from decode times (hls.js) put it. Presentation
+ * times are unchanged.
+ */
+function cmafSamples(t: DeliveryTrack, blocks: readonly Block[]): CmafSample[] {
+  const first = blocks[0];
+  const delay = t.kind === 'video' && first !== undefined ? Math.max(0, first.pts - first.dts) : 0;
+  return blocks.map((b) => ({ dts: b.dts + delay, pts: b.pts, duration: b.duration, keyframe: b.keyframe, data: b.payload }));
 }
 
 /**
@@ -139,7 +162,7 @@ export async function segmentBlocks(reader: H4mkReader, plan: DeliveryPlan, t: D
 export async function buildMediaSegment(reader: H4mkReader, plan: DeliveryPlan, n: number, k: number): Promise<Uint8Array> {
   const t = deliverable(plan, n, 'cmaf');
   const blocks = await segmentBlocks(reader, plan, t, k);
-  const samples: CmafSample[] = blocks.map((b) => ({ dts: b.dts, pts: b.pts, duration: b.duration, keyframe: b.keyframe, data: b.payload }));
+  const samples = cmafSamples(t, blocks);
   const tl = timelineOf(plan, t) as TrackTimeline;
   const start = Math.ceil(((tl.cuts[k] as { pts: number }).pts * t.info.timescale) / tl.track.info.timescale);
   return mediaSegment(samples, { sequence: k + 1, offset: offsetTicks(plan, t), emptyDts: start });
@@ -151,9 +174,9 @@ export async function buildKeyframeSegment(reader: H4mkReader, plan: DeliveryPla
   const tl = requireTimeline(plan, t, k);
   if (t.kind !== 'video' || tl.track.info.number !== n) throw new DeliveryError('E_NOT_FOUND', `track ${t.info.id} has no I-frames playlist`);
   const core = (tl.cuts[k] as { coreIndex: number }).coreIndex;
-  const samples: CmafSample[] = [];
-  for await (const b of reader.readBlocks(core, core + 1, { tracks: [n] })) samples.push({ dts: b.dts, pts: b.pts, duration: b.duration, keyframe: b.keyframe, data: b.payload });
-  return mediaSegment(samples, { sequence: k + 1, offset: offsetTicks(plan, t) });
+  const blocks: Block[] = [];
+  for await (const b of reader.readBlocks(core, core + 1, { tracks: [n] })) blocks.push(b);
+  return mediaSegment(cmafSamples(t, blocks), { sequence: k + 1, offset: offsetTicks(plan, t) });
 }
 
 /** WebVTT segment `k` of subtitle track `n`. */

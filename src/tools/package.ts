@@ -94,7 +94,8 @@ export async function packageContainer(reader: H4mkReader, out: string, options:
           options.onProgress?.(++done, total);
         }
       } else {
-        await put(`${dir}/init.mp4`, await buildInitSegment(reader, plan, n));
+        if (hls) await put(`${dir}/init.mp4`, await buildInitSegment(reader, plan, n));
+        if (dash) await put(`${dir}/init-dash.mp4`, await buildInitSegment(reader, plan, n, { dash: true }));
         const iframes = hls && t.kind === 'video' && tl.track === t;
         if (iframes) await put(`${dir}/iframes.m3u8`, iframePlaylist(plan, t));
         for (let k = 0; k < completeSegments(plan, t); k++) {

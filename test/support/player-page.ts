@@ -48,7 +48,7 @@ export type Grab = {
 };
 
 /** The page's script (plain ES2020, runs in chromium). */
-const SCRIPT = String.raw`
+const SCRIPT = `
 (() => {
   const v = document.getElementById('v');
   const s = {
@@ -128,6 +128,7 @@ const SCRIPT = String.raw`
       };
     },
     seek(t) { v.currentTime = t; },
+    play() { v.play().catch((e) => note('play()', String(e))); },
     async grab(t) {
       v.pause();
       await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));

@@ -55,7 +55,7 @@ export class Entry {
   verify: Promise<VerifyReport> | null = null;
   /** The delivery plan (HLS/DASH) of this version, and its init segments by track number. */
   plan: DeliveryPlan | null = null;
-  readonly inits = new Map<number, Promise<Uint8Array>>();
+  readonly inits = new Map<string, Promise<Uint8Array>>();
 
   constructor(
     readonly name: string,
@@ -190,7 +190,10 @@ export class ContainerStore {
       store.sweeper = setInterval(() => {
         store.sweeping ??= store
           .removeStaleTemporaries()
-          .catch(() => {})
+          .then(
+            () => {},
+            () => {},
+          )
           .finally(() => {
             store.sweeping = null;
           });

@@ -146,19 +146,23 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
     }),
   );
 
-  app.get<TrackParams>('/v1/containers/:name/hls/:version/:track/init.mp4', { onRequest }, async (request, reply) =>
-    use(request, async (entry, plan) => {
-      const n = trackNumber(request.params.track);
-      deliverable(plan, n, 'cmaf');
-      let init = entry.inits.get(n);
-      if (init === undefined) {
-        init = buildInitSegment(entry.reader, plan, n);
-        entry.inits.set(n, init);
-        init.catch(() => entry.inits.delete(n));
-      }
-      return send(app, request, reply, entry, `t${n}/init`, 'video/mp4', await init);
-    }),
-  );
+  for (const file of ['init.mp4', 'init-dash.mp4']) {
+    const dash = file === 'init-dash.mp4';
+    app.get<TrackParams>(`/v1/containers/:name/hls/:version/:track/${file}`, { onRequest }, async (request, reply) =>
+      use(request, async (entry, plan) => {
+        const n = trackNumber(request.params.track);
+        deliverable(plan, n, 'cmaf');
+        const key = `${n}/${file}`;
+        let init = entry.inits.get(key);
+        if (init === undefined) {
+          init = buildInitSegment(entry.reader, plan, n, { dash });
+          entry.inits.set(key, init);
+          init.catch(() => entry.inits.delete(key));
+        }
+        return send(app, request, reply, entry, `t${n}/${file}`, 'video/mp4', await init);
+      }),
+    );
+  }
 
   app.get<SegmentParams>('/v1/containers/:name/hls/:version/:track/:segment', { onRequest }, async (request, reply) =>
     use(request, async (entry, plan) => {
