@@ -23,9 +23,11 @@
  * (`t0/{k}.m4s`, `t1/{k}.m4s`), rotated by autocannon's setupRequest:
  *   nginx              the static package in nginx's root (Debian nginx, the test suite's
  *                      config: 1 worker, sendfile, keep-alive, access log)
- *   h4mk serve         GET /v1/containers/movie.h4mk/hls/t{N}/{k}.m4s: each segment read
- *                      from the container (one read), every block's SHA-256 checked, the
- *                      moof/mdat written, at every request (no segment cache); info-level logs
+ *   h4mk serve         GET /v1/containers/movie.h4mk/hls/v-{version}/t{N}/{k}.m4s: each segment
+ *                      read from the container (one read), every block's SHA-256 checked, the
+ *                      moof/mdat written; built segments kept in the server's segment LRU
+ *                      (128 MiB, frequency admission), so a working set larger than it is
+ *                      partly rebuilt; info-level logs
  * Figures: requests/s (autocannon's mean of per-second counts), p50/p99 latency
  * under load, server CPU per request (/proc), and time to first byte of one
  * segment on an otherwise idle server (sequential requests on one keep-alive
@@ -175,9 +177,13 @@ try {
   const nginxPid = Number(readFileSync(join(dirname(nginx.root), 'nginx.pid'), 'utf8'));
   log(`nginx on ${nginx.url('')} (pid ${nginxPid}), h4mk serve on ${server.url} (pid ${server.pid})`);
 
+  // The server's segments live in the versioned directory its master playlist points into.
+  const master = await (await fetch(new URL('/v1/containers/movie.h4mk/hls/master.m3u8', `${server.url}/`))).text();
+  const version = /^(v-[0-9a-f]+)\//m.exec(master)?.[1];
+  if (version === undefined) throw new Error(`no versioned directory in the master playlist:\n${master}`);
   const subjects = {
     nginx: { base: nginx.url(''), path: (p) => `/pkg/${p}`, pid: nginxPid },
-    'h4mk serve': { base: `${server.url}/`, path: (p) => `/v1/containers/movie.h4mk/hls/${p}`, pid: server.pid },
+    'h4mk serve': { base: `${server.url}/`, path: (p) => `/v1/containers/movie.h4mk/hls/${version}/${p}`, pid: server.pid },
   };
   // Byte for byte the same segments from both, every one of them, before timing anything.
   for (const p of order) {

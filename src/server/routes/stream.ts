@@ -39,7 +39,7 @@ type TrackParams = { Params: { name: string; version: string; track: string } };
 type SegmentParams = { Params: { name: string; version: string; track: string; segment: string } };
 
 /** Bytes of built init and media segments kept for repeated requests. */
-export const SEGMENT_CACHE_BYTES = 64 * 1024 * 1024;
+export const SEGMENT_CACHE_BYTES = 128 * 1024 * 1024;
 
 /** The plan of an entry, computed once per container version. */
 function planOf(entry: Entry): DeliveryPlan {
