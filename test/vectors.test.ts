@@ -1,9 +1,12 @@
 // Golden vectors (docs/FORMAT.md §11): the committed hex must equal what the
 // writer produces, and every vector runs through every reading path.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { crc32cPortable, H4mkError, H4mkReader, MemorySource } from '../src/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { crc32cPortable, FileSource, H4mkError, H4mkReader, HttpSource, MemorySource, type RandomAccessSource } from '../src/index.js';
+import { BlobSource } from '../src/io/blob-source.js';
+import { startRangeServer } from './support/range-server.js';
 // @ts-expect-error: plain-JS recipes shared with scripts/make-vectors.mjs
 import { RECIPES, buildVector } from './vectors/recipes.mjs';
 
@@ -15,6 +18,35 @@ function load(name: string): Uint8Array {
   return Uint8Array.from(Buffer.from(readFileSync(join(dir, `${name}.hex`), 'utf8').replace(/\s+/g, ''), 'hex'));
 }
 
+/** The reading paths: memory, a local file, a Blob (the browser's local files), and HTTP range requests. */
+const work = mkdtempSync(join(tmpdir(), 'h4mk-vectors-'));
+const stops: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const stop of stops) await stop();
+  rmSync(work, { recursive: true, force: true });
+});
+let files = 0;
+const PATHS: { name: string; open: (bytes: Uint8Array) => Promise<RandomAccessSource> }[] = [
+  { name: 'MemorySource', open: async (bytes) => new MemorySource(bytes) },
+  {
+    name: 'FileSource',
+    open: async (bytes) => {
+      const path = join(work, `v${files++}.h4mk`);
+      writeFileSync(path, bytes);
+      return FileSource.open(path);
+    },
+  },
+  { name: 'BlobSource', open: async (bytes) => new BlobSource(new Blob([bytes])) },
+  {
+    name: 'HttpSource',
+    open: async (bytes) => {
+      const server = await startRangeServer(bytes);
+      stops.push(() => server.stop());
+      return HttpSource.open(server.url());
+    },
+  },
+];
+
 describe('golden vectors', () => {
   for (const recipe of recipes) {
     it(`${recipe.name}: the writer reproduces the committed bytes`, async () => {
@@ -22,17 +54,23 @@ describe('golden vectors', () => {
       expect(Buffer.from(built).toString('hex')).toBe(Buffer.from(load(recipe.name)).toString('hex'));
     });
 
-    it(`${recipe.name}: reads back and verifies`, async () => {
-      const reader = await H4mkReader.open(new MemorySource(load(recipe.name)));
-      expect(reader.blockCount).toBe(recipe.blocks.length);
-      const report = await reader.verify();
-      expect(report.ok).toBe(true);
-      const decoder = new TextDecoder();
-      for (let i = 0; i < recipe.blocks.length; i++) {
-        const block = await reader.readBlock(i);
-        expect(decoder.decode(block.payload)).toBe(recipe.blocks[i]?.payload);
-      }
-    });
+    for (const path of PATHS) {
+      it(`${recipe.name}: reads back and verifies through ${path.name}`, async () => {
+        const reader = await H4mkReader.open(await path.open(load(recipe.name)));
+        try {
+          expect(reader.blockCount).toBe(recipe.blocks.length);
+          const report = await reader.verify();
+          expect(report.ok).toBe(true);
+          const decoder = new TextDecoder();
+          for (let i = 0; i < recipe.blocks.length; i++) {
+            const block = await reader.readBlock(i);
+            expect(decoder.decode(block.payload)).toBe(recipe.blocks[i]?.payload);
+          }
+        } finally {
+          await reader.close();
+        }
+      });
+    }
   }
 });
 
