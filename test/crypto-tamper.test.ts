@@ -10,6 +10,7 @@
  * `preserveCrypto` keeps CRYP — exactly what an attacker without the key can
  * do, producing a container whose index is consistent in every way.
  */
+import { createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,8 @@ import {
   verifySeal,
   writeSealed,
 } from '../src/index.js';
+import { decodeChunk } from '../src/format/chunk.js';
+import { sealMessage } from '../src/format/seal.js';
 import { layoutOf, reseal } from './fuzz-engine.mjs';
 import { caught, makeSample, writeSample } from './helpers.js';
 
@@ -500,6 +503,63 @@ describe('seals', () => {
     writeFileSync(join(dir, 'stranger.pub'), stranger.publicKeyPem);
     expect(await cliVerify(sealed, ['--pub', join(dir, 'stranger.pub')])).toMatchObject({ exit: 1, code: 'E_SIGNATURE' });
     expect(await codeOf(() => verifySeal(reader, publicKeyPem))).toBe('E_SIGNATURE'); // the unsealed original
+  });
+});
+
+describe('seal fields (§13.7 message version 1 signs every field the seal shows)', () => {
+  /** The sealed bytes with the SEAL payload edited by `edit`, its CRC-32C recomputed (same length: FOOT unchanged). */
+  function editSeal(sealed: Uint8Array, edit: (payload: Uint8Array) => void): Uint8Array {
+    const bytes = sealed.slice();
+    let at = -1;
+    for (let p = 32; p < bytes.length; ) {
+      const c = decodeChunk(bytes, p);
+      if (c.type === 'SEAL') at = p;
+      p = c.end;
+    }
+    if (at < 0) throw new Error('no SEAL chunk');
+    const length = new DataView(bytes.buffer).getUint32(at + 4, true);
+    edit(bytes.subarray(at + 8, at + 8 + length));
+    new DataView(bytes.buffer).setUint32(at + 8 + length, crc32c(bytes.subarray(at, at + 8 + length)), true);
+    return bytes;
+  }
+
+  it('every field edited with a recomputed CRC → E_SIGNATURE: signer, signed_at, public key, signature, algorithm, message version', async () => {
+    const { privateKeyPem } = generateSigningKeys();
+    const reader = await H4mkReader.open(new MemorySource(original));
+    const sink = new MemorySink();
+    await writeSealed(reader, sink, signContainer(reader, privateKeyPem, 'alice@example.org'));
+    const sealed = sink.bytes();
+    expect(verifySeal(await H4mkReader.open(new MemorySource(sealed)))).toMatchObject({ signer: 'alice@example.org', signerSigned: true });
+    const cases: [string, (p: Uint8Array) => void, string][] = [
+      // "alice" → "malic": same length, so nothing else moves.
+      ['signer', (p) => p.set(new TextEncoder().encode('malic'), 109), 'E_SIGNATURE'],
+      ['signed_at', (p) => { p[4] = (p[4] as number) ^ 1; }, 'E_SIGNATURE'],
+      ['public key', (p) => { p[12] = (p[12] as number) ^ 1; }, 'E_SIGNATURE'],
+      ['signature', (p) => { p[44] = (p[44] as number) ^ 1; }, 'E_SIGNATURE'],
+      ['message version → 0 (a downgrade)', (p) => { p[1] = 0; }, 'E_SIGNATURE'],
+      ['algorithm', (p) => { p[0] = 2; }, 'E_UNSUPPORTED'],
+      ['message version → 2', (p) => { p[1] = 2; }, 'E_UNSUPPORTED'],
+      ['reserved', (p) => { p[2] = 1; }, 'E_FORMAT'],
+    ];
+    for (const [what, edit, code] of cases) {
+      const forged = editSeal(sealed, edit);
+      expect(await codeOf(() => H4mkReader.open(new MemorySource(forged)).then((r) => verifySeal(r))), what).toBe(code);
+      expect((await cliVerify(forged, [])).exit, what).toBe(1);
+    }
+  });
+
+  it('a version-0 seal (made before the signer was signed) verifies, and says its signer is not authenticated', async () => {
+    const { privateKeyPem, publicKeyPem } = generateSigningKeys();
+    const reader = await H4mkReader.open(new MemorySource(original));
+    const key = createPrivateKey(privateKeyPem);
+    const publicKey = new Uint8Array(createPublicKey(key).export({ type: 'spki', format: 'der' }).subarray(-32));
+    const v = reader.index.integrity;
+    const legacy = { algorithm: 1, messageVersion: 0, publicKey, signer: 'old@example.org', signedAt: 1_700_000_000 };
+    const signature = new Uint8Array(sign(null, sealMessage(legacy, reader.cryptoParams?.containerId ?? new Uint8Array(16), v.chainHead, v.blockCount, v.indexDigest), key));
+    const sink = new MemorySink();
+    await writeSealed(reader, sink, { ...legacy, signature });
+    const check = verifySeal(await H4mkReader.open(new MemorySource(sink.bytes())), publicKeyPem);
+    expect(check).toMatchObject({ signer: 'old@example.org', signerSigned: false });
   });
 });
 

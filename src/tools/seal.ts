@@ -7,7 +7,7 @@ import { encodeChunk } from '../format/chunk.js';
 import { FOOTER_LENGTH, FORMAT_VERSION, HEADER_LENGTH, HeaderFlag } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
 import { encodeFooter, encodeHeader } from '../format/header.js';
-import { encodeSeal, SEAL_ED25519, type Seal, sealMessage } from '../format/seal.js';
+import { encodeSeal, SEAL_ED25519, SEAL_MESSAGE_VERSION, type Seal, sealMessage } from '../format/seal.js';
 import type { Sink } from '../io/sink.js';
 import { readExactly } from '../io/source.js';
 import type { H4mkReader } from '../reader/reader.js';
@@ -29,10 +29,10 @@ function rawPublicKey(key: KeyObject): Uint8Array {
   return new Uint8Array(der.subarray(der.length - 32));
 }
 
-function messageOf(reader: H4mkReader, signedAt: number): Uint8Array {
+function messageOf(reader: H4mkReader, seal: Pick<Seal, 'messageVersion' | 'algorithm' | 'publicKey' | 'signer' | 'signedAt'>): Uint8Array {
   const containerId = reader.cryptoParams?.containerId ?? new Uint8Array(16);
   const v = reader.index.integrity;
-  return sealMessage(containerId, v.chainHead, v.blockCount, v.indexDigest, signedAt);
+  return sealMessage(seal, containerId, v.chainHead, v.blockCount, v.indexDigest);
 }
 
 /** Signs the container behind `reader`. */
@@ -44,12 +44,13 @@ export function signContainer(reader: H4mkReader, privateKeyPem: string, signer:
     throw new TypeError('the signing key is not a PEM private key');
   }
   if (key.asymmetricKeyType !== 'ed25519') throw new TypeError('the signing key must be an Ed25519 key');
-  const signature = new Uint8Array(sign(null, messageOf(reader, signedAt), key));
-  return { algorithm: SEAL_ED25519, publicKey: rawPublicKey(createPublicKey(key)), signature, signer, signedAt };
+  const fields = { algorithm: SEAL_ED25519, messageVersion: SEAL_MESSAGE_VERSION, publicKey: rawPublicKey(createPublicKey(key)), signer, signedAt };
+  const signature = new Uint8Array(sign(null, messageOf(reader, fields), key));
+  return { ...fields, signature };
 }
 
-/** The result of checking a seal. */
-export type SealCheck = { signer: string; signedAt: number; publicKey: string };
+/** The result of checking a seal. `signerSigned` is false for a version-0 seal, whose signer anyone could have changed. */
+export type SealCheck = { signer: string; signedAt: number; publicKey: string; signerSigned: boolean };
 
 /**
  * Checks the seal of `reader`'s container; with `publicKeyPem`, also that it
@@ -68,8 +69,8 @@ export function verifySeal(reader: H4mkReader, publicKeyPem?: string): SealCheck
     }
     if (!Buffer.from(rawPublicKey(expected)).equals(Buffer.from(seal.publicKey))) throw new H4mkError('E_SIGNATURE', 'sealed by another key', { chunk: 'SEAL' });
   }
-  if (!verify(null, messageOf(reader, seal.signedAt), key, seal.signature)) throw new H4mkError('E_SIGNATURE', 'the seal does not match the container', { chunk: 'SEAL' });
-  return { signer: seal.signer, signedAt: seal.signedAt, publicKey: Buffer.from(seal.publicKey).toString('hex') };
+  if (!verify(null, messageOf(reader, seal), key, seal.signature)) throw new H4mkError('E_SIGNATURE', 'the seal does not match the container', { chunk: 'SEAL' });
+  return { signer: seal.signer, signedAt: seal.signedAt, publicKey: Buffer.from(seal.publicKey).toString('hex'), signerSigned: seal.messageVersion >= 1 };
 }
 
 /**

@@ -18,7 +18,7 @@ export async function checkSeal(reader: H4mkReader): Promise<SealStatus> {
   if (seal === null) return { state: 'none' };
   const base = { signer: seal.signer, signedAt: seal.signedAt, publicKey: toHex(seal.publicKey) };
   const v = reader.index.integrity;
-  const message = sealMessage(reader.cryptoParams?.containerId ?? new Uint8Array(16), v.chainHead, v.blockCount, v.indexDigest, seal.signedAt);
+  const message = sealMessage(seal, reader.cryptoParams?.containerId ?? new Uint8Array(16), v.chainHead, v.blockCount, v.indexDigest);
   let key: CryptoKey;
   try {
     key = await crypto.subtle.importKey('raw', new Uint8Array(seal.publicKey), { name: 'Ed25519' }, false, ['verify']);

@@ -31,7 +31,7 @@ type VerifyCliOptions = KeyOptions & { decompress: boolean; pub?: string };
 type SealOutcome = {
   sealed: boolean;
   /** What the seal says, when there is one. */
-  claim: { signer: string; signedAt: number; publicKey: string } | null;
+  claim: { signer: string; signedAt: number; publicKey: string; signerSigned: boolean } | null;
   /** The signature matches the container (and `--pub`, when given). */
   valid: boolean;
   /** `--pub` was given and the seal was made with it. */
@@ -97,7 +97,7 @@ export function registerVerify(program: Command, out: Output): void {
 /** Checks the seal (if any, or if `--pub` requires one); a failure is added to `failures`. */
 function checkSeal(reader: H4mkReader, publicKeyPem: string | undefined, failures: VerifyFailure[]): SealOutcome {
   const seal = reader.seal;
-  const claim = seal === null ? null : { signer: seal.signer, signedAt: seal.signedAt, publicKey: Buffer.from(seal.publicKey).toString('hex') };
+  const claim = seal === null ? null : { signer: seal.signer, signedAt: seal.signedAt, publicKey: Buffer.from(seal.publicKey).toString('hex'), signerSigned: seal.messageVersion >= 1 };
   if (seal === null && publicKeyPem === undefined) return { sealed: false, claim, valid: false, trusted: false, problem: null };
   let check: SealCheck;
   try {
@@ -135,7 +135,8 @@ function cryptoLine(c: CryptoOutcome, r: VerifyReport): string | null {
 /** One line about the seal. */
 function sealLine(s: SealOutcome): string | null {
   if (s.claim === null) return null; // an unsealed container required to be sealed is already a listed failure
-  const who = `sealed by ${JSON.stringify(s.claim.signer)} at ${isoTime(s.claim.signedAt)}, Ed25519 key ${s.claim.publicKey}`;
+  const signer = s.claim.signerSigned ? JSON.stringify(s.claim.signer) : `${JSON.stringify(s.claim.signer)} (an older seal: this name is not covered by the signature)`;
+  const who = `sealed by ${signer} at ${isoTime(s.claim.signedAt)}, Ed25519 key ${s.claim.publicKey}`;
   if (!s.valid) return `${who}: FAILED: ${s.problem ?? 'invalid signature'}`;
   return s.trusted ? `${who}: signature valid, key matches --pub` : `${who}: signature valid for the key it carries; not checked against a trusted key (give --pub)`;
 }
@@ -164,6 +165,7 @@ function printReport(out: Output, file: string, o: Extract<Outcome, { opened: tr
           : {
               algorithm: 'Ed25519',
               signer: o.seal.claim.signer,
+              signer_signed: o.seal.claim.signerSigned,
               signed_at: o.seal.claim.signedAt,
               public_key: o.seal.claim.publicKey,
               valid: o.seal.valid,
