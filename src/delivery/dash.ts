@@ -22,7 +22,7 @@ export function isoDuration(seconds: number): string {
 }
 
 /** S elements of a SegmentTimeline in `t`'s timescale (runs of equal durations folded with r). */
-function timeline(plan: DeliveryPlan, tl: TrackTimeline, t: DeliveryTrack, count: number): string[] {
+function timeline(tl: TrackTimeline, t: DeliveryTrack, count: number): string[] {
   const ts = t.info.timescale;
   const at = (seconds: number) => Math.round(seconds * ts);
   const out: string[] = [];
@@ -105,7 +105,7 @@ export function dashManifest(plan: DeliveryPlan, options: PlaylistOptions & { ba
       ...(video ? [] : [`        <AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${t.channels}"/>`]),
       `        <SegmentTemplate timescale="${ts}" presentationTimeOffset="${pto}" initialization="${xml(`${dir}/init-dash.mp4${q}`)}" media="${xml(`${dir}/$Number$.m4s${q}`)}" startNumber="0">`,
       '          <SegmentTimeline>',
-      ...timeline(plan, tl, t, count).map((s) => `            ${s}`),
+      ...timeline(tl, t, count).map((s) => `            ${s}`),
       '          </SegmentTimeline>',
       '        </SegmentTemplate>',
       '      </Representation>',

@@ -130,7 +130,9 @@ export function mediaPlaylist(plan: DeliveryPlan, t: DeliveryTrack, options: Pla
   }
   const lines = header(durations, live, t.carriage === 'cmaf' ? [`#EXT-X-MAP:URI=${quoted(`init.mp4${q}`)}`] : []);
   const ext = t.carriage === 'cmaf' ? 'm4s' : 'vtt';
-  durations.forEach((d, k) => lines.push(`#EXTINF:${d.toFixed(6)},`, `${k}.${ext}${q}`));
+  durations.forEach((d, k) => {
+    lines.push(`#EXTINF:${d.toFixed(6)},`, `${k}.${ext}${q}`);
+  });
   if (!live) lines.push('#EXT-X-ENDLIST');
   return `${lines.join('\n')}\n`;
 }
@@ -148,7 +150,9 @@ export function iframePlaylist(plan: DeliveryPlan, t: DeliveryTrack, options: Pl
     durations.push(b.end - b.start);
   }
   const lines = header(durations, live, ['#EXT-X-I-FRAMES-ONLY', `#EXT-X-MAP:URI=${quoted(`init.mp4${q}`)}`]);
-  durations.forEach((d, k) => lines.push(`#EXTINF:${d.toFixed(6)},`, `${k}.key.m4s${q}`));
+  durations.forEach((d, k) => {
+    lines.push(`#EXTINF:${d.toFixed(6)},`, `${k}.key.m4s${q}`);
+  });
   if (!live) lines.push('#EXT-X-ENDLIST');
   return `${lines.join('\n')}\n`;
 }
