@@ -113,7 +113,9 @@ export function masterPlaylist(plan: DeliveryPlan, options: PlaylistOptions = {}
 
 function header(durations: number[], live: boolean, extra: string[]): string[] {
   const target = Math.max(1, ...durations.map((d) => Math.ceil(d - 1e-6)));
-  return ['#EXTM3U', '#EXT-X-VERSION:7', `#EXT-X-TARGETDURATION:${target}`, '#EXT-X-MEDIA-SEQUENCE:0', `#EXT-X-PLAYLIST-TYPE:${live ? 'EVENT' : 'VOD'}`, '#EXT-X-INDEPENDENT-SEGMENTS', ...extra];
+  // Live: the server holds a reload that names the next segment (`_HLS_msn`) until it is listed (RFC 8216bis §6.2.5.2).
+  const control = live ? ['#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES'] : [];
+  return ['#EXTM3U', '#EXT-X-VERSION:7', `#EXT-X-TARGETDURATION:${target}`, '#EXT-X-MEDIA-SEQUENCE:0', `#EXT-X-PLAYLIST-TYPE:${live ? 'EVENT' : 'VOD'}`, '#EXT-X-INDEPENDENT-SEGMENTS', ...control, ...extra];
 }
 
 /** The media playlist of track `t` (fMP4 or WebVTT segments). */

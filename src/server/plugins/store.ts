@@ -228,7 +228,11 @@ export class ContainerStore {
         this.slots.set(name, slot);
       }
       const opened = await slot.ready;
-      if (this.slots.get(name) === slot && Date.now() - slot.checkedAt >= this.revalidateMs && attempt < 3) {
+      // A container a live writer is still appending to (its FOOT is a checkpoint), or one that failed to
+      // open (a live file before its first checkpoint), is checked on every use, locally one stat: its next
+      // checkpoint shows at once, not up to revalidateMs later (live playlists).
+      const growing = this.dir !== null && (!opened.ok || !opened.entry.reader.finished);
+      if (this.slots.get(name) === slot && (growing || Date.now() - slot.checkedAt >= this.revalidateMs) && attempt < 3) {
         slot.checking ??= this.stillCurrent(name, slot).finally(() => {
           slot.checking = null;
         });

@@ -20,6 +20,7 @@ import {
   buildMediaSegment,
   buildSubtitleFile,
   buildSubtitleSegment,
+  completeSegments,
   dashManifest,
   DeliveryError,
   type DeliveryPlan,
@@ -37,6 +38,10 @@ import type { Entry } from '../plugins/store.js';
 
 type TrackParams = { Params: { name: string; version: string; track: string } };
 type SegmentParams = { Params: { name: string; version: string; track: string; segment: string } };
+
+/** Longest a blocking playlist reload waits (three 1 s segments), and how often it looks. */
+const BLOCKING_RELOAD_MS = 3000;
+const BLOCKING_POLL_MS = 50;
 
 /** Bytes of built init and media segments kept for repeated requests. */
 export const SEGMENT_CACHE_BYTES = 128 * 1024 * 1024;
@@ -127,15 +132,38 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
     use(request, async (entry, plan) => send(app, request, reply, entry, 'mpd', 'application/dash+xml', dashManifest(plan, { base: `../hls/${versionDir(plan)}/`, query: carriedQuery(request) }), 'revalidate')),
   );
 
-  app.get<TrackParams>('/v1/containers/:name/hls/:version/:track/index.m3u8', { onRequest }, async (request, reply) =>
-    use(request, async (entry, plan) => {
+  /**
+   * Blocking playlist reload (RFC 8216bis §6.2.5.2): a reload of a live media
+   * playlist that names the next segment (`_HLS_msn=N`) is answered once the
+   * segment is listed (or the container ends), at most BLOCKING_RELOAD_MS
+   * later, checking the container every BLOCKING_POLL_MS.
+   */
+  const awaitSegment = async (request: FastifyRequest, n: number): Promise<void> => {
+    const msn = (request.query as Record<string, unknown>)._HLS_msn;
+    if (msn === undefined) return;
+    if (typeof msn !== 'string' || !/^(0|[1-9]\d{0,8})$/.test(msn)) throw new HttpError('E_BAD_REQUEST', '_HLS_msn must be a segment number');
+    const wanted = Number(msn);
+    const deadline = Date.now() + BLOCKING_RELOAD_MS;
+    for (;;) {
+      const listed = await use(request, async (_entry, plan) => {
+        const t = plan.tracks[n];
+        return t === undefined || !plan.live || completeSegments(plan, t) > wanted;
+      });
+      if (listed || Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, BLOCKING_POLL_MS));
+    }
+  };
+
+  app.get<TrackParams>('/v1/containers/:name/hls/:version/:track/index.m3u8', { onRequest }, async (request, reply) => {
+    await awaitSegment(request, trackNumber(request.params.track));
+    return use(request, async (entry, plan) => {
       const n = trackNumber(request.params.track);
       const t = plan.tracks[n];
       if (t === undefined) throw new DeliveryError('E_NOT_FOUND', `no track ${n} in this container`);
       deliverable(plan, n, t.carriage === 'webvtt' ? 'webvtt' : 'cmaf');
       return send(app, request, reply, entry, `t${n}/index`, M3U8, mediaPlaylist(plan, t, { query: carriedQuery(request) }), plan.live ? 'growing' : 'immutable');
-    }),
-  );
+    });
+  });
 
   app.get<TrackParams>('/v1/containers/:name/hls/:version/:track/iframes.m3u8', { onRequest }, async (request, reply) =>
     use(request, async (entry, plan) => {
