@@ -238,10 +238,13 @@ describe('pack', () => {
     expect(readdirSync(dir).sort()).toEqual(before);
   });
 
-  it('a failing pack leaves an existing output file untouched', () => {
+  it('a failing pack leaves an existing output file untouched, with --force too', () => {
     writeFileSync(join(dir, 'existing.h4mk'), 'precious');
     writeFileSync(join(dir, 'notkey.ndjson'), '{"track":{"id":"v","kind":"video"}}\n{"track":"v","pts_us":0,"keyframe":false,"payload_b64":"AAEC"}\n');
-    const r = h4mk(['pack', 'notkey.ndjson', '-o', 'existing.h4mk']);
+    const refused = h4mk(['pack', 'notkey.ndjson', '-o', 'existing.h4mk']);
+    expect(refused.code).toBe(2);
+    expectOneLineError(refused.stderr, /existing\.h4mk exists; refusing to replace it/);
+    const r = h4mk(['pack', 'notkey.ndjson', '-o', 'existing.h4mk', '--force']);
     expect(r.code).toBe(2);
     expectOneLineError(r.stderr, /notkey\.ndjson:2: the first block of track v must be a keyframe/);
     expect(readFileSync(join(dir, 'existing.h4mk'), 'utf8')).toBe('precious');
@@ -326,11 +329,40 @@ describe('seek', () => {
     }
   });
 
-  it('a target before the first keyframe is exit 1 with found:false', () => {
+  it('a target before the first keyframe gives the first keyframe (exit 0)', () => {
     const r = h4mkJson(['seek', 'zstd.h4mk', '--track', 'audio_main', '--pts-us', '-1']);
-    expect(r.code).toBe(1);
-    expect(r.json).toMatchObject({ track: 'audio_main', found: false, target_pts_us: -1 });
-    expectOneLineError(r.stderr, /no keyframe at or before -1 µs in track audio_main/);
+    expect(r.code).toBe(0);
+    const first = blocks.findIndex((b) => b.track === 'audio_main' && b.keyframe);
+    expect(r.json).toMatchObject({ track: 'audio_main', found: true, target_pts_us: -1, core_index: first, pts_us: 0 });
+    expect(r.stderr).toBe('');
+  });
+
+  it('MKV-like video from 21 ms: --pts-us 0 gives its first keyframe; a track without keyframes is exit 4', () => {
+    const lines = [
+      { track: { id: 'video', kind: 'video', codec: 'opaque', timescale: 1000 } },
+      { track: { id: 'audio', kind: 'audio', codec: 'opaque', timescale: 1000 } },
+      { track: { id: 'subs', kind: 'subtitle', codec: 'opaque', timescale: 1000 } },
+    ];
+    const body: Record<string, unknown>[] = [];
+    for (let i = 0; i < 50; i++) {
+      body.push({ track: 'audio', pts: Math.floor(i * 21.333), keyframe: true, payload_b64: 'AQI=' });
+      body.push({ track: 'video', pts: 21 + i * 40, keyframe: i % 25 === 0, payload_b64: 'AwQ=' });
+    }
+    writeFileSync(join(dir, 'mkv-like.ndjson'), `${[...lines, ...body].map((l) => JSON.stringify(l)).join('\n')}\n`);
+    expect(h4mk(['pack', 'mkv-like.ndjson', '-o', 'mkv-like.h4mk']).code).toBe(0);
+    const r = h4mkJson(['seek', 'mkv-like.h4mk', '--track', 'video', '--pts-us', '0']);
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({ track: 'video', target_pts_us: 0, found: true, core_index: 1, pts_us: 21_000, pts: 21 });
+    const text = h4mk(['seek', 'mkv-like.h4mk', '--track', 'video', '--pts-us', '0']);
+    expect(text.stdout).toMatch(/^video: start decoding at core_index 1 \(keyframe pts 21000 µs, the first: 0 µs is before the track starts\)/);
+    const empty = h4mkJson(['seek', 'mkv-like.h4mk', '--track', 'subs', '--pts-us', '0']);
+    expect(empty.code).toBe(4);
+    expect(empty.json).toEqual({ track: 'subs', target_pts_us: 0, found: false });
+    expectOneLineError(empty.stderr, /no keyframe in track subs/);
+    const all = h4mk(['seek', 'mkv-like.h4mk', '--all', '--pts-us', '0']);
+    expect(all.code).toBe(4);
+    expect(all.stdout).toMatch(/^video: start decoding at core_index 1 /);
+    expectOneLineError(all.stderr, /no keyframe in track subs: it is empty or holds no keyframe/);
   });
 
   it('--all seeks every track', () => {

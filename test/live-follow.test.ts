@@ -275,10 +275,10 @@ describe.skipIf(NGINX_SKIPPED)('live append: a slow writer followed locally and 
     expect(reader.blockCount).toBe(50);
     expect((await reader.verify()).ok).toBe(true);
     await reader.close();
-    // Refuses to overwrite: a live file is written in place.
+    // Refuses to overwrite: a live file is written in place (with --force it would be removed first).
     const again = start([MAIN, 'pack', '-', '-o', out, '--live'], { stdin: true });
     again.child.stdin?.end();
     expect(await again.done).toBe(2);
-    expect(again.stderr()).toMatch(/file exists/);
+    expect(again.stderr()).toMatch(/exists; refusing to replace it/);
   }, 60_000);
 });

@@ -2,22 +2,32 @@
  * seek, seekAll, range and readBlock against brute-force scans of every
  * block, on containers with many segments, B-frames and three timescales.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type BlockInfo, type H4mkReader, type SeekResult, ticksToUs } from '../src/index.js';
+import { type BlockInfo, type H4mkReader, H4mkWriter, MemorySink, type SeekResult, ticksToUs } from '../src/index.js';
 import { allInfos, caught, type ExpectedBlock, makeSample, openBytes, Rng, type Sample, writeSample } from './helpers.js';
 
 const QUERIES_PER_TRACK = 10_000;
 
 type Fixture = { name: string; reader: H4mkReader; infos: BlockInfo[]; sample: Sample };
 
-/** Brute force (the definition): the keyframe with the largest pts and ptsUs ≤ target, ties → last in file order. */
+/**
+ * Brute force (the definition): the keyframe with the largest pts and ptsUs ≤ target, ties → last in
+ * file order; before the first keyframe, the first keyframe (the smallest pts, ties → last in file
+ * order, as a seek to its time); null only for a track without keyframes.
+ */
 function bruteSeek(infos: readonly BlockInfo[], trackId: string, target: number): BlockInfo | null {
   let best: BlockInfo | null = null;
+  let first: BlockInfo | null = null;
   for (const b of infos) {
-    if (b.trackId !== trackId || !b.keyframe || b.ptsUs > target) continue;
+    if (b.trackId !== trackId || !b.keyframe) continue;
+    if (first === null || b.pts <= first.pts) first = b;
+    if (b.ptsUs > target) continue;
     if (best === null || b.pts >= best.pts) best = b;
   }
-  return best;
+  return best ?? first;
 }
 
 /** Last block (file order) of the track with ptsUs ≤ target, or −1. */
@@ -235,6 +245,84 @@ describe('readBlock by core_index', () => {
         expect(Buffer.from(b.payload).equals(Buffer.from(want.payload))).toBe(true);
       }
       for (const bad of [-1, f.infos.length, 1.5, Number.NaN]) expect(await caught(() => f.reader.readBlock(bad))).toBeInstanceOf(RangeError);
+    }
+  });
+});
+
+/**
+ * Issue 15: a track that starts after 0, as Matroska files often do (video
+ * from 21 ms, audio from 0, 1 ms ticks): a seek before its first keyframe
+ * gives that keyframe, through the library, the REST seek route and the
+ * seed's seek_to_block; only a track without keyframes gives nothing.
+ */
+describe('seek before a track starts (MKV-like: video from 21 ms)', () => {
+  let bytes: Uint8Array;
+  let reader: H4mkReader;
+  let firstVideo: BlockInfo;
+
+  beforeAll(async () => {
+    const sink = new MemorySink();
+    const w = await H4mkWriter.create(sink);
+    w.addTrack({ id: 'video', kind: 'video', codec: 'opaque', timescale: 1000 });
+    w.addTrack({ id: 'audio', kind: 'audio', codec: 'opaque', timescale: 1000 });
+    w.addTrack({ id: 'subs', kind: 'subtitle', codec: 'opaque', timescale: 1000 });
+    for (let i = 0; i < 90; i++) {
+      await w.writeBlock({ track: 'audio', pts: Math.floor(i * 21.333), keyframe: true, payload: Uint8Array.of(1, i) });
+      await w.writeBlock({ track: 'video', pts: 21 + i * 40, dts: 21 + i * 40, keyframe: i % 25 === 0, payload: Uint8Array.of(2, i) });
+    }
+    await w.finish();
+    bytes = sink.bytes();
+    reader = await openBytes(bytes);
+    firstVideo = (await allInfos(reader)).find((b) => b.trackId === 'video') as BlockInfo;
+    expect(firstVideo).toMatchObject({ keyframe: true, ptsUs: 21_000 });
+  });
+
+  it('library: seek(0) and any earlier target give the first keyframe, like a seek to its own time', async () => {
+    const at = await reader.seek('video', 21_000);
+    expect(at).toMatchObject({ trackId: 'video', coreIndex: firstVideo.coreIndex, pts: 21, ptsUs: 21_000 });
+    for (const target of [0, -1, 20_999, -1_000_000, Number.MIN_SAFE_INTEGER]) expect(await reader.seek('video', target), String(target)).toEqual(at);
+    const span = (at as SeekResult).span;
+    expect(span.fromCoreIndex).toBe(firstVideo.coreIndex);
+    expect(span.offset).toBeLessThanOrEqual(firstVideo.offset);
+    expect(span.offset + span.length).toBeGreaterThanOrEqual(firstVideo.offset + firstVideo.chunkLength);
+    const all = await reader.seekAll(0);
+    expect(all.video).toEqual(at);
+    expect(all.audio).toMatchObject({ ptsUs: 0, coreIndex: 0 });
+  });
+
+  it('library: a track without keyframes is the one case of null', async () => {
+    expect(await reader.seek('subs', 0)).toBeNull();
+    expect(await reader.seek('subs', 1e9)).toBeNull();
+    expect((await reader.seekAll(0)).subs).toBeNull();
+  });
+
+  it('server: GET …/seek and POST /video/seek_to_block answer the first keyframe', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'h4mk-seek-'));
+    const { build } = await import('../src/server/app.js');
+    const app = await build({ dir, logger: false });
+    try {
+      await writeFile(join(dir, 'mkv.h4mk'), bytes);
+      const hit = (await reader.seek('video', 0)) as SeekResult;
+      const expected = {
+        track: 'video',
+        target_pts_us: 0,
+        found: true,
+        core_index: hit.coreIndex,
+        pts_us: 21_000,
+        pts: 21,
+        span: { offset: hit.span.offset, length: hit.span.length, from_core_index: hit.span.fromCoreIndex, to_core_index: hit.span.toCoreIndex },
+      };
+      const rest = await app.inject({ method: 'GET', url: '/v1/containers/mkv.h4mk/seek?track=video&pts_us=0' });
+      expect(rest.statusCode).toBe(200);
+      expect(rest.json()).toEqual(expected);
+      const seed = await app.inject({ method: 'POST', url: '/video/seek_to_block?track_id=video&pts_us=0&file=mkv.h4mk' });
+      expect(seed.statusCode).toBe(200);
+      expect(seed.json()).toEqual({ ...expected, track_id: 'video' });
+      const empty = await app.inject({ method: 'GET', url: '/v1/containers/mkv.h4mk/seek?track=subs&pts_us=0' });
+      expect(empty.json()).toEqual({ track: 'subs', target_pts_us: 0, found: false });
+    } finally {
+      await app.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -112,7 +112,7 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
     expect((await client({ url: '/v1/containers/movie.h4mk/manifest' })).json().seal).toBeNull();
   });
 
-  it('GET …/seek matches reader.seek, found or not', async () => {
+  it('GET …/seek matches reader.seek, before the first keyframe too', async () => {
     const lib = reader('movie.h4mk');
     for (const [track, pts] of [['video_main', 1_000_000], ['audio_main', 333_333], ['video_main', 0], ['control', 2_500_000]] as const) {
       const r = await client({ url: `/v1/containers/movie.h4mk/seek?track=${track}&pts_us=${pts}` });
@@ -128,8 +128,11 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
         span: { offset: hit?.span.offset, length: hit?.span.length, from_core_index: hit?.span.fromCoreIndex, to_core_index: hit?.span.toCoreIndex },
       });
     }
+    // Before the first keyframe: the first keyframe (issue 15), not "not found".
     const before = await client({ url: '/v1/containers/movie.h4mk/seek?track=video_main&pts_us=-5' });
-    expect(before.json()).toEqual({ track: 'video_main', target_pts_us: -5, found: false });
+    const first = await lib.seek('video_main', -5);
+    expect(first?.ptsUs).toBeGreaterThan(-5);
+    expect(before.json()).toMatchObject({ track: 'video_main', target_pts_us: -5, found: true, core_index: first?.coreIndex, pts_us: first?.ptsUs });
   });
 
   it('GET …/range lists blocks in file order, paged with after', async () => {

@@ -15,6 +15,7 @@ import { currentInput, isUrl, readerHints } from './input.js';
  * that is an input error here.
  */
 export async function openSource(path: string, options: { live?: boolean } = {}): Promise<RandomAccessSource> {
+  if (path === '') throw inputError('the input path is empty', 'give the container file or an http(s) URL');
   if (isUrl(path)) return options.live === true ? openAppendOnlyHttpSource(path) : HttpSource.open(path);
   try {
     return await FileSource.open(path);

@@ -6,13 +6,14 @@
  * | 0    | success                                                            |
  * | 1    | verification failed: data failed an integrity or authenticity check|
  * |      | (CRC, SHA-256, decompression, AEAD tag `E_AUTH`, transcript        |
- * |      | `E_TRANSCRIPT`, seal `E_SIGNATURE`), `verify` found damage, or a   |
- * |      | seek found no keyframe                                             |
+ * |      | `E_TRANSCRIPT`, seal `E_SIGNATURE`), or `verify` found damage      |
  * | 2    | usage or input error: bad arguments, unreadable or invalid input,  |
  * |      | and `E_KEY`: the key, passphrase or grant given does not open this |
  * |      | container or block (wrong key, another container, outside a grant, |
  * |      | no key for an encrypted block, a key for a plain container)        |
  * | 3    | partial: `recover` rebuilt a valid container, but blocks were lost |
+ * | 4    | nothing there: the data is intact but holds nothing to answer with |
+ * |      | (`seek` on a track without a keyframe, e.g. an empty track)        |
  * | 130  | interrupted (SIGINT) during `pack`; nothing was written            |
  *
  * Why `E_KEY` is 2 and not 1: the data may be perfectly intact; what is wrong
@@ -23,7 +24,7 @@ import { CommanderError } from 'commander';
 import { H4mkError, type H4mkErrorCode } from '../index.js';
 
 /** Process exit codes of the CLI. */
-export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2, PARTIAL: 3, INTERRUPTED: 130 } as const;
+export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2, PARTIAL: 3, NOTHING: 4, INTERRUPTED: 130 } as const;
 /** One of the {@link ExitCode} values. */
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -38,7 +39,9 @@ export class CliError extends Error {
     options: { code?: string; hint?: string } = {},
   ) {
     super(message);
-    this.code = options.code ?? (exitCode === ExitCode.FAILED ? 'E_FAILED' : exitCode === ExitCode.INTERRUPTED ? 'E_INTERRUPTED' : 'E_USAGE');
+    this.code =
+      options.code ??
+      (exitCode === ExitCode.FAILED ? 'E_FAILED' : exitCode === ExitCode.INTERRUPTED ? 'E_INTERRUPTED' : exitCode === ExitCode.NOTHING ? 'E_NOT_FOUND' : 'E_USAGE');
     this.hint = options.hint;
   }
 }

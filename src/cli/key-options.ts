@@ -88,7 +88,6 @@ export async function secretFromKeyFile(path: string, out: Output): Promise<Uint
 /** Reads and checks a grant file (its keys never appear in errors). */
 export async function readGrantFile(path: string, out: Output): Promise<Grant> {
   const file = await readPrivateFile(path, MAX_GRANT_FILE_LENGTH);
-  if (file.looseMode !== null) out.warn(looseModeWarning(path, file.looseMode));
   let value: unknown;
   try {
     value = JSON.parse(file.text);
@@ -96,7 +95,10 @@ export async function readGrantFile(path: string, out: Output): Promise<Grant> {
     // JSON.parse quotes the text around the error: it could be key material.
     throw inputError(`${path}: not a JSON grant file`, "grants are written by 'h4mk grant'");
   }
-  return parseGrant(value);
+  const grant = parseGrant(value);
+  // Only about a file that is a grant: for anything else the error says all.
+  if (file.looseMode !== null) out.warn(looseModeWarning(path, file.looseMode));
+  return grant;
 }
 
 /**

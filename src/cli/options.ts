@@ -1,5 +1,5 @@
 /** Parsers for option values; a bad value is a commander usage error (exit 2). */
-import { InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 
 const INTEGER = /^[+-]?\d+$/;
 
@@ -15,6 +15,33 @@ export function parseIndex(value: string): number {
   const n = parseInteger(value);
   if (n < 0) throw new InvalidArgumentError('expected a non-negative integer');
   return n;
+}
+
+/** Parses a path (a file, a directory, `-` where stdin is meant): anything but an empty string. */
+export function parsePath(value: string): string {
+  if (value === '') throw new InvalidArgumentError('expected a path, not an empty string');
+  return value;
+}
+
+/** Option placeholders and argument names that stand for paths (see {@link requirePaths}). */
+const PATH_PLACEHOLDERS = new Set(['file', 'dir', 'media']);
+const PATH_ARGUMENTS = new Set(['file', 'input', 'blocks', 'dir']);
+
+/**
+ * Gives every option whose placeholder names a path (`<file>`, `<dir>`,
+ * `<media>`) and every argument named like one, that has no parser of its
+ * own, the {@link parsePath} parser, in `command` and its subcommands: an
+ * empty path is then a usage error at once, naming the option.
+ */
+export function requirePaths(command: Command): void {
+  for (const option of command.options) {
+    const placeholder = /<([^>]+)>|\[([^\]]+)\]/.exec(option.flags)?.slice(1).find((x) => x !== undefined);
+    if (placeholder !== undefined && PATH_PLACEHOLDERS.has(placeholder) && option.parseArg === undefined) option.argParser(parsePath);
+  }
+  for (const argument of command.registeredArguments) {
+    if (PATH_ARGUMENTS.has(argument.name()) && argument.parseArg === undefined) argument.argParser(parsePath);
+  }
+  for (const sub of command.commands) requirePaths(sub);
 }
 
 /** Collects a repeatable option's values into a list. */

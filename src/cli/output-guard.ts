@@ -17,7 +17,7 @@
  * `--force` the existing file is removed first and the live file starts
  * empty (see {@link guardOutput}'s `inPlace`).
  */
-import { type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { lstat, realpath, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, resolve, sep } from 'node:path';
 import { aboutPath, inputError } from './errors.js';
@@ -106,8 +106,10 @@ export async function guardOutput(output: string, inputs: ReadonlyArray<string |
     }
   }
   if (!identity.exists) return identity;
-  if (options.force !== true) throw inputError(`${output} exists; refusing to replace it`, FORCE_HINT);
+  // What --force could not replace: a directory with a file, a device or a pipe with anything.
   if (!directory && target?.isDirectory() === true) throw inputError(`${output}: is a directory`, `give ${flag} a file path`);
+  if (target !== null && !target.isFile() && !target.isDirectory()) throw inputError(`${output}: not a regular file; h4mk replaces files only`, `give ${flag} a file path`);
+  if (options.force !== true) throw inputError(`${output} exists; refusing to replace it`, FORCE_HINT);
   if (options.inPlace === true) {
     // A live file is written in place: the old one goes first (it cannot be replaced atomically).
     await unlink(output).catch((error: unknown) => {

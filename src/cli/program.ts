@@ -27,6 +27,7 @@ import { registerRecover } from './commands/recover.js';
 import { registerTail } from './commands/tail.js';
 import { addInputOptions, beginInput, currentInput, READ_VERBS } from './input.js';
 import { errorJson } from './json.js';
+import { requirePaths } from './options.js';
 import { Output } from './output.js';
 
 /** The package version, from package.json (two levels above src/cli and dist/cli). */
@@ -81,6 +82,7 @@ export function createProgram(out: Output): Command {
     register(program, out);
   }
   for (const command of program.commands) if (READ_VERBS.includes(command.name())) addInputOptions(command);
+  requirePaths(program);
   return program;
 }
 

@@ -12,6 +12,7 @@ import { withContainer } from '../container.js';
 import { aboutPath, inputError } from '../errors.js';
 import { packJson } from '../json.js';
 import type { Output } from '../output.js';
+import { FORCE_HELP, guardOutput } from '../output-guard.js';
 import { startProgress } from '../progress.js';
 import { columns, mediaErrors, secondsSince } from './media-common.js';
 
@@ -22,12 +23,14 @@ export function registerControls(program: Command, out: Output): void {
     .command('add')
     .description('copy a container and add a camera-controls track from a JSON file')
     .argument('<file>', 'container to read')
-    .requiredOption('--from <json>', 'control records: [{"control":"pan","value":10,"unit":"deg","t_us":0,"duration_us":500000,"easing":"ease-in-out"}, …]')
+    .requiredOption('--from <file>', 'JSON file of control records: [{"control":"pan","value":10,"unit":"deg","t_us":0,"duration_us":500000,"easing":"ease-in-out"}, …]')
     .requiredOption('-o, --output <file>', 'container to write (it appears only once complete)')
     .option('--track-id <id>', 'id of the new track', 'camera_control')
+    .option('--force', FORCE_HELP)
     .option('--json', 'print the summary as one JSON document')
-    .action(async (file: string, options: { from: string; output: string; trackId: string }) => {
+    .action(async (file: string, options: { from: string; output: string; trackId: string; force?: boolean }) => {
       const started = performance.now();
+      await guardOutput(options.output, [file, options.from], { force: options.force === true });
       const { summary, count } = await mediaErrors(async () => {
         const records = parseControls(await readJson(options.from), options.from);
         return withContainer(file, async (reader) => {

@@ -11,13 +11,13 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { addControlsTrack, FileSink, FileSource, H4mkReader, importMedia } from '../../index.js';
 import { withContainer } from '../container.js';
 import { DEMO_CLIP, demoControls } from '../demo-sample.js';
-import { aboutPath, failure } from '../errors.js';
+import { aboutPath, failure, inputError } from '../errors.js';
 import { packJson } from '../json.js';
 import type { Output } from '../output.js';
+import { guardOutput, requireInputFile } from '../output-guard.js';
 import { startProgress } from '../progress.js';
 import { importJson } from './import.js';
 import { manifestOf, printManifest } from './manifest.js';
-import { serveDemo } from '../demo-serve.js';
 import { mediaErrors, secondsSince } from './media-common.js';
 
 const DEMO_FILE = 'demo.h4mk';
@@ -41,11 +41,17 @@ export function registerDemo(program: Command, out: Output): void {
     .option('--host <host>', 'with --serve: address to listen on', '127.0.0.1')
     .option('--port <port>', 'with --serve: port to listen on (0: any free port)', parseDemoPort, 8080)
     .action(async (options: { out?: string; input?: string; serve?: boolean; host: string; port: number }) => {
+      if (options.out === '') throw inputError('--out: the directory path is empty', 'give --out a directory, or leave it out for a fresh temporary one');
+      if (options.input !== undefined) await requireInputFile(options.input, '--input');
       const dir = options.out ?? (await mkdtemp(join(tmpdir(), 'h4mk-demo-')));
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true }).catch((error: unknown) => {
+        throw aboutPath(dir, error);
+      });
       const input = options.input ?? DEMO_CLIP;
       const mediaPath = join(dir, 'demo-media.h4mk');
       const path = join(dir, DEMO_FILE);
+      // The demo replaces its own files in DIR, never its input.
+      for (const output of [mediaPath, path]) await guardOutput(output, [options.input], { force: true, flag: '--out' });
 
       // 1. Import: one block per packet, zstd where it helps.
       const started = performance.now();
@@ -101,6 +107,10 @@ export function registerDemo(program: Command, out: Output): void {
         printManifest(out, manifest);
       }
       if (!report.ok) throw failure(`the demo container failed verification: core_index ${report.failedBlocks.join(', ')}`, 'E_FAILED');
-      if (options.serve === true) await serveDemo(out, { dir, file: DEMO_FILE, host: options.host, port: options.port });
+      if (options.serve === true) {
+        // Loaded only when serving: the HTTP server is not needed otherwise, and makes every start slower.
+        const { serveDemo } = await import('../demo-serve.js');
+        await serveDemo(out, { dir, file: DEMO_FILE, host: options.host, port: options.port });
+      }
     });
 }

@@ -13,6 +13,7 @@ import { writeKeyFile } from '../key-file.js';
 import { addKeyOptions, keyInputOf, type KeyOptions } from '../key-options.js';
 import { parseInteger } from '../options.js';
 import type { Output } from '../output.js';
+import { guardOutput } from '../output-guard.js';
 
 type GrantOptions = KeyOptions & { track: string; fromUs: number; toUs: number; output: string; force?: boolean; json?: boolean };
 
@@ -26,7 +27,7 @@ export function registerGrant(program: Command, out: Output): void {
     .requiredOption('--from-us <n>', 'start of the window (inclusive), µs of media time', parseInteger)
     .requiredOption('--to-us <n>', 'end of the window (exclusive), µs of media time', parseInteger)
     .requiredOption('-o, --output <file>', 'grant file to create (mode 0600: it holds keys)')
-    .option('--force', 'replace an existing grant file')
+    .option('--force', 'replace an existing grant file (never an input); it is replaced only once the new one is complete')
     .option('--json', 'print what was granted as one JSON document (never the keys)');
   addKeyOptions(command, { grant: false })
     .addHelpText(
@@ -38,6 +39,7 @@ Readers use it with 'h4mk block|range|verify FILE --grant G'.`,
     )
     .action(async (file: string, options: GrantOptions) => {
       if (options.toUs <= options.fromUs) throw inputError(`--to-us ${options.toUs} must be after --from-us ${options.fromUs}`);
+      await guardOutput(options.output, [file, options.keyFile], { force: options.force === true });
       const key = await keyInputOf(options, out);
       if (key === undefined) throw inputError('a grant is made with the container key: give --key-file or --passphrase-env');
       const made = await withContainer(

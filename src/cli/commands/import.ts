@@ -12,6 +12,7 @@
 import { createReadStream } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { COMPRESSIONS, type Compression, type EncryptionOptions, FileSink, type ImportSummary, importMedia } from '../../index.js';
+import { UnsupportedTracksError } from '../../media/errors.js';
 import { importStream, type StreamImportSummary } from '../../media/live-import.js';
 import { aboutPath, CliError, ExitCode, inputError } from '../errors.js';
 import { packJson } from '../json.js';
@@ -32,6 +33,8 @@ type ImportOptions = EncryptOptions & {
   checkpointBlocks?: number;
   checkpointMs?: number;
   force?: boolean;
+  /** Leave out source tracks that cannot be imported instead of failing. */
+  skipUnsupported?: boolean;
 };
 
 /** Adds the `import` verb. */
@@ -48,16 +51,23 @@ export function registerImport(program: Command, out: Output): void {
     .option('--checkpoint-blocks <n>', 'live: a checkpoint after this many blocks, within a 10% overhead bound (default 256)', parseIndex)
     .option('--checkpoint-ms <n>', 'live: a checkpoint at least this often while blocks arrive (default 1000)', parseIndex)
     .option('--force', `${FORCE_HELP}; with --live the old file is removed first`)
+    .option('--skip-unsupported', 'leave out source tracks that cannot be imported (by default such a track fails the import)')
     .option('--json', 'print the summary as one JSON document');
   addEncryptOptions(command)
     .addHelpText('after', '\nLive: ffmpeg -re -i IN -c copy -f matroska - | h4mk import - -o live.h4mk --live   (or -f mpegts -)')
     .action(async (input: string, options: ImportOptions) => {
       const started = performance.now();
       await requireInputFile(input);
-      await guardOutput(options.output, [input, options.keyFile], { force: options.force === true, inPlace: options.live === true });
+      await guardOutput(options.output, [input, options.keyFile], { force: options.force === true });
       const encryption = await encryptionOf(options, out);
       const streamed = input === '-' || options.live === true;
-      const summary: ImportSummary & { notes?: string[] } = await mediaErrors(() => (streamed ? runStreamImport(input, options, encryption) : runImport(input, options, encryption)));
+      const summary: ImportSummary & { notes?: string[] } = await mediaErrors(() =>
+        (streamed ? runStreamImport(input, options, encryption) : runImport(input, options, encryption)).catch((error: unknown) => {
+          // A track that cannot be imported: say how to import the others.
+          if (error instanceof UnsupportedTracksError) throw new CliError(error.message, ExitCode.USAGE, { code: error.code, hint: 'give --skip-unsupported to import the other tracks' });
+          throw error;
+        }),
+      );
       const seconds = secondsSince(started);
       const name = input === '-' ? '<stdin>' : input;
       const live = summary.container.live;
@@ -110,6 +120,7 @@ async function runImport(input: string, options: ImportOptions, encryption: Encr
       layout: options.faststart === true ? 'faststart' : 'tail',
       ...(options.meta === undefined ? {} : { meta: options.meta }),
       signal: abort.signal,
+      ...(options.skipUnsupported === true ? { skipUnsupported: true } : {}),
       ...(encryption === undefined ? {} : { encryption }),
       onProgress: (done, size) => {
         if (total < 0) {
@@ -155,6 +166,8 @@ async function runStreamImport(input: string, options: ImportOptions, encryption
   if (live) process.once('SIGTERM', interrupt);
   try {
     // Live: written in place (the output must not exist yet), so readers see it grow.
+    // Live with --force: the old file goes only now, once the arguments have been checked.
+    if (live) await guardOutput(options.output, [input], { force: options.force === true, inPlace: true });
     const sink = await FileSink.create(options.output, { inPlace: live }).catch((error: unknown) => {
       throw aboutPath(options.output, error);
     });
@@ -164,6 +177,7 @@ async function runStreamImport(input: string, options: ImportOptions, encryption
       layout: options.faststart === true ? 'faststart' : 'tail',
       name: input === '-' ? '<stdin>' : input,
       stop: stop.signal,
+      ...(options.skipUnsupported === true ? { skipUnsupported: true } : {}),
       ...(options.meta === undefined ? {} : { meta: options.meta }),
       ...(encryption === undefined ? {} : { encryption }),
       ...(live ? { live: checkpoints } : {}),

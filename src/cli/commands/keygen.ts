@@ -5,12 +5,12 @@
  * without --force. Nothing secret is printed.
  */
 import { createPublicKey, randomBytes } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { generateSigningKeys } from '../../index.js';
 import { inputError } from '../errors.js';
 import { formatSecretKey, SECRET_KEY_LENGTH, writeKeyFile } from '../key-file.js';
 import type { Output } from '../output.js';
+import { guardOutput } from '../output-guard.js';
 
 type KeygenOptions = { output: string; sign?: boolean; force?: boolean };
 
@@ -21,7 +21,7 @@ export function registerKeygen(program: Command, out: Output): void {
     .description('make a secret key file for --encrypt, or with --sign an Ed25519 pair for seal')
     .requiredOption('-o, --output <file>', 'key file to create (with --sign: NAME, writing NAME.key and NAME.pub)')
     .option('--sign', 'make an Ed25519 signing pair instead of a secret key')
-    .option('--force', 'replace existing files (the old key is lost)')
+    .option('--force', 'replace existing files (the old key is lost); it is replaced only once the new one is complete')
     .option('--json', 'print what was written as one JSON document (never the key)')
     .addHelpText(
       'after',
@@ -34,6 +34,7 @@ can decrypt every container made with it. Back it up; there is no recovery witho
         await signingPair(out, options);
         return;
       }
+      await guardOutput(options.output, [], { force: options.force === true });
       const secret = new Uint8Array(randomBytes(SECRET_KEY_LENGTH));
       await writeKeyFile(options.output, formatSecretKey(secret), { force: options.force === true, mode: 0o600 });
       secret.fill(0);
@@ -42,22 +43,12 @@ can decrypt every container made with it. Back it up; there is no recovery witho
     });
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 async function signingPair(out: Output, options: KeygenOptions): Promise<void> {
   const base = options.output.replace(/\.(key|pub)$/, '');
   const privatePath = `${base}.key`;
   const publicPath = `${base}.pub`;
-  if (options.force !== true) {
-    for (const path of [privatePath, publicPath]) {
-      if (await exists(path)) throw inputError(`${path} exists; refusing to overwrite it`, 'give --force to replace the pair (the old key is lost)');
-    }
-  }
+  if (options.output === '') throw inputError('-o: the output path is empty', 'give -o the NAME of the pair (NAME.key and NAME.pub)');
+  for (const path of [privatePath, publicPath]) await guardOutput(path, [], { force: options.force === true });
   const { privateKeyPem, publicKeyPem } = generateSigningKeys();
   await writeKeyFile(privatePath, privateKeyPem, { force: options.force === true, mode: 0o600 });
   await writeKeyFile(publicPath, publicKeyPem, { force: options.force === true, mode: 0o644 });

@@ -11,8 +11,9 @@ import { withContainer } from '../container.js';
 import { aboutPath, failure, inputError } from '../errors.js';
 import { addInputOptions } from '../input.js';
 import type { Output } from '../output.js';
+import { FORCE_HELP, guardOutput } from '../output-guard.js';
 
-type OptimizeCliOptions = { output: string; faststart?: boolean; tail?: boolean };
+type OptimizeCliOptions = { output: string; faststart?: boolean; tail?: boolean; force?: boolean };
 
 /** Adds the `optimize` verb. */
 export function registerOptimize(program: Command, out: Output): void {
@@ -23,10 +24,12 @@ export function registerOptimize(program: Command, out: Output): void {
     .requiredOption('-o, --output <file>', 'container to write (published only if it verifies)')
     .option('--faststart', 'index after the header: opens with one prefix read (the default)')
     .option('--tail', 'index at the end')
+    .option('--force', FORCE_HELP)
     .option('--json', 'print the summary as one JSON document');
   addInputOptions(command).action(async (input: string, options: OptimizeCliOptions) => {
     if (options.faststart === true && options.tail === true) throw inputError('give --faststart or --tail, not both');
     const layout = options.tail === true ? 'tail' : 'faststart';
+    await guardOutput(options.output, [input], { force: options.force === true });
     const { result, verify, published } = await withContainer(input, (reader) =>
       publishVerified(options.output, (sink) => optimizeContainer(reader, sink, { layout })).catch((error: unknown) => {
         throw aboutPath(options.output, error);

@@ -2,9 +2,11 @@
  * `h4mk pack BLOCKS.ndjson -o OUT.h4mk`: streams NDJSON (see ../ndjson.ts)
  * line by line into a container. The output appears only when complete:
  * on any error the writer is aborted, so nothing is left at the output path
- * and a file already there is untouched.
+ * and a file already there is untouched. An existing output is replaced only
+ * with --force, and never one of the inputs (../output-guard.ts). Input
+ * without a single track is an error: there would be nothing to pack.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -16,6 +18,7 @@ import { addEncryptOptions, type EncryptOptions, encryptionOf } from '../key-opt
 import { parseNdjsonLine } from '../ndjson.js';
 import { parseIndex, parseJsonObjectOption } from '../options.js';
 import type { Output } from '../output.js';
+import { FORCE_HELP, guardOutput, type OutputIdentity, sameFile } from '../output-guard.js';
 import { startProgress } from '../progress.js';
 
 type PackOptions = EncryptOptions & {
@@ -24,6 +27,7 @@ type PackOptions = EncryptOptions & {
   faststart?: boolean;
   meta?: Record<string, unknown>;
   json?: boolean;
+  force?: boolean;
   /** §14 live append: written in place, with checkpoints. */
   live?: boolean;
   checkpointBlocks?: number;
@@ -43,6 +47,7 @@ export function registerPack(program: Command, out: Output): void {
     .option('--live', 'live append: write in place (readers follow it with h4mk tail) with index checkpoints; Ctrl-C finishes the file')
     .option('--checkpoint-blocks <n>', 'live: a checkpoint after this many blocks, within a 10% overhead bound (default 256)', parseIndex)
     .option('--checkpoint-ms <n>', 'live: a checkpoint at least this often while blocks arrive (default 1000)', parseIndex)
+    .option('--force', `${FORCE_HELP}; with --live the old file is removed first`)
     .option('--json', 'print the summary as one JSON document');
   addEncryptOptions(command)
     .addHelpText(
@@ -60,8 +65,11 @@ encrypted; the index (tracks, timestamps, sizes) stays readable without the key.
     )
     .action(async (input: string, options: PackOptions) => {
       const started = performance.now();
+      if (options.live !== true && (options.checkpointBlocks !== undefined || options.checkpointMs !== undefined)) throw inputError('--checkpoint-blocks and --checkpoint-ms need --live');
+      if (options.live === true && options.faststart === true) throw inputError('a live container uses the tail layout: give --live or --faststart, not both');
+      const target = await guardOutput(options.output, [input, options.keyFile], { force: options.force === true, inPlace: options.live === true });
       const encryption = await encryptionOf(options, out);
-      const summary = await pack(input, options, encryption);
+      const summary = await pack(input, options, encryption, target);
       const seconds = Number(((performance.now() - started) / 1000).toFixed(3));
       const compression = options.compress;
       const crypto =
@@ -90,6 +98,7 @@ encrypted; the index (tracks, timestamps, sizes) stays readable without the key.
 type Input = { stream: Readable; name: string; baseDir: string; size: number; close: () => Promise<void> };
 
 async function openInput(path: string): Promise<Input> {
+  if (path === '') throw inputError('the input path is empty', "give the NDJSON file, or '-' for standard input");
   if (path === '-') return { stream: process.stdin, name: '<stdin>', baseDir: process.cwd(), size: 0, close: async () => void process.stdin.destroy() };
   // Opening first turns a missing file into an error before any output exists.
   const handle: FileHandle = await open(path, 'r');
@@ -106,11 +115,14 @@ async function openInput(path: string): Promise<Input> {
   return { stream, name: path, baseDir: dirname(resolve(path)), size: st.isFile() ? st.size : 0, close };
 }
 
-async function pack(inputPath: string, options: PackOptions, encryption: EncryptionOptions | undefined): Promise<WriteSummary> {
-  const input = await openInput(inputPath);
+async function pack(inputPath: string, options: PackOptions, encryption: EncryptionOptions | undefined, target: OutputIdentity): Promise<WriteSummary> {
+  const input = await openInput(inputPath).catch((error: unknown) => {
+    throw aboutPath(inputPath, error);
+  });
   const progress = startProgress('packing', input.size, 'bytes');
   let writer: H4mkWriter | undefined;
   let lines: Interface | undefined;
+  let tracks = 0;
   // Ctrl-C ends the read loop; the writer is then aborted like on any error (live: finished, see below).
   let interrupted = false;
   const interrupt = () => {
@@ -124,8 +136,6 @@ async function pack(inputPath: string, options: PackOptions, encryption: Encrypt
       : undefined;
   if (live !== undefined) process.once('SIGTERM', interrupt);
   try {
-    if (live === undefined && (options.checkpointBlocks !== undefined || options.checkpointMs !== undefined)) throw inputError('--checkpoint-blocks and --checkpoint-ms need --live');
-    if (live !== undefined && options.faststart === true) throw inputError('a live container uses the tail layout: give --live or --faststart, not both');
     // Live: written in place (it must not exist yet), so readers see it grow.
     const sink = await FileSink.create(options.output, { inPlace: live !== undefined }).catch((error: unknown) => {
       throw aboutPath(options.output, error);
@@ -154,9 +164,11 @@ async function pack(inputPath: string, options: PackOptions, encryption: Encrypt
       const where = `${input.name}:${lineNumber}`;
       try {
         const parsed = parseNdjsonLine(text);
-        if (parsed?.kind === 'track') writer.addTrack(parsed.track);
-        else if (parsed?.kind === 'block') {
-          const payload = 'bytes' in parsed.line.payload ? parsed.line.payload.bytes : await readPayload(input.baseDir, parsed.line.payload.file);
+        if (parsed?.kind === 'track') {
+          writer.addTrack(parsed.track);
+          tracks++;
+        } else if (parsed?.kind === 'block') {
+          const payload = 'bytes' in parsed.line.payload ? parsed.line.payload.bytes : await readPayload(input.baseDir, parsed.line.payload.file, target, options.output);
           await writer.writeBlock({ ...parsed.line.block, payload });
         }
       } catch (error) {
@@ -166,9 +178,14 @@ async function pack(inputPath: string, options: PackOptions, encryption: Encrypt
     }
     // Live: the input stream ended early, and what arrived is finished into a complete container.
     if (interrupted && live === undefined) throw new CliError(`interrupted; nothing was written to ${options.output}`, ExitCode.INTERRUPTED);
+    if (tracks === 0) {
+      throw inputError(`${input.name}: no track declared${lineNumber === 0 ? ' (the input is empty)' : ''}; nothing was written to ${options.output}`, 'see h4mk pack --help for the line format');
+    }
     return await writer.finish();
   } catch (error) {
     await writer?.abort();
+    // A live file without a track holds nothing worth keeping.
+    if (live !== undefined && tracks === 0 && writer !== undefined) await unlink(options.output).catch(() => {});
     throw error;
   } finally {
     process.removeListener('SIGINT', interrupt);
@@ -178,8 +195,8 @@ async function pack(inputPath: string, options: PackOptions, encryption: Encrypt
   }
 }
 
-/** Reads a payload file, refusing anything larger than a block may be. */
-async function readPayload(baseDir: string, file: string): Promise<Uint8Array> {
+/** Reads a payload file, refusing anything larger than a block may be, or the output being written. */
+async function readPayload(baseDir: string, file: string, target: OutputIdentity, output: string): Promise<Uint8Array> {
   const what = `payload_file ${JSON.stringify(file)}`;
   const handle = await open(resolve(baseDir, file), 'r').catch((error: unknown) => {
     throw aboutPath(what, error);
@@ -187,6 +204,7 @@ async function readPayload(baseDir: string, file: string): Promise<Uint8Array> {
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw new TypeError(`${what} is not a regular file`);
+    if (sameFile(target, st)) throw new TypeError(`${what} is the output ${output}; h4mk never writes over its input`);
     if (st.size > DEFAULT_LIMITS.maxBlockLength) throw new RangeError(`${what} is ${st.size} bytes, more than a block may hold`);
     return new Uint8Array(await handle.readFile());
   } catch (error) {

@@ -12,6 +12,7 @@ import { withContainer } from '../container.js';
 import { CliError, ExitCode, inputError } from '../errors.js';
 import { addKeyOptions, type KeyOptions, keyInputOf } from '../key-options.js';
 import type { Output } from '../output.js';
+import { guardOutput } from '../output-guard.js';
 import { startProgress } from '../progress.js';
 import { secondsSince } from './media-common.js';
 
@@ -26,11 +27,12 @@ export function registerPackage(program: Command, out: Output): void {
     .requiredOption('-o, --output <dir>', 'directory to write (it appears only once complete)')
     .option('--hls', 'write the HLS playlists (default: both HLS and DASH)')
     .option('--dash', 'write the DASH manifest (default: both HLS and DASH)')
-    .option('--force', 'replace the output directory if it exists')
+    .option('--force', 'replace the output directory if it exists (never one that is or holds the input); it is replaced only once the new one is complete')
     .option('--decrypt', 'with --key-file: package an encrypted container in the clear (removes its protection)')
     .option('--json', 'print the summary as one JSON document');
   addKeyOptions(command, { grant: false }).action(async (file: string, options: PackageOptions) => {
     const started = performance.now();
+    await guardOutput(options.output, [file, options.keyFile], { force: options.force === true, kind: 'directory' });
     const key = await keyInputOf(options, out);
     if (options.decrypt === true && key === undefined) throw inputError('--decrypt needs the key: give --key-file or --passphrase-env');
     if (key !== undefined && options.decrypt !== true) throw inputError('a key was given without --decrypt: the server-side package cannot stay encrypted', 'add --decrypt to write a plain package');

@@ -15,8 +15,9 @@ import { openSource, withContainer } from '../container.js';
 import { CliError, ExitCode, aboutPath, inputError } from '../errors.js';
 import { addStatsOption, currentInput, isUrl } from '../input.js';
 import type { Output } from '../output.js';
+import { FORCE_HELP, guardOutput } from '../output-guard.js';
 
-type RecoverCliOptions = { output: string; tracksFrom?: string; faststart?: boolean; tail?: boolean };
+type RecoverCliOptions = { output: string; tracksFrom?: string; faststart?: boolean; tail?: boolean; force?: boolean };
 
 const TRACKS_FROM: Record<RecoverReport['tracksFrom'], string> = {
   'final-index': "the file's index",
@@ -36,6 +37,7 @@ export function registerRecover(program: Command, out: Output): void {
     .option('--tracks-from <file>', 'take tracks, META and SAFE from this container when the input has no readable index')
     .option('--faststart', 'write the output in the faststart layout (default: the input’s)')
     .option('--tail', 'write the output in the tail layout')
+    .option('--force', FORCE_HELP)
     .option('--json', 'print the report as one JSON document')
     .addHelpText(
       'after',
@@ -47,6 +49,7 @@ sequence. Exit 0: complete; 3: partial (a valid container, blocks lost); 1: noth
   addStatsOption(command).action(async (input: string, options: RecoverCliOptions) => {
     if (options.faststart === true && options.tail === true) throw inputError('give --faststart or --tail, not both');
     const layout = options.faststart === true ? 'faststart' : options.tail === true ? 'tail' : undefined;
+    await guardOutput(options.output, [input, options.tracksFrom], { force: options.force === true });
     const reference: RecoverReference | undefined =
       options.tracksFrom === undefined
         ? undefined

@@ -5,18 +5,17 @@
  * OUT appears only once complete (FileSink: temporary file, fsync, rename).
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { FileSink, signContainer, writeSealed } from '../../index.js';
 import { withContainer } from '../container.js';
 import { aboutPath, failure, inputError } from '../errors.js';
 import { looseModeWarning, readPrivateFile } from '../key-file.js';
 import type { Output } from '../output.js';
+import { FORCE_HELP, guardOutput } from '../output-guard.js';
 import { startProgress } from '../progress.js';
 import { isoTime } from './manifest.js';
 
-type SealOptions = { signKey: string; signer: string; output: string; verify: boolean; json?: boolean };
+type SealOptions = { signKey: string; signer: string; output: string; verify: boolean; json?: boolean; force?: boolean };
 
 /** Adds the `seal` verb. */
 export function registerSeal(program: Command, out: Output): void {
@@ -25,14 +24,15 @@ export function registerSeal(program: Command, out: Output): void {
     .description('write a copy of a container signed with an Ed25519 key (the input is not modified)')
     .argument('<file>', 'container to seal')
     .requiredOption('--sign-key <file>', "Ed25519 private key (NAME.key from 'h4mk keygen --sign')")
-    .option('--signer <name>', 'who signs, stored in the seal (free text, e.g. an e-mail address)', '')
+    .option('--signer <name>', 'who signs, stored in the seal (free text, e.g. an e-mail address; at most 255 UTF-8 bytes)', parseSigner, '')
     .requiredOption('-o, --output <file>', 'sealed container to write (it appears only once complete)')
     .option('--no-verify', 'sign without checking every block first')
+    .option('--force', FORCE_HELP)
     .option('--json', 'print what was sealed as one JSON document')
     .addHelpText('after', "\nCheck a sealed container with 'h4mk verify FILE --pub NAME.pub'. A previous seal is replaced.")
     .action(async (file: string, options: SealOptions) => {
+      await guardOutput(options.output, [file, options.signKey], { force: options.force === true });
       const privateKeyPem = await readSigningKeyFile(options.signKey, out);
-      await refuseSamePath(file, options.output);
       const result = await withContainer(file, async (reader) => {
         if (options.verify) {
           const progress = startProgress('verifying', reader.blockCount, 'blocks');
@@ -47,7 +47,10 @@ export function registerSeal(program: Command, out: Output): void {
         const sink = await FileSink.create(options.output).catch((error: unknown) => {
           throw aboutPath(options.output, error);
         });
-        await writeSealed(reader, sink, seal);
+        await writeSealed(reader, sink, seal).catch(async (error: unknown) => {
+          await sink.abort();
+          throw error;
+        });
         return { seal, replaced, blockCount: reader.blockCount, chainHead: reader.chainHead };
       });
       const publicKey = Buffer.from(result.seal.publicKey).toString('hex');
@@ -71,10 +74,15 @@ export function registerSeal(program: Command, out: Output): void {
     });
 }
 
+/** Parses --signer: free text of at most 255 UTF-8 bytes (what a seal holds). */
+function parseSigner(value: string): string {
+  if (Buffer.byteLength(value, 'utf8') > 255) throw new InvalidArgumentError('expected at most 255 UTF-8 bytes');
+  return value;
+}
+
 /** Reads an Ed25519 private key PEM (warning when others may read the file). */
 export async function readSigningKeyFile(path: string, out: Output): Promise<string> {
   const file = await readPrivateFile(path);
-  if (file.looseMode !== null) out.warn(looseModeWarning(path, file.looseMode));
   let key: KeyObject;
   try {
     key = createPrivateKey(file.text);
@@ -82,6 +90,8 @@ export async function readSigningKeyFile(path: string, out: Output): Promise<str
     throw inputError(`${path}: not a PEM private key`, "make a signing pair with 'h4mk keygen --sign -o NAME'");
   }
   if (key.asymmetricKeyType !== 'ed25519') throw inputError(`${path}: not an Ed25519 key (${key.asymmetricKeyType ?? 'unknown type'})`);
+  // Only about a file that is a signing key: for anything else the error says all.
+  if (file.looseMode !== null) out.warn(looseModeWarning(path, file.looseMode));
   return file.text;
 }
 
@@ -97,10 +107,4 @@ export async function readPublicKeyFile(path: string): Promise<string> {
   if (key.asymmetricKeyType !== 'ed25519') throw inputError(`${path}: not an Ed25519 key (${key.asymmetricKeyType ?? 'unknown type'})`);
   if (key.type !== 'public' || text.includes('PRIVATE KEY')) throw inputError(`${path}: is a private key`, 'give the public half (NAME.pub) to verify');
   return text;
-}
-
-/** The input is never modified: OUT must not name the same file. */
-async function refuseSamePath(input: string, output: string): Promise<void> {
-  const real = async (p: string) => realpath(p).catch(() => resolve(p));
-  if ((await real(input)) === (await real(output))) throw inputError(`-o ${output} is the input file; seal never modifies its input`, 'write the sealed copy to another path');
 }

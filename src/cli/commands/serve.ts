@@ -9,12 +9,19 @@
  * --secret-file) or from $H4MK_WRITE_TOKEN, $H4MK_READ_TOKEN,
  * $H4MK_SHARE_SECRET; never from the command line, where other users of
  * the machine could read them.
+ *
+ * Safe defaults for a server on a developer's machine: no CORS headers
+ * unless `--cors ORIGIN` (so no other web page can read it), and, for a
+ * request arriving on a loopback address, only Host `localhost`,
+ * `127.0.0.1` or `[::1]` (DNS rebinding) unless `--allowed-host H`.
  */
-import { InvalidArgumentError, type Command } from 'commander';
-import { build, drain, type ServerOptions } from '../../server/index.js';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { ServerOptions } from '../../server/index.js';
 import { BufferedLog } from '../../server/log-stream.js';
+import { parseHost } from '../../server/plugins/auth.js';
 import { loadSecret } from '../../server/secrets.js';
-import { failure, inputError } from '../errors.js';
+import { aboutPath, failure, inputError, isSystemError } from '../errors.js';
+import { requireDirectory } from '../output-guard.js';
 import type { Output } from '../output.js';
 
 type ServeOptions = {
@@ -27,12 +34,46 @@ type ServeOptions = {
   publicReads?: boolean;
   maxUpload?: number;
   maxBody?: number;
+  cors: string[];
   corsOrigin?: string;
+  allowedHost: string[];
   cacheMaxAge?: number;
   blockCache?: number;
+  bodyMemory?: number;
+  blockMemory?: number;
+  maxConnections?: number;
+  headersTimeout?: number;
+  idleTimeout?: number;
+  keepAliveTimeout?: number;
+  requestTimeout?: number;
   drainTimeout: number;
   logLevel: string;
 };
+
+/** Collects a repeatable option. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** A CORS origin: `*` or scheme://host[:port], exactly as browsers send it in `Origin`. */
+function checkOrigin(value: string): string {
+  if (value === '*') return value;
+  let origin: string | null = null;
+  try {
+    origin = new URL(value).origin;
+  } catch {
+    origin = null;
+  }
+  if (origin === null || origin === 'null' || origin !== value) throw inputError(`--cors: expected * or an origin such as https://app.example (no path, no trailing slash); got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** Parses a positive whole number. */
+function parseCount(value: string): number {
+  const n = /^\d{1,9}$/.test(value) ? Number(value) : 0;
+  if (n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
+  return n;
+}
 
 /** Parses a TCP port (0: any free port). */
 function parsePort(value: string): number {
@@ -89,21 +130,52 @@ export function registerServe(program: Command, out: Output): void {
     .option('--public-reads', 'keep reads public even with a read token or signing secret')
     .option('--max-upload <size>', 'largest upload (e.g. 512M, 4G; default 4G)', parseSize)
     .option('--max-body <size>', 'largest container sent as a seed request body (default 64M)', parseSize)
-    .option('--cors-origin <origin>', "allowed CORS origin ('*' by default; 'none' sends no CORS headers)")
+    .option('--cors <origin>', 'send CORS headers letting this origin (or *) read from a web page; repeatable (default: none, only same-origin pages)', collect, [])
+    .addOption(new Option('--cors-origin <origin>', 'former spelling of --cors (none: no CORS headers)').hideHelp())
+    .option('--allowed-host <host>', 'also answer requests for this Host (name or name:port; * turns the check off); repeatable. Requests arriving on a loopback address are answered by default only for localhost, 127.0.0.1 and [::1] (DNS rebinding)', collect, [])
     .option('--cache-max-age <seconds>', 'max-age of immutable responses (default 31536000)', parseSeconds)
     .option('--block-cache <size>', 'memory for verified block responses, LRU (default 32M; 0 disables)', parseSizeOrZero)
+    .option('--body-memory <size>', 'memory for seed request bodies being received, all together; beyond it 503 (default 128M)', parseSize)
+    .option('--block-memory <size>', 'memory for block payloads (decompressed or stored) being sent, all together; beyond it 503 (default 128M)', parseSize)
+    .option('--max-connections <n>', 'open connections at once; more are closed as they arrive (default 512)', parseCount)
+    .option('--headers-timeout <seconds>', 'time to receive request headers (default 20)', parseSeconds)
+    .option('--idle-timeout <seconds>', 'close a socket without traffic for this long: a client that stops sending or reading (default 120; 0: never)', parseSeconds)
+    .option('--keep-alive-timeout <seconds>', 'keep an idle keep-alive connection this long (default 5)', parseSeconds)
+    .option('--request-timeout <seconds>', 'time to receive a whole request, uploads included (default 600)', parseSeconds)
     .option('--drain-timeout <seconds>', 'on SIGTERM, how long in-flight requests may still run', parseSeconds, 30)
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
     .action(async (dir: string | undefined, options: ServeOptions) => {
       if ((dir === undefined) === (options.origin === undefined)) throw inputError('give a directory or --origin URL (one of them)', 'see h4mk serve --help');
+      if (dir !== undefined) await requireDirectory(dir, 'give serve the directory of the containers');
       if (!LOG_LEVELS.includes(options.logLevel)) throw inputError(`unknown log level ${JSON.stringify(options.logLevel)}`);
       const logStream = new BufferedLog(process.stdout);
       process.once('exit', () => logStream.flush());
+      const cors = [...options.cors, ...(options.corsOrigin === undefined ? [] : [options.corsOrigin])].filter((o) => o !== 'none').map(checkOrigin);
+      const anyHost = options.allowedHost.includes('*');
+      for (const host of options.allowedHost) {
+        if (host !== '*' && parseHost(host) === null) throw inputError(`--allowed-host: expected a host name or name:port; got ${JSON.stringify(host)}`);
+      }
       const serverOptions: ServerOptions = {
         logger: { level: options.logLevel, stream: logStream },
-        corsOrigin: options.corsOrigin === 'none' ? false : (options.corsOrigin ?? '*'),
+        corsOrigin: cors.length === 0 ? false : cors.includes('*') ? '*' : cors.length === 1 ? (cors[0] as string) : cors,
+        hostCheck: !anyHost,
+        allowedHosts: anyHost ? [] : options.allowedHost,
         version: program.version() ?? '0.0.0',
       };
+      for (const [flag, value] of [
+        ['--headers-timeout', options.headersTimeout],
+        ['--keep-alive-timeout', options.keepAliveTimeout],
+        ['--request-timeout', options.requestTimeout],
+      ] as const) {
+        if (value === 0) throw inputError(`${flag} must be at least 1 second`);
+      }
+      if (options.maxConnections !== undefined) serverOptions.maxConnections = options.maxConnections;
+      if (options.headersTimeout !== undefined) serverOptions.headersTimeoutMs = options.headersTimeout * 1000;
+      if (options.idleTimeout !== undefined) serverOptions.idleTimeoutMs = options.idleTimeout * 1000;
+      if (options.keepAliveTimeout !== undefined) serverOptions.keepAliveTimeoutMs = options.keepAliveTimeout * 1000;
+      if (options.requestTimeout !== undefined) serverOptions.requestTimeoutMs = options.requestTimeout * 1000;
+      if (options.bodyMemory !== undefined) serverOptions.bodyMemoryBytes = options.bodyMemory;
+      if (options.blockMemory !== undefined) serverOptions.blockMemoryBytes = options.blockMemory;
       if (dir !== undefined) serverOptions.dir = dir;
       if (options.origin !== undefined) {
         if (!/^https?:\/\//i.test(options.origin)) throw inputError('--origin must be an http:// or https:// URL');
@@ -121,11 +193,14 @@ export function registerServe(program: Command, out: Output): void {
       if (options.cacheMaxAge !== undefined) serverOptions.cacheMaxAge = options.cacheMaxAge;
       if (options.blockCache !== undefined) serverOptions.blockCacheBytes = options.blockCache;
 
+      // Loaded only by this verb: the HTTP server makes every other verb start slower.
+      const { build, drain } = await import('../../server/index.js');
       let app: Awaited<ReturnType<typeof build>>;
       try {
         app = await build(serverOptions);
       } catch (error) {
-        if (error instanceof TypeError || (error instanceof Error && 'code' in error)) throw inputError(`${dir ?? options.origin}: ${error.message}`);
+        if (isSystemError(error)) throw aboutPath(dir ?? options.origin ?? '', error);
+        if (error instanceof TypeError || error instanceof RangeError || (error instanceof Error && 'code' in error)) throw inputError(`${dir ?? options.origin}: ${error.message}`);
         throw error;
       }
       let address: string;

@@ -6,7 +6,8 @@
  * The server must run with the same secret.
  */
 import type { Command } from 'commander';
-import { isValidName, parseDuration, signedUrl } from '../../server/index.js';
+import { isValidName } from '../../server/names.js';
+import { parseDuration, signedUrl } from '../../server/signed-url.js';
 import { loadSecret } from '../../server/secrets.js';
 import { inputError } from '../errors.js';
 import type { Output } from '../output.js';
