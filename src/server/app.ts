@@ -13,15 +13,24 @@
  * `X-Request-Id`, else generated, and echoed back). A request is logged as
  * method and path only: query strings (which carry signed-URL signatures)
  * and headers (which carry tokens) are never logged.
+ *
+ * Bounded under attack: a connection cap (`maxConnections`), a time limit
+ * on headers, on idle sockets and on idle keep-alive connections, shared
+ * memory budgets for request bodies (routes/seed.ts) and block payloads
+ * (routes/block-response.ts), `Expect: 100-continue` answered only after
+ * authorisation, and the one error format even for requests Node's parser
+ * refuses (400, 408, 431).
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
-import type { ServerConfig, ServerState } from './context.js';
-import { errorBody, HttpError, toErrorResponse } from './errors.js';
-import { type AuthOptions, authPlugin } from './plugins/auth.js';
+import { ByteBudget, type ServerConfig, type ServerState } from './context.js';
+import { ERROR_STATUS, errorBody, EXPECTED_CODES, HttpError, type ServerErrorCode, toErrorResponse } from './errors.js';
+import { addHostCheck, type AuthOptions, authPlugin } from './plugins/auth.js';
 import { type StoreOptions, storePlugin } from './plugins/store.js';
 import { BLOCK_HEADERS, BlockCache } from './routes/block-response.js';
 import { opsRoutes } from './routes/ops.js';
@@ -46,6 +55,18 @@ export type ServerOptions = StoreOptions &
     logger?: boolean | { level?: string; stream?: { write(line: string): void } };
     /** Milliseconds to receive a whole request (uploads included). Default 10 minutes. */
     requestTimeoutMs?: number;
+    /** Open connections at once; more are closed as they arrive. Default 512. */
+    maxConnections?: number;
+    /** Milliseconds to receive a request's headers (from the connection or the previous response). Default 20 s. */
+    headersTimeoutMs?: number;
+    /**
+     * Milliseconds a socket may see no traffic before it is closed: a client
+     * that stops sending a body or stops reading a response. A request whose
+     * answer is still being worked out is not cut. Default 2 minutes; 0: never.
+     */
+    idleTimeoutMs?: number;
+    /** Milliseconds an idle keep-alive connection is kept. Default 5 s. */
+    keepAliveTimeoutMs?: number;
     /** Package version shown in the OpenAPI document. */
     version?: string;
   };
@@ -58,10 +79,57 @@ export const SERVER_DEFAULTS: Readonly<ServerConfig> = Object.freeze({
   maxRanges: MAX_RANGES,
   cacheMaxAge: 31_536_000,
   blockCacheBytes: 32 * MiB,
+  bodyMemoryBytes: 128 * MiB,
+  blockMemoryBytes: 128 * MiB,
+});
+
+/** The defaults of the connection limits in {@link ServerOptions}. */
+export const CONNECTION_DEFAULTS = Object.freeze({
+  maxConnections: 512,
+  headersTimeoutMs: 20_000,
+  idleTimeoutMs: 120_000,
+  keepAliveTimeoutMs: 5_000,
+  requestTimeoutMs: 600_000,
 });
 
 /** A request id from the client is kept only if it is short and plain (it is logged and echoed). */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Client-error codes of Node's HTTP parser and what the client is told. */
+function clientErrorCode(error: { code?: unknown }): ServerErrorCode {
+  if (error.code === 'HPE_HEADER_OVERFLOW') return 'E_HEADERS_TOO_LARGE';
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'E_TIMEOUT';
+  return 'E_BAD_REQUEST';
+}
+
+const CLIENT_ERROR_MESSAGES: Readonly<Partial<Record<ServerErrorCode, string>>> = {
+  E_HEADERS_TOO_LARGE: 'the request headers are too large',
+  E_TIMEOUT: 'the request took too long to arrive',
+  E_BAD_REQUEST: 'malformed HTTP request',
+};
+
+/** Matches what JSON Schema coercion would turn into a number from a query string or path: plain decimals only. */
+const STRICT = { integer: /^-?[0-9]+$/, number: /^-?[0-9]+(\.[0-9]+)?$/ } as const;
+type NumericFields = ReadonlyArray<readonly [string, 'integer' | 'number']>;
+const numericFieldCache = new WeakMap<object, NumericFields>();
+
+/** The integer and number properties of an object schema (cached per schema). */
+function numericFields(schema: unknown): NumericFields {
+  if (typeof schema !== 'object' || schema === null) return [];
+  let fields = numericFieldCache.get(schema);
+  if (fields === undefined) {
+    const found: [string, 'integer' | 'number'][] = [];
+    const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+    for (const [key, property] of Object.entries(properties)) {
+      const types = ([] as unknown[]).concat(property?.type ?? []);
+      if (types.includes('integer')) found.push([key, 'integer']);
+      else if (types.includes('number')) found.push([key, 'number']);
+    }
+    fields = found;
+    numericFieldCache.set(schema, fields);
+  }
+  return fields;
+}
 
 /** The path of a request target, without its query string. */
 function pathOf(url: string): string {
@@ -100,7 +168,11 @@ class RequestLog extends LogController {
 
   override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
     const entry = { req: request, res: reply, responseTime: reply.elapsedTime };
-    if (error) reply.log.error({ ...entry, err: error }, 'request errored');
+    const code = (error as { code?: unknown } | null)?.code;
+    // A client that goes away mid-response is an expected condition: no stack trace.
+    if (error && (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED')) {
+      reply.log.info({ ...entry, code }, 'client went away');
+    } else if (error) reply.log.error({ ...entry, err: error }, 'request errored');
     else reply.log.info(entry, 'request completed');
   }
 }
@@ -114,8 +186,82 @@ export async function build(options: ServerOptions): Promise<FastifyInstance> {
     maxRanges: positiveInteger(options.maxRanges, 'maxRanges', SERVER_DEFAULTS.maxRanges),
     cacheMaxAge: positiveInteger(options.cacheMaxAge, 'cacheMaxAge', SERVER_DEFAULTS.cacheMaxAge, 0),
     blockCacheBytes: positiveInteger(options.blockCacheBytes, 'blockCacheBytes', SERVER_DEFAULTS.blockCacheBytes, 0),
+    bodyMemoryBytes: positiveInteger(options.bodyMemoryBytes, 'bodyMemoryBytes', SERVER_DEFAULTS.bodyMemoryBytes),
+    blockMemoryBytes: positiveInteger(options.blockMemoryBytes, 'blockMemoryBytes', SERVER_DEFAULTS.blockMemoryBytes),
   };
-  const app = Fastify({
+  const requestTimeout = positiveInteger(options.requestTimeoutMs, 'requestTimeoutMs', CONNECTION_DEFAULTS.requestTimeoutMs);
+  // Node requires headersTimeout ≤ requestTimeout.
+  const headersTimeout = Math.min(requestTimeout, positiveInteger(options.headersTimeoutMs, 'headersTimeoutMs', CONNECTION_DEFAULTS.headersTimeoutMs));
+  const idleTimeout = positiveInteger(options.idleTimeoutMs, 'idleTimeoutMs', CONNECTION_DEFAULTS.idleTimeoutMs, 0);
+  const keepAliveTimeout = positiveInteger(options.keepAliveTimeoutMs, 'keepAliveTimeoutMs', CONNECTION_DEFAULTS.keepAliveTimeoutMs);
+  const maxConnections = positiveInteger(options.maxConnections, 'maxConnections', CONNECTION_DEFAULTS.maxConnections);
+  const checkInterval = Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4)));
+  // Set once the app exists (the servers are made before it, but used only after).
+  let log: FastifyInstance['log'] | null = null;
+
+  /** What Node's HTTP parser refuses (malformed, headers too large, too slow) never reaches a route: answered here, in the one error format. */
+  const onClientError = (error: Error & { code?: unknown }, socket: Socket): void => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const code = clientErrorCode(error);
+    const requestId = randomUUID();
+    log?.info({ code, reason: typeof error.code === 'string' ? error.code : 'unknown', requestId }, 'client error');
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (!socket.writable || inFlight?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    const status = ERROR_STATUS[code];
+    const body = JSON.stringify(errorBody({ code, message: CLIENT_ERROR_MESSAGES[code] ?? 'bad request' }, requestId));
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Cache-Control: no-store\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    // Whatever the client still sends is not read: close once the answer is out (or after a second).
+    socket.once('finish', () => socket.destroy());
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
+
+  let dropped = 0;
+  let dropLogged = 0;
+  let servers = 0;
+  /**
+   * Every listening server (Fastify makes one per address, e.g. 127.0.0.1
+   * and ::1 for `localhost`) gets the same limits and listeners.
+   */
+  const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void): Server => {
+    // Node checks the header and request deadlines every connectionsCheckingInterval (30 s by default: far too coarse).
+    const server = createServer({ requestTimeout, headersTimeout, keepAliveTimeout, connectionsCheckingInterval: checkInterval }, handler);
+    server.setTimeout(idleTimeout);
+    // Connections beyond the cap are closed by Node as they are accepted (it emits 'drop').
+    server.maxConnections = maxConnections;
+    server.on('drop', () => {
+      dropped++;
+      // At most one line a second, however many.
+      if (Date.now() - dropLogged >= 1000) {
+        dropLogged = Date.now();
+        log?.warn({ maxConnections, dropped }, 'connection limit reached: new connections closed');
+      }
+    });
+    // An idle socket is closed, unless its request is complete and its answer is still being worked
+    // out (a verify, an upload being checked): idle then is the server, not the client.
+    server.on('timeout', (socket: Socket) => {
+      const res = (socket as Socket & { _httpMessage?: (ServerResponse & { req?: IncomingMessage }) | null })._httpMessage;
+      if (res != null && !res.headersSent && res.req?.complete === true) return;
+      socket.destroy();
+    });
+    // Expect: 100-continue: Node would answer 100 at once, before any check. With this listener the
+    // request goes through its hooks (authorisation first), and the routes that read a body send
+    // 100 (context.ts sendContinue) once it is authorised and its size and memory are accepted.
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      server.emit('request', req, res);
+    });
+    // Fastify adds its clientErrorHandler to the first server only.
+    if (servers++ > 0) server.on('clientError', onClientError);
+    return server;
+  };
+
+  const app: FastifyInstance = Fastify({
     logger: loggerOptions(options.logger),
     logController: new RequestLog(),
     genReqId: (raw) => {
@@ -125,7 +271,8 @@ export async function build(options: ServerOptions): Promise<FastifyInstance> {
     // Draining is answered by our own hook, in the one error format.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    requestTimeout: positiveInteger(options.requestTimeoutMs, 'requestTimeoutMs', 600_000),
+    serverFactory,
+    clientErrorHandler: onClientError,
     routerOptions: { maxParamLength: 300 },
     // A malformed URL (bad percent-encoding) is answered in the one error format too.
     frameworkErrors: (error, request, reply: FastifyReply) => {
@@ -134,13 +281,23 @@ export async function build(options: ServerOptions): Promise<FastifyInstance> {
       reply.send(JSON.stringify(errorBody(e, request.id)));
     },
   });
-  const state: ServerState = { config, startedAt: Date.now(), draining: false, blocks: new BlockCache(config.blockCacheBytes) };
+  log = app.log;
+  const state: ServerState = {
+    config,
+    startedAt: Date.now(),
+    draining: false,
+    blocks: new BlockCache(config.blockCacheBytes),
+    bodies: new ByteBudget(config.bodyMemoryBytes),
+    payloads: new ByteBudget(config.blockMemoryBytes),
+  };
   app.decorate('h4mk', state);
 
   app.addSchema(errorSchema);
   app.setErrorHandler((error, request, reply) => {
     const e = toErrorResponse(error);
-    if (e.status >= 500) request.log.error({ err: error }, 'request failed');
+    // Load shedding, draining, a changed or failing origin: expected, so no stack trace.
+    if (e.status >= 500 && EXPECTED_CODES.has(e.code)) request.log.warn({ code: e.code, reason: e.message }, 'request refused');
+    else if (e.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: e.code }, 'request refused');
     // A body left unread (a refused upload) is not drained: the connection closes instead.
     if ((request.method === 'PUT' || request.method === 'POST') && !request.raw.complete) reply.header('connection', 'close');
@@ -154,6 +311,24 @@ export async function build(options: ServerOptions): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((request) => {
     throw new HttpError('E_NOT_FOUND', `no route ${request.method} ${pathOf(request.url)}`);
+  });
+  // JSON-schema coercion reads "0x10" as 16, "1e3" as 1000, "+5" and " 5 " as 5: numbers in a query
+  // string or a path are plain decimals, checked before coercion.
+  app.addHook('preValidation', async (request) => {
+    const schema = request.routeOptions.schema as { querystring?: unknown; params?: unknown } | undefined;
+    if (schema === undefined) return;
+    for (const [part, values, fields] of [
+      ['querystring', request.query, numericFields(schema.querystring)],
+      ['params', request.params, numericFields(schema.params)],
+    ] as const) {
+      if (fields.length === 0 || typeof values !== 'object' || values === null) continue;
+      for (const [key, kind] of fields) {
+        const value = (values as Record<string, unknown>)[key];
+        for (const one of Array.isArray(value) ? value : [value]) {
+          if (typeof one === 'string' && !STRICT[kind].test(one)) throw new HttpError('E_BAD_REQUEST', `${part}/${key} must be a decimal ${kind}`);
+        }
+      }
+    }
   });
   // JSON-schema coercion turns "1e400" into Infinity, which passes `integer` and `maximum`: refuse it here.
   app.addHook('preHandler', async (request) => {
@@ -171,6 +346,8 @@ export async function build(options: ServerOptions): Promise<FastifyInstance> {
       throw new HttpError('E_UNAVAILABLE', 'the server is shutting down');
     }
   });
+  // DNS rebinding (plugins/auth.ts): before anything else answers, CORS preflights included.
+  addHostCheck(app, options);
 
   await app.register(swagger, {
     openapi: {

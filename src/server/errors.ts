@@ -26,7 +26,10 @@ export type ServerOnlyCode =
   | 'E_NOT_IMPLEMENTED'
   | 'E_ORIGIN'
   | 'E_BUSY'
-  | 'E_UNAVAILABLE';
+  | 'E_UNAVAILABLE'
+  | 'E_HOST'
+  | 'E_TIMEOUT'
+  | 'E_HEADERS_TOO_LARGE';
 
 /** Every code a client can receive. */
 export type ServerErrorCode = H4mkErrorCode | ServerOnlyCode;
@@ -65,11 +68,16 @@ export const ERROR_STATUS: Readonly<Record<ServerErrorCode, number>> = Object.fr
   E_FORBIDDEN: 403,
   E_URL_EXPIRED: 403,
   E_METHOD: 405,
+  // The request (its headers or its body) took longer than the server allows.
+  E_TIMEOUT: 408,
   E_CONFLICT: 409,
   E_PRECONDITION: 412,
   E_TOO_LARGE: 413,
   E_MEDIA_TYPE: 415,
   E_RANGE: 416,
+  // A Host this server does not answer for (DNS rebinding of a loopback server).
+  E_HOST: 421,
+  E_HEADERS_TOO_LARGE: 431,
   E_INTERNAL: 500,
   E_NOT_IMPLEMENTED: 501,
   E_ORIGIN: 502,
@@ -140,6 +148,13 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   }
   return { status: 500, code: 'E_INTERNAL', message: 'internal error', headers: {} };
 }
+
+/**
+ * Codes of conditions the server expects and handles (load shedding,
+ * draining, an origin that changed or failed): logged at warn with their
+ * code and message only, never with a stack trace.
+ */
+export const EXPECTED_CODES: ReadonlySet<ServerErrorCode> = new Set<ServerErrorCode>(['E_BUSY', 'E_UNAVAILABLE', 'E_CHANGED', 'E_IO', 'E_ORIGIN', 'E_NOT_IMPLEMENTED', 'E_TIMEOUT']);
 
 /** The JSON body of an error response. */
 export function errorBody(e: Pick<ErrorResponse, 'code' | 'message'>, requestId: string): { error: { code: string; message: string; request_id: string } } {

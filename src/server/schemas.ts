@@ -354,3 +354,60 @@ export const routes = {
     response: { 200: healthSchema, 503: healthSchema },
   },
 } as const;
+
+/** The streaming routes (routes/stream.ts): HLS and DASH over CMAF segments. */
+const media = (description: string, type: string) => ({ description, content: { [type]: { schema: { type: 'string' } } } });
+const streamParams = (extra: Record<string, unknown>, required: string[]) => ({
+  type: 'object',
+  properties: { ...nameParams.properties, ...extra },
+  required: ['name', ...required],
+});
+const versionParam = { version: { type: 'string', maxLength: 40, description: "the recording's directory, v-{16 hex}, from the master playlist or MPD" } };
+const trackParam = { track: { type: 'string', maxLength: 12, description: 'track directory, t{N}' } };
+const streamQuery = { type: 'object', properties: { ...signedQuery } } as const;
+const notModified = { 304: { description: 'not modified', type: 'null' } } as const;
+
+export const streamRoutes = {
+  master: {
+    summary: 'HLS master playlist (entry point: no-cache, strong ETag)',
+    tags: ['streaming'],
+    params: nameParams,
+    querystring: streamQuery,
+    response: { 200: media('HLS master playlist', 'application/vnd.apple.mpegurl'), ...notModified, ...errorResponses },
+  },
+  mpd: {
+    summary: 'DASH MPD over the same CMAF segments (entry point: no-cache, strong ETag)',
+    tags: ['streaming'],
+    params: nameParams,
+    querystring: streamQuery,
+    response: { 200: media('DASH manifest', 'application/dash+xml'), ...notModified, ...errorResponses },
+  },
+  mediaPlaylist: {
+    summary: 'HLS media playlist of a track (live: EVENT, blocking reload with _HLS_msn)',
+    tags: ['streaming'],
+    params: streamParams({ ...versionParam, ...trackParam }, ['version', 'track']),
+    querystring: { type: 'object', properties: { ...signedQuery, _HLS_msn: { type: 'string', maxLength: 9, description: 'blocking reload: answer once this segment is listed' } } },
+    response: { 200: media('HLS media playlist', 'application/vnd.apple.mpegurl'), ...notModified, ...errorResponses },
+  },
+  iframes: {
+    summary: 'HLS I-frames-only playlist of a video track',
+    tags: ['streaming'],
+    params: streamParams({ ...versionParam, ...trackParam }, ['version', 'track']),
+    querystring: streamQuery,
+    response: { 200: media('HLS I-frames playlist', 'application/vnd.apple.mpegurl'), ...notModified, ...errorResponses },
+  },
+  init: {
+    summary: 'CMAF header of a track (init.mp4 for HLS, init-dash.mp4 with the edit list for DASH)',
+    tags: ['streaming'],
+    params: streamParams({ ...versionParam, ...trackParam }, ['version', 'track']),
+    querystring: streamQuery,
+    response: { 200: media('ftyp + moov', 'video/mp4'), ...notModified, ...errorResponses },
+  },
+  segment: {
+    summary: 'A media segment (N.m4s), its keyframe alone (N.key.m4s), a WebVTT segment (N.vtt) or every cue (all.vtt)',
+    tags: ['streaming'],
+    params: streamParams({ ...versionParam, ...trackParam, segment: { type: 'string', maxLength: 300, description: 'N.m4s, N.key.m4s, N.vtt or all.vtt' } }, ['version', 'track', 'segment']),
+    querystring: streamQuery,
+    response: { 200: media('styp + moof + mdat, or WebVTT', 'video/mp4'), ...notModified, ...errorResponses },
+  },
+} as const;

@@ -16,6 +16,13 @@ const LABEL = 'h4mk-share-v1';
 /** Longest validity `h4mk share` accepts: a signed URL cannot be revoked except by rotating the secret. */
 export const MAX_SHARE_SECONDS = 366 * 24 * 3600;
 const MAC_LENGTH = 32;
+/**
+ * The one spelling of a 32-byte MAC in base64url without padding: 43
+ * characters, the last of which carries 4 bits of the MAC and 2 unused bits
+ * that must be zero (A, E, I, …, 8). Decoders ignore those bits, so without
+ * this check four different strings would be accepted for each signature.
+ */
+const CANONICAL_SIG = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 
 /** The signature of (`name`, `expires`) under `secret`, base64url without padding. */
 export function signName(secret: string | Uint8Array, name: string, expires: number): string {
@@ -36,13 +43,15 @@ export type SignatureCheck = 'ok' | 'absent' | 'expired' | 'invalid';
 /**
  * Checks `expires`/`sig` query values for `name` at `nowSeconds`. The MAC is
  * compared in constant time, and computed even for a malformed `sig`, so
- * timing tells nothing about how close a guess was.
+ * timing tells nothing about how close a guess was. Only the canonical
+ * spelling of a signature is accepted (see {@link CANONICAL_SIG}); `expires`
+ * is 1 to 12 decimal digits.
  */
 export function checkSignature(secret: string | Uint8Array, name: string, expires: unknown, sig: unknown, nowSeconds: number): SignatureCheck {
   if (expires === undefined && sig === undefined) return 'absent';
   const expiresText = typeof expires === 'string' && /^\d{1,12}$/.test(expires) ? expires : null;
   const expected = createHmac('sha256', secret).update(`${LABEL}\n${name}\n${expiresText ?? ''}`).digest();
-  const given = typeof sig === 'string' && /^[A-Za-z0-9_-]{43}$/.test(sig) ? Buffer.from(sig, 'base64url') : null;
+  const given = typeof sig === 'string' && CANONICAL_SIG.test(sig) ? Buffer.from(sig, 'base64url') : null;
   const same = timingSafeEqual(expected, given !== null && given.length === MAC_LENGTH ? given : Buffer.alloc(MAC_LENGTH));
   if (!same || expiresText === null || given === null) return 'invalid';
   // Checked after the MAC, so an attacker cannot probe expiry handling with forged URLs.

@@ -9,6 +9,11 @@
  * unauthorised upload costs the server nothing. Tokens are kept as SHA-256
  * digests and compared in constant time (secrets.ts). Failures are generic:
  * a wrong token and a missing one read the same.
+ *
+ * The Host check ({@link HostCheck}) guards a server on a loopback address
+ * against DNS rebinding: a web page whose own name has been made to resolve
+ * to 127.0.0.1 reaches the server as a "same-origin" page, and CORS cannot
+ * stop it; only the Host header still tells.
  */
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
@@ -28,6 +33,15 @@ export type AuthOptions = {
   publicReads?: boolean;
   /** Clock for signed-URL expiry, seconds (tests). */
   now?: () => number;
+  /**
+   * Refuse (421 E_HOST) a request that arrives on a loopback address (the
+   * server listens on one, or on every address) and whose Host is not
+   * `localhost`, `127.0.0.1` or `[::1]` (any port) or one of `allowedHosts`.
+   * Default false; `h4mk serve` turns it on.
+   */
+  hostCheck?: boolean;
+  /** More Host names accepted (`name` or `name:port`); with any, the check applies to requests on every address. */
+  allowedHosts?: string[];
 };
 
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="h4mk"' };
@@ -87,6 +101,60 @@ export class Access {
   readonly writeHook: onRequestAsyncHookHandler = async (request) => this.checkWrite(request);
 }
 
+/** Host names a loopback server always answers to. */
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+
+/** Splits a Host header (or an allowed-host entry) into a lower-case name and a port (null: none given). */
+export function parseHost(value: string): { name: string; port: string | null } | null {
+  let text = value.trim().toLowerCase();
+  // A bare IPv6 address in an allowed-host entry.
+  if (!text.startsWith('[') && (text.match(/:/g) ?? []).length > 1) text = `[${text}]`;
+  const m = /^(\[[0-9a-f:.]+\]|[^\s:/@[\]]+)(?::(\d{1,5}))?$/.exec(text);
+  if (m === null) return null;
+  // A fully qualified name may end with a dot.
+  return { name: (m[1] as string).replace(/\.$/, ''), port: m[2] ?? null };
+}
+
+/** True for 127.0.0.0/8 and ::1 (also IPv4-mapped). */
+export function isLoopbackAddress(address: string): boolean {
+  const a = address.toLowerCase().replace(/^::ffff:/, '');
+  return a === '::1' || a === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
+}
+
+/**
+ * The Host header check (DNS rebinding). Applies to requests that arrive on
+ * a loopback address (a browser on this machine, whatever name it was given
+ * for it), or to every request when extra names are configured.
+ */
+export class HostCheck {
+  private readonly allowed: { name: string; port: string | null }[];
+  readonly explicit: boolean;
+
+  constructor(
+    readonly enabled: boolean,
+    extra: readonly string[] = [],
+  ) {
+    this.allowed = LOOPBACK_NAMES.map((name) => ({ name, port: null }));
+    for (const entry of extra) {
+      const parsed = parseHost(entry);
+      if (parsed === null) throw new TypeError(`not a host name: ${JSON.stringify(entry)}`);
+      this.allowed.push(parsed);
+    }
+    this.explicit = extra.length > 0;
+  }
+
+  /** Whether a request with this Host header may be answered (`local`: the address it arrived on, null: unknown). */
+  accepts(host: string | undefined, local: string | null): boolean {
+    if (!this.enabled) return true;
+    if (!this.explicit && (local === null || !isLoopbackAddress(local))) return true;
+    // HTTP/1.0 without Host: no browser sends that, so no rebinding either (Node requires Host of HTTP/1.1).
+    if (host === undefined) return true;
+    const given = parseHost(host);
+    if (given === null) return false;
+    return this.allowed.some((a) => a.name === given.name && (a.port === null || a.port === given.port));
+  }
+}
+
 /** The bearer token of `request`, or null. */
 function bearer(request: FastifyRequest): string | null {
   const value = header(request.headers, 'authorization');
@@ -100,6 +168,24 @@ declare module 'fastify' {
     /** The access policy (see plugins/auth.ts). */
     access: Access;
   }
+}
+
+/**
+ * Adds the Host check to every request of `app` (an onRequest hook, added
+ * before CORS so that not even a preflight is answered for a foreign Host).
+ * Does nothing unless `options.hostCheck`.
+ */
+export function addHostCheck(app: FastifyInstance, options: Pick<AuthOptions, 'hostCheck' | 'allowedHosts'>): void {
+  const hosts = new HostCheck(options.hostCheck === true, options.allowedHosts ?? []);
+  if (!hosts.enabled) return;
+  app.addHook('onRequest', async (request) => {
+    // The address the request arrived on: on a server listening on every address, a browser on this
+    // machine still comes in through 127.0.0.1 or ::1 (and is checked); another machine is not.
+    const local = request.raw.socket?.localAddress ?? null;
+    if (!hosts.accepts(request.headers.host, local)) {
+      throw new HttpError('E_HOST', 'this server does not answer for that Host (see h4mk serve --allowed-host)');
+    }
+  });
 }
 
 /** Decorates the instance with `access`. */

@@ -8,9 +8,17 @@
  * nor decompress what is inside. `H4mk-Payload` says which one was sent.
  * Every block read is checked against its SHA-256 from the index before a
  * byte is sent; verified responses are kept in a small LRU ({@link BlockCache}).
+ *
+ * Memory: a block can decompress to 64 MiB (maxBlockLength), so a payload
+ * held for a response is reserved from the server's block-memory budget
+ * (`blockMemoryBytes`) from before it is read until its response is over;
+ * a request that does not fit gets 503 E_BUSY with Retry-After. Concurrent
+ * requests for the same block share one read, one decompression and one
+ * reservation, and a response in the LRU costs nothing more.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { immutableCacheControl } from '../context.js';
+import type { BlockInfo } from '../../index.js';
+import { immutableCacheControl, type Reservation, releaseWithResponse } from '../context.js';
 import { HttpError } from '../errors.js';
 import type { Entry } from '../plugins/store.js';
 import { evaluatePreconditions } from '../ranges.js';
@@ -33,6 +41,9 @@ export const BLOCK_HEADERS = [
 /** A block response ready to send again: it depends only on the container version, the block and the mode. */
 type BlockResponse = { etag: string; headers: Record<string, string>; payload: Uint8Array };
 
+/** A response being produced or sent: shared by every request for the same key meanwhile. */
+type Shared = { response: Promise<BlockResponse>; users: number; reservation: Reservation };
+
 /**
  * Recently sent block responses, LRU within a byte budget. A block of a
  * given container version never changes, and producing its response costs
@@ -44,6 +55,8 @@ type BlockResponse = { etag: string; headers: Record<string, string>; payload: U
 export class BlockCache {
   private readonly entries = new Map<string, BlockResponse>();
   private bytes = 0;
+  /** Responses in flight by key (not counted in `budget`: their memory is reserved elsewhere). */
+  private readonly inFlight = new Map<string, Shared>();
 
   constructor(readonly budget: number) {}
 
@@ -68,13 +81,64 @@ export class BlockCache {
       this.bytes -= v.payload.length + 512;
     }
   }
+
+  /**
+   * Joins the response for `key` in flight, if any: the caller becomes one of
+   * its users until the returned `leave` (idempotent) is called.
+   */
+  join(key: string): { shared: Shared; leave: () => void } | undefined {
+    const shared = this.inFlight.get(key);
+    return shared === undefined ? undefined : { shared, leave: this.user(key, shared) };
+  }
+
+  /** Starts sharing `response` under `key`, holding `reservation` until its last user leaves. */
+  share(key: string, response: Promise<BlockResponse>, reservation: Reservation): { shared: Shared; leave: () => void } {
+    const shared: Shared = { response, users: 0, reservation };
+    this.inFlight.set(key, shared);
+    // A failure is not shared with requests still to come.
+    response.catch(() => {
+      if (this.inFlight.get(key) === shared) this.inFlight.delete(key);
+    });
+    return { shared, leave: this.user(key, shared) };
+  }
+
+  /** Responses in flight now (tests). */
+  get sharedCount(): number {
+    return this.inFlight.size;
+  }
+
+  private user(key: string, shared: Shared): () => void {
+    shared.users++;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      if (--shared.users > 0) return;
+      if (this.inFlight.get(key) === shared) this.inFlight.delete(key);
+      shared.reservation.release();
+    };
+  }
+}
+
+/**
+ * Bytes a block response holds while it is produced and sent: the chunk as
+ * read (with its framing), and the decompressed payload (the zstd codec
+ * writes into a buffer one byte longer than the declared length).
+ */
+function heldBytes(info: BlockInfo, decompressed: boolean): number {
+  return info.chunkLength + (decompressed ? info.originalLength + 1 : 0) + 1024;
+}
+
+/** Whether block `info` is sent decompressed when `decompress` is asked for. */
+function decompresses(info: BlockInfo, decompress: boolean): boolean {
+  return decompress && !info.encrypted && info.compression !== 'none';
 }
 
 /** Reads and verifies block `coreIndex` and describes it. */
 async function blockResponse(entry: Entry, coreIndex: number, decompress: boolean): Promise<BlockResponse> {
   const reader = entry.reader;
   const info = await reader.blockInfo(coreIndex);
-  const decompressed = decompress && !info.encrypted && info.compression !== 'none';
+  const decompressed = decompresses(info, decompress);
   const block = await reader.readBlock(coreIndex, { decompress: decompressed, verify: true });
   const headers: Record<string, string> = {
     // One strong ETag per representation: container version, block, stored or decompressed.
@@ -101,12 +165,26 @@ export async function sendBlock(app: FastifyInstance, request: FastifyRequest, r
   const response = await app.store.use(name, async (entry) => {
     if (coreIndex >= entry.reader.blockCount) throw new HttpError('E_NOT_FOUND', `no block ${coreIndex}: the container has ${entry.reader.blockCount}`);
     const key = `${entry.etag}${coreIndex}${decompress ? 'd' : 's'}`;
-    let hit = cache.get(key);
-    if (hit === undefined) {
-      hit = await blockResponse(entry, coreIndex, decompress);
-      cache.set(key, hit);
+    const hit = cache.get(key);
+    if (hit !== undefined) return hit;
+    let use = cache.join(key);
+    if (use === undefined) {
+      const info = await entry.reader.blockInfo(coreIndex);
+      // Another request may have started the same block meanwhile.
+      use = cache.join(key);
+      if (use === undefined) {
+        const reservation = app.h4mk.payloads.reserve(heldBytes(info, decompresses(info, decompress)));
+        if (reservation === null) {
+          throw new HttpError('E_BUSY', 'too many large blocks are being sent; try again shortly', { 'retry-after': '1' });
+        }
+        use = cache.share(key, blockResponse(entry, coreIndex, decompress), reservation);
+      }
     }
-    return hit;
+    // Held until this response is over (sent, failed, or its client gone).
+    releaseWithResponse(reply, { release: use.leave });
+    const made = await use.shared.response;
+    cache.set(key, made);
+    return made;
   });
   reply.headers(response.headers).header('cache-control', immutableCacheControl(app));
   if (evaluatePreconditions(request.headers, { etag: response.etag, lastModified: null }) === 'not-modified') return reply.code(304).send();

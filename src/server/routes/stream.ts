@@ -34,6 +34,7 @@ import {
 import { ByteLru } from '../byte-lru.js';
 import { immutableCacheControl, nameHook, nameParam } from '../context.js';
 import { HttpError } from '../errors.js';
+import { streamRoutes as schemas } from '../schemas.js';
 import type { Entry } from '../plugins/store.js';
 
 type TrackParams = { Params: { name: string; version: string; track: string } };
@@ -124,11 +125,11 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
         throw httpError(error);
       });
 
-  app.get('/v1/containers/:name/hls/master.m3u8', { onRequest }, async (request, reply) =>
+  app.get('/v1/containers/:name/hls/master.m3u8', { schema: schemas.master, onRequest }, async (request, reply) =>
     use(request, async (entry, plan) => send(app, request, reply, entry, 'master', M3U8, masterPlaylist(plan, { query: carriedQuery(request), prefix: `${versionDir(plan)}/` }), 'revalidate')),
   );
 
-  app.get('/v1/containers/:name/dash/manifest.mpd', { onRequest }, async (request, reply) =>
+  app.get('/v1/containers/:name/dash/manifest.mpd', { schema: schemas.mpd, onRequest }, async (request, reply) =>
     use(request, async (entry, plan) => send(app, request, reply, entry, 'mpd', 'application/dash+xml', dashManifest(plan, { base: `../hls/${versionDir(plan)}/`, query: carriedQuery(request) }), 'revalidate')),
   );
 
@@ -154,7 +155,7 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
     }
   };
 
-  app.get<TrackParams>('/v1/containers/:name/hls/:version/:track/index.m3u8', { onRequest }, async (request, reply) => {
+  app.get<TrackParams>('/v1/containers/:name/hls/:version/:track/index.m3u8', { schema: schemas.mediaPlaylist, onRequest }, async (request, reply) => {
     await awaitSegment(request, trackNumber(request.params.track));
     return use(request, async (entry, plan) => {
       const n = trackNumber(request.params.track);
@@ -165,7 +166,7 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
     });
   });
 
-  app.get<TrackParams>('/v1/containers/:name/hls/:version/:track/iframes.m3u8', { onRequest }, async (request, reply) =>
+  app.get<TrackParams>('/v1/containers/:name/hls/:version/:track/iframes.m3u8', { schema: schemas.iframes, onRequest }, async (request, reply) =>
     use(request, async (entry, plan) => {
       const n = trackNumber(request.params.track);
       const t = deliverable(plan, n, 'cmaf');
@@ -176,7 +177,7 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
 
   for (const file of ['init.mp4', 'init-dash.mp4']) {
     const dash = file === 'init-dash.mp4';
-    app.get<TrackParams>(`/v1/containers/:name/hls/:version/:track/${file}`, { onRequest }, async (request, reply) =>
+    app.get<TrackParams>(`/v1/containers/:name/hls/:version/:track/${file}`, { schema: schemas.init, onRequest }, async (request, reply) =>
       use(request, async (entry, plan) => {
         const n = trackNumber(request.params.track);
         deliverable(plan, n, 'cmaf');
@@ -192,7 +193,7 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
     );
   }
 
-  app.get<SegmentParams>('/v1/containers/:name/hls/:version/:track/:segment', { onRequest }, async (request, reply) =>
+  app.get<SegmentParams>('/v1/containers/:name/hls/:version/:track/:segment', { schema: schemas.segment, onRequest }, async (request, reply) =>
     use(request, async (entry, plan) => {
       const n = trackNumber(request.params.track);
       const name = request.params.segment;

@@ -16,12 +16,18 @@
  * `If-Match: "etag"` replaces only that version; `If-None-Match: *` only
  * creates. Both are checked before the body is read and again, under a
  * per-name lock, just before the rename.
+ *
+ * Any Content-Type is accepted (`curl -T`, `curl --data-binary` and
+ * browsers all label the bytes differently): the bytes are verified as a
+ * container whatever they are called. `Expect: 100-continue` is answered
+ * only after the write token, the name, the declared size, the upload
+ * slots and any precondition have been checked.
  */
-import { open, unlink } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { FileSource, H4mkError, type H4mkErrorCode, H4mkReader, verifySeal } from '../../index.js';
-import { nameHook } from '../context.js';
+import { nameHook, sendContinue } from '../context.js';
 import { ERROR_STATUS, HttpError } from '../errors.js';
 import { containerEtag } from '../plugins/store.js';
 import { header, parseEntityTags, strongMatch, weakMatch } from '../ranges.js';
@@ -56,6 +62,13 @@ async function receive(body: IncomingMessage, path: string, limit: number): Prom
       for (let done = 0; done < chunk.length; ) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
     }
     await handle.sync();
+  } catch (error) {
+    // The client went away mid-body: an expected condition, not an internal error.
+    const code = (error as { code?: unknown }).code;
+    if (!(error instanceof HttpError) && !body.complete && (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || body.destroyed)) {
+      throw new HttpError('E_INCOMPLETE', 'the upload was cut off');
+    }
+    throw error;
   } finally {
     await handle.close();
   }
@@ -94,10 +107,6 @@ export async function uploadRoutes(app: FastifyInstance): Promise<void> {
   app.put<NameParams>('/v1/containers/:name', { schema: routes.upload, onRequest: [nameHook, app.access.writeHook] }, async (request, reply) => {
     const name = request.params.name;
     if (!app.store.writable) throw new HttpError('E_NOT_IMPLEMENTED', 'uploads need a local directory; this server reads from an origin');
-    const type = header(request.headers, 'content-type');
-    if (type !== undefined && !/^application\/(octet-stream|vnd\.h4mk)\s*(;|$)/i.test(type)) {
-      throw new HttpError('E_MEDIA_TYPE', 'upload a container as application/octet-stream');
-    }
     const declared = header(request.headers, 'content-length');
     if (declared !== undefined && Number(declared) > config.maxUploadBytes) throw new HttpError('E_TOO_LARGE', `uploads are limited to ${config.maxUploadBytes} bytes`);
     await app.store.assertWritable(name);
@@ -109,6 +118,7 @@ export async function uploadRoutes(app: FastifyInstance): Promise<void> {
       if (header(request.headers, 'if-match') !== undefined || header(request.headers, 'if-none-match') !== undefined) {
         checkWritePreconditions(request, await app.store.current(name));
       }
+      sendContinue(request, reply);
       const received = await receive(request.raw, temporary, config.maxUploadBytes);
       if (received === 0) throw new HttpError('E_BAD_REQUEST', 'the upload is empty');
       const checked = await verifyUpload(temporary);
@@ -119,7 +129,7 @@ export async function uploadRoutes(app: FastifyInstance): Promise<void> {
     } finally {
       active--;
       // After a successful rename the temporary is gone already.
-      await unlink(temporary).catch(() => {});
+      await app.store.discardTemporary(temporary);
     }
   });
 
