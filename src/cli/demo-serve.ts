@@ -122,7 +122,8 @@ export type ServeDemoOptions = { dir: string; file: string; host: string; port: 
  */
 export async function serveDemo(out: Output, options: ServeDemoOptions): Promise<void> {
   const copies = await writeDemoCopies(join(options.dir, options.file), options.dir);
-  const app = await build({ dir: options.dir, logger: false });
+  // The same safe defaults as `h4mk serve`: no CORS headers, and on loopback only loopback host names (DNS rebinding).
+  const app = await build({ dir: options.dir, logger: false, corsOrigin: false, hostCheck: true, allowedHosts: [] });
   let address: string;
   try {
     address = await app.listen({ host: options.host, port: options.port });
