@@ -71,12 +71,12 @@ const CONTAINERS = [
     transcript: {
       chainHead: seq(32, 0x10, 3),
       blockCount: 12,
+      // One entry per TRAK track (§13.5: u16 track_count is TRAK's), 5 + 4 + 2 + 1 = block_count.
       tracks: [
         { blockCount: 5, lastCoreIndex: 1234567 },
         { blockCount: 4, lastCoreIndex: 5 },
         { blockCount: 2, lastCoreIndex: 10 },
         { blockCount: 1, lastCoreIndex: 11 },
-        { blockCount: 0, lastCoreIndex: -1 },
       ],
     },
   },
@@ -94,9 +94,28 @@ const CONTAINERS = [
       { name: 'B1 delta block', timescale: 1_000_000, fields: { coreIndex: 1, trackNumber: 0, flags: ENCRYPTED, compression: 0, duration: 33_333, pts: 7_200_033_333, dts: 7_200_033_333 }, plaintext: seq(48, 0x30, 3) },
       { name: 'B2 second track, empty payload', timescale: 1_000_000, fields: { coreIndex: 2, trackNumber: 1, flags: KEYFRAME | ENCRYPTED, compression: 0, duration: 0, pts: 0, dts: 0 }, plaintext: new Uint8Array(0) },
     ],
-    transcript: { chainHead: new Uint8Array(32), blockCount: 3, tracks: [{ blockCount: 2, lastCoreIndex: 1 }, { blockCount: 1, lastCoreIndex: 2 }] },
+    // No TRAK (seed API): three tracks, the third empty (its last core_index is coded 2^64 − 1).
+    transcript: {
+      chainHead: new Uint8Array(32),
+      blockCount: 3,
+      tracks: [
+        { blockCount: 2, lastCoreIndex: 1 },
+        { blockCount: 1, lastCoreIndex: 2 },
+        { blockCount: 0, lastCoreIndex: -1 },
+      ],
+    },
   },
 ];
+
+// A container's transcript lists exactly its TRAK's tracks (u16 track_count at TRAK offset 0), and its block counts add up.
+for (const c of CONTAINERS) {
+  const t = c.transcript;
+  if (c.index.trak.length > 0) {
+    const trackCount = c.index.trak[0] | (c.index.trak[1] << 8);
+    if (t.tracks.length !== trackCount) throw new Error(`container ${c.name}: transcript lists ${t.tracks.length} tracks, TRAK has ${trackCount}`);
+  }
+  if (t.tracks.reduce((n, x) => n + x.blockCount, 0) !== t.blockCount) throw new Error(`container ${c.name}: transcript block counts do not add up to ${t.blockCount}`);
+}
 
 const PASSPHRASE = { passphrase: 'correct horse battery staple ✓', kdf: { kind: 'scrypt', log2N: 10, r: 8, p: 1, salt: seq(16, 0x5a) }, containerId: seq(16, 0xc0) };
 

@@ -41,7 +41,7 @@ export {
   type LivingCipherState,
 } from './crypto/living-cipher.js';
 export { makeGrant, parseGrant, type Grant, type KeyInput } from './crypto/unlock.js';
-export { generateSigningKeys, signContainer, verifySeal, writeSealed, type SealCheck } from './crypto/seal.js';
+export { generateSigningKeys, signContainer, verifySeal, writeSealed, type SealCheck } from './tools/seal.js';
 export type { EncryptionOptions } from './writer/encryption.js';
 export type { CryptoParams } from './format/crypto-params.js';
 export type { Seal } from './format/seal.js';

@@ -412,6 +412,14 @@ export async function runCase(lib, bytes, rng, context = {}) {
       // Brute force: the keyframe with the largest pts and ptsUs ≤ target, ties → last in file order.
       let want = null;
       for (const b of infos) if (b.trackNumber === t.number && b.keyframe && b.ptsUs <= target && (want === null || b.pts >= want.pts)) want = b;
+      // Before the first keyframe: the first keyframe, as a seek to its own time gives it (smallest pts, ties → last).
+      if (want === null) {
+        for (const b of infos) if (b.trackNumber === t.number && b.keyframe && (want === null || b.pts < want.pts)) want = b;
+        if (want !== null) {
+          const first = want;
+          for (const b of infos) if (b.trackNumber === t.number && b.keyframe && b.pts === first.pts) want = b;
+        }
+      }
       const got = r === null ? null : r.coreIndex;
       if (got !== (want === null ? null : want.coreIndex) || (r !== null && r.pts !== want.pts)) {
         return fail('seek', new Error(`verify ok, but seek(${t.id}, ${target}) → ${got}, brute force → ${want === null ? null : want.coreIndex}`));

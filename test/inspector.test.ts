@@ -6,7 +6,8 @@
  *
  * - Seeking: for three times, the canvas matches the frame ffmpeg decodes
  *   from the original clip at that time (PSNR ≥ 30 dB, and closer to it
- *   than to the next frame), and the page's own counter says one request.
+ *   than to the next frame), and the page's own counter says one request
+ *   when the page's byte cache is dropped first (a cold seek).
  * - Encryption: without a key the index and timelines show and frames do
  *   not; a grant shows frames inside its window only; the full key shows
  *   them all; no request ever carries the key or the grant.
@@ -227,6 +228,8 @@ describe('inspector', () => {
     const results: { seconds: number; psnr: number; bytes: number }[] = [];
     // Three times: a B-frame in the first GOP, a P-frame late in it, and a frame in the second GOP.
     for (const seconds of [0.52, 1.64, 2.84]) {
+      // Cold: the page's cache (shared by frames, playback and the waveform) is dropped first.
+      await page.click('[data-testid=drop-cache]');
       const s = await seekTo(page, seconds);
       expect(s.state).toBe('frame');
       expect(s.frameUs).toBe(String(Math.round(seconds * 1e6)));
@@ -242,6 +245,8 @@ describe('inspector', () => {
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     expect((await seekBy(page, '2880000', () => page.keyboard.press('ArrowRight'))).state).toBe('frame');
     await expectFrame(page, 2.88);
+    await page.click('[data-testid=drop-cache]');
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     expect((await seekBy(page, '2000000', () => page.keyboard.press('Shift+ArrowLeft'))).requests).toBe('1');
     await seekBy(page, '0', () => page.keyboard.press('Shift+ArrowLeft'));
     await seekBy(page, '2000000', () => page.keyboard.press('Shift+ArrowRight'));

@@ -369,12 +369,13 @@ function buildSeekTable(number: number, start: number, specs: EntrySpec[], bytes
     t.keyCount[k] = keys;
     t.minPts[k] = s.minPts;
     if (keys > 0) {
+      // §5.4: one keyframe is first and last (deltas 0); two or more sit at distinct positions.
       const firstKey = Math.max(s.minPts, lastKey) + s.d1;
-      const lastKey_ = firstKey + s.d2;
+      const lastKey_ = firstKey + (keys === 1 ? 0 : s.d2);
       t.firstKeyPts[k] = firstKey;
       t.lastKeyPts[k] = lastKey_;
       t.firstKeyPosition[k] = s.p1;
-      t.lastKeyPosition[k] = s.p1 + s.p2;
+      t.lastKeyPosition[k] = s.p1 + (keys === 1 ? 0 : Math.max(1, s.p2));
       t.maxPts[k] = lastKey_ + s.d3;
       lastKey = lastKey_;
     } else {

@@ -94,7 +94,8 @@ const failures: Failure[] = [
   { name: 'header CRC', base: 'v1-minimal-tail', mutate: (b) => set(b, 28, (b[28] as number) ^ 1), stage: 'open', code: 'E_CHECKSUM' },
   { name: 'future version', base: 'v1-minimal-tail', mutate: (b) => fixHeaderCrc(set(b, 8, 2)), stage: 'open', code: 'E_VERSION' },
   { name: 'reserved header flag', base: 'v1-minimal-tail', mutate: (b) => fixHeaderCrc(set(b, 11, 0x80)), stage: 'open', code: 'E_FORMAT' },
-  { name: 'truncated by one byte', base: 'v1-minimal-tail', mutate: (b) => b.subarray(0, b.length - 1), stage: 'open', code: 'E_FORMAT' },
+  // §4.2: the last 36 bytes are not a FOOT chunk, so the file does not end with its footer.
+  { name: 'truncated by one byte', base: 'v1-minimal-tail', mutate: (b) => b.subarray(0, b.length - 1), stage: 'open', code: 'E_TRUNCATED' },
   { name: 'footer CRC', base: 'v1-minimal-tail', mutate: (b) => set(b, b.length - 1, (b[b.length - 1] as number) ^ 1), stage: 'open', code: 'E_CHECKSUM' },
   { name: 'payload byte', base: 'v1-minimal-tail', mutate: (b) => set(b, 32 + 8 + 36, 0), stage: 'verify', code: 'E_CHECKSUM' },
   { name: 'payload byte, read', base: 'v1-minimal-tail', mutate: (b) => set(b, 32 + 8 + 36, 0), stage: 'read', code: 'E_CHECKSUM' },

@@ -8,7 +8,7 @@
  * CRYP and capped on read.
  */
 import type { KdfParams, ScryptCaps } from '../format/crypto-params.js';
-import { DEFAULT_SCRYPT_CAPS } from '../format/crypto-params.js';
+import { DEFAULT_SCRYPT_CAPS, SCRYPT_BOUNDS } from '../format/crypto-params.js';
 import { H4mkError } from '../format/errors.js';
 import { hkdfSha256, scryptKey, sha256, sha256Parts } from './primitives.js';
 
@@ -75,10 +75,17 @@ export function epochOf(ptsUs: number, epochUs: number): number {
   return epochUs === 0 ? 0 : Math.floor(ptsUs / epochUs);
 }
 
-/** Checks attacker-supplied scrypt parameters against `caps` before any work (§13.2). */
+/**
+ * Checks attacker-supplied scrypt parameters before any work (§13.2): beyond
+ * the format's bounds, or beyond lower `caps`, is E_LIMIT. Caps above the
+ * bounds do not raise them (writers may not exceed them either).
+ */
 export function checkScryptCaps(kdf: Extract<KdfParams, { kind: 'scrypt' }>, caps: ScryptCaps = DEFAULT_SCRYPT_CAPS): void {
-  if (kdf.log2N > caps.maxLog2N || kdf.r > caps.maxR || kdf.p > caps.maxP) {
-    throw new H4mkError('E_LIMIT', `scrypt parameters N=2^${kdf.log2N} r=${kdf.r} p=${kdf.p} exceed the caps`, { chunk: 'CRYP' });
+  const maxLog2N = Math.min(caps.maxLog2N, SCRYPT_BOUNDS.maxLog2N);
+  const maxR = Math.min(caps.maxR, SCRYPT_BOUNDS.maxR);
+  const maxP = Math.min(caps.maxP, SCRYPT_BOUNDS.maxP);
+  if (kdf.log2N > maxLog2N || kdf.r > maxR || kdf.p > maxP) {
+    throw new H4mkError('E_LIMIT', `scrypt parameters N=2^${kdf.log2N} r=${kdf.r} p=${kdf.p} exceed the caps (log2N ≤ ${maxLog2N}, r ≤ ${maxR}, p ≤ ${maxP})`, { chunk: 'CRYP' });
   }
 }
 

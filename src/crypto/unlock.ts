@@ -24,40 +24,78 @@ export type Grant = {
 /** What a reader may be given to decrypt. */
 export type KeyInput = { secret: Uint8Array } | { passphrase: string } | { grant: Grant };
 
+/**
+ * §13.6 A grant key: the canonical padded base64 (RFC 4648 §4, standard
+ * alphabet) of 32 bytes: 43 characters, the last of which carries 4 data bits
+ * and 2 zero bits, then one "=". Nothing else is accepted (no whitespace, no
+ * URL-safe alphabet, no missing padding, no non-zero trailing bits).
+ */
+export const GRANT_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+/** §13.6 A grant's container id: 32 lower-case hexadecimal digits. */
+export const GRANT_CONTAINER_ID_PATTERN = /^[0-9a-f]{32}$/;
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Decodes a key matching {@link GRANT_KEY_PATTERN} (platform-free: no Buffer, no atob). */
+function grantKeyBytes(text: string): Uint8Array {
+  const out = new Uint8Array(32);
+  let bits = 0;
+  let value = 0;
+  let n = 0;
+  for (let i = 0; i < 43; i++) {
+    value = (value << 6) | BASE64.indexOf(text[i] as string);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = (value >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
 /** Keys from a grant: exactly its track and epochs. */
 class GrantKeys implements BlockKeyProvider {
   readonly missingReason = 'outside the grant';
   private readonly keys = new Map<number, Uint8Array>();
   constructor(private readonly grant: Grant) {
-    for (const k of grant.keys) {
-      const key = Uint8Array.from(Buffer.from(k.key, 'base64'));
-      if (key.length !== 32 || !Number.isSafeInteger(k.epoch)) throw new H4mkError('E_KEY', 'grant holds a malformed key');
-      this.keys.set(k.epoch, key);
-    }
+    for (const k of grant.keys) this.keys.set(k.epoch, grantKeyBytes(k.key));
   }
   keyFor(trackNumber: number, epoch: number): Uint8Array | null {
     return trackNumber === this.grant.track_number ? (this.keys.get(epoch) ?? null) : null;
   }
 }
 
-/** Parses and checks the shape of a grant document. */
+/**
+ * Parses and checks a grant document against the grammar of §13.6: E_KEY
+ * when anything is off. Unknown members are ignored.
+ */
 export function parseGrant(value: unknown): Grant {
   const g = value as Partial<Grant> | null;
   const ok =
     g !== null &&
     typeof g === 'object' &&
+    !Array.isArray(g) &&
     g.h4mk_grant === 1 &&
     typeof g.container_id === 'string' &&
-    /^[0-9a-f]{32}$/.test(g.container_id) &&
+    GRANT_CONTAINER_ID_PATTERN.test(g.container_id) &&
     typeof g.track === 'string' &&
     Number.isInteger(g.track_number) &&
+    (g.track_number as number) >= 0 &&
+    (g.track_number as number) <= 0xffff &&
     Number.isSafeInteger(g.epoch_us) &&
+    (g.epoch_us as number) >= 0 &&
     Number.isSafeInteger(g.from_us) &&
     Number.isSafeInteger(g.to_us) &&
+    (g.from_us as number) < (g.to_us as number) &&
     Array.isArray(g.keys) &&
     g.keys.length <= 1_000_000 &&
     g.keys.every((k) => typeof k === 'object' && k !== null && Number.isSafeInteger(k.epoch) && typeof k.key === 'string');
   if (!ok) throw new H4mkError('E_KEY', 'not a valid h4mk grant document');
+  const epochs = new Set<number>();
+  for (const k of g.keys as Grant['keys']) {
+    if (!GRANT_KEY_PATTERN.test(k.key)) throw new H4mkError('E_KEY', 'grant holds a malformed key (32 bytes in padded standard base64 expected)');
+    if (epochs.has(k.epoch)) throw new H4mkError('E_KEY', `grant lists epoch ${k.epoch} twice`);
+    epochs.add(k.epoch);
+  }
   return g as Grant;
 }
 

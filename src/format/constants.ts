@@ -110,6 +110,12 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   return out;
 }
 
+/**
+ * §9 max_segment_length: bytes from a segment's first CORE chunk to the end of
+ * its BIDX chunk. Fixed (no option raises it): BIDX chunk_offset is a u32, and
+ * a segment of at most 2^32 − 1 bytes keeps every chunk_offset within it.
+ */
+export const MAX_SEGMENT_LENGTH = 0xffff_ffff;
 /** §2.4 Largest magnitude of any timestamp, in ticks: 2^51 − 1. */
 export const MAX_TIMESTAMP = 2 ** 51 - 1;
 /** §5.1 Largest track id / codec / name / language string, UTF-8 bytes. */

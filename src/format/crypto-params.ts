@@ -37,7 +37,12 @@ const KDF_SCRYPT = 1;
 export function encodeCryptoParams(c: CryptoParams): Uint8Array {
   const w = new ByteWriter(160);
   w.u8(CRYP_VERSION).u8(c.aead).u8(c.kdf.kind === 'raw' ? KDF_RAW : KDF_SCRYPT);
-  if (c.kdf.kind === 'scrypt') w.u8(c.kdf.log2N).u32(c.kdf.r).u32(c.kdf.p).bytes(c.kdf.salt);
+  if (c.kdf.kind === 'scrypt') {
+    // §13.2: writers MUST NOT exceed the scrypt bounds (readers refuse more).
+    if (!scryptWithinBounds(c.kdf)) throw new RangeError(`scrypt parameters N=2^${c.kdf.log2N} r=${c.kdf.r} p=${c.kdf.p} outside the format's bounds (log2N 1..20, r 1..16, p 1..4)`);
+    if (c.kdf.salt.length !== 16) throw new RangeError('the scrypt salt must be 16 bytes');
+    w.u8(c.kdf.log2N).u32(c.kdf.r).u32(c.kdf.p).bytes(c.kdf.salt);
+  }
   else w.u8(0).u32(0).u32(0).bytes(new Uint8Array(16));
   w.bytes(c.containerId).u64(c.epochUs).bytes(c.keyCheck).bytes(c.transcriptMac);
   const id = utf8(c.engineId);
@@ -47,9 +52,23 @@ export function encodeCryptoParams(c: CryptoParams): Uint8Array {
   return w.finish();
 }
 
-/** Reader caps on attacker-controlled scrypt cost (§13.2). */
+/** Caps on scrypt cost (§13.2): what a reader runs at most. */
 export type ScryptCaps = { maxLog2N: number; maxR: number; maxP: number };
-export const DEFAULT_SCRYPT_CAPS: Readonly<ScryptCaps> = Object.freeze({ maxLog2N: 20, maxR: 16, maxP: 4 });
+/**
+ * §13.2 The format's scrypt bounds: 1 ≤ log2N ≤ 20, 1 ≤ r ≤ 16, 1 ≤ p ≤ 4
+ * (at most 2 GiB of memory). Writers MUST NOT exceed them; readers MUST run
+ * everything within them and refuse more (E_LIMIT); they may lower the caps,
+ * never raise them.
+ */
+export const SCRYPT_BOUNDS: Readonly<ScryptCaps> = Object.freeze({ maxLog2N: 20, maxR: 16, maxP: 4 });
+/** The caps a reader uses unless lowered: the format's bounds. */
+export const DEFAULT_SCRYPT_CAPS: Readonly<ScryptCaps> = SCRYPT_BOUNDS;
+
+/** True when scrypt parameters lie within the format's bounds (§13.2). */
+export function scryptWithinBounds(kdf: { log2N: number; r: number; p: number }): boolean {
+  const inRange = (v: number, max: number) => Number.isInteger(v) && v >= 1 && v <= max;
+  return inRange(kdf.log2N, SCRYPT_BOUNDS.maxLog2N) && inRange(kdf.r, SCRYPT_BOUNDS.maxR) && inRange(kdf.p, SCRYPT_BOUNDS.maxP);
+}
 
 /** §13.3 Decodes CRYP (`base` = absolute payload offset). */
 export function decodeCryptoParams(payload: Uint8Array, base: number): CryptoParams {

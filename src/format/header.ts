@@ -48,7 +48,12 @@ function checkVersionAndFlags(version: number, flags: number, offset: number): v
   if ((flags & ~HEADER_FLAGS_KNOWN) !== 0) throw new H4mkError('E_FORMAT', 'reserved header flag bits are set', { offset: offset + 2 });
 }
 
-/** §3 Decodes and checks the file header in `bytes[0, 32)`. */
+/**
+ * §3 Decodes and checks the file header in `bytes[0, 32)`, in the order §3
+ * fixes: magic (E_MAGIC), 32 bytes present (E_TRUNCATED), CRC (E_CHECKSUM),
+ * version (E_VERSION), flag bits and reserved fields (E_FORMAT), then
+ * index_length against FASTSTART (E_FORMAT).
+ */
 export function decodeHeader(bytes: Uint8Array): FileHeader {
   if (bytes.length < MAGIC.length || !bytesEqual(bytes.subarray(0, MAGIC.length), MAGIC)) {
     throw new H4mkError('E_MAGIC', 'not an H4MK container (bad magic)', { offset: 0 });
@@ -75,12 +80,24 @@ export function encodeFooter(footer: Footer): Uint8Array {
   return encodeChunk('FOOT', w.finish());
 }
 
-/** §5.9 Decodes the footer from the last 36 bytes of a file of `fileSize` bytes. */
+/** "FOOT" and u32 24, little-endian: the first 8 bytes of every footer. */
+const FOOT_HEAD = Uint8Array.of(0x46, 0x4f, 0x4f, 0x54, FOOT_PAYLOAD_LENGTH, 0, 0, 0);
+
+/**
+ * §5.9 Decodes the footer from the last 36 bytes of a file of `fileSize` bytes.
+ * Checks, in this order (§5.9): the file holds a header and a footer, the
+ * last 36 bytes begin with "FOOT" and u32 24 (else the file does not end
+ * with its footer: E_TRUNCATED), the CRC (E_CHECKSUM), version (E_VERSION),
+ * flags and state (E_FORMAT), then where the index lies: before byte 32 or
+ * empty is E_FORMAT, past the footer's start E_TRUNCATED.
+ */
 export function decodeFooter(bytes: Uint8Array, fileSize: number): Footer {
   const base = fileSize - FOOTER_LENGTH;
   if (bytes.length !== FOOTER_LENGTH || base < HEADER_LENGTH) throw new H4mkError('E_TRUNCATED', 'file too short for a footer', { offset: Math.max(0, base) });
+  if (!bytesEqual(bytes.subarray(0, FOOT_HEAD.length), FOOT_HEAD)) {
+    throw new H4mkError('E_TRUNCATED', 'the file does not end with a FOOT chunk (cut short, or not finished)', { offset: base });
+  }
   const chunk = decodeChunk(bytes, 0, { base, expect: 'FOOT' });
-  if (chunk.payload.length !== FOOT_PAYLOAD_LENGTH) throw new H4mkError('E_FORMAT', 'FOOT payload must be 24 bytes', { offset: base, chunk: 'FOOT' });
   const c = new Cursor(chunk.payload, 0, chunk.payload.length, base + 8);
   const indexOffset = c.u64('index_offset');
   const indexLength = c.u64('index_length');
@@ -89,8 +106,9 @@ export function decodeFooter(bytes: Uint8Array, fileSize: number): Footer {
   checkVersionAndFlags(version, flags, base + 24);
   const state = c.u32('state');
   if (state !== FOOT_STATE.FINAL && state !== FOOT_STATE.CHECKPOINT) throw new H4mkError('E_FORMAT', `unknown FOOT state ${state}`, { offset: base + 28, chunk: 'FOOT' });
-  if (indexOffset < HEADER_LENGTH || indexLength === 0 || indexOffset + indexLength > base) {
-    throw new H4mkError('E_FORMAT', 'footer points outside the file', { offset: base + 8, chunk: 'FOOT' });
+  if (indexOffset < HEADER_LENGTH || indexLength === 0) {
+    throw new H4mkError('E_FORMAT', 'footer points into the header or at an empty index', { offset: base + 8, chunk: 'FOOT' });
   }
+  if (indexOffset + indexLength > base) throw new H4mkError('E_TRUNCATED', 'the index region the footer declares runs past the footer', { offset: base + 8, chunk: 'FOOT' });
   return { indexOffset, indexLength, version, flags, checkpoint: state === FOOT_STATE.CHECKPOINT };
 }

@@ -113,7 +113,8 @@ export function decodeSeekTables(payload: Uint8Array, base: number, trackCount: 
     const bodyLength = c.u32('entries_length');
     c.need(bodyLength, 'SEEK entries');
     // Each entry takes at least 5 bytes: bound the allocation by the bytes present.
-    if (entryCount * 5 > bodyLength) throw new H4mkError('E_FORMAT', 'SEEK entry_count does not fit its entries', { offset: at + 4, chunk: 'SEEK' });
+    // (Short is E_TRUNCATED, §4.2: the count declares more entries than entries_length holds.)
+    if (entryCount * 5 > bodyLength) throw new H4mkError('E_TRUNCATED', 'SEEK entry_count does not fit its entries', { offset: at + 4, chunk: 'SEEK' });
     const t = createTrackSeekTable(trackNumber, entryCount);
     Object.assign(t, { blockCount, keyframeCount, storedBytes, originalBytes, entryCount });
     const bytes = c.bytes;
@@ -158,7 +159,11 @@ export function decodeSeekTables(payload: Uint8Array, base: number, trackCount: 
         const lastKey_ = firstKey + d;
         let dp: number;
         [dp, p] = readVarint(bytes, p, end);
-        if (firstKey < lastKey || lastKey_ > minPts + span) throw new H4mkError('E_FORMAT', 'SEEK keyframe times must not decrease and lie within the entry', { offset: entryAt, chunk: 'SEEK' });
+        // §5.4: one keyframe is both the first and the last (both deltas 0); two or more sit at distinct positions.
+        if (keys === 1 ? d !== 0 || dp !== 0 : dp === 0) throw new H4mkError('E_FORMAT', 'SEEK last-keyframe deltas disagree with key_count', { offset: entryAt, chunk: 'SEEK' });
+        if (lastKey_ > minPts + span) throw new H4mkError('E_FORMAT', 'SEEK keyframe times must lie within the entry', { offset: entryAt, chunk: 'SEEK' });
+        // §6.1 ordering rule, as the seek table shows it: E_ORDER, as in verification.
+        if (firstKey < lastKey) throw new H4mkError('E_ORDER', 'keyframe pts decrease within the track (SEEK)', { offset: entryAt, chunk: 'SEEK' });
         t.firstKeyPts[k] = firstKey;
         t.lastKeyPts[k] = lastKey_;
         t.firstKeyPosition[k] = firstPos;
@@ -173,7 +178,8 @@ export function decodeSeekTables(payload: Uint8Array, base: number, trackCount: 
     }
     if (p !== end) throw new H4mkError('E_FORMAT', 'SEEK entries_length does not match its entries', { offset: base + p, chunk: 'SEEK' });
     if (sumCount !== blockCount || sumKeys !== keyframeCount) throw new H4mkError('E_FORMAT', 'SEEK track totals do not match its entries', { offset: at, chunk: 'SEEK' });
-    if (blockCount > 0 && (t.keyCount[0] as number) === 0) throw new H4mkError('E_FORMAT', 'the first block of a track must be a keyframe', { offset: at, chunk: 'SEEK' });
+    // §6.1 ordering rule, as the seek table shows it: E_ORDER, as in verification.
+    if (blockCount > 0 && (t.keyCount[0] as number) === 0) throw new H4mkError('E_ORDER', 'the first block of a track must be a keyframe (SEEK)', { offset: at, chunk: 'SEEK' });
     c.position = end;
     tables.push(t);
   }

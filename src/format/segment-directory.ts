@@ -3,7 +3,7 @@
  * where it is, how long, how many blocks, and the SHA-256 of its BIDX payload.
  */
 import { ByteWriter, Cursor } from './bytes.js';
-import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, BLOCK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH } from './constants.js';
+import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, BLOCK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, MAX_SEGMENT_LENGTH } from './constants.js';
 import { H4mkError } from './errors.js';
 import { readVarint } from './varint.js';
 
@@ -35,6 +35,7 @@ export function encodeSegmentDirectory(d: SegmentDirectory): Uint8Array {
   let prevEnd = 0;
   for (let s = 0; s < d.count; s++) {
     const offset = d.offset[s] as number;
+    if ((d.length[s] as number) > MAX_SEGMENT_LENGTH) throw new RangeError(`segment ${s} of ${d.length[s]} bytes exceeds max_segment_length (2^32 - 1)`);
     w.varint(offset - prevEnd) // gap after the previous segment
       .varint(d.length[s] as number) // length
       .varint(d.blockCount[s] as number) // block_count
@@ -50,7 +51,8 @@ export function decodeSegmentDirectory(payload: Uint8Array, base: number, limits
   const count = c.u32('segment_count');
   c.zeros(4, 'SEGX reserved field');
   // Each entry takes at least 35 bytes: bound the allocation by the bytes present.
-  if (count * (3 + DIGEST_LENGTH) > c.remaining) throw new H4mkError('E_FORMAT', 'SEGX segment_count does not fit its entries', { offset: base, chunk: 'SEGX' });
+  // (Short is E_TRUNCATED, §4.2: the count declares more entries than the payload holds.)
+  if (count * (3 + DIGEST_LENGTH) > c.remaining) throw new H4mkError('E_TRUNCATED', 'SEGX segment_count does not fit its entries', { offset: base, chunk: 'SEGX' });
   const d: SegmentDirectory = {
     count,
     offset: new Float64Array(count),
@@ -74,7 +76,9 @@ export function decodeSegmentDirectory(payload: Uint8Array, base: number, limits
     [gap, p] = readVarint(bytes, p, end);
     [length, p] = readVarint(bytes, p, end);
     [n, p] = readVarint(bytes, p, end);
-    if (n === 0 || n > limits.maxSegmentBlocks) throw new H4mkError('E_LIMIT', `segment block count ${n} outside 1..${limits.maxSegmentBlocks}`, { offset: at, chunk: 'SEGX' });
+    if (n === 0) throw new H4mkError('E_FORMAT', 'a segment holds at least one block', { offset: at, chunk: 'SEGX' });
+    if (n > limits.maxSegmentBlocks) throw new H4mkError('E_LIMIT', `segment block count ${n} outside 1..${limits.maxSegmentBlocks}`, { offset: at, chunk: 'SEGX' });
+    if (length > MAX_SEGMENT_LENGTH) throw new H4mkError('E_LIMIT', `segment of ${length} bytes exceeds max_segment_length (2^32 - 1)`, { offset: at, chunk: 'SEGX' });
     if (length < minimalSegmentLength(n)) throw new H4mkError('E_FORMAT', 'segment too short for its blocks', { offset: at, chunk: 'SEGX' });
     if (p + DIGEST_LENGTH > end) throw new H4mkError('E_TRUNCATED', 'SEGX digest runs past the chunk', { offset: base + p, chunk: 'SEGX' });
     d.digests.set(bytes.subarray(p, p + DIGEST_LENGTH), s * DIGEST_LENGTH);

@@ -4,7 +4,7 @@
  */
 import { Cursor, ByteWriter } from './bytes.js';
 import { checkBlockFields } from './block.js';
-import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, BLOCK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH } from './constants.js';
+import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, BLOCK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, MAX_SEGMENT_LENGTH } from './constants.js';
 import { H4mkError } from './errors.js';
 
 /** A segment's block table, column-wise. */
@@ -50,8 +50,25 @@ export function segmentBlocksLength(t: SegmentTable): number {
   return (t.chunkOffset[last] as number) + CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH + (t.storedLength[last] as number);
 }
 
-/** §6.2 Encodes a BIDX payload. */
+/** Bytes of the BIDX chunk (framing included) of a segment of `n` blocks. */
+export function segmentTableChunkLength(n: number): number {
+  return CHUNK_OVERHEAD + BIDX_HEADER_LENGTH + n * BIDX_ENTRY_LENGTH;
+}
+
+/**
+ * §6.2 Encodes a BIDX payload. Refuses (RangeError) a table whose entries do
+ * not describe back-to-back CORE chunks from offset 0, or a segment longer
+ * than max_segment_length (§9), where a u32 chunk_offset would not hold.
+ */
 export function encodeSegmentTable(t: SegmentTable): Uint8Array {
+  // The offsets are summed exactly (as doubles): a u32 chunkOffset that wrapped past 2^32 shows here.
+  let expected = 0;
+  for (let i = 0; i < t.count; i++) {
+    if (expected + segmentTableChunkLength(t.count) > MAX_SEGMENT_LENGTH) throw new RangeError(`segment exceeds max_segment_length (2^32 - 1 bytes) at block ${i}`);
+    if ((t.chunkOffset[i] as number) !== expected) throw new RangeError(`BIDX entry ${i}: chunk_offset ${t.chunkOffset[i]} where the CORE chunks put ${expected}`);
+    expected += CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH + (t.storedLength[i] as number);
+  }
+  if (expected + segmentTableChunkLength(t.count) > MAX_SEGMENT_LENGTH) throw new RangeError('segment exceeds max_segment_length (2^32 - 1 bytes)');
   const w = new ByteWriter(BIDX_HEADER_LENGTH + t.count * BIDX_ENTRY_LENGTH);
   w.u64(t.firstCoreIndex).u32(t.count).u32(0);
   for (let i = 0; i < t.count; i++) {
@@ -82,8 +99,13 @@ export function decodeSegmentTable(payload: Uint8Array, base: number, options: {
   if (count === 0) throw new H4mkError('E_FORMAT', 'a segment holds at least one block', { offset: base + 8, chunk: 'BIDX' });
   if (count > options.maxSegmentBlocks) throw new H4mkError('E_LIMIT', `segment of ${count} blocks exceeds the limit`, { offset: base + 8, chunk: 'BIDX' });
   if (payload.length !== BIDX_HEADER_LENGTH + count * BIDX_ENTRY_LENGTH) {
-    throw new H4mkError('E_FORMAT', `BIDX payload is ${payload.length} bytes, ${count} entries need ${BIDX_HEADER_LENGTH + count * BIDX_ENTRY_LENGTH}`, { offset: base, chunk: 'BIDX' });
+    // §4.2: fewer bytes than the entries need is E_TRUNCATED, bytes left over E_FORMAT.
+    throw new H4mkError(payload.length < BIDX_HEADER_LENGTH + count * BIDX_ENTRY_LENGTH ? 'E_TRUNCATED' : 'E_FORMAT', `BIDX payload is ${payload.length} bytes, ${count} entries need ${BIDX_HEADER_LENGTH + count * BIDX_ENTRY_LENGTH}`, {
+      offset: base,
+      chunk: 'BIDX',
+    });
   }
+  const tableChunk = segmentTableChunkLength(count);
   const t = createSegmentTable(firstCoreIndex, count);
   t.count = count;
   let expectedOffset = 0;
@@ -106,7 +128,7 @@ export function decodeSegmentTable(payload: Uint8Array, base: number, options: {
     if (storedLength > options.maxBlockLength) throw new H4mkError('E_LIMIT', `stored length ${storedLength} exceeds the limit`, { offset: at, coreIndex: fields.coreIndex });
     if (chunkOffset !== expectedOffset) throw new H4mkError('E_FORMAT', 'BIDX entries must describe contiguous CORE chunks', { offset: at, coreIndex: fields.coreIndex });
     expectedOffset += CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH + storedLength;
-    if (expectedOffset > 0xffff_ffff) throw new H4mkError('E_LIMIT', 'segment longer than 4 GiB', { offset: at, chunk: 'BIDX' });
+    if (expectedOffset + tableChunk > MAX_SEGMENT_LENGTH) throw new H4mkError('E_LIMIT', 'segment exceeds max_segment_length (2^32 - 1 bytes)', { offset: at, chunk: 'BIDX' });
     t.chunkOffset[i] = chunkOffset;
     t.storedLength[i] = storedLength;
     t.trackNumber[i] = fields.trackNumber;

@@ -1,7 +1,7 @@
 /**
  * Demuxing through mediabunny's packet sinks, for the formats other than
- * (plain) MP4 and Matroska: Ogg, MP3, WAV, ADTS, FLAC, MPEG-TS and
- * fragmented MP4. Tracks are merged by timestamp. Timestamps are
+ * MP4/MOV (plain or fragmented) and Matroska: Ogg, MP3, WAV, ADTS, FLAC
+ * and MPEG-TS. Tracks are merged by timestamp. Timestamps are
  * `round(seconds · resolution)`, with the sample rate as the resolution of
  * MP3 and ADTS; video decode times are derived from presentation order
  * (./timing.ts) in a metadata-only first pass.

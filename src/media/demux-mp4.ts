@@ -4,23 +4,21 @@
  * applied as ffmpeg applies it), streamed in file order across tracks;
  * codec strings and decoder configurations from mediabunny. Timed text
  * (tx3g / mov_text), which mediabunny skips, is read the same way.
- * Fragmented MP4 goes to the mediabunny path (./demux-generic.ts).
+ * Fragmented MP4 (CMAF, `-movflags frag_keyframe+empty_moov`) is read the
+ * same way from its movie fragments: decode times from tfdt and the trun
+ * durations, composition offsets and sync flags from the trun.
  */
 import type { ByteReader } from './byte-reader.js';
 import { readCodecInfo } from './codec-info.js';
 import type { MediaDemuxer, MediaPacket, MediaTrack, SkippedTrack } from './demux.js';
 import { MediaError } from './errors.js';
-import { editShift, type Mp4Movie, type Mp4Track, readMp4Movie } from './mp4-boxes.js';
+import { editShift, type Mp4Edit, type Mp4Movie, type Mp4Track, readMp4Movie } from './mp4-boxes.js';
 import { bytesToB64 } from './util.js';
 
 const TEXT_ENTRIES = new Set(['tx3g', 'text', 'wvtt', 'stpp', 'c608']);
 
 export async function openMp4(reader: ByteReader, path: string): Promise<MediaDemuxer> {
   const movie = await readMp4Movie(reader);
-  if (movie.fragmented) {
-    const { openWithMediabunny } = await import('./demux-generic.js');
-    return openWithMediabunny(reader, path);
-  }
   const info = await readCodecInfo(reader.source, path);
   info.input.dispose();
   const tracks: MediaTrack[] = [];
@@ -30,7 +28,7 @@ export async function openMp4(reader: ByteReader, path: string): Promise<MediaDe
     const codec = info.tracks.find((c) => c.id === t.trackId);
     const common = mp4Extra(movie, t, sourceIndex);
     if (t.sampleCount === 0) {
-      skipped.push({ sourceIndex, reason: `track ${t.trackId} has no samples` });
+      skipped.push({ sourceIndex, reason: `track ${t.trackId} has no samples`, empty: true });
       return;
     }
     if (codec !== undefined) {
@@ -70,6 +68,8 @@ export async function openMp4(reader: ByteReader, path: string): Promise<MediaDe
         extra: common,
       });
       tables.push(t);
+    } else if (t.handler === 'vide' || t.handler === 'soun') {
+      skipped.push({ sourceIndex, reason: `track ${t.trackId} (${t.handler}/${t.sampleEntry}): codec not readable by mediabunny` });
     } else skipped.push({ sourceIndex, reason: `track ${t.trackId} (${t.handler}/${t.sampleEntry}) is not audio, video or subtitles` });
   });
   if (tracks.length === 0) throw new MediaError('E_MEDIA_FORMAT', 'the file has no audio, video or subtitle track', path);
@@ -101,12 +101,26 @@ function mp4Extra(movie: Mp4Movie, t: Mp4Track, sourceIndex: number): Record<str
     matrix: t.tkhdMatrix,
   };
   if (t.edits !== null) {
-    mp4.edits = t.edits.map((e) => ({ segment_duration: e.segmentDuration, media_time: e.mediaTime, rate: e.rateInteger, rate_fraction: e.rateFraction }));
+    // In a fragmented movie a segment_duration of 0 means "to the end of the track" (fragments included);
+    // an export writes a plain MP4, so it is stored as the length from media_time to the last sample's end.
+    const toEnd = (e: Mp4Edit) => (movie.fragmented && e.segmentDuration === 0 && e.mediaTime >= 0 ? Math.max(0, Math.round(((presentationEnd(t) - e.mediaTime) * movie.movieTimescale) / t.timescale)) : e.segmentDuration);
+    mp4.edits = t.edits.map((e) => ({ segment_duration: toEnd(e), media_time: e.mediaTime, rate: e.rateInteger, rate_fraction: e.rateFraction }));
     mp4.elst_version = t.elstVersion;
   }
   if (!t.hasStss) mp4.all_sync = true;
+  if (movie.fragmented) mp4.fragmented = true;
   if (t.stsdEntry !== null && t.handler !== 'vide' && t.handler !== 'soun') mp4.stsd_entry_b64 = bytesToB64(t.stsdEntry);
   return { source: { container: movie.majorBrand === 'qt  ' ? 'mov' : 'mp4', index: sourceIndex }, mp4 };
+}
+
+/** The end of the track's last presented sample, in media time (largest dts + composition offset + duration). */
+function presentationEnd(t: Mp4Track): number {
+  let end = 0;
+  for (let i = 0; i < t.sampleCount; i++) {
+    const next = i + 1 < t.sampleCount ? (t.dts[i + 1] as number) : t.endDts;
+    end = Math.max(end, next + (t.cts[i] as number));
+  }
+  return end;
 }
 
 /** Samples of all tracks in file order (the next sample with the smallest offset). */

@@ -1,8 +1,9 @@
 /**
  * The demuxer contract of the importer and the dispatcher that picks one by
- * the file's first bytes: ISO BMFF (MP4/MOV) and Matroska/WebM are read by
- * our own sample-table and EBML scanners (exact decode times, edit lists,
- * codec delay, discard padding, subtitles) with mediabunny supplying codec
+ * the file's first bytes: ISO BMFF (MP4/MOV, plain or fragmented) and
+ * Matroska/WebM are read by our own sample-table, fragment and EBML scanners
+ * (exact decode times, edit lists, codec delay, discard padding, lacing,
+ * ContentEncodings, subtitles) with mediabunny supplying codec
  * strings and decoder configurations; every other format mediabunny reads
  * (Ogg, MP3, WAV, ADTS, FLAC, MPEG-TS) comes through mediabunny's packet sinks.
  */
@@ -43,8 +44,12 @@ export type MediaPacket = {
   offset: number;
 };
 
-/** A source track that the importer leaves out, and why. */
-export type SkippedTrack = { sourceIndex: number; reason: string };
+/**
+ * A source track that the importer leaves out, and why. A track that cannot
+ * be imported fails the import unless the caller asks to skip such tracks;
+ * an `empty` one (no samples) has nothing to lose and is only reported.
+ */
+export type SkippedTrack = { sourceIndex: number; reason: string; empty?: boolean };
 
 /** What every demuxer provides. */
 export interface MediaDemuxer {

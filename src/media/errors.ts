@@ -31,3 +31,23 @@ export class MediaError extends Error {
 export function isMediaError(error: unknown): error is MediaError {
   return error instanceof MediaError;
 }
+
+/**
+ * Source tracks that cannot be imported (codec or track type not supported):
+ * the import fails unless the caller asks to skip them (`skipUnsupported`,
+ * `h4mk import --skip-unsupported`).
+ */
+export class UnsupportedTracksError extends MediaError {
+  constructor(
+    readonly tracks: readonly { sourceIndex: number; reason: string }[],
+    path?: string,
+  ) {
+    super('E_MEDIA_UNSUPPORTED', `cannot import ${tracks.map((t) => `source track ${t.sourceIndex}: ${t.reason}`).join('; ')}`, path);
+  }
+}
+
+/** Throws {@link UnsupportedTracksError} for the `skipped` tracks that are not merely empty, unless `skip`. */
+export function refuseUnsupported(skipped: readonly { sourceIndex: number; reason: string; empty?: boolean }[], skip: boolean, path?: string): void {
+  const unsupported = skipped.filter((s) => s.empty !== true);
+  if (unsupported.length > 0 && !skip) throw new UnsupportedTracksError(unsupported, path);
+}

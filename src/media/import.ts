@@ -12,7 +12,7 @@ import type { WriteSummary } from '../writer/writer.js';
 import { H4mkWriter } from '../writer/writer.js';
 import { MediaAdapter } from './adapter.js';
 import { type MediaDemuxer, type MediaTrack, openMedia, type SkippedTrack } from './demux.js';
-import { MediaError } from './errors.js';
+import { MediaError, refuseUnsupported } from './errors.js';
 
 /** Options of {@link importMedia}. */
 export type ImportOptions = {
@@ -26,6 +26,11 @@ export type ImportOptions = {
   signal?: AbortSignal;
   /** Encrypt every block (§13). */
   encryption?: EncryptionOptions;
+  /**
+   * Leave out source tracks that cannot be imported (reported in `skipped`).
+   * By default such a track fails the import (UnsupportedTracksError, ./errors.ts).
+   */
+  skipUnsupported?: boolean;
 };
 
 /** One imported track. */
@@ -58,6 +63,8 @@ export function mediaTrackIds(tracks: readonly MediaTrack[]): string[] {
 /**
  * Imports the media file at `inputPath` into a new container written to
  * `sink`. On any error the sink is aborted: nothing appears at its destination.
+ * A source track that cannot be imported is an error unless
+ * `options.skipUnsupported` (empty tracks are only reported).
  */
 export async function importMedia(inputPath: string, sink: Sink, options: ImportOptions = {}): Promise<ImportSummary> {
   let source: FileSource | undefined;
@@ -66,6 +73,7 @@ export async function importMedia(inputPath: string, sink: Sink, options: Import
   try {
     source = await FileSource.open(inputPath);
     demuxer = await openMedia(source, { path: inputPath });
+    refuseUnsupported(demuxer.skipped, options.skipUnsupported === true, inputPath);
     const ids = mediaTrackIds(demuxer.tracks);
     writer = await H4mkWriter.create(sink, {
       compression: options.compression ?? 'none',

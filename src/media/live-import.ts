@@ -16,7 +16,7 @@ import type { EncryptionOptions } from '../writer/encryption.js';
 import type { LiveOptions } from '../writer/live.js';
 import { H4mkWriter } from '../writer/writer.js';
 import { MediaAdapter } from './adapter.js';
-import { MediaError } from './errors.js';
+import { MediaError, refuseUnsupported } from './errors.js';
 import { type ImportSummary, mediaTrackIds } from './import.js';
 import type { LiveDemuxer } from './live-source.js';
 import { StreamBytes } from './stream-bytes.js';
@@ -34,6 +34,8 @@ export type StreamImportOptions = {
   name?: string;
   /** Ends the input: what has arrived is written and the container finished. */
   stop?: AbortSignal;
+  /** Leave out source tracks that cannot be imported; by default such a track fails the import (as for files). */
+  skipUnsupported?: boolean;
 };
 
 /** What {@link importStream} reports: an import summary, and notes for the user. */
@@ -50,6 +52,7 @@ export async function importStream(input: AsyncIterable<Uint8Array>, sink: Sink,
   let writer: H4mkWriter | undefined;
   try {
     const demuxer = await openStream(bytes);
+    refuseUnsupported(demuxer.skipped, options.skipUnsupported === true, name);
     const ids = mediaTrackIds(demuxer.tracks);
     writer = await H4mkWriter.create(sink, {
       compression: options.compression ?? 'none',

@@ -13,7 +13,7 @@
  * extra: which blocks were BlockGroups, BlockDurations, DiscardPadding, lacing.
  */
 import { MemorySource } from '../io/source.js';
-import type { MediaPacket, MediaTrack } from './demux.js';
+import type { MediaPacket } from './demux.js';
 import { isMediaError } from './errors.js';
 import type { LiveDemuxer } from './live-source.js';
 import { needsReorderProbe, PROBE_BYTES, PROBE_FRAMES, PROBE_SECONDS, reorderDelay } from './live-source.js';
@@ -21,7 +21,7 @@ import type { MkvBlock } from './mkv-block.js';
 import type { MkvTrack } from './mkv-demux.js';
 import { ClusterSpans, probeFile } from './mkv-probe.js';
 import { MkvStream } from './mkv-stream.js';
-import { codecFrameDuration, framePts, type MatroskaEntry, matroskaCodecInfo, matroskaTracks } from './mkv-tracks.js';
+import { FrameTimes, type MatroskaEntry, matroskaCodecInfo, matroskaTracks, needsProbeSegment } from './mkv-tracks.js';
 import type { StreamBytes } from './stream-bytes.js';
 import { StreamRetimer } from './stream-timing.js';
 
@@ -56,7 +56,11 @@ export async function openLiveMatroska(bytes: StreamBytes): Promise<LiveDemuxer>
   }
   stream.observer = null;
   const probe = probeFile(bytes.stopRecording(), stream.segment, spans.spans);
-  const codecs = await matroskaCodecInfo(new MemorySource(probe), bytes.name, stream.tracks);
+  // Disabled or encoded tracks: mediabunny reads the tracks rewritten, with the held frames (already decoded).
+  const rewritten = needsProbeSegment(stream.tracks)
+    ? { info: stream.info, frames: held.flatMap((b) => b.frames.map((data) => ({ track: b.track, timestamp: b.timestamp, keyframe: b.keyframe, data }))) }
+    : undefined;
+  const codecs = await matroskaCodecInfo(new MemorySource(probe), bytes.name, stream.tracks, rewritten);
   const mt = matroskaTracks(stream.info, stream.tracks, codecs, bytes.name);
   const { tracks, entries, byNumber, unit } = mt;
   const retimers = tracks.map((t, k) => {
@@ -64,21 +68,20 @@ export async function openLiveMatroska(bytes: StreamBytes): Promise<LiveDemuxer>
     if (entry.delayTicks !== 0) (t.extra.matroska as Record<string, unknown>).pts_shift = entry.delayTicks;
     if (t.kind !== 'video') return new StreamRetimer<Held>(false, 0);
     const probed: number[] = [];
-    for (const b of held) if (b.track === entry.mkv.number) for (let j = 0; j < b.frames.length; j++) probed.push(framePts(entry, unit, b.timestamp, j));
+    const times = new FrameTimes(t, entry, unit);
+    for (const b of held) if (b.track === entry.mkv.number) for (const f of times.block(b)) probed.push(f.pts);
     return new StreamRetimer<Held>(true, reorderDelay(t.mediaCodec, t.config, probed));
   });
+  const timers = tracks.map((t, k) => new FrameTimes(t, entries[k] as MatroskaEntry, unit));
 
   function* frames(b: MkvBlock): Generator<MediaPacket> {
     const k = byNumber.get(b.track);
     if (k === undefined) return;
-    const track = tracks[k] as MediaTrack;
-    const entry = entries[k] as MatroskaEntry;
+    // As the file importer (./mkv-tracks.ts FrameTimes): laced frames timed one by one; an unknown duration is the gap to the next frame.
+    const times = (timers[k] as FrameTimes).block(b);
     for (let j = 0; j < b.frames.length; j++) {
       const data = b.frames[j] as Uint8Array;
-      const pts = framePts(entry, unit, b.timestamp, j);
-      const fromCodec = codecFrameDuration(track, data);
-      // As the file importer: BlockDuration, else DefaultDuration, else the codec's, else the gap to the next frame.
-      const duration = b.duration !== null && j === 0 ? b.duration * unit : (entry.defaultTicks ?? (fromCodec >= 0 ? fromCodec : null));
+      const { pts, duration } = times[j] as { pts: number; duration: number | null };
       yield* timed(k, (retimers[k] as StreamRetimer<Held>).push({ data, keyframe: b.keyframe, duration, offset: b.offset }, pts, duration === null));
     }
   }

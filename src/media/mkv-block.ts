@@ -32,9 +32,12 @@ export const MAX_BLOCK = 64 * 1024 * 1024;
 
 /**
  * The block of the SimpleBlock or BlockGroup element `e` (its header read),
- * in a cluster whose Timestamp is `clusterTimestamp`.
+ * in a cluster whose Timestamp is `clusterTimestamp`; `payloads` (or, per
+ * track number, its answer) says whether an unlaced frame is read whole.
+ * Frames are as stored: ContentEncodings are decoded by the caller
+ * (./mkv-encoding.ts).
  */
-export async function readBlockElement(reader: ByteReader, e: ElementHeader, clusterTimestamp: number, payloads: boolean): Promise<MkvBlock> {
+export async function readBlockElement(reader: ByteReader, e: ElementHeader, clusterTimestamp: number, payloads: boolean | ((track: number) => boolean)): Promise<MkvBlock> {
   if (e.id === Id.SimpleBlock) return { ...(await readBlock(reader, e, clusterTimestamp, false, payloads)), offset: e.offset };
   let block: Omit<MkvBlock, 'offset'> | null = null;
   let duration: number | null = null;
@@ -52,12 +55,13 @@ export async function readBlockElement(reader: ByteReader, e: ElementHeader, clu
 }
 
 /** A Block or SimpleBlock's header and frames (RFC 9559 §10.1). */
-async function readBlock(reader: ByteReader, e: ElementHeader, clusterTimestamp: number, group: boolean, payloads: boolean): Promise<Omit<MkvBlock, 'offset'>> {
+async function readBlock(reader: ByteReader, e: ElementHeader, clusterTimestamp: number, group: boolean, payloadsFor: boolean | ((track: number) => boolean)): Promise<Omit<MkvBlock, 'offset'>> {
   const size = e.size as number;
   if (size > MAX_BLOCK) throw new MediaError('E_MEDIA_UNSUPPORTED', `block of ${size} bytes at offset ${e.offset} exceeds ${MAX_BLOCK} bytes`, reader.name);
   const head = await reader.copy(e.dataOffset, Math.min(size, 16));
   const [track, trackLength] = decodeVint(head, 0);
   if (trackLength + 3 > size) throw new MediaError('E_MEDIA_FORMAT', `block too short at offset ${e.offset}`, reader.name);
+  const payloads = typeof payloadsFor === 'boolean' ? payloadsFor : payloadsFor(track);
   const relative = new DataView(head.buffer, head.byteOffset + trackLength, 2).getInt16(0);
   const flags = head[trackLength + 2] as number;
   const lacing = (flags >> 1) & 3;

@@ -3,7 +3,8 @@
  * entries with everything a lossless export needs back (CodecPrivate,
  * CodecDelay, SeekPreRoll, DefaultDuration, flags), and the blocks in file
  * order with their timestamps, keyframe flags, BlockDuration and
- * DiscardPadding, unlaced into frames. Memory is one block at a time.
+ * DiscardPadding, unlaced into frames and decoded where the track has
+ * ContentEncodings (./mkv-encoding.ts). Memory is one block at a time.
  *
  * mediabunny reads Matroska well but drops what is not needed for playback
  * (DiscardPadding, subtitles, SimpleBlock vs BlockGroup); this scanner keeps it.
@@ -12,6 +13,7 @@ import type { ByteReader } from './byte-reader.js';
 import { eachChild, type ElementHeader, Id, readElementHeader, readFloat, readLeaf as leaf, readString, readUint } from './ebml.js';
 import { MediaError } from './errors.js';
 import { type MkvBlock, readBlockElement } from './mkv-block.js';
+import { CONTENT_ENCODINGS_ID, decodeContent, FrameDecoder, type MkvContentEncoding, readContentEncodings, unsupportedEncoding } from './mkv-encoding.js';
 
 export type { MkvBlock } from './mkv-block.js';
 
@@ -43,6 +45,10 @@ export type MkvTrack = {
   languageBcp47: string | null;
   /** Flag elements that were present, by name (FlagDefault → default …). */
   flags: Record<string, number>;
+  /** ContentEncodings in decoding order (empty: none); `codecPrivate` is already decoded. */
+  encodings: MkvContentEncoding[];
+  /** The TrackEntry's child elements as stored (for the codec probe of ./mkv-tracks.ts). */
+  rawChildren: { id: number; bytes: Uint8Array }[];
   video: { pixelWidth: number; pixelHeight: number; displayWidth: number | null; displayHeight: number | null } | null;
   audio: { samplingFrequency: number; channels: number; bitDepth: number | null } | null;
 };
@@ -58,6 +64,8 @@ const TRACK_FLAGS: Record<number, string> = {
 };
 
 export class MkvDemuxer {
+  private readonly decoder: FrameDecoder;
+
   private constructor(
     private readonly reader: ByteReader,
     readonly info: MkvInfo,
@@ -65,7 +73,9 @@ export class MkvDemuxer {
     /** Where the first Cluster starts, and where the segment's data ends. */
     private readonly clustersOffset: number,
     private readonly segmentEnd: number,
-  ) {}
+  ) {
+    this.decoder = new FrameDecoder(tracks, reader.name);
+  }
 
   /** Reads the EBML header, Info and Tracks; checks that the segment is complete. */
   static async open(reader: ByteReader): Promise<MkvDemuxer> {
@@ -102,11 +112,13 @@ export class MkvDemuxer {
   }
 
   /**
-   * The blocks in file order. With `payloads: false`, unlaced blocks are
-   * read only as far as their headers (a cheap pass over a large file).
+   * The blocks in file order, frames decoded (ContentEncodings). With
+   * `payloads: false`, unlaced blocks are read only as far as their headers
+   * (a cheap pass over a large file), except those of zlib-compressed tracks.
    */
   async *blocks(options: { payloads: boolean }): AsyncGenerator<MkvBlock> {
     const reader = this.reader;
+    const payloads = options.payloads ? true : (track: number) => this.decoder.needsWholeFrames(track);
     let at = this.clustersOffset;
     while (at < this.segmentEnd) {
       const h = await readElementHeader(reader, at, this.segmentEnd);
@@ -127,7 +139,7 @@ export class MkvDemuxer {
         const next = e.dataOffset + e.size;
         if (next > end) throw new MediaError(end === reader.size ? 'E_MEDIA_TRUNCATED' : 'E_MEDIA_FORMAT', `element at offset ${p} overruns its cluster`, reader.name);
         if (e.id === Id.Timestamp) clusterTimestamp = readUint(await leaf(reader, e));
-        else if (e.id === Id.SimpleBlock || e.id === Id.BlockGroup) yield await readBlockElement(reader, e, clusterTimestamp, options.payloads);
+        else if (e.id === Id.SimpleBlock || e.id === Id.BlockGroup) yield this.decoder.decode(await readBlockElement(reader, e, clusterTimestamp, payloads));
         p = next;
       }
       at = p;
@@ -162,10 +174,13 @@ export async function readTrack(reader: ByteReader, h: ElementHeader): Promise<M
     language: null,
     languageBcp47: null,
     flags: {},
+    encodings: [],
+    rawChildren: [],
     video: null,
     audio: null,
   };
   await eachChild(reader, h, async (e) => {
+    t.rawChildren.push({ id: e.id, bytes: await reader.copy(e.offset, e.headerLength + (e.size as number)) });
     const flag = TRACK_FLAGS[e.id];
     if (flag !== undefined) t.flags[flag] = readUint(await leaf(reader, e));
     else if (e.id === Id.TrackNumber) t.number = readUint(await leaf(reader, e));
@@ -179,7 +194,7 @@ export async function readTrack(reader: ByteReader, h: ElementHeader): Promise<M
     else if (e.id === Id.Name) t.name = readString(await leaf(reader, e));
     else if (e.id === Id.Language) t.language = readString(await leaf(reader, e));
     else if (e.id === Id.LanguageBCP47) t.languageBcp47 = readString(await leaf(reader, e));
-    else if (e.id === 0x6d80) throw new MediaError('E_MEDIA_UNSUPPORTED', 'Matroska ContentEncodings (compressed or encrypted tracks) are not supported', reader.name);
+    else if (e.id === CONTENT_ENCODINGS_ID) t.encodings = await readContentEncodings(reader, e);
     else if (e.id === Id.Video) {
       const v = { pixelWidth: 0, pixelHeight: 0, displayWidth: null as number | null, displayHeight: null as number | null };
       await eachChild(reader, e, async (c) => {
@@ -200,6 +215,9 @@ export async function readTrack(reader: ByteReader, h: ElementHeader): Promise<M
     }
   });
   if (t.number < 1) throw new MediaError('E_MEDIA_FORMAT', 'TrackEntry without a TrackNumber', reader.name);
+  if (t.codecPrivate !== null && t.encodings.length > 0 && unsupportedEncoding(t.encodings) === null) {
+    t.codecPrivate = decodeContent(t.codecPrivate, t.encodings, 2, reader.name, h.offset);
+  }
   return t;
 }
 

@@ -10,6 +10,7 @@ import { eachChild, type ElementHeader, Id, readElementHeader, readLeaf, readStr
 import { MediaError } from './errors.js';
 import { MAX_BLOCK, type MkvBlock, readBlockElement } from './mkv-block.js';
 import { type MkvInfo, type MkvTrack, readInfo, readTrack } from './mkv-demux.js';
+import { FrameDecoder } from './mkv-encoding.js';
 import { readerAt, type StreamBytes } from './stream-bytes.js';
 
 /** Largest element buffered whole (a block with its BlockGroup around it). */
@@ -74,6 +75,7 @@ export class MkvStream {
   async *blocks(): AsyncGenerator<MkvBlock> {
     const bytes = this.bytes;
     const name = bytes.name;
+    const decoder = new FrameDecoder(this.tracks, name);
     for (;;) {
       const h = await header(bytes);
       if (h === null || h.offset >= this.segmentEnd) return;
@@ -98,7 +100,7 @@ export class MkvStream {
         if (e.size === null) throw new MediaError('E_MEDIA_FORMAT', `element of unknown size inside a cluster at offset ${e.offset}`, name);
         if (e.dataOffset + e.size > end) throw new MediaError('E_MEDIA_FORMAT', `element at offset ${e.offset} overruns its cluster`, name);
         if (e.id === Id.Timestamp) clusterTimestamp = readUint(await readLeaf(await load(bytes, e), e));
-        else if (e.id === Id.SimpleBlock || e.id === Id.BlockGroup) yield await readBlockElement(await load(bytes, e), e, clusterTimestamp, true);
+        else if (e.id === Id.SimpleBlock || e.id === Id.BlockGroup) yield decoder.decode(await readBlockElement(await load(bytes, e), e, clusterTimestamp, true));
         else await skip(bytes, e);
       }
       this.observer?.end(bytes.position);

@@ -5,13 +5,16 @@
  * input. Timestamps are ticks of 10^9 / gcd(10^9, TimestampScale) per second
  * (1000 for the usual 1 ms scale), with CodecDelay subtracted as ffmpeg does.
  */
-import type { RandomAccessSource } from '../io/source.js';
+import { MemorySource, type RandomAccessSource } from '../io/source.js';
 import { type CodecInfo, readCodecInfo } from './codec-info.js';
 import type { MediaTrack, SkippedTrack } from './demux.js';
+import { concat, element, Id, idBytes, uintElement } from './ebml.js';
 import { MediaError } from './errors.js';
 import type { MkvInfo, MkvTrack } from './mkv-demux.js';
+import { CONTENT_ENCODINGS_ID, encodingsExtra, unsupportedEncoding } from './mkv-encoding.js';
 import { opusPacketSamples } from './timing.js';
 import { gcd, rescale } from './util.js';
+import { VorbisDurations } from './vorbis.js';
 
 const SUBTITLE_CODECS: Record<string, string> = {
   'S_TEXT/UTF8': 'srt',
@@ -30,8 +33,8 @@ export type MatroskaEntry = {
   mkv: MkvTrack;
   /** CodecDelay in track ticks (subtracted from every pts). */
   delayTicks: number;
-  /** DefaultDuration in TimestampScale units (the step between laced frames), 0 when absent. */
-  step: number;
+  /** TimestampScale (ns per unit); DefaultDuration is `mkv.defaultDurationNs`. */
+  scale: number;
   /** DefaultDuration in whole track ticks (ffmpeg truncates), or null. */
   defaultTicks: number | null;
 };
@@ -50,14 +53,78 @@ export type MatroskaTracks = {
   byNumber: Map<number, number>;
 };
 
+/** A frame shown to mediabunny by {@link probeSegment}: `timestamp` in TimestampScale units. */
+export type ProbeFrame = { track: number; timestamp: number; keyframe: boolean; data: Uint8Array };
+
+/** Frames of each track that {@link probeSegment} shows mediabunny (codec strings of VP9, AV1 … come from the first frames). */
+export const PROBE_FRAMES_PER_TRACK = 8;
+
+/**
+ * True when mediabunny must read a rewritten copy of the segment's head
+ * ({@link probeSegment}): it leaves out disabled tracks (FlagEnabled 0) and
+ * tracks with ContentEncodings other than header stripping.
+ */
+export function needsProbeSegment(tracks: readonly MkvTrack[]): boolean {
+  return tracks.some((t) => t.flags.enabled === 0 || t.encodings.length > 0);
+}
+
+/**
+ * A small Matroska file that mediabunny reads for the codec facts of
+ * `tracks`: the EBML header, Info, the tracks as stored but enabled, without
+ * ContentEncodings and with the decoded CodecPrivate, then one cluster of
+ * `frames` (decoded, one per SimpleBlock). Tracks whose encodings are not
+ * supported are left out.
+ */
+export function probeSegment(info: MkvInfo, tracks: readonly MkvTrack[], frames: readonly ProbeFrame[]): Uint8Array {
+  const entries: Uint8Array[] = [];
+  const kept = new Set<number>();
+  for (const t of tracks) {
+    if (unsupportedEncoding(t.encodings) !== null || t.number > 126) continue;
+    kept.add(t.number);
+    const children = t.rawChildren
+      .filter((c) => c.id !== CONTENT_ENCODINGS_ID)
+      .map((c) => (c.id === Id.FlagEnabled ? uintElement(Id.FlagEnabled, 1) : c.id === Id.CodecPrivate && t.codecPrivate !== null ? element(Id.CodecPrivate, t.codecPrivate) : c.bytes));
+    entries.push(element(Id.TrackEntry, children));
+  }
+  const ebml = element(Id.EBML, [
+    uintElement(Id.EBMLVersion, 1),
+    uintElement(Id.EBMLReadVersion, 1),
+    uintElement(Id.EBMLMaxIDLength, 4),
+    uintElement(Id.EBMLMaxSizeLength, 8),
+    element(Id.DocType, new TextEncoder().encode(info.docType)),
+    uintElement(Id.DocTypeVersion, 4),
+    uintElement(Id.DocTypeReadVersion, 2),
+  ]);
+  const shown = frames.filter((f) => kept.has(f.track));
+  const base = Math.max(0, Math.min(...shown.map((f) => f.timestamp), Number.MAX_SAFE_INTEGER));
+  let last = -32768;
+  const blocks = shown.map((f) => {
+    // Relative timestamps within a 16-bit range, never decreasing (mediabunny only needs the bytes).
+    last = Math.max(last, Math.min(32767, f.timestamp - base));
+    const head = new Uint8Array(4);
+    head[0] = 0x80 | f.track;
+    new DataView(head.buffer).setInt16(1, last);
+    head[3] = f.keyframe ? 0x80 : 0;
+    return element(Id.SimpleBlock, [head, f.data]);
+  });
+  const segment = [
+    element(Id.Info, [uintElement(Id.TimestampScale, info.timestampScale)]),
+    element(Id.Tracks, entries),
+    element(Id.Cluster, [uintElement(Id.Timestamp, base), ...blocks]),
+  ];
+  return concat([ebml, idBytes(Id.Segment), Uint8Array.of(0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), ...segment]);
+}
+
 /**
  * mediabunny's codec facts of the Matroska bytes in `source` (a whole file,
  * or a stream's first bytes up to at least one block of each track). A segment
- * with only tracks mediabunny does not know (subtitles) gives none.
+ * with only tracks mediabunny does not know (subtitles) gives none. With
+ * `probe` (see {@link needsProbeSegment}), mediabunny reads the file
+ * {@link probeSegment} makes of `tracks` and those frames instead.
  */
-export async function matroskaCodecInfo(source: RandomAccessSource, path: string, tracks: readonly MkvTrack[]): Promise<CodecInfo[]> {
+export async function matroskaCodecInfo(source: RandomAccessSource, path: string, tracks: readonly MkvTrack[], probe?: { info: MkvInfo; frames: readonly ProbeFrame[] }): Promise<CodecInfo[]> {
   try {
-    const opened = await readCodecInfo(source, path);
+    const opened = await readCodecInfo(probe === undefined ? source : new MemorySource(probeSegment(probe.info, tracks, probe.frames)), path);
     opened.input.dispose();
     return opened.tracks;
   } catch (error) {
@@ -78,7 +145,12 @@ export function matroskaTracks(info: MkvInfo, entries: readonly MkvTrack[], code
   entries.forEach((t, sourceIndex) => {
     const codec = codecs.find((c) => c.id === t.number);
     const subtitle = SUBTITLE_CODECS[t.codecId];
+    const encoding = unsupportedEncoding(t.encodings);
     let kind: MediaTrack['kind'];
+    if (encoding !== null) {
+      out.skipped.push({ sourceIndex, reason: `track ${t.number} (${t.codecId}): ${encoding}` });
+      return;
+    }
     if (t.type === 1 || t.type === 2) {
       if (codec === undefined) {
         out.skipped.push({ sourceIndex, reason: `track ${t.number} (${t.codecId}) is not readable by mediabunny` });
@@ -113,7 +185,7 @@ export function matroskaTracks(info: MkvInfo, entries: readonly MkvTrack[], code
     out.entries.push({
       mkv: t,
       delayTicks,
-      step: t.defaultDurationNs === null ? 0 : t.defaultDurationNs / scale,
+      scale,
       // ffmpeg truncates DefaultDuration to whole ticks.
       defaultTicks: t.defaultDurationNs === null ? null : Math.floor((t.defaultDurationNs * timescale) / 1_000_000_000),
     });
@@ -122,9 +194,86 @@ export function matroskaTracks(info: MkvInfo, entries: readonly MkvTrack[], code
   return out;
 }
 
-/** The pts (track ticks) of frame `j` of a block at `timestamp` (TimestampScale units). */
-export function framePts(entry: MatroskaEntry, unit: number, timestamp: number, j: number): number {
-  return Math.round((timestamp + j * entry.step) * unit) - entry.delayTicks;
+/** A block as {@link FrameTimes} needs it: `timestamp` and BlockDuration in TimestampScale units. */
+export type TimedBlock = { timestamp: number; duration: number | null; frames: readonly Uint8Array[] };
+
+/** One frame's pts and duration (track ticks); a null duration is unknown (the gap to the next frame is used). */
+export type FrameTime = { pts: number; duration: number | null };
+
+/**
+ * The timestamps and durations of the frames of one track's blocks, as
+ * ffmpeg's Matroska demuxer gives them. Feed every block of the track in
+ * file order (the Vorbis block sizes carry over from packet to packet).
+ *
+ * An unlaced block: its timestamp; its BlockDuration, else the
+ * DefaultDuration, else the codec's, else unknown.
+ * A laced block (Xiph, EBML or fixed lacing) of n frames, with a block
+ * duration D (its BlockDuration, else n × DefaultDuration, in whole
+ * TimestampScale units): frame i at timestamp + ⌊D·i/n⌋, lasting
+ * ⌊D·(i+1)/n⌋ − ⌊D·i/n⌋ (the codec's duration for Opus and Vorbis, which
+ * ffmpeg parses). Without D: frame i at frame i−1's timestamp plus its
+ * codec duration (Opus: RFC 6716 §3.1 TOC frame size × count; Vorbis:
+ * block sizes), rounded down to TimestampScale units.
+ */
+export class FrameTimes {
+  private readonly vorbis: VorbisDurations | null;
+
+  constructor(
+    private readonly track: MediaTrack,
+    private readonly entry: MatroskaEntry,
+    /** Track ticks per TimestampScale unit. */
+    private readonly unit: number,
+  ) {
+    this.vorbis = track.mediaCodec === 'vorbis' ? VorbisDurations.fromCodecPrivate(track.config) : null;
+  }
+
+  /** The frames of `b`, in order. */
+  block(b: TimedBlock): FrameTime[] {
+    const { entry, unit } = this;
+    const base = b.timestamp * unit - entry.delayTicks;
+    const n = b.frames.length;
+    const parsed = b.frames.map((f) => this.parsedDuration(f));
+    if (n === 1) {
+      const frame = b.frames[0] as Uint8Array;
+      const fromCodec = (parsed[0] as number) >= 0 ? (parsed[0] as number) : codecFrameDuration(this.track, frame);
+      const duration = b.duration !== null ? b.duration * unit : (entry.defaultTicks ?? (fromCodec >= 0 ? fromCodec : null));
+      return [{ pts: base, duration }];
+    }
+    const dd = entry.mkv.defaultDurationNs;
+    const total = b.duration !== null && b.duration > 0 ? b.duration : dd !== null && dd > 0 ? Math.floor((dd * n) / entry.scale) : 0;
+    const out: FrameTime[] = [];
+    if (total > 0) {
+      for (let i = 0; i < n; i++) {
+        const start = Math.floor((total * i) / n);
+        const lace = (Math.floor((total * (i + 1)) / n) - start) * unit;
+        const p = parsed[i] as number;
+        out.push({ pts: base + start * unit, duration: p >= 0 ? p : lace });
+      }
+      return out;
+    }
+    let pts = base;
+    for (let i = 0; i < n; i++) {
+      const p = parsed[i] as number;
+      const duration = p >= 0 ? p : codecFrameDuration(this.track, b.frames[i] as Uint8Array);
+      out.push({ pts, duration: duration >= 0 ? duration : null });
+      pts += Math.max(0, duration);
+    }
+    return out;
+  }
+
+  /** A frame's duration as ffmpeg's parser gives it (Opus, Vorbis): ticks, rounded down to whole TimestampScale units; −1 otherwise. */
+  private parsedDuration(frame: Uint8Array): number {
+    let samples: number | null = null;
+    let rate = 48_000;
+    if (this.track.mediaCodec === 'opus') samples = opusPacketSamples(frame);
+    else if (this.vorbis !== null) {
+      samples = this.vorbis.samples(frame);
+      rate = this.vorbis.sampleRate;
+    } else return -1;
+    if (samples === null || rate <= 0) return -1;
+    const units = (BigInt(samples) * 1_000_000_000n) / (BigInt(rate) * BigInt(this.entry.scale));
+    return Number(units) * this.unit;
+  }
 }
 
 function matroskaExtra(docType: string, timestampScale: number, t: MkvTrack): Record<string, unknown> {
@@ -138,6 +287,7 @@ function matroskaExtra(docType: string, timestampScale: number, t: MkvTrack): Re
   if (t.video !== null) m.video = { pixel_width: t.video.pixelWidth, pixel_height: t.video.pixelHeight, display_width: t.video.displayWidth, display_height: t.video.displayHeight };
   if (t.audio !== null) m.audio = { sampling_frequency: t.audio.samplingFrequency, channels: t.audio.channels, bit_depth: t.audio.bitDepth };
   if (t.codecPrivate === null) m.no_codec_private = true;
+  if (t.encodings.length > 0) m.content_encodings = encodingsExtra(t.encodings);
   return m;
 }
 

@@ -3,13 +3,14 @@
  * stream in: the online form of `decodeOrderTimes` (./timing.ts) for a
  * known reorder delay d.
  *
- * `decodeOrderTimes` sets `dts[i] = sorted[i] − (sorted[d] − sorted[0])`,
- * where `sorted` is every presentation time in ascending order. When no
- * packet is decoded more than d positions ahead of its presentation rank,
- * the i-th smallest presentation time is known once packet i + d has
- * arrived (every packet of rank ≤ i is among the first i + d + 1), so a
- * min-heap popped once per arrival past the first d yields `sorted` in
- * order, and a packet waits at most 2d arrivals for its dts. A packet's gap
+ * `decodeOrderTimes` sets `dts[i] = sorted[i − d]` (i ≥ d) and
+ * `sorted[i] − (sorted[d] − sorted[0])` (i < d), where `sorted` is every
+ * presentation time in ascending order. When no packet is decoded more than
+ * d positions ahead of its presentation rank, the i-th smallest presentation
+ * time is known once packet i + d has arrived (every packet of rank ≤ i is
+ * among the first i + d + 1), so a min-heap popped once per arrival past the
+ * first d yields `sorted` in order: rank r gives packet r + d its dts as it
+ * arrives, and the first d packets wait for rank d. A packet's gap
  * (distance to the next larger presentation time, its duration when nothing
  * else states one) is known when the next rank is popped. Packets leave in
  * decode order; with the same d the results equal `decodeOrderTimes`.
@@ -21,6 +22,7 @@
 /** A packet with its times: `dts` in track ticks, `gap` (−1 when it was not asked for). */
 export type Timed<T> = { item: T; pts: number; dts: number; gap: number };
 
+/** `sorted`: the decode time basis of the packet (sorted[index − d], or sorted[index] for the first d). */
 type Entry<T> = { item: T; pts: number; index: number; needGap: boolean; sorted: number | null; gap: number };
 
 export class StreamRetimer<T> {
@@ -69,17 +71,28 @@ export class StreamRetimer<T> {
       // Fewer packets than the delay: decodeOrderTimes caps the delay at n − 1.
       const d = Math.min(this.delay, this.popped - 1);
       this.shift = (this.early[d] as number) - this.first;
+      this.shortDelay = d;
+      for (const e of this.queue) e.sorted = (e.index >= d ? this.early[e.index - d] : this.early[e.index]) ?? null;
     }
     return this.ready(true);
   }
+
+  /** The delay the decode times follow when it is not the given one (n − 1 for a track of n ≤ d packets). */
+  private shortDelay: number | null = null;
 
   private pop(): void {
     const e = heapPop(this.heap) as Entry<T>;
     const r = this.popped++;
     const v = e.pts;
-    // Rank r's value is the decode time basis of the packet at decode index r.
-    const target = this.queue[r - ((this.queue[0] as Entry<T>).index)];
+    // Rank r's value is the decode time of the packet at decode index r + d, and the basis of packet r < d.
+    const d = this.reorder ? this.delay : 0;
+    const head = this.queue[0]?.index ?? 0;
+    const target = this.queue[r + d - head];
     if (target !== undefined) target.sorted = v;
+    if (r < d) {
+      const first = this.queue[r - head];
+      if (first !== undefined) first.sorted = v;
+    }
     if (r === 0) this.first = v;
     if (r <= this.delay) this.early.push(v);
     if (this.shift === null && r === this.delay) this.shift = v - this.first;
@@ -94,10 +107,11 @@ export class StreamRetimer<T> {
     const out: Timed<T>[] = [];
     while (this.queue.length > 0) {
       const e = this.queue[0] as Entry<T>;
-      const timed = !this.reorder || this.delay === 0 ? e.sorted !== null || final : e.sorted !== null && this.shift !== null;
+      const d = this.shortDelay ?? this.delay;
+      const timed = !this.reorder || this.delay === 0 ? e.sorted !== null || final : e.sorted !== null && (e.index >= d || this.shift !== null);
       if (!timed || (e.needGap && e.gap < 0 && !final)) break;
       this.queue.shift();
-      let dts = !this.reorder || this.delay === 0 || this.shift === 0 ? e.pts : (e.sorted as number) - (this.shift as number);
+      let dts = !this.reorder || this.delay === 0 || this.shift === 0 ? e.pts : e.index >= d ? (e.sorted as number) : (e.sorted as number) - (this.shift as number);
       if (dts < this.lastDts) {
         dts = this.lastDts;
         this.deeper++;

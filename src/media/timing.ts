@@ -6,12 +6,16 @@
 /**
  * Decode times and presentation gaps from presentation times in decode order.
  *
- * With reordering (video), the decode time of the i-th packet is the i-th
- * smallest presentation time, shifted back by the reorder delay d (the
- * largest number of positions a packet is decoded ahead of its presentation
- * rank): `dts[i] = sorted[i] − (sorted[d] − sorted[0])`. This is what ffmpeg
- * reports for Matroska (its pts buffer of depth `has_b_frames`), so dts
- * compare within a tick. Without reordering, dts = pts.
+ * With reordering (video) and a reorder delay d (the largest number of
+ * positions a packet is decoded ahead of its presentation rank), the
+ * decode time of the i-th packet is the (i − d)-th smallest presentation
+ * time, `dts[i] = sorted[i − d]`, and the first d packets continue that
+ * grid backwards, `dts[i] = sorted[i] − (sorted[d] − sorted[0])`. This is
+ * what ffmpeg reports for Matroska (the smallest of the last d + 1 pts in
+ * its pts buffer of depth `has_b_frames`, and the first decode times moved
+ * back by the first one's offset), tick for tick also when frame durations
+ * are not whole ticks (29.97 fps in milliseconds). Without reordering,
+ * dts = pts.
  *
  * `gap[i]` is the distance to the next larger presentation time (the last
  * packet repeats the previous gap): the duration of a frame when the
@@ -38,7 +42,7 @@ export function decodeOrderTimes(pts: Float64Array, reorder: boolean, announcedD
   if (!reorder || delay === 0) return { dts: pts.slice(), gap, delay: 0 };
   const shift = (sorted[delay] as number) - (sorted[0] as number);
   const dts = new Float64Array(n);
-  for (let i = 0; i < n; i++) dts[i] = (sorted[i] as number) - shift;
+  for (let i = 0; i < n; i++) dts[i] = i >= delay ? (sorted[i - delay] as number) : (sorted[i] as number) - shift;
   return { dts, gap, delay };
 }
 

@@ -106,6 +106,7 @@ function startsWithFootMagic(bytes: Uint8Array, i: number): boolean {
   return true;
 }
 
+/** §14.1/§10: a live open without a durable checkpoint (within the scan limit) is E_TRUNCATED. */
 function noCheckpoint(size: number, why: string, cause: H4mkError | null = null): H4mkError {
   const detail = cause === null ? '' : ` (the last candidate failed with ${cause.code}: ${cause.message})`;
   return new H4mkError('E_TRUNCATED', `no durable checkpoint in this ${size}-byte file: ${why}${detail}`, { offset: size, cause: cause ?? undefined });

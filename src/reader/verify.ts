@@ -155,7 +155,8 @@ async function checkGap(reader: H4mkReader, from: number, to: number, failures: 
       const header = peekChunkHeader(head, 0, at);
       type = header.type;
       const { length } = header;
-      if (p + CHUNK_OVERHEAD + length > to) throw new H4mkError('E_FORMAT', 'chunk between segments overruns the next segment', { offset: at });
+      // §4.2: a declared length running past its enclosing span (here the gap) is E_TRUNCATED.
+      if (p + CHUNK_OVERHEAD + length > to) throw new H4mkError('E_TRUNCATED', 'chunk between segments runs past the start of the next segment', { offset: at, chunk: type });
       decodeChunk(await readExactly(reader.source, at, CHUNK_OVERHEAD + length), 0, { base: at });
       p += CHUNK_OVERHEAD + length;
     } catch (error) {

@@ -10,16 +10,17 @@
  */
 import { BlobSource } from '../../src/io/blob-source.js';
 import { HttpSource } from '../../src/io/http-source.js';
-import type { RandomAccessSource, SourceStats } from '../../src/io/source.js';
+import type { RandomAccessSource } from '../../src/io/source.js';
 import { H4mkReader } from '../../src/reader/reader.js';
 import type { BlockInfo, TrackInfo } from '../../src/reader/types.js';
 import { WebCipher, type WebKeyInput } from '../../src/web-platform/web-cipher.js';
+import { CachedSource } from './cache.js';
 
 /** One HTTP request the source sent. */
 export type RequestRecord = { method: string; range: string; status: number; bytes: number; ms: number };
 
-/** Requests and bytes so far (HTTP: requests sent; local file: reads). */
-export type Counters = { requests: number; bytes: number; log: number };
+/** Requests and bytes so far (HTTP: requests sent; local file: reads), and what the page's cache answered. */
+export type Counters = { requests: number; bytes: number; log: number; cacheHits: number; cacheBytes: number };
 
 /** Per track, its blocks in presentation order (from the segment tables). */
 export type TrackDetail = {
@@ -32,53 +33,6 @@ export type TrackDetail = {
   /** End of the track: the largest pts + duration (µs). */
   endUs: number;
 };
-
-/**
- * A source that remembers its last read and, only while {@link reuse} is
- * set, answers a read lying inside it from memory. The waveform shown after
- * a seek mostly needs the segments the seek has just fetched: this lets it
- * take them from there, while every seek still goes to the network (the
- * page shows what a seek costs).
- */
-class LastReadSource implements RandomAccessSource {
-  reuse = false;
-  #last: { offset: number; bytes: Uint8Array } | null = null;
-  constructor(private readonly inner: HttpSource) {}
-
-  get stats(): SourceStats | undefined {
-    return this.inner.stats;
-  }
-
-  size(): Promise<number> {
-    return this.inner.size();
-  }
-
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    const last = this.#last;
-    if (this.reuse && last !== null && offset >= last.offset && offset + length <= last.offset + last.bytes.length) {
-      return last.bytes.subarray(offset - last.offset, offset - last.offset + length);
-    }
-    const bytes = await this.inner.read(offset, length);
-    this.#last = bytes.length <= LAST_READ_LIMIT ? { offset, bytes } : null;
-    return bytes;
-  }
-
-  readTail(length: number): Promise<{ bytes: Uint8Array; size: number }> {
-    return this.inner.readTail(length);
-  }
-
-  readHead(length: number): Promise<{ bytes: Uint8Array; size: number }> {
-    return this.inner.readHead(length);
-  }
-
-  close(): Promise<void> {
-    this.#last = null;
-    return this.inner.close();
-  }
-}
-
-/** Largest read {@link LastReadSource} keeps. */
-const LAST_READ_LIMIT = 32 * 1024 * 1024;
 
 /** Bytes of the first (suffix) read when opening over HTTP: the index of most files fits. */
 const OPEN_BYTES = 64 * 1024;
@@ -96,7 +50,8 @@ export class Session {
     /** Name shown (container name or file name). */
     readonly name: string,
     readonly reader: H4mkReader,
-    readonly source: RandomAccessSource,
+    /** The page's byte cache over the container (shared by frames, playback and the waveform). */
+    readonly source: CachedSource,
     /** 'http' (served container) or 'file' (local file, no network). */
     readonly origin: 'http' | 'file',
     /** What opening cost. */
@@ -111,29 +66,31 @@ export class Session {
     const url = new URL(`v1/containers/${encodeURIComponent(name)}`, document.baseURI).href;
     // Same origin only: the page's Content-Security-Policy allows connections to itself alone.
     const http = await HttpSource.open(url, {
-      // No region cache: every seek shows what it really costs (the browser's HTTP cache may still answer).
+      // The page keeps its own cache (CachedSource), shared by every reader use and shown in the stats.
       cacheBudget: 0,
       // Reads issued together (the segment tables at open) merge only across small gaps: fewer bytes over fewer requests.
       coalesceGap: 16 * 1024,
       fetch: loggingFetch(log),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
-    const source = new LastReadSource(http);
+    const source = new CachedSource(http);
     const reader = await H4mkReader.open(source, { openBytes: OPEN_BYTES });
-    return new Session(name, reader, source, 'http', { requests: http.stats.requests, bytes: http.stats.bytesRead, log: log.length }, log);
+    return new Session(name, reader, source, 'http', { requests: http.stats.requests, bytes: http.stats.bytesRead, log: log.length, cacheHits: 0, cacheBytes: 0 }, log);
   }
 
   /** Opens a local file (File or Blob): read in the page, never uploaded; no network at all. */
   static async openFile(file: File): Promise<Session> {
-    const source = new BlobSource(file);
+    const blob = new BlobSource(file);
+    const source = new CachedSource(blob);
     const reader = await H4mkReader.open(source);
-    return new Session(file.name, reader, source, 'file', { requests: source.stats.reads, bytes: source.stats.bytesRead, log: 0 }, []);
+    return new Session(file.name, reader, source, 'file', { requests: blob.stats.reads, bytes: blob.stats.bytesRead, log: 0, cacheHits: 0, cacheBytes: 0 }, []);
   }
 
   /** Requests (HTTP) or reads (file) and bytes so far, and the log length. */
   counters(): Counters {
     const stats = this.source.stats ?? { reads: 0, bytesRead: 0 };
-    return { requests: this.origin === 'http' ? (stats.requests ?? 0) : stats.reads, bytes: stats.bytesRead, log: this.log.length };
+    const c = this.source.cacheStats;
+    return { requests: this.origin === 'http' ? (stats.requests ?? 0) : stats.reads, bytes: stats.bytesRead, log: this.log.length, cacheHits: c.hits, cacheBytes: c.bytesFromCache };
   }
 
   /** Runs `fn` after every operation queued before it (one reader user at a time). */
@@ -143,25 +100,21 @@ export class Session {
     return run;
   }
 
-  /**
-   * Runs `fn` alone and measures what it cost: requests (or reads), bytes
-   * and the requests it sent. With `reuseLastRead`, reads inside the
-   * previous operation's last read are answered from memory (HTTP only).
-   */
-  measured<T>(fn: () => Promise<T>, options: { reuseLastRead?: boolean } = {}): Promise<{ value: T; requests: number; bytes: number; sent: RequestRecord[]; ms: number }> {
+  /** Runs `fn` alone and measures what it cost: requests (or reads), bytes, what the cache answered, and the requests it sent. */
+  measured<T>(fn: () => Promise<T>): Promise<{ value: T; requests: number; bytes: number; cacheBytes: number; sent: RequestRecord[]; ms: number }> {
     return this.serial(async () => {
       const before = this.counters();
       const started = performance.now();
-      const reusing = this.source instanceof LastReadSource ? this.source : null;
-      if (reusing !== null) reusing.reuse = options.reuseLastRead === true;
-      let value: T;
-      try {
-        value = await fn();
-      } finally {
-        if (reusing !== null) reusing.reuse = false;
-      }
+      const value = await fn();
       const after = this.counters();
-      return { value, requests: after.requests - before.requests, bytes: after.bytes - before.bytes, sent: this.log.slice(before.log), ms: performance.now() - started };
+      return {
+        value,
+        requests: after.requests - before.requests,
+        bytes: after.bytes - before.bytes,
+        cacheBytes: after.cacheBytes - before.cacheBytes,
+        sent: this.log.slice(before.log),
+        ms: performance.now() - started,
+      };
     });
   }
 

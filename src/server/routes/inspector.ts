@@ -48,6 +48,8 @@ export const INSPECTOR_CSP = [
   "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self'",
   "img-src 'self' data: blob:",
+  // The player attaches a MediaSource to its <video> through a blob: URL.
+  "media-src 'self' blob:",
   "connect-src 'self'",
   "base-uri 'none'",
   "form-action 'none'",
