@@ -118,43 +118,35 @@ function header(durations: number[], live: boolean, extra: string[]): string[] {
   return ['#EXTM3U', '#EXT-X-VERSION:7', `#EXT-X-TARGETDURATION:${target}`, '#EXT-X-MEDIA-SEQUENCE:0', `#EXT-X-PLAYLIST-TYPE:${live ? 'EVENT' : 'VOD'}`, '#EXT-X-INDEPENDENT-SEGMENTS', ...control, ...extra];
 }
 
-/** The media playlist of track `t` (fMP4 or WebVTT segments). */
-export function mediaPlaylist(plan: DeliveryPlan, t: DeliveryTrack, options: PlaylistOptions = {}): string {
+/**
+ * A media playlist of track `t`: the header (with `tags`), then one entry per
+ * complete segment named by `uri(k)`, and ENDLIST once the container is finished.
+ */
+function trackPlaylist(plan: DeliveryPlan, t: DeliveryTrack, tags: string[], uri: (k: number) => string): string {
   const tl = timelineOf(plan, t);
   if (tl === null) throw new RangeError('nothing to deliver');
-  const q = options.query ?? '';
-  const live = plan.live;
-  const n = completeSegments(plan, t);
   const durations: number[] = [];
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; k < completeSegments(plan, t); k++) {
     const b = segmentBounds(tl, k);
     durations.push(b.end - b.start);
   }
-  const lines = header(durations, live, t.carriage === 'cmaf' ? [`#EXT-X-MAP:URI=${quoted(`init.mp4${q}`)}`] : []);
-  const ext = t.carriage === 'cmaf' ? 'm4s' : 'vtt';
+  const lines = header(durations, plan.live, tags);
   durations.forEach((d, k) => {
-    lines.push(`#EXTINF:${d.toFixed(6)},`, `${k}.${ext}${q}`);
+    lines.push(`#EXTINF:${d.toFixed(6)},`, uri(k));
   });
-  if (!live) lines.push('#EXT-X-ENDLIST');
+  if (!plan.live) lines.push('#EXT-X-ENDLIST');
   return `${lines.join('\n')}\n`;
+}
+
+/** The media playlist of track `t` (fMP4 or WebVTT segments). */
+export function mediaPlaylist(plan: DeliveryPlan, t: DeliveryTrack, options: PlaylistOptions = {}): string {
+  const q = options.query ?? '';
+  const cmaf = t.carriage === 'cmaf';
+  return trackPlaylist(plan, t, cmaf ? [`#EXT-X-MAP:URI=${quoted(`init.mp4${q}`)}`] : [], (k) => `${k}.${cmaf ? 'm4s' : 'vtt'}${q}`);
 }
 
 /** The I-frames-only playlist of video track `t`: one keyframe-only segment per segment. */
 export function iframePlaylist(plan: DeliveryPlan, t: DeliveryTrack, options: PlaylistOptions = {}): string {
-  const tl = timelineOf(plan, t);
-  if (tl === null) throw new RangeError('nothing to deliver');
   const q = options.query ?? '';
-  const live = plan.live;
-  const n = completeSegments(plan, t);
-  const durations: number[] = [];
-  for (let k = 0; k < n; k++) {
-    const b = segmentBounds(tl, k);
-    durations.push(b.end - b.start);
-  }
-  const lines = header(durations, live, ['#EXT-X-I-FRAMES-ONLY', `#EXT-X-MAP:URI=${quoted(`init.mp4${q}`)}`]);
-  durations.forEach((d, k) => {
-    lines.push(`#EXTINF:${d.toFixed(6)},`, `${k}.key.m4s${q}`);
-  });
-  if (!live) lines.push('#EXT-X-ENDLIST');
-  return `${lines.join('\n')}\n`;
+  return trackPlaylist(plan, t, ['#EXT-X-I-FRAMES-ONLY', `#EXT-X-MAP:URI=${quoted(`init.mp4${q}`)}`], (k) => `${k}.key.m4s${q}`);
 }

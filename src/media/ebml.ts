@@ -3,6 +3,7 @@
  * IDs, variable-size integers, element headers and value codecs. Matroska
  * element IDs are from RFC 9559.
  */
+import { concatBytes } from '../format/bytes.js';
 import type { ByteReader } from './byte-reader.js';
 import { MediaError } from './errors.js';
 
@@ -237,18 +238,8 @@ export function intBytes(value: number): Uint8Array {
   return out;
 }
 
-/** Concatenates byte arrays. */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+/** Concatenates byte arrays (the one helper in format/bytes.ts). */
+export const concat = concatBytes;
 
 /** A whole element: ID, size, data. */
 export function element(id: number, data: Uint8Array | readonly Uint8Array[]): Uint8Array {
