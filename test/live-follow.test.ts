@@ -187,7 +187,9 @@ describe.skipIf(NGINX_SKIPPED)('live append: a slow writer followed locally and 
       const lines = tail.stdout().trim().split('\n').map((l) => JSON.parse(l) as { core_index?: number; stats?: { requests: number } });
       const blocks = lines.filter((l) => l.core_index !== undefined).map((l) => l.core_index);
       expect(blocks, name).toEqual(Array.from({ length: BLOCKS }, (_, i) => i));
-      if (name === 'url') expect(lines[lines.length - 1]?.stats?.requests).toBeGreaterThan(5);
+      // It followed the growth (more than one open); how many polls fit in the run depends on the machine's speed,
+      // and since tail stops at the final FOOT it no longer spends a confirming poll at the end.
+      if (name === 'url') expect(lines[lines.length - 1]?.stats?.requests).toBeGreaterThan(1);
     }
   }, 60_000);
 
