@@ -145,9 +145,9 @@ function withHint(report: ErrorReport, hint: string | undefined): ErrorReport {
 function hintForContainerError(code: H4mkErrorCode): string | undefined {
   switch (code) {
     case 'E_MAGIC':
-      return 'the file does not start with the H4MK magic; is it an H4MK container?';
+      return "media files (MP4, MOV, Matroska/WebM, MPEG-TS, Ogg…) become containers with 'h4mk import', NDJSON records with 'h4mk pack'";
     case 'E_TRUNCATED':
-      return "the file ends early; 'h4mk dump FILE' shows how far its chunks are intact";
+      return "the file ends early; 'h4mk dump FILE' shows how far its chunks are intact, 'h4mk recover FILE -o OUT' keeps them";
     case 'E_CHECKSUM':
     case 'E_DIGEST':
     case 'E_DECOMPRESS':

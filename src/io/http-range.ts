@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import { H4mkError, type H4mkErrorCode } from '../format/errors.js';
 
 /** A parsed `Content-Range` of a 206 answer: bytes `first..last` (inclusive) of `complete`. */
 export type ContentRange = { first: number; last: number; complete: number | null };
@@ -133,6 +134,56 @@ export async function discardBody(response: Response, onBytes: (n: number) => vo
   } catch {
     // The body is of no interest; a failure here changes nothing.
   }
+}
+
+/** What an error response says about itself: the `{"error":{"code","message"}}` of h4mk serve (and of many APIs), an RFC 9457 problem, or a short plain text. */
+export type ServerSays = { code: string | null; message: string };
+
+/** Bytes of an error body read to find what it says. */
+const ERROR_BODY_LIMIT = 8 * 1024;
+
+/**
+ * Reads at most 8 KiB of an error response and returns what it says, or null
+ * (no body, too long, binary, HTML). The rest of the body is discarded.
+ */
+export async function serverSays(response: Response, onBytes: (n: number) => void): Promise<ServerSays | null> {
+  let body: Uint8Array | BodyOverflow;
+  try {
+    body = await readBodyBounded(response, ERROR_BODY_LIMIT, null, onBytes);
+  } catch {
+    return null;
+  }
+  if (!(body instanceof Uint8Array) || body.length === 0) return null;
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(body).trim();
+  const type = response.headers.get('content-type') ?? '';
+  if (/json/i.test(type) || text.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown }; title?: unknown; detail?: unknown };
+      const e = parsed.error;
+      if (e !== undefined && typeof e.message === 'string') return { code: typeof e.code === 'string' ? e.code : null, message: clip(e.message) };
+      if (typeof parsed.detail === 'string' || typeof parsed.title === 'string') return { code: null, message: clip(String(parsed.detail ?? parsed.title)) };
+    } catch {
+      return null;
+    }
+    return null;
+  }
+  if (/^text\/plain/i.test(type) && !/[\u0000-\u0008]/.test(text)) return { code: null, message: clip(text.split('\n')[0] as string) };
+  return null;
+}
+
+/** Container-data codes a server may name: the error keeps the code, so a corrupt index reads as E_CHECKSUM, not "HTTP 422". */
+const CONTAINER_CODES = new Set<H4mkErrorCode>(['E_TRUNCATED', 'E_MAGIC', 'E_VERSION', 'E_CHECKSUM', 'E_DIGEST', 'E_FORMAT', 'E_LIMIT', 'E_UNSUPPORTED', 'E_DECOMPRESS', 'E_ORDER', 'E_AUTH', 'E_KEY', 'E_SIGNATURE', 'E_TRANSCRIPT']);
+
+/** The error for an answer `says` with `status`: the server's code and message, then the status. */
+export function serverError(displayUrl: string, status: number, says: ServerSays): H4mkError {
+  const code = says.code !== null && CONTAINER_CODES.has(says.code as H4mkErrorCode) ? (says.code as H4mkErrorCode) : 'E_IO';
+  const named = says.code === null || code !== 'E_IO' ? '' : `${says.code}: `;
+  return new H4mkError(code, `${displayUrl} answered HTTP ${status}: ${named}${says.message}`);
+}
+
+function clip(text: string): string {
+  const line = text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */

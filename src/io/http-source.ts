@@ -42,6 +42,8 @@ import {
   sleep,
   type Validator,
   validatorOf,
+  serverError,
+  serverSays,
 } from './http-range.js';
 import { checkReadArguments, type RandomAccessSource, type SourceStats } from './source.js';
 
@@ -525,6 +527,9 @@ export class HttpSource implements PrefetchSource {
     const status = response.status;
     if (status === 206) return this.#accept206(response, spec);
     if (status === 200) return this.#accept200(response, conditional === 'if-range');
+    const ordinary = status === 412 || status === 404 || status === 410 || status === 416 || (status >= 500 && status <= 599);
+    const says = ordinary ? null : await serverSays(response, this.#count);
+    if (says !== null) throw serverError(this.displayUrl, status, says);
     await discardBody(response, this.#count);
     if (status === 412) throw this.#changed(`the server answered 412 Precondition Failed to ${validator?.kind === 'etag' ? 'If-Match' : 'If-Unmodified-Since'}`);
     if (status === 404 || status === 410) throw new H4mkError('E_NOT_FOUND', `${this.displayUrl} was not found (HTTP ${status})`);

@@ -26,6 +26,7 @@ import {
 import { H4mkError } from '../format/errors.js';
 import type { FileHeader } from '../format/header.js';
 import { locateIndex, type OpenOptions } from './open.js';
+import { explainOpenFailure } from './open-diagnosis.js';
 import { locateLiveIndex } from './live-open.js';
 import { type CipherContext, openBlock, SecretKeys } from '../crypto/living-cipher.js';
 import { type Grant, type KeyInput, makeGrant, unlock } from '../crypto/unlock.js';
@@ -168,6 +169,14 @@ export class H4mkReader {
    * `readTail`/`readHead` (HTTP): one request when the index fits `openBytes`.
    */
   static async open(source: RandomAccessSource, options: ReaderOptions = {}): Promise<H4mkReader> {
+    try {
+      return await H4mkReader.#open(source, options);
+    } catch (error) {
+      throw await explainOpenFailure(source, error);
+    }
+  }
+
+  static async #open(source: RandomAccessSource, options: ReaderOptions): Promise<H4mkReader> {
     const limits: Limits = resolveLimits(options.limits);
     const live = options.live === true ? await locateLiveIndex(source, limits, options) : null;
     const located = live ?? (await locateIndex(source, limits, options));
@@ -429,6 +438,13 @@ export class H4mkReader {
     return this.index.segments.digests.slice(segment * DIGEST_LENGTH, (segment + 1) * DIGEST_LENGTH);
   }
 
+  /** §5.3 Where `segment` is and what it holds, from SEGX alone (no read): absolute offset, length, first core_index, block count. */
+  segmentSpan(segment: number): { offset: number; length: number; firstCoreIndex: number; blockCount: number } {
+    const dir = this.index.segments;
+    if (!Number.isInteger(segment) || segment < 0 || segment >= dir.count) throw new RangeError(`segment ${segment} is not in 0..${dir.count - 1}`);
+    return { offset: this.dataOffset + (dir.offset[segment] as number), length: dir.length[segment] as number, firstCoreIndex: dir.firstCoreIndex[segment] as number, blockCount: dir.blockCount[segment] as number };
+  }
+
   /** {@link seek} for every track, keyed by track id. */
   async seekAll(ptsUs: number): Promise<Record<string, SeekResult | null>> {
     const out: Record<string, SeekResult | null> = {};
@@ -581,6 +597,18 @@ export class H4mkReader {
       }
     }
     return { segments: [...segments].sort((a, b) => a - b), wanted, bounds };
+  }
+
+  /**
+   * The metadata of every block of `segment` (no payloads), in file order:
+   * one read of its table (cached). What timelines of a zoomed window use.
+   */
+  async segmentBlocks(segment: number): Promise<BlockInfo[]> {
+    if (!Number.isInteger(segment) || segment < 0 || segment >= this.segmentCount) throw new RangeError(`segment ${segment} is not in 0..${this.segmentCount - 1}`);
+    const table = await this.segmentTable(segment);
+    const out: BlockInfo[] = [];
+    for (let i = 0; i < table.count; i++) out.push(this.info(segment, table, i));
+    return out;
   }
 
   /** Reads and checks the table of `segment` (BIDX digest against SEGX). */

@@ -15,6 +15,7 @@ import { Player } from './player.js';
 import type { Session } from './session.js';
 import { StillView } from './still-view.js';
 import type { TimeSpan } from './timeline.js';
+import { TimelinePanel } from './timeline-panel.js';
 import { indexKeyframes, TracksPanel } from './tracks-panel.js';
 import { WavePanel } from './waveform-panel.js';
 
@@ -44,6 +45,7 @@ export class ContainerView {
   private readonly still: StillView | null;
   private readonly wave: WavePanel | null;
   private readonly tracks: TracksPanel;
+  private readonly timeline: TimelinePanel;
   private readonly keys: EncryptionPanel;
   private cursorUs: number | null = null;
   private lastDraw = 0;
@@ -101,10 +103,19 @@ export class ContainerView {
             this.player.video,
           );
     this.wave = this.audio === null ? null : new WavePanel(session, this.audio, this.video === null ? AUDIO_VIEW_HALF_US : WAVE_HALF_US, this.video === null, () => this.renderTotals());
-    this.tracks = new TracksPanel(session, this.span, (us) => this.seek(us));
+    this.tracks = new TracksPanel(session, this.span);
+    this.timeline = new TimelinePanel(
+      session,
+      this.span,
+      (us) => this.seek(us),
+      () => this.tracks.shades(),
+      (mode) => {
+        this.root.dataset.detail = mode;
+      },
+    );
     this.keys = new EncryptionPanel(session, () => {
       this.player.reset();
-      this.tracks.draw(this.cursorUs);
+      this.timeline.draw(this.cursorUs);
       if (this.cursorUs !== null) this.seek(this.cursorUs);
     });
     this.render();
@@ -116,6 +127,7 @@ export class ContainerView {
     this.destroyed = true;
     if (this.still !== null) this.still.destroyed = true;
     this.player.destroy();
+    this.timeline.destroyed = true;
     document.removeEventListener('keydown', this.onKey);
   }
 
@@ -161,10 +173,10 @@ export class ContainerView {
         openLine,
       ),
       h('section', { class: video ? 'player' : 'player audio-only', 'data-testid': 'player' }, h('div', { class: 'player-main' }, ...mainPanel), aside),
+      this.timeline.element,
       this.keys.element,
       integritySection(this.session, () => this.renderTotals()),
       this.tracks.tableSection(),
-      h('section', {}, h('h2', {}, 'Timelines'), h('p', { class: 'muted small' }, 'Bars: stored size of each block (red: keyframes); line: bitrate; click to seek.'), this.tracks.timelines),
       h('section', {}, h('h2', {}, 'GOP statistics'), this.tracks.gop),
       h(
         'details',
@@ -174,22 +186,12 @@ export class ContainerView {
         h('pre', { 'data-testid': 'safe' }, JSON.stringify(reader.safe, null, 2)),
       ),
     );
-    this.tracks.draw(this.cursorUs);
-    this.tracks.renderGop();
+    this.timeline.draw(this.cursorUs);
+    this.tracks.renderGop().catch((error: unknown) => {
+      if (!this.destroyed) replaceChildren(this.tracks.gop, h('p', { class: 'error' }, `GOP statistics could not be read: ${errorText(error)}`));
+    });
     this.renderTotals();
     if (this.video === null && this.audio === null) replaceChildren(this.player.status, 'No audio or video track: nothing to play.');
-    void this.session.loadDetail().then(
-      () => {
-        if (this.destroyed) return;
-        this.tracks.draw(this.cursorUs);
-        this.tracks.renderGop();
-        this.renderTotals();
-        this.root.dataset.detail = this.session.detail === null ? 'index-only' : 'blocks';
-      },
-      (error: unknown) => {
-        if (!this.destroyed) replaceChildren(this.tracks.gop, h('p', { class: 'error' }, `Block tables could not be read: ${errorText(error)}`));
-      },
-    );
   }
 
   /** The side panel of an audio-only container: the track and the totals. */
@@ -221,7 +223,7 @@ export class ContainerView {
     if (this.destroyed || !Number.isFinite(us) || (this.video === null && this.audio === null)) return;
     const clamped = Math.round(Math.min(Math.max(us, this.bounds.fromUs), this.bounds.toUs));
     this.place(clamped);
-    this.tracks.draw(clamped);
+    this.timeline.draw(clamped);
     if (this.player.active) {
       this.player.seek(clamped);
       this.hooks.onTime(clamped);
@@ -240,7 +242,7 @@ export class ContainerView {
     const now = performance.now();
     if (now - this.lastDraw >= 250) {
       this.lastDraw = now;
-      this.tracks.draw(us);
+      this.timeline.draw(us);
       void this.wave?.show(us);
     }
   }
@@ -262,27 +264,30 @@ export class ContainerView {
     return this.still?.shownUs ?? this.cursorUs ?? this.bounds.fromUs;
   }
 
-  /** Steps to the next (1) or previous (−1) frame in presentation order. */
+  /** Steps to the next (1) or previous (−1) frame in presentation order (the block tables around the frame are read first, once). */
   stepFrame(direction: 1 | -1): void {
     if (this.player.active) return this.player.pause();
     const t = this.video;
-    const d = t === null ? undefined : this.session.detail?.[t.number];
-    const now = this.reference();
-    if (d === undefined) {
-      const step = t === null || t.blockCount < 2 || t.lastPtsUs === null || t.firstPtsUs === null ? 40_000 : (t.lastPtsUs - t.firstPtsUs) / (t.blockCount - 1);
-      this.seek(now + direction * step);
-      return;
-    }
-    const next = direction > 0 ? d.ptsUs.find((p) => p > now) : findLast(d.ptsUs, (p) => p < now);
-    if (next !== undefined) this.seek(next);
+    if (t === null) return;
+    const started = this.reference();
+    void this.session.loadAround(t, started).then(
+      () => {
+        if (this.destroyed) return;
+        const now = this.reference();
+        const d = this.session.detail?.[t.number];
+        const next = d === undefined ? undefined : direction > 0 ? d.ptsUs.find((p) => p > now) : findLast(d.ptsUs, (p) => p < now);
+        if (next !== undefined) this.seek(next);
+      },
+      (error: unknown) => replaceChildren(this.player.status, h('span', { class: 'error' }, `Block tables could not be read: ${errorText(error)}`)),
+    );
   }
 
-  /** Steps to the next (1) or previous (−1) keyframe. */
+  /** Steps to the next (1) or previous (−1) keyframe: those the index names, and those of the block tables read. */
   stepKeyframe(direction: 1 | -1): void {
     if (this.player.active) return this.player.pause();
     const d = this.video === null ? undefined : this.session.detail?.[this.video.number];
     const now = this.reference();
-    const keys = d?.keyframesUs ?? indexKeyframes(this.session, this.video);
+    const keys = [...new Set([...indexKeyframes(this.session, this.video), ...(d?.keyframesUs ?? [])])].sort((a, b) => a - b);
     const next = direction > 0 ? keys.find((p) => p > now) : findLast(keys, (p) => p < now);
     if (next !== undefined) this.seek(next);
   }

@@ -11,6 +11,7 @@
 import { BlobSource } from '../../src/io/blob-source.js';
 import { HttpSource } from '../../src/io/http-source.js';
 import type { RandomAccessSource } from '../../src/io/source.js';
+import { ticksToUs } from '../../src/format/time.js';
 import { H4mkReader } from '../../src/reader/reader.js';
 import type { BlockInfo, TrackInfo } from '../../src/reader/types.js';
 import { WebCipher, type WebKeyInput } from '../../src/web-platform/web-cipher.js';
@@ -22,7 +23,7 @@ export type RequestRecord = { method: string; range: string; status: number; byt
 /** Requests and bytes so far (HTTP: requests sent; local file: reads), and what the page's cache answered. */
 export type Counters = { requests: number; bytes: number; log: number; cacheHits: number; cacheBytes: number };
 
-/** Per track, its blocks in presentation order (from the segment tables). */
+/** Per track, its blocks in presentation order, from the segment tables read so far (see {@link Session.covers}). */
 export type TrackDetail = {
   track: TrackInfo;
   blocks: BlockInfo[];
@@ -34,12 +35,19 @@ export type TrackDetail = {
   endUs: number;
 };
 
-/** Bytes of the first (suffix) read when opening over HTTP: the index of most files fits. */
-const OPEN_BYTES = 64 * 1024;
-/** Block-level detail is loaded at open up to this many segments (one table read each, batched)… */
-export const DETAIL_SEGMENT_LIMIT = 1024;
-/** …and this many blocks (their metadata is kept in memory for the timelines and frame stepping). */
-export const DETAIL_BLOCK_LIMIT = 250_000;
+/**
+ * Bytes of the first (suffix) read when opening over HTTP: the library's
+ * default, which holds the index of a 2-hour container (3,600 segments), so
+ * opening is one request whatever the length.
+ */
+const OPEN_BYTES = 512 * 1024;
+/** Block tables are read for a window of at most this many segments (the whole container when it has no more)… */
+export const WINDOW_SEGMENT_LIMIT = 256;
+/** …and block metadata is held for at most this many blocks (beyond, only the last window's is kept). */
+export const HELD_BLOCK_LIMIT = 250_000;
+
+/** One seek entry of a track, in µs: which segment holds blocks of the track between two times. */
+type Entry = { segment: number; fromUs: number; toUs: number };
 
 export class Session {
   cipher: WebCipher | null = null;
@@ -118,38 +126,91 @@ export class Session {
     });
   }
 
+  /** Per track, its seek entries in µs (from the index: no read). */
+  #entries: Entry[][] | null = null;
+  /** Block metadata of the segments read so far. */
+  readonly #blocks = new Map<number, BlockInfo[]>();
+  #held = 0;
+  /** Bumped whenever {@link detail} changes. */
+  detailVersion = 0;
+
+  private entries(): Entry[][] {
+    this.#entries ??= this.reader.tracks().map((t) =>
+      this.reader.indexEntries(t.number).map((e) => ({ segment: e.segment, fromUs: ticksToUs(e.minPts, t.timescale), toUs: ticksToUs(e.maxPts, t.timescale) })),
+    );
+    return this.#entries;
+  }
+
+  /** The segments holding blocks of any track with pts in [fromUs, toUs], ascending (from the index alone). */
+  segmentsIn(fromUs: number, toUs: number): number[] {
+    const out = new Set<number>();
+    for (const list of this.entries()) for (const e of list) if (e.toUs >= fromUs && e.fromUs <= toUs) out.add(e.segment);
+    return [...out].sort((a, b) => a - b);
+  }
+
+  /** The seek entry of `track` whose pts range holds `us` (or the nearest before it), or null. */
+  entryAt(track: TrackInfo, us: number): Entry | null {
+    let best: Entry | null = null;
+    for (const e of this.entries()[track.number] ?? []) if (e.fromUs <= us && (best === null || e.fromUs >= best.fromUs)) best = e;
+    return best;
+  }
+
+  /** True when every segment with blocks in [fromUs, toUs] has been read: {@link detail} is complete there. */
+  covers(fromUs: number, toUs: number): boolean {
+    return this.segmentsIn(fromUs, toUs).every((k) => this.#blocks.has(k));
+  }
+
   /**
-   * Loads every segment table (block metadata, no payloads) when there are at
-   * most {@link DETAIL_SEGMENT_LIMIT} segments and {@link DETAIL_BLOCK_LIMIT}
-   * blocks, and builds the per-track
-   * detail. Reads are issued together so the source merges adjacent ones.
-   * Returns null (index-only views) for larger containers.
+   * Reads the block tables (metadata, no payloads) of the segments with
+   * blocks in [fromUs, toUs] that were not read yet, when there are at most
+   * {@link WINDOW_SEGMENT_LIMIT}, and rebuilds {@link detail}. Reads are issued
+   * together so the source merges adjacent ones. False when the window holds
+   * too many segments (the views stay on the index summaries).
    */
-  async loadDetail(): Promise<TrackDetail[] | null> {
-    const reader = this.reader;
-    if (reader.segmentCount > DETAIL_SEGMENT_LIMIT || reader.blockCount > DETAIL_BLOCK_LIMIT) return null;
+  async loadWindow(fromUs: number, toUs: number, extra: readonly number[] = []): Promise<boolean> {
+    const wanted = [...new Set([...this.segmentsIn(fromUs, toUs), ...extra])].filter((k) => k >= 0 && k < this.reader.segmentCount);
+    if (wanted.length > WINDOW_SEGMENT_LIMIT) return false;
+    const missing = wanted.filter((k) => !this.#blocks.has(k));
+    if (missing.length === 0) return true;
     await this.serial(async () => {
-      const BATCH = 64;
-      for (let s = 0; s < reader.segmentCount; s += BATCH) {
-        const batch: Promise<unknown>[] = [];
-        for (let k = s; k < Math.min(reader.segmentCount, s + BATCH); k++) batch.push(reader.segmentTable(k));
-        await Promise.all(batch);
+      if (this.#held + missing.length * (this.reader.blockCount / Math.max(1, this.reader.segmentCount)) > HELD_BLOCK_LIMIT) {
+        for (const k of [...this.#blocks.keys()]) if (!wanted.includes(k)) this.#blocks.delete(k);
       }
-      const perTrack = reader.tracks().map((track) => ({ track, blocks: [] as BlockInfo[] }));
-      // Every table is cached now: this pass reads nothing.
-      for await (const b of reader.range()) perTrack[b.trackNumber]?.blocks.push(b);
-      this.detail = perTrack.map(({ track, blocks }) => {
-        const byPts = [...blocks].sort((a, b) => a.ptsUs - b.ptsUs || a.coreIndex - b.coreIndex);
-        return {
-          track,
-          blocks: byPts,
-          ptsUs: byPts.map((b) => b.ptsUs),
-          keyframesUs: byPts.filter((b) => b.keyframe).map((b) => b.ptsUs),
-          endUs: byPts.reduce((end, b) => Math.max(end, b.ptsUs + b.durationUs), Number.NEGATIVE_INFINITY),
-        };
-      });
+      const BATCH = 64;
+      for (let i = 0; i < missing.length; i += BATCH) {
+        const batch = missing.slice(i, i + BATCH);
+        const tables = await Promise.all(batch.map((k) => this.reader.segmentBlocks(k)));
+        batch.forEach((k, j) => this.#blocks.set(k, tables[j] as BlockInfo[]));
+      }
+      this.#rebuild();
     });
-    return this.detail;
+    return true;
+  }
+
+  /** Reads the tables around `us`: its segment and one on each side (what a frame step needs). */
+  async loadAround(track: TrackInfo, us: number): Promise<void> {
+    const at = this.entryAt(track, us)?.segment ?? 0;
+    await this.loadWindow(us, us, [at - 1, at, at + 1]);
+  }
+
+  #rebuild(): void {
+    const perTrack = this.reader.tracks().map((track) => ({ track, blocks: [] as BlockInfo[] }));
+    this.#held = 0;
+    for (const list of this.#blocks.values()) {
+      this.#held += list.length;
+      for (const b of list) perTrack[b.trackNumber]?.blocks.push(b);
+    }
+    this.detail = perTrack.map(({ track, blocks }) => {
+      const byPts = blocks.sort((a, b) => a.ptsUs - b.ptsUs || a.coreIndex - b.coreIndex);
+      return {
+        track,
+        blocks: byPts,
+        ptsUs: byPts.map((b) => b.ptsUs),
+        keyframesUs: byPts.filter((b) => b.keyframe).map((b) => b.ptsUs),
+        endUs: byPts.reduce((end, b) => Math.max(end, b.ptsUs + b.durationUs), Number.NEGATIVE_INFINITY),
+      };
+    });
+    this.detailVersion++;
   }
 
   /** Checks `key` against the container and keeps the cipher (E_KEY when it is not this container's). */

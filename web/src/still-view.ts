@@ -169,13 +169,14 @@ export class StillView {
   }
 
   /**
-   * With a grant and the block detail loaded: why the frame at `target` cannot be opened (its
+   * With a grant: why the frame at `target` cannot be opened (its
    * keyframe or itself lies outside the grant), or null when it can or when only a read can tell.
    */
   private outsideGrant(track: TrackInfo, target: number): string | null {
     const cipher = this.session.cipher;
-    const keys = this.session.detail?.[track.number]?.keyframesUs;
-    if (cipher === null || cipher.kind !== 'grant' || keys === undefined) return null;
+    if (cipher === null || cipher.kind !== 'grant') return null;
+    // The keyframes the index names (no read): a refusal costs no request.
+    const keys = this.session.reader.indexKeyframes(track.number).map((k) => k.ptsUs);
     let key: number | undefined;
     for (const k of keys) if (k <= target) key = k;
     const w = cipher.grantWindow;

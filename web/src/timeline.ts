@@ -1,7 +1,7 @@
 /**
- * Per-track timelines: keyframe ticks and a block-size / bitrate plot, drawn
- * from block metadata (segment tables) or, for very large containers, from
- * the top-level index alone (one bar per segment).
+ * Per-track timeline pictures over a window of time: keyframe ticks and a
+ * block-size / bitrate plot, drawn from block metadata (segment tables) or
+ * from the top-level index alone (one bar per segment).
  */
 import type { H4mkReader } from '../../src/reader/reader.js';
 import { ticksToUs } from '../../src/format/time.js';
@@ -49,10 +49,14 @@ export function drawDetailTimeline(canvas: HTMLCanvasElement, d: TrackDetail, sp
   const width = canvas.width;
   frame(ctx, width);
   shade(ctx, d.track, span, width, shades);
-  const maxStored = d.blocks.reduce((m, b) => Math.max(m, b.storedLength), 1);
+  // The blocks in the window (and the one running into it): pictures of a zoomed window cost what it shows.
+  const first = Math.max(0, lowerBound(d.ptsUs, span.fromUs) - 1);
+  const end = lowerBound(d.ptsUs, span.toUs + 1);
+  const shown = d.blocks.slice(first, end);
+  const maxStored = shown.reduce((m, b) => Math.max(m, b.storedLength), 1);
   const color = COLORS[d.track.kind] ?? '#57606a';
   const plot = HEIGHT - 14;
-  for (const b of d.blocks) {
+  for (const b of shown) {
     const x = Math.floor(xOf(b.ptsUs, span, width));
     const w = Math.max(1, Math.floor(xOf(b.ptsUs + b.durationUs, span, width)) - x - (b.durationUs > 0 ? 1 : 0));
     const h = Math.max(1, Math.sqrt(b.storedLength / maxStored) * plot);
@@ -62,12 +66,12 @@ export function drawDetailTimeline(canvas: HTMLCanvasElement, d: TrackDetail, sp
   // Keyframe ticks along the top (every block of audio and control tracks is a keyframe: ticks only for video).
   if (d.track.kind === 'video') {
     ctx.fillStyle = '#cf222e';
-    for (const k of d.keyframesUs) ctx.fillRect(Math.floor(xOf(k, span, width)), 0, 2, 10);
+    for (const k of d.keyframesUs) if (k >= span.fromUs && k <= span.toUs) ctx.fillRect(Math.floor(xOf(k, span, width)), 0, 2, 10);
   }
   // Bitrate over 40 bins, as a line.
   const bins = new Float64Array(40);
   const binUs = (span.toUs - span.fromUs) / bins.length;
-  for (const b of d.blocks) {
+  for (const b of shown) {
     const i = Math.min(bins.length - 1, Math.max(0, Math.floor((b.ptsUs - span.fromUs) / binUs)));
     bins[i] = (bins[i] as number) + b.storedLength;
   }
@@ -97,31 +101,34 @@ export function drawIndexTimeline(canvas: HTMLCanvasElement, reader: H4mkReader,
   const width = canvas.width;
   frame(ctx, width);
   shade(ctx, track, span, width, shades);
-  const table = reader.index.seek[track.number];
-  if (table === undefined) return;
-  const dir = reader.index.segments;
-  const rates: number[] = [];
-  for (let k = 0; k < table.entryCount; k++) {
-    const dur = Math.max(1, ticksToUs((table.maxPts[k] as number) - (table.minPts[k] as number), track.timescale));
-    rates.push((dir.length[table.segment[k] as number] as number) / dur);
-  }
+  const entries = reader.indexEntries(track.number);
+  const rates = entries.map((e) => reader.segmentSpan(e.segment).length / Math.max(1, ticksToUs(e.maxPts - e.minPts, track.timescale)));
   const peak = Math.max(1e-9, ...rates);
   ctx.fillStyle = COLORS[track.kind] ?? '#57606a';
-  for (let k = 0; k < table.entryCount; k++) {
-    const a = xOf(ticksToUs(table.minPts[k] as number, track.timescale), span, width);
-    const b = xOf(ticksToUs(table.maxPts[k] as number, track.timescale), span, width);
+  entries.forEach((e, k) => {
+    const a = xOf(ticksToUs(e.minPts, track.timescale), span, width);
+    const b = xOf(ticksToUs(e.maxPts, track.timescale), span, width);
+    if (b < 0 || a > width) return;
     const h = ((rates[k] as number) / peak) * (HEIGHT - 14);
     ctx.fillRect(Math.floor(a), HEIGHT - h, Math.max(1, Math.floor(b - a)), h);
-  }
+  });
   if (track.kind === 'video') {
     ctx.fillStyle = '#cf222e';
-    for (let k = 0; k < table.entryCount; k++) {
-      if ((table.keyCount[k] as number) === 0) continue;
-      ctx.fillRect(Math.floor(xOf(ticksToUs(table.firstKeyPts[k] as number, track.timescale), span, width)), 0, 2, 10);
-      ctx.fillRect(Math.floor(xOf(ticksToUs(table.lastKeyPts[k] as number, track.timescale), span, width)), 0, 2, 10);
-    }
+    for (const k of reader.indexKeyframes(track.number)) if (k.ptsUs >= span.fromUs && k.ptsUs <= span.toUs) ctx.fillRect(Math.floor(xOf(k.ptsUs, span, width)), 0, 2, 10);
   }
   drawCursor(ctx, cursorUs, span, width);
+}
+
+/** The first index of ascending `xs` whose value is ≥ `x` (xs.length when none). */
+function lowerBound(xs: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((xs[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Draws the cursor line at `cursorUs` (nothing when null). */
