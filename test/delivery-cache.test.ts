@@ -32,10 +32,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliveryPlan, FileSink, FileSource, H4mkReader, H4mkWriter, type TrackInfo, type TrackOptions, versionDir } from '../dist/index.js';
+import { deliveryPlan, FileSink, FileSource, H4mkReader, H4mkWriter, versionDir } from '../dist/index.js';
 import { build } from '../dist/server/index.js';
 import { packageContainer } from '../dist/tools/package.js';
 import { requireFfmpeg, SKIP_FFMPEG } from './media/ffmpeg.js';
+import { writeLongContainer } from './support/long-container.js';
 import { NGINX_BINARY, NGINX_SKIPPED, type Nginx, requireNginx, startNginx } from './support/nginx.js';
 
 const run = promisify(execFile);
@@ -519,56 +520,6 @@ describe.skipIf(NGINX_SKIPPED || SKIP_FFMPEG)('a. h4mk serve behind a caching ng
 
 /* ------------------------------------------------ b. request economy, --origin */
 
-/** Track options copied from an imported track (codec, avcC/AudioSpecificConfig, TRAK extra with media_codec). */
-function optionsOf(t: TrackInfo): TrackOptions {
-  return { id: t.id, kind: t.kind, codec: t.codec, config: t.config, timescale: t.timescale, name: t.name, language: t.language, extra: t.extra };
-}
-
-/**
- * A 2-hour container shaped like the clip: its two tracks (real codec
- * configuration, so the plan delivers both), 25 fps video with a keyframe
- * every 2 s, 1024-sample AAC packets; tiny payloads except the first of each
- * track (the clip's own, for the init segments). ~520,000 blocks, 3,600
- * segments.
- */
-async function writeLongContainer(path: string, seconds: number): Promise<{ segments: number }> {
-  const clip = await H4mkReader.open(await FileSource.open(join(served, CLIP)));
-  const [video, audio] = clip.tracks() as [TrackInfo, TrackInfo];
-  const firstVideo = (await clip.readBlock((clip.indexKeyframes(0)[0] as { coreIndex: number }).coreIndex)).payload;
-  const firstAudio = (await clip.readBlock((clip.indexKeyframes(1)[0] as { coreIndex: number }).coreIndex)).payload;
-  await clip.close();
-  expect(video.kind).toBe('video');
-  expect(audio.kind).toBe('audio');
-  const sink = await FileSink.create(path);
-  const writer = await H4mkWriter.create(sink, { compression: 'none' });
-  writer.addTrack(optionsOf(video));
-  writer.addTrack(optionsOf(audio));
-  const fps = 25;
-  const gop = 2 * fps;
-  const frameTicks = video.timescale / fps;
-  const frames = seconds * fps;
-  const packets = Math.floor((seconds * 48_000) / 1024);
-  const key = new Uint8Array(300).fill(7);
-  const delta = new Uint8Array(60).fill(3);
-  const sound = new Uint8Array(24).fill(5);
-  let f = 0;
-  let p = 0;
-  while (f < frames || p < packets) {
-    const tv = f < frames ? f / fps : Infinity;
-    const ta = p < packets ? (p * 1024) / 48_000 : Infinity;
-    if (tv <= ta) {
-      const keyframe = f % gop === 0;
-      await writer.writeBlock({ track: 0, pts: f * frameTicks, dts: f * frameTicks, duration: frameTicks, keyframe, kind: keyframe ? 'I' : 'P', payload: f === 0 ? firstVideo : keyframe ? key : delta });
-      f++;
-    } else {
-      await writer.writeBlock({ track: 1, pts: p * 1024, duration: 1024, keyframe: true, payload: p === 0 ? firstAudio : sound });
-      p++;
-    }
-  }
-  await writer.finish();
-  return { segments: frames / gop };
-}
-
 describe.skipIf(NGINX_SKIPPED || SKIP_FFMPEG)('b. request economy of h4mk serve --origin (2-hour container on a static nginx)', () => {
   const SECONDS = 2 * 3600;
   const NAME = 'long.h4mk';
@@ -580,7 +531,7 @@ describe.skipIf(NGINX_SKIPPED || SKIP_FFMPEG)('b. request economy of h4mk serve 
   beforeAll(async () => {
     nginx = await startNginx();
     const path = join(work, NAME);
-    ({ segments } = await writeLongContainer(path, SECONDS));
+    ({ segments } = await writeLongContainer(join(served, CLIP), path, SECONDS));
     await link(path, join(nginx.root, NAME)).catch(() => copyFile(path, join(nginx.root, NAME)));
     // No re-open during the test: the default (5 s) would re-open the origin file (one more suffix request) on a slow run.
     app = await build({ origin: nginx.url(''), revalidateMs: 3_600_000 });

@@ -23,13 +23,14 @@
  * the server does not send it yet, the test adds it to the page's response
  * and says so (see the README's Inspector section).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServe } from './support/h4mk-serve.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist/cli/main.js');
@@ -60,15 +61,15 @@ function run(command: string, args: string[]): Buffer {
 }
 
 /** Every video frame of `file` in presentation order, RGB24, with its pts; `matrix`: how ffmpeg converts YUV. */
-function decodeAll(file: string, matrix: 'bt601' | 'bt709'): { pts: number[]; frames: Uint8Array[] } {
+function decodeAll(file: string, matrix: 'bt601' | 'bt709', [w, h]: readonly [number, number] = [W, H]): { pts: number[]; frames: Uint8Array[] } {
   const pts = run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0', file])
     .toString()
     .split('\n')
     .map((l) => l.trim().replace(/,$/, ''))
     .filter((l) => l !== '')
     .map(Number);
-  const raw = run('ffmpeg', ['-v', 'error', '-nostdin', '-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf', `scale=${W}:${H}:in_color_matrix=${matrix}:in_range=tv`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
-  const size = W * H * 3;
+  const raw = run('ffmpeg', ['-v', 'error', '-nostdin', '-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf', `scale=${w}:${h}:in_color_matrix=${matrix}:in_range=tv`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+  const size = w * h * 3;
   if (raw.length !== pts.length * size) throw new Error(`${file}: ${raw.length / size} frames, ${pts.length} timestamps`);
   return { pts, frames: pts.map((_, i) => new Uint8Array(raw.buffer, raw.byteOffset + i * size, size)) };
 }
@@ -93,11 +94,14 @@ function presentedIndex(pts: number[], t: number): number {
   return best;
 }
 
-const SOURCES: { name: string; file: string; matrix: 'bt601' | 'bt709'; make: (out: string) => void }[] = [
+const SOURCES: { name: string; file: string; matrix: 'bt601' | 'bt709'; size?: readonly [number, number]; make: (out: string) => void }[] = [
   // The demo clip twice over (stream copy): its own H.264 (B-frames, untagged SD: BT.601) and AAC, 8 s.
   { name: 'h264-aac', file: 'h264-aac.mp4', matrix: 'bt601', make: (out) => run('ffmpeg', ['-v', 'error', '-nostdin', '-y', '-stream_loop', '1', '-i', CLIP, '-c', 'copy', out]) },
   { name: 'vp9-opus', file: 'vp9-opus.webm', matrix: 'bt709', make: (out) => synth(out, ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1', '-g', '50', '-b:v', '400k']) },
   { name: 'av1-opus', file: 'av1-opus.webm', matrix: 'bt709', make: (out) => synth(out, av1Encoder()) },
+  // Untagged (no colour description in the container or the sequence header), 640×360: drawn as ffmpeg
+  // converts untagged video, BT.601 limited range, not as BT.709 (what chromium assumes).
+  { name: 'av1-untagged', file: 'av1-untagged.webm', matrix: 'bt601', size: [640, 360], make: (out) => synth(out, av1Encoder(), false, [640, 360]) },
 ];
 
 function av1Encoder(): string[] {
@@ -106,12 +110,14 @@ function av1Encoder(): string[] {
   return ['-c:v', 'libaom-av1', '-usage', 'realtime', '-cpu-used', '8', '-row-mt', '1', '-g', '50', '-b:v', '400k'];
 }
 
-/** 8 s of testsrc2 (BT.709, tagged) and a beeping sine in Opus. */
-function synth(out: string, video: string[]): void {
+/** 8 s of testsrc2 (BT.709 and tagged, or BT.601 and untagged) and a beeping sine in Opus. */
+function synth(out: string, video: string[], tagged = true, [w, h]: readonly [number, number] = [W, H]): void {
   run('ffmpeg', [
-    ...['-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=25:duration=8`],
+    ...['-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=25:duration=8`],
     ...['-f', 'lavfi', '-i', 'sine=frequency=440:beep_factor=4:sample_rate=48000:duration=8'],
-    ...['-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709'],
+    ...(tagged
+      ? ['-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709']
+      : ['-vf', 'scale=out_color_matrix=bt601:out_range=tv,format=yuv420p']),
     ...[...video, '-c:a', 'libopus', '-b:a', '64k', '-shortest', out],
   ]);
 }
@@ -146,29 +152,15 @@ beforeAll(async () => {
     const file = join(work, s.file);
     s.make(file);
     run(process.execPath, [MAIN, 'import', file, '-o', join(served, `${s.name}.h4mk`)]);
-    references.set(s.name, decodeAll(file, s.matrix));
+    references.set(s.name, decodeAll(file, s.matrix, s.size));
   }
   run(process.execPath, [MAIN, 'keygen', '-o', join(work, 'player.key')]);
   run(process.execPath, [MAIN, 'import', join(work, 'h264-aac.mp4'), '--encrypt', '--key-file', join(work, 'player.key'), '-o', join(served, 'encrypted.h4mk')]);
   run('ffmpeg', ['-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', 'sine=frequency=330:beep_factor=3:sample_rate=44100:duration=8', '-c:a', 'aac', '-b:a', '96k', join(work, 'audio.m4a')]);
   run(process.execPath, [MAIN, 'import', join(work, 'audio.m4a'), '-o', join(served, 'audio-only.h4mk')]);
-  const child = spawn(process.execPath, [MAIN, 'serve', served, '--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  server = child;
-  let output = '';
-  base = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`h4mk serve printed no URL: ${output}`)), 30_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(m[1] as string);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`h4mk serve exited (${code}): ${output}`)));
-  });
+  const started = startServe(MAIN, served);
+  server = started.child;
+  base = await started.base;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

@@ -301,6 +301,11 @@ describe('inspector', () => {
     s = await seekTo(page, 1.2);
     expect(s.state).toBe('no-key');
     expect(await page.textContent('[data-testid=frame-message]')).toContain('Outside the grant');
+    // The refusal is decided from the index: it cost no request.
+    expect(s.requests).toBe('0');
+    // The page names the window whose frames decode: from the keyframe at 2 s.
+    expect(await page.getAttribute('[data-testid=key-status]', 'data-effective-from-us')).toBe('2000000');
+    expect(await page.textContent('[data-testid=key-status]')).toContain('frames decode from');
     // The container key: every frame.
     await page.fill('[data-testid=key-input]', keyLine);
     s = await seekBy(page, '1200000', () => page.click('[data-testid=unlock]'));

@@ -5,6 +5,7 @@
  * index before a byte of it is served. One segment costs one read of the
  * container (the segments holding its blocks are adjacent).
  */
+import { type ColourSpace, trackColourSpace } from '../media/colour.js';
 import type { H4mkReader } from '../reader/reader.js';
 import type { Block } from '../reader/reader.js';
 import { initSegment } from './cmaf/init-segment.js';
@@ -60,6 +61,10 @@ export function offsetTicks(plan: DeliveryPlan, t: DeliveryTrack): number {
  * agrees with (the MPD's times are presentation times) and ffmpeg honours:
  * through DASH, ffmpeg sees the source's exact pts.
  */
+function colourSpec(colour: ColourSpace | undefined): { colorSpace?: ColourSpace } {
+  return colour === undefined ? {} : { colorSpace: colour };
+}
+
 export async function buildInitSegment(reader: H4mkReader, plan: DeliveryPlan, n: number, options: { dash?: boolean } = {}): Promise<Uint8Array> {
   const t = deliverable(plan, n, 'cmaf');
   const first = reader.indexKeyframes(n)[0];
@@ -77,6 +82,8 @@ export async function buildInitSegment(reader: H4mkReader, plan: DeliveryPlan, n
       sampleRate: t.sampleRate,
       channels: t.channels,
       firstPacket: block.payload,
+      // The colours the inspector's stills use: the source's description, else ffmpeg's default for untagged streams.
+      ...(t.kind === 'video' ? colourSpec(trackColourSpace(t.info.codec, t.info.config, t.info.extra)) : {}),
     });
   } catch (error) {
     throw new DeliveryError('E_UNSUPPORTED', `track ${t.info.id}: codec ${t.info.codec} cannot be written to fMP4 (${error instanceof Error ? error.message : String(error)})`);

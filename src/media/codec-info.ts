@@ -5,6 +5,7 @@
  */
 import { ALL_FORMATS, CustomSource, Input, type InputTrack } from 'mediabunny';
 import type { RandomAccessSource } from '../io/source.js';
+import { type ColourDescription, colourFromInit } from './colour.js';
 import { MediaError } from './errors.js';
 
 /** Codec facts of one track. */
@@ -20,7 +21,7 @@ export type CodecInfo = {
   name: string | null;
   language: string;
   disposition: Record<string, boolean>;
-  video?: { width: number; height: number; rotation: number; displayWidth: number; displayHeight: number };
+  video?: { width: number; height: number; rotation: number; displayWidth: number; displayHeight: number; color?: ColourDescription };
   audio?: { sampleRate: number; channels: number };
 };
 
@@ -60,6 +61,8 @@ export async function describe(t: InputTrack): Promise<CodecInfo> {
     disposition: { ...(await t.getDisposition()) } as Record<string, boolean>,
   };
   if (t.isVideoTrack()) {
+    // The container's colour description (MP4 colr, Matroska Colour), kept so pictures keep their colours.
+    const color = colourFromInit(await t.getColorSpace().catch(() => null));
     return {
       ...base,
       kind: 'video',
@@ -69,6 +72,7 @@ export async function describe(t: InputTrack): Promise<CodecInfo> {
         rotation: await t.getRotation(),
         displayWidth: await t.getDisplayWidth(),
         displayHeight: await t.getDisplayHeight(),
+        ...(color === null ? {} : { color }),
       },
     };
   }

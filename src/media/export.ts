@@ -11,6 +11,7 @@ import type { H4mkReader, Block } from '../reader/reader.js';
 import type { TrackInfo } from '../reader/types.js';
 import { MediaError } from './errors.js';
 import type { Mp4Edit } from './mp4-boxes.js';
+import { colourOfExtra } from './colour.js';
 import { Mp4Exporter, type Mp4TrackSpec } from './mp4-mux.js';
 import { type MkvBlockSpec, type MkvTrackSpec, MkvWriter } from './mkv-mux.js';
 import { numberField, objectField, rescale, stringField } from './util.js';
@@ -234,6 +235,8 @@ async function writeMp4(path: string, selected: Selected[], windowed: boolean, b
         ...(video === undefined ? {} : { video: { width: numberField(video, 'width', 0), height: numberField(video, 'height', 0), rotation: numberField(video, 'rotation', 0) } }),
         ...(audio === undefined ? {} : { audio: { sampleRate: numberField(audio, 'sample_rate', 48000), channels: numberField(audio, 'channels', 2) } }),
       };
+      const colour = colourOfExtra(t.extra);
+      if (colour !== null) spec.colorSpace = colour;
       const matrix = mp4?.matrix;
       if (Array.isArray(matrix) && matrix.length === 9 && !windowed) spec.matrix = matrix as number[];
       if (mp4?.trailing_empty_sample === true && !windowed) spec.trailingEmptySample = true;

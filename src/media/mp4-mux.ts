@@ -22,6 +22,7 @@ import {
 import { MediaError } from './errors.js';
 import type { Mp4Edit } from './mp4-boxes.js';
 import { rewriteMp4Timing, type TextTrackData, type TrackTiming } from './mp4-timing.js';
+import type { ColourSpace } from './colour.js';
 import { GrowableF64 } from './util.js';
 
 /** A track for the MP4 muxer. */
@@ -38,6 +39,8 @@ export type Mp4TrackSpec = {
   name: string;
   video?: { width: number; height: number; rotation: number };
   audio?: { sampleRate: number; channels: number };
+  /** The source's colour description, written as colr. */
+  colorSpace?: ColourSpace;
   /** Edit list to write (null: none; "auto": one that presents the packets at their pts). */
   edits: Mp4Edit[] | null | 'auto';
   matrix?: number[];
@@ -125,7 +128,7 @@ export class Mp4Exporter {
       const spec = s.spec;
       const decoderConfig =
         spec.kind === 'video'
-          ? { codec: spec.codec, codedWidth: spec.video?.width ?? 0, codedHeight: spec.video?.height ?? 0, ...(spec.config.length > 0 ? { description: spec.config } : {}) }
+          ? { codec: spec.codec, codedWidth: spec.video?.width ?? 0, codedHeight: spec.video?.height ?? 0, ...(spec.config.length > 0 ? { description: spec.config } : {}), ...(spec.colorSpace === undefined ? {} : { colorSpace: spec.colorSpace }) }
           : { codec: spec.codec, sampleRate: spec.audio?.sampleRate ?? 48000, numberOfChannels: spec.audio?.channels ?? 2, ...(spec.config.length > 0 ? { description: spec.config } : {}) };
       await (s.source as EncodedVideoPacketSource).add(packet, { decoderConfig } as never);
       s.first = false;

@@ -168,7 +168,7 @@ export class ContainerView {
       h('h1', { 'data-testid': 'container-name' }, name),
       h(
         'p',
-        { class: 'summary' },
+        { class: 'summary', 'data-testid': 'summary', 'data-open-requests': open.requests, 'data-open-bytes': open.bytes },
         `${formatBytes(reader.fileSize)} (${formatInteger(reader.fileSize)} bytes) · ${reader.layout} layout · ${formatInteger(reader.blockCount)} blocks in ${formatInteger(reader.segmentCount)} segments · index ${formatInteger(reader.indexLength)} bytes · `,
         openLine,
       ),

@@ -57,20 +57,22 @@ export class EncryptionPanel {
       if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) fromInput();
     });
     const file = h('input', { type: 'file', 'data-testid': 'key-file', 'aria-label': 'key or grant file' });
-    file.addEventListener('change', () => {
-      const chosen = file.files?.[0];
-      file.value = '';
-      if (chosen === undefined) return;
+    const fromFile = (chosen: File): void => {
       if (chosen.size > KEY_FILE_LIMIT) {
         this.describe(`${chosen.name} is ${chosen.size} bytes: not a key or grant file`);
         return;
       }
       void chosen.text().then(unlock, (error: unknown) => this.describe(`cannot read ${chosen.name}: ${errorText(error)}`));
+    };
+    file.addEventListener('change', () => {
+      const chosen = file.files?.[0];
+      file.value = '';
+      if (chosen !== undefined) fromFile(chosen);
     });
     const kdf = params.kdf.kind === 'scrypt' ? `passphrase (scrypt N=2^${params.kdf.log2N}, r=${params.kdf.r}, p=${params.kdf.p})` : 'key file';
     const epochs = params.epochUs === 0 ? 'one key per track' : `key epochs of ${formatTime(params.epochUs)}`;
     this.describe();
-    return h(
+    const section = h(
       'section',
       { class: 'encryption', 'data-testid': 'encryption' },
       h('h2', {}, 'Encryption'),
@@ -102,6 +104,27 @@ export class EncryptionPanel {
       ),
       this.status,
     );
+    // A key or grant file dropped on this panel unlocks (elsewhere, a dropped file opens as a container).
+    section.addEventListener('dragover', (event) => {
+      if (!event.dataTransfer?.types.includes('Files')) return;
+      event.preventDefault();
+      event.stopPropagation();
+      section.dataset.drop = 'true';
+    });
+    section.addEventListener('dragleave', () => delete section.dataset.drop);
+    section.addEventListener('drop', (event) => {
+      event.preventDefault();
+      event.stopPropagation();
+      delete section.dataset.drop;
+      const chosen = event.dataTransfer?.files[0];
+      if (chosen !== undefined) fromFile(chosen);
+    });
+    return section;
+  }
+
+  /** What the grant decodes, µs (null: no grant, or no keyframe inside it). */
+  effectiveWindow(): { fromUs: number; toUs: number } | null {
+    return effectiveWindowOf(this.session);
   }
 
   describe(error?: string): void {
@@ -116,13 +139,38 @@ export class EncryptionPanel {
       return;
     }
     const w = cipher.grantWindow;
-    if (w === null) replaceChildren(this.status, 'Unlocked with the container key (key check passed): every block opens.');
-    else
-      replaceChildren(
-        this.status,
-        `Unlocked with a grant for track ${w.track}, ${formatTime(w.fromUs)} – ${formatTime(w.toUs)} (epoch${w.epochs.length === 1 ? '' : 's'} ${w.epochs.join(', ')}): frames show inside this window only.`,
-      );
+    if (w === null) {
+      replaceChildren(this.status, 'Unlocked with the container key (key check passed): every block opens.');
+      return;
+    }
+    const effective = this.effectiveWindow();
+    const frames =
+      effective === null
+        ? 'no frame of it decodes: no keyframe of the track lies inside its keys (h4mk grant widens a window to its keyframe)'
+        : `frames decode from ${formatTime(effective.fromUs)} (the first keyframe its keys open) to ${formatTime(effective.toUs)}`;
+    this.status.dataset.effectiveFromUs = effective === null ? '' : String(effective.fromUs);
+    this.status.dataset.effectiveToUs = effective === null ? '' : String(effective.toUs);
+    replaceChildren(this.status, `Unlocked with a grant for track ${w.track}, ${formatTime(w.fromUs)} – ${formatTime(w.toUs)} (epoch${w.epochs.length === 1 ? '' : 's'} ${w.epochs.join(', ')}): ${frames}.`);
   }
+}
+
+/**
+ * The span whose frames a grant decodes: from the first keyframe (named by
+ * the index) its keys open, to the end of the keys' epochs (or of the
+ * track). Null when no keyframe lies inside, or there is no grant.
+ */
+function effectiveWindowOf(session: Session): { fromUs: number; toUs: number } | null {
+  const cipher = session.cipher;
+  const w = cipher?.grantWindow ?? null;
+  if (cipher === null || w === null) return null;
+  const track = session.reader.tracks()[w.trackNumber];
+  if (track === undefined) return null;
+  const key = session.reader.indexKeyframes(w.trackNumber).find((k) => cipher.covers({ trackNumber: w.trackNumber, ptsUs: k.ptsUs }));
+  if (key === undefined) return null;
+  const epochUs = session.reader.cryptoParams?.epochUs ?? 0;
+  const lastEpoch = Math.max(...w.epochs);
+  const end = epochUs === 0 ? (track.lastPtsUs ?? key.ptsUs) : Math.min(track.lastPtsUs ?? Number.POSITIVE_INFINITY, (lastEpoch + 1) * epochUs);
+  return { fromUs: key.ptsUs, toUs: end };
 }
 
 export function hex(bytes: Uint8Array): string {

@@ -2,6 +2,8 @@
  * The container list: GET /v1/containers (every page), then each
  * container's manifest for its tracks, duration, encryption and seal.
  */
+import { authHeaders } from './access.js';
+import { accessForm } from './access-form.js';
 import { errorText, formatBytes, formatTime, h, replaceChildren } from './dom.js';
 
 type ListPage = { items: { name: string; size: number; modified: string }[]; next_cursor: string | null };
@@ -18,7 +20,7 @@ type Manifest = {
 const MAX_PAGES = 50;
 
 async function getJson<T>(path: string, signal: AbortSignal): Promise<T> {
-  const response = await fetch(new URL(path, document.baseURI), { signal, headers: { accept: 'application/json' } });
+  const response = await fetch(new URL(path, document.baseURI), { signal, headers: { accept: 'application/json', ...authHeaders() } });
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
     try {
@@ -27,7 +29,7 @@ async function getJson<T>(path: string, signal: AbortSignal): Promise<T> {
     } catch {
       // Not JSON: keep the status line.
     }
-    throw new Error(message);
+    throw Object.assign(new Error(message), { status: response.status });
   }
   return (await response.json()) as T;
 }
@@ -63,11 +65,13 @@ export async function renderList(root: HTMLElement, signal: AbortSignal): Promis
     }
   } catch (error) {
     if (signal.aborted) return;
+    const denied = [401, 403].includes((error as { status?: number }).status ?? 0);
     replaceChildren(
       status,
       `No container list here (${errorText(error)}). `,
-      'This page lists containers when `h4mk serve DIR` serves it; a local file opens without any server (button above, or drop it here).',
+      denied ? 'This server is private: give a read token or open a signed URL below.' : 'This page lists containers when `h4mk serve DIR` serves it; a local file opens without any server (button above, or drop it here).',
     );
+    root.append(accessForm(() => void renderList(root, signal), denied));
     return;
   }
   if (signal.aborted) return;
@@ -103,7 +107,7 @@ export async function renderList(root: HTMLElement, signal: AbortSignal): Promis
     return { item, cells };
   });
   replaceChildren(status, `${items.length} container${items.length === 1 ? '' : 's'}`);
-  root.append(table);
+  root.append(table, accessForm(() => void renderList(root, signal), false));
   await mapLimited(rows, 4, async ({ item, cells }) => {
     try {
       const m = await getJson<Manifest>(`v1/containers/${encodeURIComponent(item.name)}/manifest`, signal);

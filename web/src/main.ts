@@ -5,12 +5,13 @@
  */
 import './style.css';
 import { installWebPlatform } from '../../src/web-platform/platform.js';
+import { accessForm } from './access-form.js';
 import { ContainerView } from './container-view.js';
 import { byId, errorText, h, replaceChildren } from './dom.js';
 import { renderList } from './list-view.js';
 import { Session } from './session.js';
 
-type Route = { container?: string; local?: string; t?: number };
+type Route = { container?: string; local?: string; t?: number; query: string };
 
 const app = byId('app');
 const fileInput = byId<HTMLInputElement>('file-input');
@@ -23,18 +24,23 @@ let localFile: File | null = null;
 
 function parseRoute(): Route {
   const params = new URLSearchParams(location.hash.replace(/^#/, ''));
-  const route: Route = {};
+  const route: Route = { query: '' };
   const container = params.get('container');
   const local = params.get('local');
   const t = params.get('t');
   if (container !== null && container !== '') route.container = container;
   if (local !== null && local !== '') route.local = local;
   if (t !== null && /^-?\d+(\.\d+)?$/.test(t)) route.t = Math.round(Number(t) * 1e6);
+  // A signed URL's parameters (h4mk share): shareable like the URL itself.
+  const expires = params.get('expires');
+  const sig = params.get('sig');
+  if (expires !== null && sig !== null) route.query = `?${new URLSearchParams({ expires, sig }).toString()}`;
   return route;
 }
 
-function fragment(kind: 'container' | 'local', name: string, us: number): string {
-  return `#${kind}=${encodeURIComponent(name)}&t=${(us / 1e6).toFixed(6)}`;
+function fragment(kind: 'container' | 'local', name: string, us: number, query = ''): string {
+  const signed = query === '' ? '' : `&${query.slice(1)}`;
+  return `#${kind}=${encodeURIComponent(name)}${signed}&t=${(us / 1e6).toFixed(6)}`;
 }
 
 function close(): void {
@@ -45,7 +51,7 @@ function close(): void {
   current = null;
 }
 
-async function show(key: string, title: string, open: () => Promise<Session>, kind: 'container' | 'local', t: number | undefined): Promise<void> {
+async function show(key: string, title: string, open: () => Promise<Session>, kind: 'container' | 'local', t: number | undefined, query = ''): Promise<void> {
   close();
   const abort = new AbortController();
   current = { key, abort };
@@ -56,7 +62,11 @@ async function show(key: string, title: string, open: () => Promise<Session>, ki
     session = await open();
   } catch (error) {
     if (current !== mine) return;
+    // Nothing is open: the same address tried again (after a token is given) opens anew.
+    mine.key = '';
+    const denied = /answered HTTP 40[13]\b/.test(errorText(error));
     replaceChildren(app, h('h1', {}, title), h('p', { class: 'error', 'data-testid': 'open-error' }, `Cannot open it: ${errorText(error)}`));
+    if (denied) app.append(accessForm(() => void route(), true));
     return;
   }
   if (current !== mine) {
@@ -66,7 +76,7 @@ async function show(key: string, title: string, open: () => Promise<Session>, ki
   mine.session = session;
   const view = new ContainerView(app, session, {
     onTime: (us) => {
-      if (current === mine) history.replaceState(null, '', fragment(kind, session.name, us));
+      if (current === mine) history.replaceState(null, '', fragment(kind, session.name, us, query));
     },
   });
   mine.view = view;
@@ -78,13 +88,14 @@ async function show(key: string, title: string, open: () => Promise<Session>, ki
 async function route(): Promise<void> {
   const r = parseRoute();
   if (r.container !== undefined) {
-    const key = `container:${r.container}`;
+    const key = `container:${r.container}${r.query}`;
     if (current?.key === key) {
       if (r.t !== undefined && r.t !== current.view?.targetUs) current.view?.seek(r.t);
       return;
     }
     const name = r.container;
-    await show(key, name, () => Session.openServed(name), 'container', r.t);
+    const query = r.query;
+    await show(key, name, () => Session.openServed(name, { query }), 'container', r.t, query);
     return;
   }
   if (r.local !== undefined) {

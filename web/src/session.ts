@@ -15,6 +15,7 @@ import { ticksToUs } from '../../src/format/time.js';
 import { H4mkReader } from '../../src/reader/reader.js';
 import type { BlockInfo, TrackInfo } from '../../src/reader/types.js';
 import { WebCipher, type WebKeyInput } from '../../src/web-platform/web-cipher.js';
+import { authHeaders } from './access.js';
 import { CachedSource } from './cache.js';
 
 /** One HTTP request the source sent. */
@@ -69,9 +70,10 @@ export class Session {
   ) {}
 
   /** Opens a served container by name: `/v1/containers/{name}` with range requests. */
-  static async openServed(name: string, options: { signal?: AbortSignal } = {}): Promise<Session> {
+  static async openServed(name: string, options: { signal?: AbortSignal; query?: string } = {}): Promise<Session> {
     const log: RequestRecord[] = [];
-    const url = new URL(`v1/containers/${encodeURIComponent(name)}`, document.baseURI).href;
+    // A signed URL's `?expires=…&sig=…` stays on every request; a read token goes in a header (access.ts).
+    const url = new URL(`v1/containers/${encodeURIComponent(name)}${options.query ?? ''}`, document.baseURI).href;
     // Same origin only: the page's Content-Security-Policy allows connections to itself alone.
     const http = await HttpSource.open(url, {
       // The page keeps its own cache (CachedSource), shared by every reader use and shown in the stats.
@@ -79,6 +81,7 @@ export class Session {
       // Reads issued together (the segment tables at open) merge only across small gaps: fewer bytes over fewer requests.
       coalesceGap: 16 * 1024,
       fetch: loggingFetch(log),
+      headers: authHeaders(),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     const source = new CachedSource(http);

@@ -5,7 +5,7 @@
  */
 import type { Block } from '../../src/reader/reader.js';
 import type { TrackInfo } from '../../src/reader/types.js';
-import { assumedColourSpace } from './color.js';
+import { trackColourSpace } from '../../src/media/colour.js';
 
 /** What a decode gave: the frame to show and how many frames it took. */
 export type DecodedFrame = { frame: VideoFrame; decoded: number };
@@ -15,9 +15,10 @@ export function videoConfig(track: TrackInfo): VideoDecoderConfig {
   const video = (track.extra as { video?: { width?: unknown; height?: unknown } }).video;
   const config: VideoDecoderConfig = { codec: track.codec, optimizeForLatency: true };
   if (track.config.length > 0) config.description = new Uint8Array(track.config);
-  // Unspecified colour in SD H.264 is BT.601, as ffmpeg, mpv and VLC take it (browsers default to BT.709).
-  const colour = assumedColourSpace(track.codec, track.config);
-  if (colour !== undefined) config.colorSpace = colour;
+  // The container's colour description, else the bitstream's, else ffmpeg's default for untagged
+  // streams (BT.601 limited, every codec and size; browsers would take BT.709).
+  const colour = trackColourSpace(track.codec, track.config, track.extra);
+  if (colour !== undefined) config.colorSpace = colour as VideoColorSpaceInit;
   if (typeof video?.width === 'number' && typeof video.height === 'number') {
     config.codedWidth = video.width;
     config.codedHeight = video.height;

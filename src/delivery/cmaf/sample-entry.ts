@@ -26,6 +26,8 @@ export type SampleEntrySpec = {
   channels?: number;
   /** The track's first packet (a keyframe): some entries are read from it (AV1, VP9 without config). */
   firstPacket: Uint8Array;
+  /** Written as the entry's colr (nclx) box when given. */
+  colorSpace?: { primaries?: string; transfer?: string; matrix?: string; fullRange?: boolean };
 };
 
 /** The stsd box (header included) for `spec`. Throws when mediabunny cannot write the codec to MP4. */
@@ -38,7 +40,8 @@ export async function sampleDescription(spec: SampleEntrySpec): Promise<Uint8Arr
     const source = new EncodedVideoPacketSource(spec.mediaCodec as VideoCodec);
     output.addVideoTrack(source);
     await output.start();
-    await source.add(packet, { decoderConfig: { codec: spec.codec, codedWidth: spec.width ?? 0, codedHeight: spec.height ?? 0, ...description } });
+    const colour = spec.colorSpace === undefined ? {} : { colorSpace: spec.colorSpace as VideoColorSpaceInit };
+    await source.add(packet, { decoderConfig: { codec: spec.codec, codedWidth: spec.width ?? 0, codedHeight: spec.height ?? 0, ...description, ...colour } });
     source.close();
   } else {
     const source = new EncodedAudioPacketSource(spec.mediaCodec as AudioCodec);
