@@ -112,10 +112,15 @@ export class StillView {
     }
     this.setState('loading', '');
     let read: Read & { value: Awaited<ReturnType<typeof reader.readSpan>> };
+    const before = this.session.counters();
+    const started = performance.now();
     try {
       read = await this.session.measured(() => reader.readSpan(track.number, target, { decompress: !reader.encrypted }));
     } catch (error) {
-      return this.fail(seq, target, error);
+      // What the failed read cost is shown too: the stats match the requests sent.
+      const after = this.session.counters();
+      const spent = { requests: after.requests - before.requests, bytes: after.bytes - before.bytes, cacheBytes: after.cacheBytes - before.cacheBytes, sent: this.session.log.slice(before.log), ms: performance.now() - started };
+      return this.fail(seq, target, error, { read: spent, decryptMs: null, decodeMs: null, decoded: 0, frameUs: null, keyframe: null, blocks: 0 });
     }
     const span = read.value;
     if (span === null) {
