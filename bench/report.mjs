@@ -30,7 +30,7 @@ const { values: args } = parseArgs({
 });
 const outDir = args['out-dir'];
 const dataDir = join(here, 'out');
-const ORDER = ['core', 'peers', 'crypto', 'remote', 'server', 'delivery'];
+const ORDER = ['core', 'peers', 'crypto', 'remote', 'server', 'delivery', 'inspector'];
 
 /* ------------------------------------------------------------ inputs */
 
@@ -58,6 +58,7 @@ const bytes = (n) => (n >= 2 ** 30 ? `${fmt(n / 2 ** 30, 2)} GiB` : n >= 2 ** 20
 const cell = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const mdTable = (head, body) => [`| ${head.map(cell).join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
 const verdict = (r) => {
+  if (r.advantage === Number.POSITIVE_INFINITY) return '**nothing read**';
   if (!Number.isFinite(r.advantage)) return '–';
   if (r.advantage >= 1.05) return `**${fmt(r.advantage, 2)}× better**`;
   if (r.advantage > 1 / 1.05) return 'even';
@@ -254,6 +255,31 @@ if (peers) {
   }
 }
 
+/** bench/inspector.mjs (issue 14): the figures behind its rows, with the breakdowns. */
+function inspectorDetail(f) {
+  const F = f.firstFrame;
+  const S = f.seek;
+  const T = f.steps;
+  if (!F || !S || !T) return [];
+  const ms = (x) => `${fmt(x, 1)} ms`;
+  const lines = [];
+  lines.push(`Clip: ${f.clip?.description ?? '?'}; MP4 ${bytes(f.clip?.bytes)}, h4mk ${bytes(f.clip?.h4mkBytes)}. Browser: ${f.browser ?? '?'}. Load average (1/5/15 min): ${f.loadAverageAtStart?.join('/')} at start, ${f.loadAverageAtEnd?.join('/')} at end (2 cores shared by the browser, both servers and other tenants). Times are the page's performance.now() (navigation start = 0), not CDP round trips.`, '');
+  lines.push(
+    mdTable(
+      ['measure', 'h4mk inspector', 'baseline', 'baseline value', 'h4mk ÷ baseline', 'goal', 'detail'],
+      [
+        ['cold time to first frame, median', ms(F.h4mk.ms.median), '<video preload=auto>, first requestVideoFrameCallback', ms(F.video.ms.median), fmt(F.ratio, 3), `≤ 300 ms: ${F.h4mk.ms.median <= 300 ? 'MET' : 'MISSED'}`, `${F.h4mk.ms.n} runs, new browser context each; h4mk runs ${F.h4mk.ms.runs.join(', ')} ms; <video> runs ${F.video.ms.runs.join(', ')} ms ('loadeddata' ${ms(F.video.loadeddataMs.median)})`],
+        ['cold time to first frame, p90', ms(F.h4mk.ms.p90), 'same', ms(F.video.ms.p90), fmt(F.h4mk.ms.p90 / F.video.ms.p90, 3), '', `h4mk: scripts in at ${ms(F.h4mk.scriptsLoadedMs)}, container reads ${fmt(F.h4mk.containerStartMs, 0)}–${fmt(F.h4mk.containerEndMs, 0)} ms (${F.h4mk.containerRequests} requests, ${bytes(F.h4mk.containerBytes)}), decode + draw ${ms(F.h4mk.afterLastByteMs)} after the last byte; page total ${F.h4mk.pageRequests} requests, ${bytes(F.h4mk.pageTransferBytes)}`],
+        ['seek to frame, warm page, median', ms(S.h4mk.ms.median), '<video>: currentTime → seeked + requestVideoFrameCallback', ms(S.video.ms.median), fmt(S.ratio, 3), `≤ 100 ms: ${S.h4mk.ms.median <= 100 ? 'MET' : 'MISSED'}`, `${S.h4mk.ms.n} fixed-seed targets, the same for both; h4mk per seek (medians): ${fmt(S.h4mk.requests.median, 0)} request(s), ${bytes(S.h4mk.bytes.median)}, ${S.h4mk.missMs?.n} seeks sent requests (median ${ms(S.h4mk.missMs?.median)}), ${S.h4mk.hitMs?.n} were answered by the page's cache (median ${ms(S.h4mk.hitMs?.median)}); the page's read ${ms(S.h4mk.pageReadMs?.median)} + decode ${ms(S.h4mk.pageDecodeMs?.median)} of ${fmt(S.h4mk.decoded?.median, 0)} frames; <video> had buffered to ${fmt(S.video.bufferedEndS, 2)} s`],
+        ['seek to frame, warm page, p90', ms(S.h4mk.ms.p90), 'same', ms(S.video.ms.p90), fmt(S.h4mk.ms.p90 / S.video.ms.p90, 3), '', `min–max: h4mk ${fmt(S.h4mk.ms.min, 0)}–${fmt(S.h4mk.ms.max, 0)} ms, <video> ${fmt(S.video.ms.min, 0)}–${fmt(S.video.ms.max, 0)} ms`],
+        [`bytes read for ${T.frames.length} consecutive frame steps (→) after a seek to 5.0 s`, `${fmt(T.networkBytes, 0)} B in ${T.networkRequests} requests`, `${T.frames.length} × the clip's mean GOP (MP4 bytes ÷ ${f.clip?.keyframes} keyframes)`, `${fmt(T.frames.length * f.clip?.meanGopBytes, 0)} B`, fmt(T.ratio, 4), '', `seek stats: ${T.seekStatsRequests} requests, ${fmt(T.seekStatsBytes, 0)} B; the seek to 5.0 s itself read ${fmt(T.from.bytes, 0)} B; per step (medians) ${bytes(T.cacheBytesPerStep)} from the page's cache, ${fmt(T.decodedPerStep, 0)} frames decoded, ${ms(T.ms.median)}`],
+      ],
+    ),
+    '',
+  );
+  return lines;
+}
+
 /* Other sections: their own rows are in the summary; list ratio fields of files without rows. */
 for (const s of sections) {
   if (s.name === 'peers') continue;
@@ -261,6 +287,7 @@ for (const s of sections) {
   const f = s.file;
   if (f.command) md.push(`Command: \`${f.command}\``, '');
   if (f.args) md.push(`Arguments: ${Object.entries(f.args).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ')}.`, '');
+  if (s.name === 'inspector') md.push(...inspectorDetail(f));
   if (s.rows.length) md.push(`${s.rows.length} comparison row(s) in the summary table above.`, '');
   if (s.ratios.length) md.push(mdTable(['field', 'value'], s.ratios.map(([k, v]) => [k, fmt(v, 3)])), '');
   if (f.goals) md.push(mdTable(['goal', 'status', 'value'], Object.entries(f.goals).map(([k, v]) => [k, v.status, v.value])), '');
