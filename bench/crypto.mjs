@@ -26,7 +26,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FileSink, FileSource, H4mkReader, H4mkWriter, MemorySink, MemorySource } from '../dist/index.js';
+import { FileSink, FileSource, H4mkReader, H4mkWriter, MemorySink, MemorySource } from '../dist/node.js';
 import { fmtBytes, fmtInt, fmtNum, median, table } from './lib/stats.mjs';
 import { rng } from './lib/workload.mjs';
 

@@ -49,7 +49,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { FileSink, FileSource, H4mkReader, H4mkWriter } from '../dist/index.js';
+import { FileSink, FileSource, H4mkReader, H4mkWriter } from '../dist/node.js';
 import { deliveryPlan, timelineOf } from '../dist/delivery/index.js';
 import { packageContainer } from '../dist/tools/package.js';
 import { cannon, cannonFigures, loadNginxSupport, procCpuMs, procStats, startServe } from './lib/serve.mjs';

@@ -42,7 +42,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { McapIndexedReader } from '@mcap/core';
 import { ALL_FORMATS, EncodedPacketSink, Input, UrlSource } from 'mediabunny';
-import { FileSink, FileSource, H4mkReader, HttpSource } from '../dist/index.js';
+import { FileSink, FileSource, H4mkReader, HttpSource } from '../dist/node.js';
 import { optimizeContainer } from '../dist/tools/optimize.js';
 import { packH4mk } from './lib/pack.mjs';
 import { fmtBytes, fmtInt, fmtNum, median, table } from './lib/stats.mjs';

@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { FileSink, H4mkWriter } from '../dist/index.js';
+import { FileSink, H4mkWriter } from '../dist/node.js';
 import { addTracks, Workload } from './lib/workload.mjs';
 
 const { values } = parseArgs({

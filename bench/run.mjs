@@ -27,7 +27,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { FileSource, H4mkReader } from '../dist/index.js';
+import { FileSource, H4mkReader } from '../dist/node.js';
 import { CountingSource } from './lib/counting-source.mjs';
 import { packH4mk, packPlain } from './lib/pack.mjs';
 import { fmtBytes, fmtInt, fmtNum, median, percentile, summary, table } from './lib/stats.mjs';

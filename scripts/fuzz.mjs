@@ -17,7 +17,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as lib from '../dist/index.js';
+import * as lib from '../dist/node.js';
 import { fuzz, makeSeeds, runOne } from '../test/fuzz-engine.mjs';
 
 const { values } = parseArgs({

@@ -2,13 +2,14 @@
 /**
  * The folder-level import graph of src/, checked against the architecture:
  *
- *   format → io → compress, crypto → reader, writer → media, recover, delivery → tools → cli, server
+ *   format → io → compress, crypto → platform, web-platform → reader, writer
+ *     → media, recover, delivery → tools → (root) → cli, server
  *
  * A folder may import its own layer and the layers before it, never a later
- * one; the folder graph has no cycles. web-platform/ holds the browser
- * implementations of platform modules (layer of compress and crypto); the
- * root files (index.ts, builder.ts, platform-node.ts) are the package's
- * entries and may import anything below cli and server. Type-only imports
+ * one; the folder graph has no cycles. platform/ holds the Platform
+ * interface and the Node platform, web-platform/ the browser's (and
+ * WebCipher); the root files (index.ts, node.ts, web.ts, builder.ts) are the
+ * package's entries and may import anything below cli and server. Type-only imports
  * (`import type`) are left out: they are erased from the JavaScript and
  * create no dependency at run time.
  *
@@ -20,7 +21,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
-const LAYERS = [['format'], ['io'], ['compress', 'crypto', 'web-platform'], ['reader', 'writer'], ['media', 'recover', 'delivery'], ['tools'], ['(root)'], ['cli', 'server']];
+const LAYERS = [['format'], ['io'], ['compress', 'crypto'], ['platform', 'web-platform'], ['reader', 'writer'], ['media', 'recover', 'delivery'], ['tools'], ['(root)'], ['cli', 'server']];
 const layerOf = new Map(LAYERS.flatMap((names, i) => names.map((n) => [n, i])));
 
 function files(dir) {

@@ -15,7 +15,7 @@ import { contextDigest, deriveBlockKey, deriveKeyCheck, deriveTranscriptKey, NO_
 import { encodeTrackTable } from '../dist/format/track-table.js';
 import { blockEpoch, SecretKeys, sealBlock, transcriptMac } from '../dist/crypto/living-cipher.js';
 import { encodeAssociatedData } from '../dist/format/associated-data.js';
-import { decryptCoreBlock, encryptCoreBlock, initFromSharedSecret } from '../dist/index.js';
+import { decryptCoreBlock, encryptCoreBlock, initFromSharedSecret } from '../dist/node.js';
 
 const hex = (bytes) => Buffer.from(bytes).toString('hex');
 const seq = (length, start, step = 1) => Uint8Array.from({ length }, (_, i) => (start + i * step) & 0xff);

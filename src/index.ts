@@ -1,10 +1,14 @@
 /**
- * h4mk: the H4MK container — writer, reader, seek, verify.
+ * h4mk: the H4MK container — writer, reader, seek, verify, delivery.
  * docs/FORMAT.md is the normative description of the bytes.
+ *
+ * This is the portable entry: it imports nothing of Node and runs unchanged
+ * in a browser bundler, a worker or any JavaScript runtime, on the portable
+ * platform defaults until `installPlatform` is called (src/platform/). On
+ * Node, `h4mk` resolves to the Node entry (src/node.ts: this plus files,
+ * media import/export, the tools, and the native platform installed);
+ * `h4mk/web` adds the browser platform and WebCipher (src/web.ts).
  */
-import { installNodePlatform } from './platform-node.js';
-
-installNodePlatform();
 
 export { buildH4mkTracks } from './builder.js';
 export { compressionId, getCodec, parseCompression, registerCodec, type CompressionCodec } from './compress/codec.js';
@@ -23,8 +27,6 @@ export {
 export { crc32c, crc32cPortable } from './format/crc32c.js';
 export { H4mkError, isH4mkError, type H4mkErrorCode } from './format/errors.js';
 export { ticksToUs, usToTicksExact, usToTicksFloor } from './format/time.js';
-export { FileSink } from './io/file-sink.js';
-export { FileSource } from './io/file-source.js';
 export { MemorySink, MemorySpool, type Sink, type Spool } from './io/sink.js';
 export { MemorySource, readExactly, type RandomAccessSource, type SourceStats } from './io/source.js';
 export { H4mkReader, type Block, type RangeQuery, type ReadBlockOptions, type ReaderOptions } from './reader/reader.js';
@@ -41,7 +43,6 @@ export {
   type LivingCipherState,
 } from './crypto/living-cipher.js';
 export { makeGrant, parseGrant, type Grant, type KeyInput } from './crypto/unlock.js';
-export { generateSigningKeys, signContainer, verifySeal, writeSealed, type SealCheck } from './tools/seal.js';
 export type { EncryptionOptions } from './writer/encryption.js';
 export type { CryptoParams } from './format/crypto-params.js';
 export type { Seal } from './format/seal.js';
@@ -63,19 +64,18 @@ export {
   parseControls,
   validateControl,
 } from './media/controls.js';
-export { type AddControlsOptions, addControlsTrack, readControls } from './media/controls-track.js';
-export { type MediaDemuxer, type MediaPacket, type MediaTrack, openMedia, type SkippedTrack } from './media/demux.js';
 export { isMediaError, MediaError, type MediaErrorCode } from './media/errors.js';
-export { type ExportFormat, type ExportOptions, type ExportSummary, exportMedia, formatOfPath } from './media/export.js';
 export { type GopDecision, type GopPolicy, GopScheduler, type GopStats, gopStats, type KeyframeReason, trackGopStats } from './media/gop.js';
-export { type ImportedTrack, type ImportOptions, type ImportSummary, importMedia, mediaTrackIds } from './media/import.js';
-export type { FileSinkOptions } from './io/file-sink.js';
 export { openAppendOnlyHttpSource } from './io/growing-http.js';
 export { DEFAULT_READ_AHEAD, ReadAheadSource } from './io/read-ahead-source.js';
 export { CHECKPOINT_OVERHEAD_FACTOR, LIVE_DEFAULTS, type LiveOptions, type LiveStats } from './writer/live.js';
 export { DEFAULT_LIVE_SCAN_LIMIT } from './reader/live-open.js';
 export { recoverContainer, type RecoverDamage, type RecoverOptions, type RecoverReference, type RecoverReport } from './recover/recover.js';
 export { optimizeContainer, type OptimizeOptions, type OptimizeSummary } from './tools/optimize.js';
-export { publishVerified, type Published } from './tools/publish.js';
-export { recoverFile, type RecoverFileResult } from './tools/recover-file.js';
 export * from './delivery/index.js';
+export { installPlatform, installedPlatform, type Aead, type CryptoPrimitives, type Platform } from './platform/platform.js';
+export { BlobSource } from './io/blob-source.js';
+export { colourOfExtra, trackColourSpace, type ColourDescription, type ColourSpace } from './media/colour.js';
+export { RegionCache } from './io/http-cache.js';
+export { sealMessage } from './format/seal.js';
+export { fromHex, toHex } from './format/bytes.js';

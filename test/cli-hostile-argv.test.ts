@@ -47,7 +47,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProgram } from '../dist/cli/program.js';
 import { formatSecretKey } from '../dist/cli/key-file.js';
 import { Output } from '../dist/cli/output.js';
-import { addControlsTrack, FileSink, FileSource, generateSigningKeys, H4mkReader, H4mkWriter, importMedia, parseControls } from '../dist/index.js';
+import { addControlsTrack, FileSink, FileSource, generateSigningKeys, H4mkReader, H4mkWriter, importMedia, parseControls } from '../dist/node.js';
 
 const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const PROGRAM = pathToFileURL(fileURLToPath(new URL('../dist/cli/program.js', import.meta.url))).href;

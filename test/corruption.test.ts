@@ -4,7 +4,7 @@
  * flipped block must be attributed to that block.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type BlockInfo, crc32c, H4mkError, H4mkReader, MemorySource, type VerifyReport } from '../src/index.js';
+import { type BlockInfo, crc32c, H4mkError, H4mkReader, MemorySource, type VerifyReport } from '../src/node.js';
 import { allInfos, caught, makeSample, openBytes, writeSample } from './helpers.js';
 
 type Fixture = { name: string; bytes: Uint8Array; infos: BlockInfo[]; bidx: { start: number; end: number; segment: number }[] };
@@ -234,7 +234,7 @@ describe('an index that lies, with every checksum and digest recomputed', () => 
   });
 
   it('keyframe pts decreasing within a track: verify reports E_ORDER naming the block', async () => {
-    const { buildH4mkTracks } = await import('../src/index.js');
+    const { buildH4mkTracks } = await import('../src/node.js');
     const { layoutOf, reseal } = await import('./fuzz-engine.mjs');
     const bytes = await buildH4mkTracks(
       [{ id: 'a', kind: 'audio', timescale: 48000 }],

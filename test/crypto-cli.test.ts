@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Output, type OutputStream } from '../src/cli/output.js';
 import { createProgram, run } from '../src/cli/program.js';
-import { FileSource, type Grant, H4mkReader } from '../src/index.js';
+import { FileSource, type Grant, H4mkReader } from '../src/node.js';
 
 type Run = { code: number; stdout: string; stderr: string };
 

@@ -35,7 +35,7 @@ import {
   signContainer,
   verifySeal,
   writeSealed,
-} from '../src/index.js';
+} from '../src/node.js';
 import { decodeChunk } from '../src/format/chunk.js';
 import { sealMessage } from '../src/format/seal.js';
 import { layoutOf, reseal } from './fuzz-engine.mjs';

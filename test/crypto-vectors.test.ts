@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { contextDigest, deriveBlockKey, deriveKeyCheck, deriveTranscriptKey, secretFromPassphrase } from '../src/crypto/keys.js';
 import { blockEpoch, openBlock, SecretKeys, sealBlock, transcriptMac } from '../src/crypto/living-cipher.js';
 import { encodeAssociatedData } from '../src/format/associated-data.js';
-import { decryptCoreBlock, encryptCoreBlock, H4mkError, initFromSharedSecret } from '../src/index.js';
+import { decryptCoreBlock, encryptCoreBlock, H4mkError, initFromSharedSecret } from '../src/node.js';
 
 type BlockVector = {
   name: string;

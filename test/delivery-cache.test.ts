@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliveryPlan, FileSink, FileSource, H4mkReader, H4mkWriter, versionDir } from '../dist/index.js';
+import { deliveryPlan, FileSink, FileSource, H4mkReader, H4mkWriter, versionDir } from '../dist/node.js';
 import { build } from '../dist/server/index.js';
 import { packageContainer } from '../dist/tools/package.js';
 import { requireFfmpeg, SKIP_FFMPEG } from './media/ffmpeg.js';

@@ -51,7 +51,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileSource, H4mkReader } from '../src/index.js';
+import { FileSource, H4mkReader } from '../src/node.js';
 import { LIVE_HLS_CONFIG, LIVE_PLAYER_PAGE, type LiveLog, MkvBlockClock } from './support/live-player.js';
 import type { PlayerState } from './support/player-page.js';
 

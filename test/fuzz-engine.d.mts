@@ -1,5 +1,5 @@
 /** Types for the plain-JS fuzz engine (test/fuzz-engine.mjs). */
-import type * as Lib from '../src/index.js';
+import type * as Lib from '../src/node.js';
 
 export type Rng = {
   u32(): number;

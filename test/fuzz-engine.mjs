@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 
-/** @typedef {typeof import('../src/index.js')} Lib */
+/** @typedef {typeof import('../src/node.js')} Lib */
 
 const HEADER_LENGTH = 32;
 const FOOTER_LENGTH = 36;

@@ -7,7 +7,7 @@
  * brute-force oracle. `npm run fuzz` runs the same engine for long.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as lib from '../src/index.js';
+import * as lib from '../src/node.js';
 import { type FuzzStats, fuzz, makeSeeds, type Problem, runOne, type Seed } from './fuzz-engine.mjs';
 
 const CASES_PER_RUN = 5_000;

@@ -14,8 +14,8 @@ import {
   type TrackOptions,
   type WriterOptions,
   ticksToUs,
-} from '../src/index.js';
-import type { BlockInput } from '../src/index.js';
+} from '../src/node.js';
+import type { BlockInput } from '../src/node.js';
 
 /** mulberry32: small, fast, deterministic. Returns a float in [0, 1). */
 export function mulberry32(seed: number): () => number {

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rename, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { H4mkError, H4mkReader, HttpSource, type HttpSourceOptions, isPrefetchSource, MemorySource } from '../src/index.js';
+import { H4mkError, H4mkReader, HttpSource, type HttpSourceOptions, isPrefetchSource, MemorySource } from '../src/node.js';
 import { caught, makeSample, Rng, writeSample } from './helpers.js';
 import { type AccessLogEntry, NGINX_SKIPPED, type Nginx, startNginx } from './support/nginx.js';
 import { startRangeServer } from './support/range-server.js';

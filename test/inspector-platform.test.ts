@@ -2,8 +2,9 @@
  * The browser platform of the inspector, checked in Node against the Node
  * implementations and the §13 vectors (Node 20 has WebCrypto and Blob):
  *
- * - every library module the Vite build replaces has a replacement with at
- *   least its exports (web/vite.config.ts BROWSER_REPLACEMENTS);
+ * - the portable entry (dist/index.js) and the web entry (dist/web.js) reach
+ *   no Node built-in and no native addon through any static import, and the
+ *   portable defaults (noble) give node:crypto's bytes;
  * - web sha256, keys and transcript MAC give the vectors' bytes;
  * - WebCipher (WebCrypto HKDF + AES-GCM) decrypts every vector block, a
  *   whole Node-encrypted container read with `decompress: false`, honours
@@ -15,10 +16,10 @@
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BROWSER_REPLACEMENTS } from '../web/vite.config.js';
 import { decompressPayload, getCodec } from '../src/compress/codec.js';
 import { contextDigest as nodeContextDigest } from '../src/crypto/keys.js';
 import { fromHex, toHex } from '../src/format/bytes.js';
@@ -26,10 +27,11 @@ import { COMPRESSIONS, FRAME_KINDS } from '../src/format/constants.js';
 import type { CryptoParams } from '../src/format/crypto-params.js';
 import { H4mkError } from '../src/format/errors.js';
 import { ticksToUs } from '../src/format/time.js';
-import { H4mkReader, MemorySource, type Block } from '../src/index.js';
+import { H4mkReader, MemorySource, type Block } from '../src/node.js';
 import { BlobSource } from '../src/io/blob-source.js';
-import { initWebCodecs, inflateCapped, registerWebCodecs, zstdDecompressCapped } from '../src/web-platform/codecs.js';
-import * as webPrimitives from '../src/web-platform/primitives.js';
+import { initWebCodecs, inflateCapped, webCodecs, zstdDecompressCapped } from '../src/web-platform/codecs.js';
+import * as webPrimitives from '../src/crypto/noble-primitives.js';
+import { registerCodec } from '../src/compress/codec.js';
 import { blockKeyInfo, LABEL_KEY_CHECK } from '../src/crypto/keys.js';
 import { parseKeyText, type StoredBlock, WebCipher } from '../src/web-platform/web-cipher.js';
 import { zstdFrames } from '../src/web-platform/zstd-frames.js';
@@ -126,31 +128,41 @@ async function rejectsWith(promise: Promise<unknown>, code: string): Promise<voi
   expect((error as H4mkError).code).toBe(code);
 }
 
-/** Every module BROWSER_REPLACEMENTS names, loaded by Node (import paths must be literal). */
-const MODULES: Record<string, () => Promise<Record<string, unknown>>> = {
-  'crypto/primitives': () => import('../src/crypto/primitives.js'),
-  'crypto/aead': () => import('../src/crypto/aead.js'),
-  'compress/node-codecs': () => import('../src/compress/node-codecs.js'),
-  'platform-node': () => import('../src/platform-node.js'),
-  'web-platform/primitives': () => import('../src/web-platform/primitives.js'),
-  'web-platform/aead': () => import('../src/web-platform/aead.js'),
-  'web-platform/codecs': () => import('../src/web-platform/codecs.js'),
-  'web-platform/platform': () => import('../src/web-platform/platform.js'),
-};
+/** Every file reached from `entry` by static imports (relative ones followed, packages named), in dist/. */
+function importGraph(entry: string): { files: string[]; packages: Set<string> } {
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const queue = [entry];
+  while (queue.length > 0) {
+    const file = queue.pop() as string;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    // Static imports and re-exports; `import type` is erased by tsc.
+    for (const m of text.matchAll(/^(?:import|export)\s[^;]*?from\s+'([^']+)';|^import\s+'([^']+)';/gms)) {
+      const spec = (m[1] ?? m[2]) as string;
+      if (spec.startsWith('.')) queue.push(fileURLToPath(new URL(spec, `file://${file}`)));
+      else packages.add(spec);
+    }
+  }
+  return { files: [...seen], packages };
+}
 
-describe('browser replacements keep the exports of what they replace', () => {
-  for (const [from, to] of Object.entries(BROWSER_REPLACEMENTS)) {
-    it(`${from} → ${to}`, async () => {
-      const load = (name: string) => {
-        const fn = MODULES[name];
-        if (fn === undefined) throw new Error(`add ${name} to MODULES in this test`);
-        return fn();
-      };
-      const original = Object.keys(await load(from));
-      const replacement = new Set(Object.keys(await load(to)));
-      expect(original.filter((name) => !replacement.has(name))).toEqual([]);
+describe('the portable and web entries run without Node', () => {
+  for (const entry of ['index.js', 'web.js']) {
+    it(`dist/${entry} reaches no Node built-in and no native addon`, () => {
+      const { files, packages } = importGraph(fileURLToPath(new URL(`../dist/${entry}`, import.meta.url)));
+      expect(files.length).toBeGreaterThan(50);
+      const node = [...packages].filter((p) => p.startsWith('node:') || builtinModules.includes(p) || /^(@node-rs\/|zstd-napi)/.test(p));
+      expect(node).toEqual([]);
     });
   }
+
+  it('the Node entry reaches them (the test above would see them)', () => {
+    const { packages } = importGraph(fileURLToPath(new URL('../dist/node.js', import.meta.url)));
+    expect([...packages].filter((p) => p.startsWith('node:'))).toContain('node:crypto');
+    expect(packages.has('@node-rs/crc32')).toBe(true);
+  });
 });
 
 describe('web primitives give the bytes of node:crypto and the vectors', () => {
@@ -339,7 +351,7 @@ describe('capped browser codecs', () => {
   });
 
   it('registered: decompressPayload reports E_DECOMPRESS for the block (the rest of this file reads with these codecs)', () => {
-    registerWebCodecs();
+    for (const codec of webCodecs) registerCodec(codec);
     const five = Uint8Array.of(1, 2, 3, 4, 5);
     let error: unknown = null;
     try {

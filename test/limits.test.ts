@@ -6,7 +6,7 @@
 import { deflateRawSync, brotliCompressSync, constants as zlibConstants } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decompressPayload } from '../src/compress/codec.js';
-import { buildH4mkTracks, type Compression, compressionId, crc32c, getCodec, H4mkError, H4mkWriter, MemorySink } from '../src/index.js';
+import { buildH4mkTracks, type Compression, compressionId, crc32c, getCodec, H4mkError, H4mkWriter, MemorySink } from '../src/node.js';
 import { caught, openBytes } from './helpers.js';
 import { type ChunkPosition, layoutOf, reseal } from './fuzz-engine.mjs';
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileSource, H4mkReader, H4mkWriter, MemorySink, type RandomAccessSource } from '../src/index.js';
+import { FileSource, H4mkReader, H4mkWriter, MemorySink, type RandomAccessSource } from '../src/node.js';
 import { decodeChunk } from '../src/format/chunk.js';
 import { openAppendOnlyHttpSource } from '../src/io/growing-http.js';
 import { Rng } from './helpers.js';

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileSource, H4mkReader, importMedia, MemorySink, MemorySource } from '../src/index.js';
+import { FileSource, H4mkReader, importMedia, MemorySink, MemorySource } from '../src/node.js';
 import { ByteReader } from '../src/media/byte-reader.js';
 import { concat, element, floatElement, Id, idBytes, intBytes, stringElement, uintElement } from '../src/media/ebml.js';
 import { importStream } from '../src/media/live-import.js';

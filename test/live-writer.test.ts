@@ -1,6 +1,6 @@
 // §14 Live append in memory: checkpoints, their overhead bound, the finished file, and live opens of every prefix.
 import { describe, expect, it } from 'vitest';
-import { crc32c, H4mkError, H4mkReader, H4mkWriter, MemorySink, MemorySource, type WriteSummary, type WriterOptions } from '../src/index.js';
+import { crc32c, H4mkError, H4mkReader, H4mkWriter, MemorySink, MemorySource, type WriteSummary, type WriterOptions } from '../src/node.js';
 import { decodeChunk } from '../src/format/chunk.js';
 import { decodeFooter } from '../src/format/header.js';
 import { allInfos, caught, makeSample, type Sample, writeSample } from './helpers.js';

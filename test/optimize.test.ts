@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateSigningKeys, H4mkReader, MemorySink, MemorySource, signContainer, verifySeal, writeSealed } from '../src/index.js';
+import { generateSigningKeys, H4mkReader, MemorySink, MemorySource, signContainer, verifySeal, writeSealed } from '../src/node.js';
 import { optimizeContainer } from '../src/tools/optimize.js';
 import { allInfos, makeSample, writeSample } from './helpers.js';
 
@@ -51,7 +51,7 @@ describe('optimize', () => {
 
   it('a finished live file: checkpoints dropped, the result is exactly what a non-live writer makes', async () => {
     const sink = new MemorySink();
-    const { H4mkWriter } = await import('../src/index.js');
+    const { H4mkWriter } = await import('../src/node.js');
     const writer = await H4mkWriter.create(sink, { live: { checkpointBlocks: 16, checkpointMs: 3_600_000 } });
     for (const t of sample.tracks) writer.addTrack(t);
     for (const b of sample.inputs) await writer.writeBlock(b);

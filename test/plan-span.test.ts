@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Block, FileSource, H4mkReader, MemorySource, type RandomAccessSource, ticksToUs } from '../src/index.js';
+import { type Block, FileSource, H4mkReader, MemorySource, type RandomAccessSource, ticksToUs } from '../src/node.js';
 import { makeSample, Rng, writeSample } from './helpers.js';
 
 /** A source that records every read (offset, length) on top of MemorySource. */

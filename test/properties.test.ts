@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c, crc32cPortable, H4mkError } from '../src/index.js';
+import { crc32c, crc32cPortable, H4mkError } from '../src/node.js';
 import { Cursor, ByteWriter } from '../src/format/bytes.js';
 import { decodeChunk, encodeChunk } from '../src/format/chunk.js';
 import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, BLOCK_HEADER_LENGTH, CHUNK_OVERHEAD, DEFAULT_LIMITS, DIGEST_LENGTH, MAX_TIMESTAMP } from '../src/format/constants.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FileSource, H4mkReader, H4mkWriter, MemorySink } from '../src/index.js';
+import { FileSource, H4mkReader, H4mkWriter, MemorySink } from '../src/node.js';
 import { makeSample, writeSample } from './helpers.js';
 
 const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FileSource, H4mkReader } from '../src/index.js';
+import { FileSource, H4mkReader } from '../src/node.js';
 import { recoverFile } from '../src/tools/recover-file.js';
 import { Rng } from './helpers.js';
 // @ts-expect-error: a plain .mjs shared with the child process

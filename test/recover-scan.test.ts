@@ -1,6 +1,6 @@
 // Recovery by scanning (src/recover): truncation at every kind of offset, corruption, live files, encrypted files.
 import { describe, expect, it } from 'vitest';
-import { crc32c, H4mkReader, H4mkWriter, MemorySink, MemorySource, type WriterOptions } from '../src/index.js';
+import { crc32c, H4mkReader, H4mkWriter, MemorySink, MemorySource, type WriterOptions } from '../src/node.js';
 import { chainStart, chainStep, sha256 } from '../src/crypto/sha256.js';
 import { decodeChunk } from '../src/format/chunk.js';
 import { recoverContainer, type RecoverReport } from '../src/recover/recover.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { H4mkWriter, MemorySink } from '../src/index.js';
+import { H4mkWriter, MemorySink } from '../src/node.js';
 import { NGINX_SKIPPED, type Nginx, startNginx } from './support/nginx.js';
 
 const run = promisify(execFile);

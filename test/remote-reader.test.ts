@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { H4mkError, H4mkReader, HttpSource, MemorySource, type RangeQuery } from '../src/index.js';
+import { H4mkError, H4mkReader, HttpSource, MemorySource, type RangeQuery } from '../src/node.js';
 import { caught, makeSample, Rng, writeSample } from './helpers.js';
 import { type AccessLogEntry, NGINX_SKIPPED, type Nginx, startNginx } from './support/nginx.js';
 

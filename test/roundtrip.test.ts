@@ -18,7 +18,7 @@ import {
   MemorySource,
   type RandomAccessSource,
   ticksToUs,
-} from '../src/index.js';
+} from '../src/node.js';
 import { ALL_COMPRESSIONS, ALL_LAYOUTS, caught, type ExpectedBlock, makeSample, openBytes, writeSample } from './helpers.js';
 
 let dir: string;

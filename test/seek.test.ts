@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type BlockInfo, type H4mkReader, H4mkWriter, MemorySink, type SeekResult, ticksToUs } from '../src/index.js';
+import { type BlockInfo, type H4mkReader, H4mkWriter, MemorySink, type SeekResult, ticksToUs } from '../src/node.js';
 import { allInfos, caught, type ExpectedBlock, makeSample, openBytes, Rng, type Sample, writeSample } from './helpers.js';
 
 const QUERIES_PER_TRACK = 10_000;

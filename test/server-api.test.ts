@@ -11,7 +11,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSigningKeys, H4mkReader, MemorySink, MemorySource, signContainer, writeSealed } from '../src/index.js';
+import { generateSigningKeys, H4mkReader, MemorySink, MemorySource, signContainer, writeSealed } from '../src/node.js';
 import { build } from '../src/server/app.js';
 import { signedUrl } from '../src/server/signed-url.js';
 import { type Client, injectClient, makeServerFixture, parseMultipart, READ_TOKEN, type ServerFixture, SHARE_SECRET, snapshot, socketClient, WRITE_TOKEN } from './support/server-fixtures.js';

@@ -41,7 +41,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileSink, H4mkWriter, MemorySink } from '../src/index.js';
+import { FileSink, H4mkWriter, MemorySink } from '../src/node.js';
 import { build } from '../src/server/app.js';
 import { checkSignature, signName } from '../src/server/signed-url.js';
 

@@ -3,7 +3,7 @@
  * URLs, names, secrets, and the one error table.
  */
 import { describe, expect, it } from 'vitest';
-import { H4mkError } from '../src/index.js';
+import { H4mkError } from '../src/node.js';
 import { ERROR_STATUS, HttpError, toErrorResponse } from '../src/server/errors.js';
 import { BlockCache } from '../src/server/routes/block-response.js';
 import { checkName, isValidName } from '../src/server/names.js';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { crc32c, H4mkError, H4mkReader, H4mkWriter, MemorySink, MemorySource, optimizeContainer, parseGrant, type Grant } from '../src/index.js';
+import { crc32c, H4mkError, H4mkReader, H4mkWriter, MemorySink, MemorySource, optimizeContainer, parseGrant, type Grant } from '../src/node.js';
 import { contextDigest, deriveBlockKey, secretFromPassphrase } from '../src/crypto/keys.js';
 import { SecretKeys, sealBlock } from '../src/crypto/living-cipher.js';
 import { unlock } from '../src/crypto/unlock.js';

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { crc32cPortable, FileSource, H4mkError, H4mkReader, HttpSource, MemorySource, type RandomAccessSource } from '../src/index.js';
+import { crc32cPortable, FileSource, H4mkError, H4mkReader, HttpSource, MemorySource, type RandomAccessSource } from '../src/node.js';
 import { BlobSource } from '../src/io/blob-source.js';
 import { startRangeServer } from './support/range-server.js';
 // @ts-expect-error: plain-JS recipes shared with scripts/make-vectors.mjs

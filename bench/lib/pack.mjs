@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { FileSink, H4mkWriter } from '../../dist/index.js';
+import { FileSink, H4mkWriter } from '../../dist/node.js';
 import { addTracks, blockInputAt, payloadAt } from './workload.mjs';
 
 const BUFFER_LENGTH = 1 << 20; // the same as FileSink's BufferedFile

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import ts from 'typescript';
-import { FileSource, H4mkReader } from '../../dist/index.js';
+import { FileSource, H4mkReader } from '../../dist/node.js';
 import { packH4mk } from './pack.mjs';
 import { materialise, rng } from './workload.mjs';
 

@@ -35,7 +35,7 @@ import { basename, dirname, join } from 'node:path';
 import { McapIndexedReader, McapWriter } from '@mcap/core';
 import { FileHandleReadable, FileHandleWritable } from '@mcap/nodejs';
 import { ALL_FORMATS, Conversion, EncodedAudioPacketSource, EncodedPacket, EncodedPacketSink, EncodedVideoPacketSource, FilePathSource, FilePathTarget, Input, MP4, Mp4OutputFormat, Output } from 'mediabunny';
-import { FileSink, FileSource, H4mkReader, H4mkWriter } from '../../dist/index.js';
+import { FileSink, FileSource, H4mkReader, H4mkWriter } from '../../dist/node.js';
 import { packPlain } from '../lib/pack.mjs';
 import { blockInputAt } from '../lib/workload.mjs';
 
@@ -272,7 +272,7 @@ export async function pack(format, workload, path, options) {
 
 /** MP4 → h4mk through the library's importer (`h4mk import`), FileSink: a durable file. */
 export async function importH4mk(from, to) {
-  const lib = await import('../../dist/index.js');
+  const lib = await import('../../dist/node.js');
   if (typeof lib.importMedia !== 'function') throw new Error('this build of h4mk has no importMedia');
   const t0 = process.hrtime.bigint();
   const summary = await lib.importMedia(from, await FileSink.create(to), { compression: 'none' });

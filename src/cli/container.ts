@@ -3,7 +3,7 @@
  * HttpSource), for the read-side verbs. Every source opened here counts in the
  * run's input session (`--stats`, ./input.ts).
  */
-import { FileSource, H4mkReader, HttpSource, type RandomAccessSource, type ReaderOptions } from '../index.js';
+import { FileSource, H4mkReader, HttpSource, type RandomAccessSource, type ReaderOptions } from '../node.js';
 import { openAppendOnlyHttpSource } from '../io/growing-http.js';
 import { inputError, isSystemError } from './errors.js';
 import { currentInput, isUrl, readerHints } from './input.js';

@@ -5,7 +5,7 @@
  * records: a slow pan with a tilt and a zoom, eased.
  */
 import { fileURLToPath } from 'node:url';
-import type { ControlRecord } from '../index.js';
+import type { ControlRecord } from '../node.js';
 
 /** Path of the embedded default clip (two levels above dist/cli, like package.json). */
 export const DEMO_CLIP = fileURLToPath(new URL('../../assets/demo-clip.mp4', import.meta.url));

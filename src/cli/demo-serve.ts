@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileSink, FileSource, generateSigningKeys, H4mkReader, H4mkWriter, signContainer, writeSealed, type Block, type WriteSummary } from '../index.js';
+import { FileSink, FileSource, generateSigningKeys, H4mkReader, H4mkWriter, signContainer, writeSealed, type Block, type WriteSummary } from '../node.js';
 import type { Sink } from '../io/sink.js';
 import { build, drain } from '../server/index.js';
 import { failure, inputError } from './errors.js';

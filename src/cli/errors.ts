@@ -21,7 +21,7 @@
  * value matched) and the bytes are not what was encrypted.
  */
 import { CommanderError } from 'commander';
-import { H4mkError, type H4mkErrorCode } from '../index.js';
+import { H4mkError, type H4mkErrorCode } from '../node.js';
 
 /** Process exit codes of the CLI. */
 export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2, PARTIAL: 3, NOTHING: 4, INTERRUPTED: 130 } as const;

@@ -15,7 +15,7 @@
  * collects the counters of every source the verb opened.
  */
 import { type Command, Option } from 'commander';
-import type { RandomAccessSource } from '../index.js';
+import type { RandomAccessSource } from '../node.js';
 
 /** What `--stats`, `--layout` and `--live` gave. */
 export type InputOptions = { stats?: boolean; layout?: 'tail' | 'faststart'; live?: boolean };

@@ -3,7 +3,7 @@
  * (the seed's spelling: `core_index`, `pts_us`). Binary fields are hex
  * (digests) or base64 (codec configuration, payloads), never raw bytes.
  */
-import type { BlockInfo, SeekResult, WriteSummary } from '../index.js';
+import type { BlockInfo, SeekResult, WriteSummary } from '../node.js';
 import type { ErrorReport } from './errors.js';
 
 /** Hex of a digest. */

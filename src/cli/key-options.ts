@@ -10,8 +10,8 @@
  * visible to other users (ps, /proc) and end up in shell history.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { EncryptionOptions, Grant, KeyInput } from '../index.js';
-import { parseGrant } from '../index.js';
+import type { EncryptionOptions, Grant, KeyInput } from '../node.js';
+import { parseGrant } from '../node.js';
 import { inputError } from './errors.js';
 import { looseModeWarning, MAX_GRANT_FILE_LENGTH, readPrivateFile, readSecretKeyFile } from './key-file.js';
 import { parseIndex } from './options.js';

@@ -11,7 +11,7 @@
  * keyframe, kind, compression, and exactly one of payload_b64 | payload_file.
  * Unknown keys are rejected so that a typo is not silently ignored.
  */
-import { COMPRESSIONS, FRAME_KINDS, TRACK_KINDS, type BlockInput, type Compression, type FrameKind, type TrackKind, type TrackOptions } from '../index.js';
+import { COMPRESSIONS, FRAME_KINDS, TRACK_KINDS, type BlockInput, type Compression, type FrameKind, type TrackKind, type TrackOptions } from '../node.js';
 
 /** A block line: everything but the payload, and where the payload comes from. */
 export type BlockLine = {

@@ -5,30 +5,30 @@
  */
 import { brotliCompressSync, brotliDecompressSync, constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { createRequire } from 'node:module';
-import { registerCodec } from './codec.js';
+import type { CompressionCodec } from './codec.js';
 
 const zstd = createRequire(import.meta.url)('zstd-napi/binding') as typeof import('zstd-napi/binding.js');
 
 const ZSTD_LEVEL = 3;
 const BROTLI_QUALITY = 5;
 
-/** Registers the Node codecs. Idempotent. */
-export function registerNodeCodecs(): void {
-  registerCodec({
+/** The Node codecs (the Node platform's, src/platform/node.ts). */
+export const nodeCodecs: readonly CompressionCodec[] = [
+  {
     name: 'deflate',
     compress: (bytes) => deflateRawSync(bytes, { level: 6 }),
     // maxOutputLength must be ≥ 1; an empty original is checked by the caller.
     decompress: (bytes, originalLength) => inflateRawSync(bytes, { maxOutputLength: Math.max(1, originalLength) }),
-  });
-  registerCodec({
+  },
+  {
     name: 'brotli',
     compress: (bytes) =>
       brotliCompressSync(bytes, {
         params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
       }),
     decompress: (bytes, originalLength) => brotliDecompressSync(bytes, { maxOutputLength: Math.max(1, originalLength) }),
-  });
-  registerCodec({
+  },
+  {
     name: 'zstd',
     compress: (bytes) => {
       const out = Buffer.allocUnsafe(zstd.compressBound(bytes.length));
@@ -41,5 +41,5 @@ export function registerNodeCodecs(): void {
       const n = zstd.decompress(out, bytes);
       return out.subarray(0, n);
     },
-  });
-}
+  },
+];

@@ -1,45 +1,38 @@
 /**
- * §13.1 AES-256-GCM through node:crypto. The stored bytes of an encrypted
- * block are ciphertext ‖ 16-byte tag; the 12-byte nonce is derived, never stored.
+ * §13.1 AES-256-GCM, synchronous, as the platform provides it. The stored
+ * bytes of an encrypted block are ciphertext ‖ 16-byte tag; the 12-byte nonce
+ * is derived, never stored. The Node entry installs node:crypto's
+ * (node-aead.ts); without it (browsers: WebCrypto has no synchronous AES-GCM)
+ * both calls refuse with E_UNSUPPORTED and name the asynchronous path,
+ * WebCipher (src/web-platform/web-cipher.ts), which decrypts in parallel.
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { H4mkError } from '../format/errors.js';
-import { TAG_LENGTH } from './block-nonce.js';
 
-// The nonce and sizes live in a platform-free module so WebCrypto code shares them.
 export { blockNonce, NONCE_LENGTH, TAG_LENGTH } from './block-nonce.js';
+
+/** A synchronous AES-256-GCM. `open` checks the tag before returning plaintext; every failure is E_AUTH. */
+export interface Aead {
+  seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array, coreIndex?: number): Uint8Array;
+}
+
+const MESSAGE = 'synchronous AES-GCM is not available on this platform (browsers: decrypt with WebCipher; Node: import h4mk/node)';
+
+let current: Aead | null = null;
+
+/** Installs (or, with null, removes) the platform's AES-256-GCM. */
+export function setAead(aead: Aead | null): void {
+  current = aead;
+}
 
 /** Encrypts `plaintext`; returns ciphertext ‖ tag. */
 export function aeadSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
-  cipher.setAAD(aad);
-  const head = cipher.update(plaintext);
-  const tail = cipher.final();
-  const out = new Uint8Array(head.length + tail.length + TAG_LENGTH);
-  out.set(head, 0);
-  out.set(tail, head.length);
-  out.set(cipher.getAuthTag(), head.length + tail.length);
-  return out;
+  if (current === null) throw new H4mkError('E_UNSUPPORTED', MESSAGE);
+  return current.seal(key, nonce, aad, plaintext);
 }
 
-/**
- * Decrypts ciphertext ‖ tag. The tag is checked before any plaintext is
- * returned; every failure is the same generic E_AUTH (no oracle).
- */
+/** Decrypts ciphertext ‖ tag (tag checked first; E_AUTH on any failure, no oracle). */
 export function aeadOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array, coreIndex?: number): Uint8Array {
-  if (sealed.length < TAG_LENGTH) throw new H4mkError('E_AUTH', 'block authentication failed', { coreIndex });
-  const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
-  decipher.setAAD(aad);
-  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_LENGTH));
-  const head = decipher.update(sealed.subarray(0, sealed.length - TAG_LENGTH));
-  try {
-    const tail = decipher.final();
-    if (tail.length === 0) return head;
-    const out = new Uint8Array(head.length + tail.length);
-    out.set(head);
-    out.set(tail, head.length);
-    return out;
-  } catch {
-    throw new H4mkError('E_AUTH', 'block authentication failed', { coreIndex });
-  }
+  if (current === null) throw new H4mkError('E_UNSUPPORTED', MESSAGE, { coreIndex });
+  return current.open(key, nonce, aad, sealed, coreIndex);
 }

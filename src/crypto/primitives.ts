@@ -1,45 +1,39 @@
 /**
- * The platform's cryptographic primitives (Node: node:crypto). Everything
- * above this module is platform-neutral; the browser bundle swaps this one
- * file for src/web-platform/primitives.ts (same exports, same bytes).
+ * The cryptographic primitives the core uses (SHA-256, HKDF, HMAC, scrypt,
+ * random bytes), behind one interface so the core runs on any platform:
+ * by default the portable @noble/hashes implementation (noble-primitives.ts,
+ * audited, no dependencies) and `crypto.getRandomValues`; the Node entry
+ * installs node:crypto's (node-primitives.ts, several times faster) through
+ * `installPlatform` (src/platform.ts). Both give the same bytes (test vectors).
  */
-import * as nodeCrypto from 'node:crypto';
+import * as noble from './noble-primitives.js';
 
-const { createHash, createHmac, hkdfSync, scryptSync } = nodeCrypto;
-// crypto.hash (Node ≥ 20.12) hashes in one call without a Hash object: 2× faster on small inputs.
-const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash;
-
-/** SHA-256 of `bytes`. */
-export function sha256(bytes: Uint8Array): Uint8Array {
-  return oneShot !== undefined ? oneShot('sha256', bytes, 'buffer') : createHash('sha256').update(bytes).digest();
+/** What a platform provides. */
+export interface CryptoPrimitives {
+  sha256(bytes: Uint8Array): Uint8Array;
+  /** SHA-256 of the concatenation of `parts` (no copy). */
+  sha256Parts(...parts: Uint8Array[]): Uint8Array;
+  /** HKDF-SHA256 (RFC 5869): extract with `salt`, expand with `info` to `length` bytes. */
+  hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  /** HMAC-SHA256 of the concatenation of `parts`. */
+  hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array;
+  /** scrypt (RFC 7914); the caller has capped N, r and p. */
+  scryptKey(password: Uint8Array, salt: Uint8Array, log2N: number, r: number, p: number, length: number): Uint8Array;
+  /** `n` cryptographically random bytes. */
+  randomBytes(n: number): Uint8Array;
 }
 
-/** SHA-256 of the concatenation of `parts` (no copy). */
-export function sha256Parts(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest();
+let current: CryptoPrimitives = noble;
+
+/** Replaces the primitives (the platform's; see src/platform.ts). */
+export function setCryptoPrimitives(primitives: CryptoPrimitives): void {
+  current = primitives;
 }
 
-/** HKDF-SHA256 (RFC 5869): extract with `salt`, expand with `info` to `length` bytes. */
-export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
-  return new Uint8Array(hkdfSync('sha256', ikm, salt, info, length));
-}
-
-/** HMAC-SHA256 of the concatenation of `parts`. */
-export function hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
-  const h = createHmac('sha256', key);
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-}
-
-/** scrypt (RFC 7914); the caller has capped N, r and p. */
-export function scryptKey(password: Uint8Array, salt: Uint8Array, log2N: number, r: number, p: number, length: number): Uint8Array {
-  const N = 2 ** log2N;
-  return new Uint8Array(scryptSync(password, salt, length, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }));
-}
-
-/** `n` cryptographically random bytes. */
-export function randomBytes(n: number): Uint8Array {
-  return new Uint8Array(nodeCrypto.randomBytes(n));
-}
+export const sha256 = (bytes: Uint8Array): Uint8Array => current.sha256(bytes);
+export const sha256Parts = (...parts: Uint8Array[]): Uint8Array => current.sha256Parts(...parts);
+export const hkdfSha256 = (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array => current.hkdfSha256(ikm, salt, info, length);
+export const hmacSha256 = (key: Uint8Array, ...parts: Uint8Array[]): Uint8Array => current.hmacSha256(key, ...parts);
+export const scryptKey = (password: Uint8Array, salt: Uint8Array, log2N: number, r: number, p: number, length: number): Uint8Array =>
+  current.scryptKey(password, salt, log2N, r, p, length);
+export const randomBytes = (n: number): Uint8Array => current.randomBytes(n);

@@ -7,7 +7,7 @@
  *
  * Costs one small read of the file's start, only when opening has failed.
  */
-import { MAGIC } from '../format/constants.js';
+import { FOOTER_LENGTH, HEADER_LENGTH, MAGIC } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
 import { notH4mkMessage, SNIFF_BYTES, sniffFormat } from '../format/sniff.js';
 import type { RandomAccessSource } from '../io/source.js';
@@ -28,11 +28,13 @@ export async function explainOpenFailure(source: RandomAccessSource, error: unkn
   let head: Uint8Array;
   try {
     const size = await source.size();
+    // §4.2: a file too short for a header and a footer is E_TRUNCATED whatever it holds.
+    if (size < HEADER_LENGTH + FOOTER_LENGTH) return error;
     head = await source.read(0, Math.min(size, SNIFF_BYTES));
   } catch {
     return error;
   }
-  const isH4mk = head.length >= MAGIC.length && MAGIC.every((b, i) => head[i] === b);
+  const isH4mk = MAGIC.every((b, i) => head[i] === b);
   if (!isH4mk) return new H4mkError('E_MAGIC', notH4mkMessage(sniffFormat(head)), { offset: 0, cause: error });
   if (error.code === 'E_VERSION' || error.message.includes('h4mk recover')) return error;
   const bare = error.message.replace(/ \([^)]*\)$/, '');

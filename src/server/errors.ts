@@ -6,7 +6,7 @@
  * them. Anything else is `E_INTERNAL` (500) with a fixed message: stack
  * traces and internal messages stay in the log.
  */
-import { H4mkError, type H4mkErrorCode } from '../index.js';
+import { H4mkError, type H4mkErrorCode } from '../node.js';
 
 /** Codes the server adds to the container codes. */
 export type ServerOnlyCode =

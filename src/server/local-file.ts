@@ -11,7 +11,7 @@
  * so what is served is exactly the file that was checked.
  */
 import { close, fstat, open, read, type Stats } from 'node:fs';
-import type { RandomAccessSource, SourceStats } from '../index.js';
+import type { RandomAccessSource, SourceStats } from '../node.js';
 
 export class LocalFile implements RandomAccessSource {
   readonly stats: SourceStats = { reads: 0, bytesRead: 0 };

@@ -4,7 +4,7 @@
  * of the same name in schemas.ts; the serializer drops anything undeclared.
  */
 import { trackDurationUs, trackJson, type TrackJson } from '../tools/track-json.js';
-import { type BlockInfo, H4mkError, type H4mkReader, type PlannedRange, type SeekResult, type VerifyReport, verifySeal } from '../index.js';
+import { type BlockInfo, H4mkError, type H4mkReader, type PlannedRange, type SeekResult, type VerifyReport, verifySeal } from '../node.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 

@@ -17,7 +17,7 @@
  */
 import { decompress as zstdDecompress, init as zstdInit } from '@bokuweb/zstd-wasm';
 import { inflateSync } from 'fflate';
-import { registerCodec } from '../compress/codec.js';
+import type { CompressionCodec } from '../compress/codec.js';
 import { H4mkError } from '../format/errors.js';
 import { checkZstdSizes, zstdFrames } from './zstd-frames.js';
 
@@ -56,18 +56,15 @@ export function inflateCapped(bytes: Uint8Array, originalLength: number): Uint8A
   return inflateSync(bytes, { out: new Uint8Array(originalLength + 1) });
 }
 
-/** Registers the browser codecs (zstd needs {@link initWebCodecs} to have resolved). Idempotent. */
-export function registerWebCodecs(): void {
-  registerCodec({ name: 'zstd', compress: () => noCompression('zstd'), decompress: zstdDecompressCapped });
-  registerCodec({ name: 'deflate', compress: () => noCompression('deflate'), decompress: inflateCapped });
-  registerCodec({
+/** The browser codecs (zstd needs {@link initWebCodecs} to have resolved). */
+export const webCodecs: readonly CompressionCodec[] = [
+  { name: 'zstd', compress: () => noCompression('zstd'), decompress: zstdDecompressCapped },
+  { name: 'deflate', compress: () => noCompression('deflate'), decompress: inflateCapped },
+  {
     name: 'brotli',
     compress: () => noCompression('brotli'),
     decompress: () => {
       throw new H4mkError('E_UNSUPPORTED', 'brotli blocks cannot be read in the browser (no decoder that honours the original_length cap); re-pack with zstd or deflate');
     },
-  });
-}
-
-/** The name src/platform-node.ts's importer expects, for the alias. */
-export const registerNodeCodecs = registerWebCodecs;
+  },
+];

@@ -1,27 +1,24 @@
 /**
- * Browser replacement of src/platform-node.ts: registers the browser codecs
- * (codecs.ts) and keeps the portable CRC-32C (src/format/crc32c.ts), which
- * is the default, so there is nothing to install for it.
+ * The browser platform: the portable primitives (noble), table CRC-32C, no
+ * synchronous AES-GCM (blocks decrypt with WebCipher), and the browser
+ * codecs (zstd wasm, fflate; capped). Installed by the web entry's
+ * {@link installWebPlatform}.
  */
-import { crc32cPortable, setCrc32cImplementation } from '../format/crc32c.js';
-import { initWebCodecs, registerWebCodecs } from './codecs.js';
+import * as noble from '../crypto/noble-primitives.js';
+import { crc32cPortable } from '../format/crc32c.js';
+import { installPlatform, type Platform } from '../platform/platform.js';
+import { initWebCodecs, webCodecs } from './codecs.js';
+
+/** The browser platform. */
+export const webPlatform: Platform = { name: 'web', crypto: noble, aead: null, crc32c: crc32cPortable, codecs: webCodecs };
 
 let installed: Promise<void> | null = null;
 
-/**
- * Installs the browser platform: the codecs (registered at once; zstd works
- * once the returned promise resolves) and the portable CRC-32C.
- */
+/** Installs {@link webPlatform}: at once, except zstd, which works once the returned promise resolves (its wasm). */
 export function installWebPlatform(): Promise<void> {
   if (installed === null) {
-    registerWebCodecs();
-    setCrc32cImplementation(crc32cPortable);
+    installPlatform(webPlatform);
     installed = initWebCodecs();
   }
   return installed;
-}
-
-/** For code written against src/platform-node.ts (the alias maps it here). */
-export function installNodePlatform(): void {
-  void installWebPlatform();
 }

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { dashManifest, deliveryPlan, findBox, masterPlaylist, mediaPlaylist, mediaSegment } from '../../src/delivery/index.js';
-import { H4mkReader, H4mkWriter, MemorySink, MemorySource } from '../../src/index.js';
+import { H4mkReader, H4mkWriter, MemorySink, MemorySource } from '../../src/node.js';
 
 function parseTrun(segment: Uint8Array) {
   const moof = findBox(segment, 'moof') as Uint8Array;

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Block, FileSink, FileSource, H4mkReader, H4mkWriter } from '../../src/index.js';
+import { type Block, FileSink, FileSource, H4mkReader, H4mkWriter } from '../../src/node.js';
 import { build } from '../../src/server/app.js';
 
 const run = promisify(execFile);

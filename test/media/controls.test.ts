@@ -24,7 +24,7 @@ import {
   parseControls,
   readControls,
   validateControl,
-} from '../../src/index.js';
+} from '../../src/node.js';
 
 let dir: string;
 beforeAll(() => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildH4mkTracks, FileSink, FileSource, GopScheduler, gopStats, H4mkReader, importMedia, MemorySource, OpaqueAdapter, trackGopStats } from '../../src/index.js';
+import { buildH4mkTracks, FileSink, FileSource, GopScheduler, gopStats, H4mkReader, importMedia, MemorySource, OpaqueAdapter, trackGopStats } from '../../src/node.js';
 import { ByteReader } from '../../src/media/byte-reader.js';
 import { h264SliceKind } from '../../src/media/frame-kind.js';
 import { MkvDemuxer } from '../../src/media/mkv-demux.js';

@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Block, exportMedia, FileSink, FileSource, H4mkReader, importMedia, type ImportSummary, isMediaError } from '../../src/index.js';
+import { type Block, exportMedia, FileSink, FileSource, H4mkReader, importMedia, type ImportSummary, isMediaError } from '../../src/node.js';
 import { decodeErrors, FIXTURE_FILES, FIXTURES, framemd5, md5, packetHashes, probePackets, probeStreams, requireFfmpeg, SKIP_FFMPEG } from './ffmpeg.js';
 
 let dir: string;

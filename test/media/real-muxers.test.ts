@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Block, exportMedia, FileSink, FileSource, H4mkReader, importMedia, isMediaError } from '../../src/index.js';
+import { type Block, exportMedia, FileSink, FileSource, H4mkReader, importMedia, isMediaError } from '../../src/node.js';
 import { ByteReader } from '../../src/media/byte-reader.js';
 import { concat, element, Id, idBytes, sizeBytes, uintElement } from '../../src/media/ebml.js';
 import { UnsupportedTracksError } from '../../src/media/errors.js';

@@ -6,7 +6,7 @@
  * track (the clip's own, so init segments and the first frame are real).
  * Two hours: ~520,000 blocks in 3,600 segments, ~80 MB.
  */
-import { FileSink, FileSource, H4mkReader, H4mkWriter, type TrackInfo, type TrackOptions } from '../../dist/index.js';
+import { FileSink, FileSource, H4mkReader, H4mkWriter, type TrackInfo, type TrackOptions } from '../../dist/node.js';
 
 /** Track options copied from an imported track (codec, avcC/AudioSpecificConfig, TRAK extra with media_codec). */
 export function optionsOf(t: TrackInfo): TrackOptions {

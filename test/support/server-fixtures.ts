@@ -12,7 +12,7 @@ import { lstat, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { generateSigningKeys, H4mkReader, MemorySink, MemorySource, signContainer, writeSealed } from '../../src/index.js';
+import { generateSigningKeys, H4mkReader, MemorySink, MemorySource, signContainer, writeSealed } from '../../src/node.js';
 import { makeSample, type Sample, writeSample } from '../helpers.js';
 
 export const WRITE_TOKEN = 'write-token-0123456789abcdef';

@@ -74,7 +74,7 @@ async function main() {
       seed: { type: 'string', default: '1' },
     },
   });
-  const { FileSink, H4mkWriter } = await import('../../dist/index.js');
+  const { FileSink, H4mkWriter } = await import('../../dist/node.js');
   const seed = Number(values.seed);
   const blocks = Number(values.blocks);
   const delay = Number(values['delay-ms']);

@@ -2,7 +2,7 @@
 // container with the public writer; test/vectors.test.ts checks that the
 // committed hex equals what the writer produces today, byte for byte, and
 // runs every vector through the reader.
-import { buildH4mkTracks } from '../../dist/index.js';
+import { buildH4mkTracks } from '../../dist/node.js';
 
 const enc = new TextEncoder();
 

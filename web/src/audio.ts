@@ -2,8 +2,7 @@
  * The audio waveform around the cursor: the blocks of an audio track in a
  * window, decoded with WebCodecs' AudioDecoder, drawn as min/max columns.
  */
-import type { Block } from '../../src/reader/reader.js';
-import type { TrackInfo } from '../../src/reader/types.js';
+import type { Block, TrackInfo } from 'h4mk/web';
 
 /** Decoded samples of channel 0 with the time of the first one. */
 export type Samples = { startUs: number; sampleRate: number; data: Float32Array };

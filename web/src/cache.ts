@@ -6,8 +6,7 @@
  * video was just fetched, or the waveform after a seek cost no request.
  * Only the bytes that are not held are fetched.
  */
-import { RegionCache } from '../../src/io/http-cache.js';
-import type { RandomAccessSource, SourceStats } from '../../src/io/source.js';
+import { type RandomAccessSource, RegionCache, type SourceStats } from 'h4mk/web';
 
 /** Default budget: enough for minutes of typical video around the cursor. */
 export const CACHE_BUDGET = 48 * 1024 * 1024;

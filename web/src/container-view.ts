@@ -7,7 +7,7 @@
  * and GOP statistics. This file lays them out and keeps the cursor; each
  * panel is its own module.
  */
-import type { TrackInfo } from '../../src/reader/types.js';
+import type { TrackInfo } from 'h4mk/web';
 import { errorText, formatBytes, formatInteger, formatTime, h, parseTime, replaceChildren } from './dom.js';
 import { EncryptionPanel } from './encryption-panel.js';
 import { integritySection } from './integrity-panel.js';

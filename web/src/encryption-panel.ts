@@ -4,8 +4,7 @@
  * used in this page with WebCrypto, kept in memory only, and sent nowhere
  * (a chosen file is read in the page, never uploaded).
  */
-import { H4mkError } from '../../src/format/errors.js';
-import { parseKeyText } from '../../src/web-platform/web-cipher.js';
+import { H4mkError, parseKeyText } from 'h4mk/web';
 import { errorText, formatTime, h, replaceChildren } from './dom.js';
 import type { Session } from './session.js';
 

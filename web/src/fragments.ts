@@ -6,12 +6,7 @@
  * stored and opened with the page's WebCrypto cipher before they are
  * remuxed; the key never leaves the page.
  */
-import { completeSegments, type DeliveryPlan, deliveryPlan, segmentBounds, type TrackTimeline, timelineOf } from '../../src/delivery/plan.js';
-import { buildInitSegment, buildMediaSegment } from '../../src/delivery/segments.js';
-import type { DeliveryTrack } from '../../src/delivery/tracks.js';
-import type { Block, H4mkReader, ReadBlockOptions } from '../../src/reader/reader.js';
-import type { BlockInfo } from '../../src/reader/types.js';
-import type { WebCipher } from '../../src/web-platform/web-cipher.js';
+import { type Block, type BlockInfo, buildInitSegment, buildMediaSegment, completeSegments, type DeliveryPlan, deliveryPlan, type DeliveryTrack, type H4mkReader, type ReadBlockOptions, segmentBounds, timelineOf, type TrackTimeline, type WebCipher } from 'h4mk/web';
 import type { Session } from './session.js';
 
 /** One track the player feeds to a SourceBuffer. */

@@ -3,9 +3,7 @@
  * CRC were checked by the reader at open; the seal's Ed25519 signature is
  * checked here with WebCrypto over the §13.7 message.
  */
-import { toHex } from '../../src/format/bytes.js';
-import { sealMessage } from '../../src/format/seal.js';
-import type { H4mkReader } from '../../src/reader/reader.js';
+import { type H4mkReader, sealMessage, toHex } from 'h4mk/web';
 
 /** The outcome of checking a seal in the page. */
 export type SealStatus =

@@ -4,7 +4,7 @@
  * so a view can be shared; keys and grants never go there.
  */
 import './style.css';
-import { installWebPlatform } from '../../src/web-platform/platform.js';
+import { installWebPlatform } from 'h4mk/web';
 import { accessForm } from './access-form.js';
 import { ContainerView } from './container-view.js';
 import { byId, errorText, h, replaceChildren } from './dom.js';

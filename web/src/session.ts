@@ -8,13 +8,7 @@
  * requests and bytes measured around one operation (a seek, the waveform)
  * are that operation's own.
  */
-import { BlobSource } from '../../src/io/blob-source.js';
-import { HttpSource } from '../../src/io/http-source.js';
-import type { RandomAccessSource } from '../../src/io/source.js';
-import { ticksToUs } from '../../src/format/time.js';
-import { H4mkReader } from '../../src/reader/reader.js';
-import type { BlockInfo, TrackInfo } from '../../src/reader/types.js';
-import { WebCipher, type WebKeyInput } from '../../src/web-platform/web-cipher.js';
+import { BlobSource, type BlockInfo, H4mkReader, HttpSource, type RandomAccessSource, ticksToUs, type TrackInfo, WebCipher, type WebKeyInput } from 'h4mk/web';
 import { authHeaders } from './access.js';
 import { CachedSource } from './cache.js';
 

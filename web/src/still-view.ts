@@ -7,8 +7,7 @@
  * The <video> element of playback sits in the same box; `data-mode` says
  * which of the two shows.
  */
-import type { Block } from '../../src/reader/reader.js';
-import type { TrackInfo } from '../../src/reader/types.js';
+import type { Block, TrackInfo } from 'h4mk/web';
 import { errorText, formatInteger, formatTime, h, replaceChildren } from './dom.js';
 import type { RequestRecord, Session } from './session.js';
 import { canDecode, decodeFrameAt, drawFrame } from './video.js';

@@ -7,7 +7,7 @@
  * tables, read when the window settles. Hovering shows the time and the
  * facts of the block (or segment) under the pointer; a click seeks.
  */
-import type { BlockInfo, TrackInfo } from '../../src/reader/types.js';
+import type { BlockInfo, TrackInfo } from 'h4mk/web';
 import { formatBytes, formatInteger, formatTime, h, replaceChildren } from './dom.js';
 import type { Session } from './session.js';
 import { drawCursor, drawDetailTimeline, drawIndexTimeline, type Shade, type TimeSpan, TIMELINE_HEIGHT, usAt } from './timeline.js';

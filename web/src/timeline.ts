@@ -3,9 +3,7 @@
  * block-size / bitrate plot, drawn from block metadata (segment tables) or
  * from the top-level index alone (one bar per segment).
  */
-import type { H4mkReader } from '../../src/reader/reader.js';
-import { ticksToUs } from '../../src/format/time.js';
-import type { TrackInfo } from '../../src/reader/types.js';
+import { type H4mkReader, ticksToUs, type TrackInfo } from 'h4mk/web';
 import type { TrackDetail } from './session.js';
 
 /** The time span the timelines share, µs. */

@@ -2,8 +2,7 @@
  * Tracks: the track table, GOP statistics, and what the timelines shade (a
  * grant's window).
  */
-import { type GopStats, trackGopStats } from '../../src/media/gop.js';
-import type { TrackInfo } from '../../src/reader/types.js';
+import { type GopStats, trackGopStats, type TrackInfo } from 'h4mk/web';
 import { formatBitrate, formatBytes, formatInteger, formatTime, h, replaceChildren } from './dom.js';
 import type { Session } from './session.js';
 import type { Shade, TimeSpan } from './timeline.js';

@@ -3,9 +3,7 @@
  * TRAK codec string and decoder configuration (avcC, hvcC, vpcC, av1C …),
  * fed the blocks of one decodable span in file (decode) order.
  */
-import type { Block } from '../../src/reader/reader.js';
-import type { TrackInfo } from '../../src/reader/types.js';
-import { trackColourSpace } from '../../src/media/colour.js';
+import { type Block, trackColourSpace, type TrackInfo } from 'h4mk/web';
 
 /** What a decode gave: the frame to show and how many frames it took. */
 export type DecodedFrame = { frame: VideoFrame; decoded: number };

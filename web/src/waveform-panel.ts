@@ -5,9 +5,7 @@
  * decoded with WebCodecs' AudioDecoder and drawn as min/max columns. Under a
  * video it is a strip; for an audio-only container it is the main view.
  */
-import type { Block } from '../../src/reader/reader.js';
-import type { TrackInfo } from '../../src/reader/types.js';
-import type { WebCipher } from '../../src/web-platform/web-cipher.js';
+import type { Block, TrackInfo, WebCipher } from 'h4mk/web';
 import { decodeAudio, drawWaveform } from './audio.js';
 import { errorText, formatInteger, formatTime, h, replaceChildren } from './dom.js';
 import type { Session } from './session.js';

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { addControlsTrack, FileSink, parseControls, readControls } from '../../index.js';
+import { addControlsTrack, FileSink, parseControls, readControls } from '../../node.js';
 import { withContainer } from '../container.js';
 import { aboutPath, inputError } from '../errors.js';
 import { packJson } from '../json.js';

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { addControlsTrack, FileSink, FileSource, H4mkReader, importMedia } from '../../index.js';
+import { addControlsTrack, FileSink, FileSource, H4mkReader, importMedia } from '../../node.js';
 import { withContainer } from '../container.js';
 import { DEMO_CLIP, demoControls } from '../demo-sample.js';
 import { aboutPath, failure, inputError } from '../errors.js';

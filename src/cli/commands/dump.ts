@@ -4,7 +4,7 @@
  * chunk fails its CRC or the walk meets damage.
  */
 import type { Command } from 'commander';
-import { H4mkError, type RandomAccessSource } from '../../index.js';
+import { H4mkError, type RandomAccessSource } from '../../node.js';
 import { decodeFooter } from '../../format/header.js';
 import { ReadAheadSource } from '../../io/read-ahead-source.js';
 import { scanChunks, type ScanEntry, type ScannedChunk } from '../../reader/chunk-scan.js';

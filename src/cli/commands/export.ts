@@ -4,7 +4,7 @@
  * narrows the tracks, `--from-us/--to-us` exports a window cut at keyframes.
  */
 import { type Command, Option } from 'commander';
-import { type ExportFormat, type ExportSummary, exportMedia, type H4mkReader } from '../../index.js';
+import { type ExportFormat, type ExportSummary, exportMedia, type H4mkReader } from '../../node.js';
 import { withContainer } from '../container.js';
 import { addKeyOptions, type KeyOptions, keyInputOf } from '../key-options.js';
 import { aboutPath, inputError } from '../errors.js';

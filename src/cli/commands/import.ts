@@ -11,7 +11,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { type Command, Option } from 'commander';
-import { COMPRESSIONS, type Compression, type EncryptionOptions, FileSink, type ImportSummary, importMedia } from '../../index.js';
+import { COMPRESSIONS, type Compression, type EncryptionOptions, FileSink, type ImportSummary, importMedia } from '../../node.js';
 import { UnsupportedTracksError } from '../../media/errors.js';
 import { importStream, type StreamImportSummary } from '../../media/live-import.js';
 import { aboutPath, CliError, ExitCode, inputError } from '../errors.js';

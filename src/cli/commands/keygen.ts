@@ -6,7 +6,7 @@
  */
 import { createPublicKey, randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { generateSigningKeys } from '../../index.js';
+import { generateSigningKeys } from '../../node.js';
 import { inputError } from '../errors.js';
 import { formatSecretKey, SECRET_KEY_LENGTH, writeKeyFile } from '../key-file.js';
 import type { Output } from '../output.js';

@@ -4,7 +4,7 @@
  * key epoch, container id, signer) and never any key material.
  */
 import type { Command } from 'commander';
-import { type GopStats, trackGopStats, type H4mkReader, } from '../../index.js';
+import { type GopStats, trackGopStats, type H4mkReader, } from '../../node.js';
 import { withContainer } from '../container.js';
 import { hex, trackDurationUs, trackJson, type TrackJson } from '../json.js';
 import type { Output } from '../output.js';

@@ -1,5 +1,5 @@
 /** What the media verbs (import, export, controls) share: error mapping and formatting. */
-import { isMediaError } from '../../index.js';
+import { isMediaError } from '../../node.js';
 import { CliError, ExitCode } from '../errors.js';
 
 const HINTS: Record<string, string> = {

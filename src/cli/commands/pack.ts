@@ -11,7 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
-import { COMPRESSIONS, DEFAULT_LIMITS, FileSink, H4mkWriter, type Compression, type EncryptionOptions, type WriteSummary } from '../../index.js';
+import { COMPRESSIONS, DEFAULT_LIMITS, FileSink, H4mkWriter, type Compression, type EncryptionOptions, type WriteSummary } from '../../node.js';
 import { CliError, ExitCode, aboutPath, inputError } from '../errors.js';
 import { packJson } from '../json.js';
 import { addEncryptOptions, type EncryptOptions, encryptionOf } from '../key-options.js';

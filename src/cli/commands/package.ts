@@ -6,7 +6,7 @@
  * container in the clear (and says so).
  */
 import type { Command } from 'commander';
-import { completeSegments, DeliveryError, deliveryPlan } from '../../index.js';
+import { completeSegments, DeliveryError, deliveryPlan } from '../../node.js';
 import { type PackageSummary, packageContainer } from '../../tools/package.js';
 import { withContainer } from '../container.js';
 import { CliError, ExitCode, inputError } from '../errors.js';

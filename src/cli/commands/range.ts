@@ -6,7 +6,7 @@
  * not open).
  */
 import { type Command, Option } from 'commander';
-import type { BlockInfo, RangeQuery } from '../../index.js';
+import type { BlockInfo, RangeQuery } from '../../node.js';
 import { withContainer } from '../container.js';
 import { inputError } from '../errors.js';
 import { addKeyOptions, keyInputOf, type KeyOptions } from '../key-options.js';

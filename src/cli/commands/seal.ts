@@ -6,7 +6,7 @@
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { type Command, InvalidArgumentError } from 'commander';
-import { FileSink, signContainer, writeSealed } from '../../index.js';
+import { FileSink, signContainer, writeSealed } from '../../node.js';
 import { withContainer } from '../container.js';
 import { aboutPath, failure, inputError } from '../errors.js';
 import { looseModeWarning, readPrivateFile } from '../key-file.js';

@@ -6,7 +6,7 @@
  * empty track) is exit 4, "nothing there"; exit 1 stays for failed checks.
  */
 import { type Command, Option } from 'commander';
-import type { SeekResult } from '../../index.js';
+import type { SeekResult } from '../../node.js';
 import { withContainer } from '../container.js';
 import { CliError, ExitCode, inputError } from '../errors.js';
 import { seekJson } from '../json.js';

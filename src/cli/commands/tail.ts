@@ -10,7 +10,7 @@
  * involved: a writer paused for any time between checkpoints is waited for.
  */
 import type { Command } from 'commander';
-import { type BlockInfo, H4mkError, H4mkReader } from '../../index.js';
+import { type BlockInfo, H4mkError, H4mkReader } from '../../node.js';
 import { openSource } from '../container.js';
 import { addStatsOption, currentInput, isUrl } from '../input.js';
 import { blockJson } from '../json.js';

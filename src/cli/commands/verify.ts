@@ -15,7 +15,7 @@
  * checks tie every byte to the index, so together they fail on any change.
  */
 import type { Command } from 'commander';
-import { H4mkError, H4mkReader, type SealCheck, type VerifyFailure, type VerifyReport, verifySeal } from '../../index.js';
+import { H4mkError, H4mkReader, type SealCheck, type VerifyFailure, type VerifyReport, verifySeal } from '../../node.js';
 import { withSource } from '../container.js';
 import { readerHints } from '../input.js';
 import { failure } from '../errors.js';

@@ -18,7 +18,7 @@ import { lstat, open, readdir, realpath, rename, stat, unlink } from 'node:fs/pr
 import { join, relative, isAbsolute } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { H4mkError, H4mkReader, HttpSource, type RandomAccessSource, readExactly, type VerifyReport } from '../../index.js';
+import { H4mkError, H4mkReader, HttpSource, type RandomAccessSource, readExactly, type VerifyReport } from '../../node.js';
 import { encodeHeader } from '../../format/header.js';
 import { LocalFile } from '../local-file.js';
 import { HttpError } from '../errors.js';

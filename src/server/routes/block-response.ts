@@ -17,7 +17,7 @@
  * reservation, and a response in the LRU costs nothing more.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { BlockInfo } from '../../index.js';
+import type { BlockInfo } from '../../node.js';
 import { immutableCacheControl, type Reservation, releaseWithResponse } from '../context.js';
 import { HttpError } from '../errors.js';
 import type { Entry } from '../plugins/store.js';

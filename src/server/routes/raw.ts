@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { RandomAccessSource } from '../../index.js';
+import type { RandomAccessSource } from '../../node.js';
 import { immutableCacheControl, nameHook, nameParam } from '../context.js';
 import { HttpError } from '../errors.js';
 import { type ByteRange, contentRange, evaluatePreconditions, header, ifRangeAllows, parseRange } from '../ranges.js';

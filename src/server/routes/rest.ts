@@ -4,7 +4,7 @@
  * read access to the container it names (plugins/auth.ts).
  */
 import type { FastifyInstance } from 'fastify';
-import type { H4mkReader, RangeQuery } from '../../index.js';
+import type { H4mkReader, RangeQuery } from '../../node.js';
 import { nameHook, nameParam } from '../context.js';
 import { HttpError } from '../errors.js';
 import { isValidName } from '../names.js';

@@ -18,7 +18,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { H4mkReader, MemorySource } from '../../index.js';
+import { H4mkReader, MemorySource } from '../../node.js';
 import { type Reservation, releaseWithResponse, sendContinue } from '../context.js';
 import { HttpError } from '../errors.js';
 import { checkName } from '../names.js';

@@ -26,7 +26,7 @@
 import { open } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { FileSource, H4mkError, type H4mkErrorCode, H4mkReader, verifySeal } from '../../index.js';
+import { FileSource, H4mkError, type H4mkErrorCode, H4mkReader, verifySeal } from '../../node.js';
 import { nameHook, sendContinue } from '../context.js';
 import { ERROR_STATUS, HttpError } from '../errors.js';
 import { containerEtag } from '../plugins/store.js';

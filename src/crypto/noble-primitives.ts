@@ -1,8 +1,8 @@
 /**
- * Browser replacement of src/crypto/primitives.ts (node:crypto): the same
- * synchronous exports over @noble/hashes (audited, no dependencies) and
- * `crypto.getRandomValues`. Swapped in by the inspector's Vite build
- * (web/vite.config.ts); block decryption itself uses WebCrypto (web-cipher.ts).
+ * The portable primitives, the default of primitives.ts: @noble/hashes
+ * (audited, no dependencies) and `crypto.getRandomValues` (browsers, Node,
+ * Deno, Bun, workers). Block decryption in browsers uses WebCrypto
+ * (web-platform/web-cipher.ts).
  */
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
