@@ -79,3 +79,4 @@ export { colourOfExtra, trackColourSpace, type ColourDescription, type ColourSpa
 export { RegionCache } from './io/http-cache.js';
 export { sealMessage } from './format/seal.js';
 export { fromHex, toHex } from './format/bytes.js';
+export { isDisposable, nalLengthSize } from './media/disposable.js';

@@ -94,7 +94,10 @@ export class ContainerView {
             this.totalsBox,
             {
               onTime: (us) => hooks.onTime(us),
-              onDone: () => this.renderTotals(),
+              onDone: () => {
+                this.renderTotals();
+                this.afterFirstFrame();
+              },
               afterFrame: async (us) => {
                 if (!this.player.active) await this.wave?.show(us);
               },
@@ -102,7 +105,10 @@ export class ContainerView {
             },
             this.player.video,
           );
-    this.wave = this.audio === null ? null : new WavePanel(session, this.audio, this.video === null ? AUDIO_VIEW_HALF_US : WAVE_HALF_US, this.video === null, () => this.renderTotals());
+    this.wave = this.audio === null ? null : new WavePanel(session, this.audio, this.video === null ? AUDIO_VIEW_HALF_US : WAVE_HALF_US, this.video === null, () => {
+      this.renderTotals();
+      this.afterFirstFrame();
+    });
     this.tracks = new TracksPanel(session, this.span);
     this.timeline = new TimelinePanel(
       session,
@@ -187,11 +193,27 @@ export class ContainerView {
       ),
     );
     this.timeline.draw(this.cursorUs);
+    this.renderTotals();
+    if (this.video === null && this.audio === null) {
+      replaceChildren(this.player.status, 'No audio or video track: nothing to play.');
+      this.afterFirstFrame();
+    }
+  }
+
+  private firstFrameShown = false;
+
+  /**
+   * Once the first frame (or waveform) is on screen: what can wait for it, so
+   * the first picture's reads are the only ones in the queue before it —
+   * GOP statistics (one table read at most) and the timelines' block tables.
+   */
+  private afterFirstFrame(): void {
+    if (this.firstFrameShown || this.destroyed) return;
+    this.firstFrameShown = true;
+    this.timeline.settle();
     this.tracks.renderGop().catch((error: unknown) => {
       if (!this.destroyed) replaceChildren(this.tracks.gop, h('p', { class: 'error' }, `GOP statistics could not be read: ${errorText(error)}`));
     });
-    this.renderTotals();
-    if (this.video === null && this.audio === null) replaceChildren(this.player.status, 'No audio or video track: nothing to play.');
   }
 
   /** The side panel of an audio-only container: the track and the totals. */

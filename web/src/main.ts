@@ -147,15 +147,11 @@ window.addEventListener('drop', (event) => {
 window.addEventListener('hashchange', () => void route());
 
 const platformStatus = byId('platform-status');
+// The codecs register at once; zstd's wasm loads while the index is fetched (a session waits for it
+// before it reads blocks), so the first picture does not wait for it.
 installWebPlatform().then(
-  () => {
-    replaceChildren(platformStatus, typeof VideoDecoder === 'undefined' ? 'no WebCodecs in this browser: index views only' : '');
-    document.body.dataset.ready = 'true';
-    void route();
-  },
-  (error: unknown) => {
-    replaceChildren(platformStatus, h('span', { class: 'error' }, `zstd decoder failed to load: ${errorText(error)}`));
-    document.body.dataset.ready = 'true';
-    void route();
-  },
+  () => replaceChildren(platformStatus, typeof VideoDecoder === 'undefined' ? 'no WebCodecs in this browser: index views only' : ''),
+  (error: unknown) => replaceChildren(platformStatus, h('span', { class: 'error' }, `zstd decoder failed to load: ${errorText(error)}`)),
 );
+document.body.dataset.ready = 'true';
+void route();

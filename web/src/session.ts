@@ -8,7 +8,7 @@
  * requests and bytes measured around one operation (a seek, the waveform)
  * are that operation's own.
  */
-import { BlobSource, type BlockInfo, H4mkReader, HttpSource, type RandomAccessSource, ticksToUs, type TrackInfo, WebCipher, type WebKeyInput } from 'h4mk/web';
+import { BlobSource, type BlockInfo, H4mkReader, HttpSource, installWebPlatform, type RandomAccessSource, ticksToUs, type TrackInfo, WebCipher, type WebKeyInput } from 'h4mk/web';
 import { authHeaders } from './access.js';
 import { CachedSource } from './cache.js';
 
@@ -79,7 +79,7 @@ export class Session {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     const source = new CachedSource(http);
-    const reader = await H4mkReader.open(source, { openBytes: OPEN_BYTES });
+    const [reader] = await Promise.all([H4mkReader.open(source, { openBytes: OPEN_BYTES }), platformReady()]);
     return new Session(name, reader, source, 'http', { requests: http.stats.requests, bytes: http.stats.bytesRead, log: log.length, cacheHits: 0, cacheBytes: 0 }, log);
   }
 
@@ -87,7 +87,7 @@ export class Session {
   static async openFile(file: File): Promise<Session> {
     const blob = new BlobSource(file);
     const source = new CachedSource(blob);
-    const reader = await H4mkReader.open(source);
+    const [reader] = await Promise.all([H4mkReader.open(source), platformReady()]);
     return new Session(file.name, reader, source, 'file', { requests: blob.stats.reads, bytes: blob.stats.bytesRead, log: 0, cacheHits: 0, cacheBytes: 0 }, []);
   }
 
@@ -226,6 +226,11 @@ export class Session {
   async close(): Promise<void> {
     await this.reader.close();
   }
+}
+
+/** The browser platform's codecs ready (zstd's wasm loaded); a failure to load it leaves zstd blocks unreadable, not the page. */
+function platformReady(): Promise<void> {
+  return installWebPlatform().catch(() => undefined);
 }
 
 /** A fetch that records each request's range, status, body length and time. */

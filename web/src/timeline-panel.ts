@@ -64,7 +64,7 @@ export class TimelinePanel {
       this.axis,
       this.hover,
     );
-    this.settle();
+    // The window's block tables are read once the page calls settle() (after the first frame).
   }
 
   private row(t: TrackInfo): HTMLElement {
@@ -115,8 +115,8 @@ export class TimelinePanel {
     return c !== null && c >= this.view.fromUs && c <= this.view.toUs ? c : (this.view.fromUs + this.view.toUs) / 2;
   }
 
-  /** Reads the block tables of the window once it has stayed still for a moment (when it holds few enough segments). */
-  private settle(): void {
+  /** Reads the block tables of the window once it has stayed still for a moment (when it holds few enough segments); the page calls it first after the first frame. */
+  settle(): void {
     if (this.settleTimer !== null) clearTimeout(this.settleTimer);
     this.settleTimer = setTimeout(() => {
       this.settleTimer = null;

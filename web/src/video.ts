@@ -3,7 +3,7 @@
  * TRAK codec string and decoder configuration (avcC, hvcC, vpcC, av1C …),
  * fed the blocks of one decodable span in file (decode) order.
  */
-import { type Block, trackColourSpace, type TrackInfo } from 'h4mk/web';
+import { type Block, isDisposable, nalLengthSize, trackColourSpace, type TrackInfo } from 'h4mk/web';
 
 /** What a decode gave: the frame to show and how many frames it took. */
 export type DecodedFrame = { frame: VideoFrame; decoded: number };
@@ -75,7 +75,12 @@ export async function decodeFrameAt(track: TrackInfo, blocks: readonly Block[], 
   });
   try {
     decoder.configure(videoConfig(track));
+    // The frame the target shows: the largest pts ≤ target (else the first). Disposable frames other than
+    // it are referenced by nothing: skipping them halves a seek's decoding on streams with B-frames.
+    const shown = blocks.reduce<Block | null>((pick, b) => (b.ptsUs <= targetUs && (pick === null || b.ptsUs >= pick.ptsUs) ? b : pick), null);
+    const lengthSize = nalLengthSize(track.codec, track.config);
     for (const b of blocks) {
+      if (b !== shown && shown !== null && !b.keyframe && isDisposable(track.codec, lengthSize, b.payload)) continue;
       decoder.decode(new EncodedVideoChunk({ type: b.keyframe ? 'key' : 'delta', timestamp: b.ptsUs, duration: Math.max(0, b.durationUs), data: b.payload }));
     }
     await decoder.flush();
