@@ -44,7 +44,7 @@ export async function writeEncryptedCopy(reader: H4mkReader, sink: Sink, options
     for (const t of reader.tracks()) {
       writer.addTrack({ id: t.id, kind: t.kind, codec: t.codec, config: t.config, timescale: t.timescale, name: t.name, language: t.language, extra: t.extra, compression: t.compression });
     }
-    for await (const b of reader.range({}, { payloads: true })) {
+    for await (const b of reader.blocks({})) {
       const block = b as Block;
       await writer.writeBlock({
         track: block.trackNumber,

@@ -157,7 +157,7 @@ export async function segmentBlocks(reader: H4mkReader, plan: DeliveryPlan, t: D
     ...(lo === null ? {} : { fromUs: Math.floor((lo * 1e6) / P) - 1000 }),
     ...(hi === null ? {} : { toUs: Math.ceil((hi * 1e6) / P) + 1000 }),
   };
-  for await (const b of reader.range(query, { payloads: true })) {
+  for await (const b of reader.blocks(query)) {
     if (lo !== null && before(b.pts, A, lo, P)) continue;
     if (hi !== null && !before(b.pts, A, hi, P)) continue;
     blocks.push(b as Block);
@@ -197,6 +197,6 @@ export async function buildSubtitleSegment(reader: H4mkReader, plan: DeliveryPla
 export async function buildSubtitleFile(reader: H4mkReader, plan: DeliveryPlan, n: number): Promise<string> {
   const t = deliverable(plan, n, 'webvtt');
   const blocks: Block[] = [];
-  for await (const b of reader.range({ tracks: [n] }, { payloads: true })) blocks.push(b as Block);
+  for await (const b of reader.blocks({ tracks: [n] })) blocks.push(b);
   return webvttSegment(t, blocks, plan.offsetSeconds);
 }

@@ -167,7 +167,7 @@ export async function serverSays(response: Response, onBytes: (n: number) => voi
     }
     return null;
   }
-  if (/^text\/plain/i.test(type) && !/[\u0000-\u0008]/.test(text)) return { code: null, message: clip(text.split('\n')[0] as string) };
+  if (/^text\/plain/i.test(type) && !hasControl(text, false)) return { code: null, message: clip(text.split('\n')[0] as string) };
   return null;
 }
 
@@ -181,8 +181,19 @@ export function serverError(displayUrl: string, status: number, says: ServerSays
   return new H4mkError(code, `${displayUrl} answered HTTP ${status}: ${named}${says.message}`);
 }
 
+/** True when `text` holds a control character (C0 below tab only, unless `all`: every C0 and DEL). */
+function hasControl(text: string, all: boolean): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < (all ? 0x20 : 0x09) || (all && c === 0x7f)) return true;
+  }
+  return false;
+}
+
+/** One line of at most 300 characters, control characters replaced by spaces. */
 function clip(text: string): string {
-  const line = text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  let line = '';
+  for (const ch of text) line += hasControl(ch, true) ? ' ' : ch;
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
 

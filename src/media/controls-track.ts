@@ -46,7 +46,7 @@ export async function addControlsTrack(reader: H4mkReader, records: readonly Con
     };
     let done = 0;
     // Stored bytes are copied verbatim (verified against their digests, not recompressed).
-    for await (const item of reader.range({}, { payloads: true, decompress: false })) {
+    for await (const item of reader.blocks({}, { decompress: false })) {
       const b = item as Block;
       if (b.encrypted) throw new MediaError('E_MEDIA_UNSUPPORTED', `block ${b.coreIndex} is encrypted: add the controls track before encrypting`);
       await flushUntil(b.dtsUs);
@@ -80,6 +80,6 @@ export async function readControls(reader: H4mkReader, track?: string | number):
   if (t.codec !== CONTROLS_CODEC) throw new MediaError('E_CONTROLS', `track ${t.id} is not a camera-controls track (codec ${t.codec})`);
   const adapter = new ControlsAdapter();
   const records: (ControlRecord & { core_index: number })[] = [];
-  for await (const b of reader.range({ tracks: [t.number] }, { payloads: true })) records.push({ ...adapter.fromBlock(b as Block), core_index: b.coreIndex });
+  for await (const b of reader.blocks({ tracks: [t.number] })) records.push({ ...adapter.fromBlock(b), core_index: b.coreIndex });
   return { trackId: t.id, records };
 }

@@ -130,7 +130,7 @@ export async function trackGopStats(reader: H4mkReader, track: string | number):
   let end: number | null = null;
   for (const e of entries) {
     if (e.maxPts !== maxPts) continue;
-    for await (const b of reader.range({ tracks: [t.number], fromUs: ticksToUs(e.minPts, t.timescale) - 1 })) {
+    for await (const b of reader.infos({ tracks: [t.number], fromUs: ticksToUs(e.minPts, t.timescale) - 1 })) {
       if (reader.segmentOf(b.coreIndex) !== e.segment) continue;
       end = Math.max(end ?? -Infinity, b.ptsUs + b.durationUs);
     }
@@ -149,7 +149,7 @@ async function gopStatsFromTables(reader: H4mkReader, track: number): Promise<Go
   const frames: number[] = [];
   let end: number | null = null;
   let count = 0;
-  for await (const b of reader.range({ tracks: [track] })) {
+  for await (const b of reader.infos({ tracks: [track] })) {
     if (b.keyframe) {
       keys.push(b.ptsUs);
       frames.push(0);

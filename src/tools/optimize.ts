@@ -55,7 +55,7 @@ export async function optimizeContainer(reader: H4mkReader, sink: Sink, options:
   const layout = options.layout ?? 'faststart';
   if (layout !== 'tail' && layout !== 'faststart') throw new RangeError(`unknown layout ${String(layout)}`);
   try {
-    const index = reader.index;
+    const index = reader.view.content;
     const dir = index.segments;
     // Contiguous offsets: each segment right after the previous one.
     const offset = new Float64Array(dir.count);

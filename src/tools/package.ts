@@ -56,7 +56,7 @@ export async function packageContainer(reader: H4mkReader, out: string, options:
   const hls = options.hls ?? options.dash !== true;
   const dash = options.dash ?? options.hls !== true;
   const plan = deliveryPlan(reader);
-  if (plan.encrypted && options.decrypt === true && reader.cipherContext !== null) plan.encrypted = false;
+  if (plan.encrypted && options.decrypt === true && reader.unlocked) plan.encrypted = false;
   if (plan.encrypted) throw new DeliveryError('E_ENCRYPTED', 'the container is encrypted: give its key (--key-file) and --decrypt to write a plain package');
   if (plan.primary === null) throw new DeliveryError('E_UNSUPPORTED', 'no track of this container can be delivered (no video or audio that fMP4 carries)');
   const existing = await stat(out).catch(() => null);

@@ -31,7 +31,7 @@ function rawPublicKey(key: KeyObject): Uint8Array {
 
 function messageOf(reader: H4mkReader, seal: Pick<Seal, 'messageVersion' | 'algorithm' | 'publicKey' | 'signer' | 'signedAt'>): Uint8Array {
   const containerId = reader.cryptoParams?.containerId ?? new Uint8Array(16);
-  const v = reader.index.integrity;
+  const v = reader.integrity;
   return sealMessage(seal, containerId, v.chainHead, v.blockCount, v.indexDigest);
 }
 
@@ -79,7 +79,7 @@ export function verifySeal(reader: H4mkReader, publicKeyPem?: string): SealCheck
  */
 export async function writeSealed(reader: H4mkReader, sink: Sink, seal: Seal): Promise<void> {
   const sealChunk = encodeChunk('SEAL', encodeSeal(seal));
-  const unsealed = reader.index.unsealedLength;
+  const unsealed = reader.unsealedLength;
   const indexLength = unsealed + sealChunk.length;
   const copy = async (from: number, to: number) => {
     for (let p = from; p < to; p += COPY_WINDOW) await sink.write(await readExactly(reader.source, p, Math.min(COPY_WINDOW, to - p)));

@@ -61,7 +61,7 @@ export function trackJson(t: TrackInfo, durationUs: number | null): TrackJson {
 export async function trackDurationUs(reader: H4mkReader, t: TrackInfo): Promise<number | null> {
   if (t.firstPtsUs === null || t.lastPtsUs === null || t.lastPts === null) return null;
   let end = t.lastPts;
-  for await (const b of reader.range({ tracks: [t.number], fromUs: t.lastPtsUs })) {
+  for await (const b of reader.infos({ tracks: [t.number], fromUs: t.lastPtsUs })) {
     if (b.pts === t.lastPts) end = Math.max(end, b.pts + b.duration);
   }
   return ticksToUs(end, t.timescale) - t.firstPtsUs;

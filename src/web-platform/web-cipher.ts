@@ -113,7 +113,7 @@ export class WebCipher {
    * Checks `key` against the container (§13.2 key check for a secret or a
    * passphrase; container id and epochs for a grant) and returns a cipher.
    * `index` is the container's raw TRAK, META and SAFE payloads, which every
-   * block is bound to (§13.4; `reader.index.raw`). E_KEY when it is not
+   * block is bound to (§13.4; `reader.bindings`). E_KEY when it is not
    * this container's key.
    */
   static async unlock(params: CryptoParams, key: WebKeyInput, index: IndexContext, subtle: SubtleCrypto = globalThis.crypto.subtle): Promise<WebCipher> {

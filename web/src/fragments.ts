@@ -140,16 +140,15 @@ export function decryptingReader(reader: H4mkReader, cipher: WebCipher): H4mkRea
     for await (const b of reader.readBlocks(from, to, { ...options, decompress: false })) blocks.push(b);
     yield* await open(blocks);
   }
-  async function* range(query: Parameters<H4mkReader['range']>[0], options: ReadBlockOptions & { payloads?: boolean } = {}): AsyncGenerator<Block | BlockInfo> {
-    if (options.payloads !== true) {
-      yield* reader.range(query, options);
-      return;
-    }
-    const blocks: Block[] = [];
-    for await (const b of reader.range(query, { ...options, decompress: false })) blocks.push(b as Block);
-    yield* await open(blocks);
+  async function* blocks(query: Parameters<H4mkReader['blocks']>[0], options: ReadBlockOptions = {}): AsyncGenerator<Block> {
+    const stored: Block[] = [];
+    for await (const b of reader.blocks(query, { ...options, decompress: false })) stored.push(b);
+    yield* await open(stored);
   }
-  const overrides: Record<string, unknown> = { readBlock, readBlocks, range };
+  function range(query: Parameters<H4mkReader['range']>[0], options: ReadBlockOptions & { payloads?: boolean } = {}): AsyncGenerator<Block | BlockInfo> {
+    return options.payloads === true ? blocks(query, options) : reader.infos(query);
+  }
+  const overrides: Record<string, unknown> = { readBlock, readBlocks, blocks, range };
   return new Proxy(reader, {
     get(target, prop) {
       if (typeof prop === 'string' && prop in overrides) return overrides[prop];

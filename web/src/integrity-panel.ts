@@ -9,7 +9,7 @@ import type { Session } from './session.js';
 
 export function integritySection(session: Session, onRead: () => void): HTMLElement {
   const reader = session.reader;
-  const v = reader.index.integrity;
+  const v = reader.integrity;
   const sealLine = h('p', { 'data-testid': 'seal-status' }, 'Seal: checking…');
   const verifyOut = h('p', { 'data-testid': 'verify-result', class: 'small' });
   const verifyButton = h('button', { type: 'button', 'data-testid': 'verify' }, 'Verify every block');

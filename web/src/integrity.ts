@@ -15,7 +15,7 @@ export async function checkSeal(reader: H4mkReader): Promise<SealStatus> {
   const seal = reader.seal;
   if (seal === null) return { state: 'none' };
   const base = { signer: seal.signer, signedAt: seal.signedAt, publicKey: toHex(seal.publicKey) };
-  const v = reader.index.integrity;
+  const v = reader.integrity;
   const message = sealMessage(seal, reader.cryptoParams?.containerId ?? new Uint8Array(16), v.chainHead, v.blockCount, v.indexDigest);
   let key: CryptoKey;
   try {

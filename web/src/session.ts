@@ -214,7 +214,7 @@ export class Session {
   async unlock(key: WebKeyInput): Promise<WebCipher> {
     const params = this.reader.cryptoParams;
     if (params === null) throw new TypeError('this container is not encrypted');
-    this.cipher = await WebCipher.unlock(params, key, this.reader.index.raw);
+    this.cipher = await WebCipher.unlock(params, key, this.reader.bindings);
     return this.cipher;
   }
 

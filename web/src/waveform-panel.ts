@@ -62,7 +62,7 @@ export class WavePanel {
     try {
       const read = await this.session.measured(async () => {
         const blocks: Block[] = [];
-        for await (const b of reader.range({ tracks: [track.number], fromUs: from, toUs: to }, { payloads: true, decompress: !reader.encrypted })) blocks.push(b as Block);
+        for await (const b of reader.blocks({ tracks: [track.number], fromUs: from, toUs: to }, { decompress: !reader.encrypted })) blocks.push(b);
         return blocks;
       });
       let blocks = read.value;
