@@ -43,6 +43,7 @@ export {
   type LivingCipherState,
 } from './crypto/living-cipher.js';
 export { makeGrant, parseGrant, type Grant, type KeyInput } from './crypto/unlock.js';
+export { decodableGrantWindow, type GrantWindow, makeDecodableGrant } from './tools/grant.js';
 export type { EncryptionOptions } from './writer/encryption.js';
 export type { CryptoParams } from './format/crypto-params.js';
 export type { Seal } from './format/seal.js';
@@ -78,5 +79,5 @@ export { BlobSource } from './io/blob-source.js';
 export { colourOfExtra, trackColourSpace, type ColourDescription, type ColourSpace } from './media/colour.js';
 export { RegionCache } from './io/http-cache.js';
 export { sealMessage } from './format/seal.js';
-export { fromHex, toHex } from './format/bytes.js';
+export { fromBase64, fromHex, toBase64, toHex } from './format/bytes.js';
 export { isDisposable, nalLengthSize } from './media/disposable.js';

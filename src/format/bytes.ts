@@ -221,6 +221,27 @@ export function fromHex(hex: string): Uint8Array {
   return out;
 }
 
+/** Node's Buffer where there is one (faster on large inputs); the encoders below do without it. */
+const NodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike, o: number, l: number): { toString(e: string): string }; from(s: string, e: string): Uint8Array } }).Buffer;
+
+/** Standard base64 (RFC 4648 §4), padded. */
+export function toBase64(bytes: Uint8Array): string {
+  if (NodeBuffer !== undefined) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+/** Bytes of standard, padded base64 (RFC 4648 §4); anything else is a TypeError ("not base64"). */
+export function fromBase64(text: string): Uint8Array {
+  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw new TypeError('not base64');
+  if (NodeBuffer !== undefined) return new Uint8Array(NodeBuffer.from(text, 'base64'));
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
 /** The parts, one after another, in a new array. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;

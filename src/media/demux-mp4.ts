@@ -13,7 +13,7 @@ import { readCodecInfo } from './codec-info.js';
 import type { MediaDemuxer, MediaPacket, MediaTrack, SkippedTrack } from './demux.js';
 import { MediaError } from './errors.js';
 import { editShift, type Mp4Edit, type Mp4Movie, type Mp4Track, readMp4Movie } from './mp4-boxes.js';
-import { bytesToB64 } from './util.js';
+import { toBase64 } from '../format/bytes.js';
 
 const TEXT_ENTRIES = new Set(['tx3g', 'text', 'wvtt', 'stpp', 'c608']);
 
@@ -109,7 +109,7 @@ function mp4Extra(movie: Mp4Movie, t: Mp4Track, sourceIndex: number): Record<str
   }
   if (!t.hasStss) mp4.all_sync = true;
   if (movie.fragmented) mp4.fragmented = true;
-  if (t.stsdEntry !== null && t.handler !== 'vide' && t.handler !== 'soun') mp4.stsd_entry_b64 = bytesToB64(t.stsdEntry);
+  if (t.stsdEntry !== null && t.handler !== 'vide' && t.handler !== 'soun') mp4.stsd_entry_b64 = toBase64(t.stsdEntry);
   return { source: { container: movie.majorBrand === 'qt  ' ? 'mov' : 'mp4', index: sourceIndex }, mp4 };
 }
 

@@ -1,15 +1,5 @@
 /** Small helpers shared by the media modules. */
 
-/** Base64 of bytes. */
-export function bytesToB64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-}
-
-/** Bytes of base64 text. */
-export function b64ToBytes(text: string): Uint8Array {
-  return new Uint8Array(Buffer.from(text, 'base64'));
-}
-
 /** Greatest common divisor of two non-negative integers. */
 export function gcd(a: number, b: number): number {
   let x = Math.abs(a);

@@ -20,7 +20,7 @@ import { blockNonce, TAG_LENGTH } from '../crypto/block-nonce.js';
 import { type Grant, parseGrant } from '../crypto/unlock.js';
 import { decompressPayload } from '../compress/codec.js';
 import { encodeAssociatedData } from '../format/associated-data.js';
-import { bytesEqual, toHex } from '../format/bytes.js';
+import { bytesEqual, fromBase64, toHex } from '../format/bytes.js';
 import { BlockFlag, COMPRESSIONS, FRAME_KINDS } from '../format/constants.js';
 import type { CryptoParams } from '../format/crypto-params.js';
 import { H4mkError } from '../format/errors.js';
@@ -43,14 +43,8 @@ function owned(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
 }
 
-/** Standard base64 (with padding) to bytes, without Buffer (browsers). */
-export function base64ToBytes(text: string): Uint8Array {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) throw new TypeError('not base64');
-  const binary = atob(text);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
-}
+/** Standard base64 (with padding) to bytes. */
+export const base64ToBytes = fromBase64;
 
 /**
  * Parses what a user pasted: a grant (JSON), a key file line

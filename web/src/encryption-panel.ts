@@ -4,7 +4,7 @@
  * used in this page with WebCrypto, kept in memory only, and sent nowhere
  * (a chosen file is read in the page, never uploaded).
  */
-import { H4mkError, parseKeyText } from 'h4mk/web';
+import { H4mkError, parseKeyText, toHex } from 'h4mk/web';
 import { errorText, formatTime, h, replaceChildren } from './dom.js';
 import type { Session } from './session.js';
 
@@ -75,7 +75,7 @@ export class EncryptionPanel {
       'section',
       { class: 'encryption', 'data-testid': 'encryption' },
       h('h2', {}, 'Encryption'),
-      h('p', {}, `AES-256-GCM per block · ${kdf} · ${epochs} · container id `, h('code', { class: 'key' }, hex(params.containerId)), params.engineId === '' ? '' : ` · engine ${params.engineId}`),
+      h('p', {}, `AES-256-GCM per block · ${kdf} · ${epochs} · container id `, h('code', { class: 'key' }, toHex(params.containerId)), params.engineId === '' ? '' : ` · engine ${params.engineId}`),
       h(
         'p',
         { class: 'muted small' },
@@ -170,8 +170,4 @@ function effectiveWindowOf(session: Session): { fromUs: number; toUs: number } |
   const lastEpoch = Math.max(...w.epochs);
   const end = epochUs === 0 ? (track.lastPtsUs ?? key.ptsUs) : Math.min(track.lastPtsUs ?? Number.POSITIVE_INFINITY, (lastEpoch + 1) * epochUs);
   return { fromUs: key.ptsUs, toUs: end };
-}
-
-export function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }

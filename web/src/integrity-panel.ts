@@ -3,7 +3,7 @@
  * WebCrypto) and a full verification of every block through range requests.
  */
 import { errorText, formatBytes, formatInteger, h, replaceChildren } from './dom.js';
-import { hex } from './encryption-panel.js';
+import { toHex } from 'h4mk/web';
 import { checkSeal } from './integrity.js';
 import type { Session } from './session.js';
 
@@ -60,7 +60,7 @@ export function integritySection(session: Session, onRead: () => void): HTMLElem
       'p',
       { 'data-testid': 'veri-status' },
       `VERI: ${formatInteger(v.blockCount)} blocks in ${formatInteger(v.segmentCount)} segments · chain head `,
-      h('code', {}, hex(v.chainHead)),
+      h('code', {}, toHex(v.chainHead)),
       ' · index digest ',
       h('span', { class: 'badge ok' }, 'checked at open'),
     ),
