@@ -256,6 +256,12 @@ describe('grant', () => {
       track_number: 0,
       from_us: 1_000_000,
       to_us: 1_500_000,
+      requested_from_us: 1_000_000,
+      requested_to_us: 1_500_000,
+      // 1 s is a keyframe (every 0.5 s): nothing to widen.
+      effective_from_us: 1_000_000,
+      effective_to_us: 1_500_000,
+      widened: false,
       epoch_us: 1_000_000,
       epochs: [1],
       opens_from_us: 1_000_000,
@@ -299,6 +305,35 @@ describe('grant', () => {
       expectOneLineError(r.stderr, pattern);
     }
     expect(existsSync(path('g2.json'))).toBe(false);
+  });
+
+  it('widens a video window back to its keyframe so every frame in it decodes (stderr, --json); audio is not widened', async () => {
+    // 25 fps video with a keyframe every 2 s over 10 s, 1 s epochs: a grant for 7–8 s needs the keyframe at 6 s.
+    const lines = [JSON.stringify({ track: { id: 'v', kind: 'video', codec: 'opaque', timescale: 90000 } }), JSON.stringify({ track: { id: 'a', kind: 'audio', codec: 'opaque' } })];
+    for (let i = 0; i < 250; i++) {
+      lines.push(JSON.stringify({ track: 'v', pts: i * 3600, keyframe: i % 50 === 0, payload_b64: Buffer.from(`gop video ${i}`).toString('base64') }));
+      lines.push(JSON.stringify({ track: 'a', pts_us: i * 40_000, keyframe: true, payload_b64: Buffer.from(`gop audio ${i}`).toString('base64') }));
+    }
+    writeFileSync(path('gop.ndjson'), `${lines.join('\n')}\n`);
+    expect((await h4mk(['pack', path('gop.ndjson'), '-o', path('gop.h4mk'), '--encrypt', '--key-file', path('k.key'), '--epoch-us', '1000000'])).code).toBe(0);
+    const r = await h4mkJson(['grant', path('gop.h4mk'), '--key-file', path('k.key'), '--track', 'v', '--from-us', '7000000', '--to-us', '8000000', '-o', path('g-gop.json')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('h4mk: warning: grant: window widened to start at the keyframe at 6.000 s (was 7.000 s) so every frame in it decodes\n');
+    expect(r.json).toMatchObject({ requested_from_us: 7_000_000, requested_to_us: 8_000_000, effective_from_us: 6_000_000, effective_to_us: 8_000_000, widened: true, epochs: [6, 7], blocks: 50 });
+    const g = JSON.parse(readFileSync(path('g-gop.json'), 'utf8')) as Grant;
+    expect([g.from_us, g.to_us]).toEqual([6_000_000, 8_000_000]);
+    // With the grant alone, the decode span of 7–8 s (from the 6 s keyframe) decrypts.
+    const reader = await H4mkReader.open(await FileSource.open(path('gop.h4mk')), { key: { grant: g } });
+    const span = [];
+    for await (const b of reader.blocks({ tracks: ['v'], fromUs: 7_000_000, toUs: 8_000_000, fromKeyframe: true })) span.push(b);
+    await reader.close();
+    expect(span).toHaveLength(50);
+    expect(span[0]).toMatchObject({ keyframe: true, ptsUs: 6_000_000 });
+    expect(span.map((b) => Buffer.from(b.payload).toString())).toEqual(Array.from({ length: 50 }, (_, i) => `gop video ${150 + i}`));
+
+    const audio = await h4mkJson(['grant', path('gop.h4mk'), '--key-file', path('k.key'), '--track', 'a', '--from-us', '7010000', '--to-us', '8000000', '-o', path('g-gop-a.json')]);
+    expect(audio.stderr).toBe('');
+    expect(audio.json).toMatchObject({ effective_from_us: 7_010_000, effective_to_us: 8_000_000, widened: false, epochs: [7] });
   });
 });
 
