@@ -157,7 +157,7 @@ describe('inspector at scale', () => {
       // Hover: the block under the pointer.
       const box = (await page.locator('canvas.timeline[data-track=video_0]').boundingBox()) as { x: number; y: number; width: number; height: number };
       await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.6);
-      await expect.poll(() => page.textContent('[data-testid=hover-info]')).toMatch(/video_0 at .* block [\d\u202f\u00a0,.]+: pts/);
+      await expect.poll(() => page.textContent('[data-testid=hover-info]'), { timeout: 15_000 }).toMatch(/video_0 at .* block [\d\u202f\u00a0,.]+: pts/);
       // Drag pans by the distance dragged.
       const before = await timelineWindow(page);
       await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
@@ -177,7 +177,7 @@ describe('inspector at scale', () => {
       await page.mouse.click(box.x + box.width * 0.25, box.y + box.height / 2);
       const clicked = await timelineWindow(page);
       const target = clicked.fromUs + (clicked.toUs - clicked.fromUs) * 0.25;
-      await expect.poll(async () => Number(await page.inputValue('[data-testid=seek-slider]'))).toBeGreaterThan(target - (clicked.toUs - clicked.fromUs) * 0.01);
+      await expect.poll(async () => Number(await page.inputValue('[data-testid=seek-slider]')), { timeout: 15_000 }).toBeGreaterThan(target - (clicked.toUs - clicked.fromUs) * 0.01);
       expect(Number(await page.inputValue('[data-testid=seek-slider]'))).toBeLessThan(target + (clicked.toUs - clicked.fromUs) * 0.01);
       // Key 0: the whole container again, from the index.
       await page.focus('canvas.timeline[data-track=video_0]');
