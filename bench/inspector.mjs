@@ -147,7 +147,10 @@ function startStatic(files) {
     stream.pipe(res);
     res.on('close', () => stream.destroy());
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${server.address().port}`, counters, stop: () => new Promise((r) => (server.closeAllConnections(), server.close(r))) })));
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${server.address().port}`, counters, stop: () => new Promise((r) => {
+      server.closeAllConnections();
+      server.close(r);
+    }) })));
 }
 
 /* ------------------------------------------------------- in-page probes */

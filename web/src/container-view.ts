@@ -288,7 +288,10 @@ export class ContainerView {
 
   /** Steps to the next (1) or previous (−1) frame in presentation order (the block tables around the frame are read first, once). */
   stepFrame(direction: 1 | -1): void {
-    if (this.player.active) return this.player.pause();
+    if (this.player.active) {
+      this.player.pause();
+      return;
+    }
     const t = this.video;
     if (t === null) return;
     const started = this.reference();
@@ -306,7 +309,10 @@ export class ContainerView {
 
   /** Steps to the next (1) or previous (−1) keyframe: those the index names, and those of the block tables read. */
   stepKeyframe(direction: 1 | -1): void {
-    if (this.player.active) return this.player.pause();
+    if (this.player.active) {
+      this.player.pause();
+      return;
+    }
     const d = this.video === null ? undefined : this.session.detail?.[this.video.number];
     const now = this.reference();
     const keys = [...new Set([...indexKeyframes(this.session, this.video), ...(d?.keyframesUs ?? [])])].sort((a, b) => a - b);

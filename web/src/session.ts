@@ -8,7 +8,7 @@
  * requests and bytes measured around one operation (a seek, the waveform)
  * are that operation's own.
  */
-import { BlobSource, type BlockInfo, H4mkReader, HttpSource, installWebPlatform, type RandomAccessSource, ticksToUs, type TrackInfo, WebCipher, type WebKeyInput } from 'h4mk/web';
+import { BlobSource, type BlockInfo, H4mkReader, HttpSource, installWebPlatform, ticksToUs, type TrackInfo, WebCipher, type WebKeyInput } from 'h4mk/web';
 import { authHeaders } from './access.js';
 import { CachedSource } from './cache.js';
 
@@ -177,7 +177,7 @@ export class Session {
       for (let i = 0; i < missing.length; i += BATCH) {
         const batch = missing.slice(i, i + BATCH);
         const tables = await Promise.all(batch.map((k) => this.reader.segmentBlocks(k)));
-        batch.forEach((k, j) => this.#blocks.set(k, tables[j] as BlockInfo[]));
+        for (const [j, k] of batch.entries()) this.#blocks.set(k, tables[j] as BlockInfo[]);
       }
       this.#rebuild();
     });
