@@ -130,7 +130,10 @@ export async function exportMedia(reader: H4mkReader, outputPath: string, option
   let done = 0;
   const byNumber = new Map(selected.map((s) => [s.info.number, s]));
   const blocks = async function* (): AsyncGenerator<{ s: Selected; block: Block }> {
-    const query = { tracks: selected.map((s) => s.info.number), ...(window === null ? {} : { fromUs: Math.min(...selected.map((s) => ticksToUs(s.fromPts + 0, s.info.timescale))) }) };
+    // A window without a start (toUs alone) reads from the first block: −∞ has no µs view.
+    const starts = selected.map((s) => (Number.isFinite(s.fromPts) ? ticksToUs(s.fromPts, s.info.timescale) : -Infinity));
+    const fromUs = Math.min(...starts);
+    const query = { tracks: selected.map((s) => s.info.number), ...(window === null || !Number.isFinite(fromUs) ? {} : { fromUs }) };
     for await (const b of reader.range(query, { payloads: true })) {
       const s = byNumber.get(b.trackNumber) as Selected;
       done++;
@@ -163,6 +166,10 @@ export async function exportMedia(reader: H4mkReader, outputPath: string, option
  */
 async function applyWindow(reader: H4mkReader, selected: Selected[], options: ExportOptions): Promise<{ fromUs: number; toUs: number | null } | null> {
   if (options.fromUs === undefined && options.toUs === undefined) return null;
+  for (const [name, value] of [['fromUs', options.fromUs], ['toUs', options.toUs]] as const) {
+    if (value !== undefined && (typeof value !== 'number' || Number.isNaN(value))) throw new RangeError(`${name} must be a number of microseconds, got ${String(value)}`);
+  }
+  // Either end may be absent (or infinite): the window is then open on that side.
   const fromUs = options.fromUs ?? -Infinity;
   const toUs = options.toUs ?? Infinity;
   if (!(fromUs < toUs)) throw new RangeError('the window is empty: --from-us must be below --to-us');
@@ -197,11 +204,13 @@ async function applyWindow(reader: H4mkReader, selected: Selected[], options: Ex
     const ts = s.info.timescale;
     const fromTicks = Math.ceil((startUs * ts) / 1e6);
     const toTicks = endUs === null ? Infinity : Math.ceil((endUs * ts) / 1e6);
+    // Without a start, every track keeps its first blocks (as a whole export does).
+    const lower = Number.isFinite(fromUs) ? fromTicks : -Infinity;
     if (s.info.kind === 'video') {
-      await cut(s, startUs, endUs ?? Infinity);
-      s.fromPts = Math.max(s.fromPts, fromTicks);
+      await cut(s, Number.isFinite(fromUs) ? startUs : -Infinity, endUs ?? Infinity);
+      s.fromPts = Math.max(s.fromPts, lower);
     } else {
-      s.fromPts = Number.isFinite(fromUs) || primary !== undefined ? fromTicks : -Infinity;
+      s.fromPts = lower;
       s.toPts = toTicks;
     }
     s.rebase = startUs === 0 ? 0 : Math.floor((startUs * ts) / 1e6);
