@@ -76,15 +76,18 @@ export function verifySeal(reader: H4mkReader, publicKeyPem?: string): SealCheck
 /**
  * Writes `reader`'s container with `seal` (replacing any previous seal) to
  * `sink`: the same data and index, the SEAL chunk after VERI, a new footer.
+ * Atomic: on any failure (a seal the format cannot hold is a TypeError or
+ * RangeError, see encodeSeal; a read or write error) the sink is aborted,
+ * so nothing appears at its destination, and the error is rethrown.
  */
 export async function writeSealed(reader: H4mkReader, sink: Sink, seal: Seal): Promise<void> {
-  const sealChunk = encodeChunk('SEAL', encodeSeal(seal));
-  const unsealed = reader.unsealedLength;
-  const indexLength = unsealed + sealChunk.length;
   const copy = async (from: number, to: number) => {
     for (let p = from; p < to; p += COPY_WINDOW) await sink.write(await readExactly(reader.source, p, Math.min(COPY_WINDOW, to - p)));
   };
   try {
+    const sealChunk = encodeChunk('SEAL', encodeSeal(seal));
+    const unsealed = reader.unsealedLength;
+    const indexLength = unsealed + sealChunk.length;
     if (reader.layout === 'faststart') {
       await sink.write(encodeHeader({ version: FORMAT_VERSION, flags: HeaderFlag.FASTSTART, indexLength }));
       await copy(HEADER_LENGTH, HEADER_LENGTH + unsealed);
@@ -98,7 +101,8 @@ export async function writeSealed(reader: H4mkReader, sink: Sink, seal: Seal): P
     }
     await sink.commit();
   } catch (error) {
-    await sink.abort();
+    // The first failure is the one to report; a failing abort must not hide it.
+    await sink.abort().catch(() => {});
     throw error;
   }
 }
