@@ -3,7 +3,7 @@
  * The folder-level import graph of src/, checked against the architecture:
  *
  *   format → io → compress, crypto → platform, web-platform → reader, writer
- *     → media, recover, delivery → tools → (root) → cli, server
+ *     → media, controls, recover, delivery → tools → (root) → cli, server
  *
  * A folder may import its own layer and the layers before it, never a later
  * one; the folder graph has no cycles. platform/ holds the Platform
@@ -21,7 +21,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
-const LAYERS = [['format'], ['io'], ['compress', 'crypto'], ['platform', 'web-platform'], ['reader', 'writer'], ['media', 'recover', 'delivery'], ['tools'], ['(root)'], ['cli', 'server']];
+const LAYERS = [['format'], ['io'], ['compress', 'crypto'], ['platform', 'web-platform'], ['reader', 'writer'], ['media', 'controls', 'recover', 'delivery'], ['tools'], ['(root)'], ['cli', 'server']];
 const layerOf = new Map(LAYERS.flatMap((names, i) => names.map((n) => [n, i])));
 
 function files(dir) {

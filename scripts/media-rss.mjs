@@ -22,7 +22,7 @@ const dir = mkdtempSync(join(tmpdir(), 'h4mk-rss-'));
 let input = values.input;
 try {
   if (input === undefined) {
-    const { MkvWriter } = await import(new URL('media/mkv-mux.js', dist).href);
+    const { MkvWriter } = await import(new URL('media/matroska/mux.js', dist).href);
     input = join(dir, 'synthetic.mkv');
     const writer = await MkvWriter.create(input, {
       docType: 'matroska',

@@ -64,7 +64,7 @@ export {
   IDENTITY_WORDS,
   parseControls,
   validateControl,
-} from './media/controls.js';
+} from './controls/controls.js';
 export { isMediaError, MediaError, type MediaErrorCode } from './media/errors.js';
 export { type GopDecision, type GopPolicy, GopScheduler, type GopStats, gopStats, type KeyframeReason, trackGopStats } from './media/gop.js';
 export { openAppendOnlyHttpSource } from './io/growing-http.js';
@@ -76,8 +76,8 @@ export { optimizeContainer, type OptimizeOptions, type OptimizeSummary } from '.
 export * from './delivery/index.js';
 export { installPlatform, installedPlatform, type Aead, type CryptoPrimitives, type Platform } from './platform/platform.js';
 export { BlobSource } from './io/blob-source.js';
-export { colourOfExtra, trackColourSpace, type ColourDescription, type ColourSpace } from './media/colour.js';
+export { colourOfExtra, trackColourSpace, type ColourDescription, type ColourSpace } from './media/codec/colour.js';
 export { RegionCache } from './io/http-cache.js';
 export { sealMessage } from './format/seal.js';
 export { fromBase64, fromHex, toBase64, toHex } from './format/bytes.js';
-export { isDisposable, nalLengthSize } from './media/disposable.js';
+export { isDisposable, nalLengthSize } from './media/codec/disposable.js';

@@ -20,4 +20,4 @@ export type { FileSinkOptions } from './io/file-sink.js';
 export { publishVerified, type Published } from './tools/publish.js';
 export { recoverFile, type RecoverFileResult } from './tools/recover-file.js';
 export { type MediaDemuxer, type MediaPacket, type MediaTrack, openMedia, type SkippedTrack } from './media/demux.js';
-export { type AddControlsOptions, addControlsTrack, readControls } from './media/controls-track.js';
+export { type AddControlsOptions, addControlsTrack, readControls } from './controls/controls-track.js';

@@ -5,7 +5,7 @@
  * index before a byte of it is served. One segment costs one read of the
  * container (the segments holding its blocks are adjacent).
  */
-import { type ColourSpace, trackColourSpace } from '../media/colour.js';
+import { type ColourSpace, trackColourSpace } from '../media/codec/colour.js';
 import type { H4mkReader } from '../reader/reader.js';
 import type { Block } from '../reader/reader.js';
 import { initSegment } from './cmaf/init-segment.js';

@@ -71,7 +71,7 @@ export class H4mkError extends Error {
   }
 }
 
-/** Type guard for {@link H4mkError}. */
-export function isH4mkError(value: unknown): value is H4mkError {
-  return value instanceof H4mkError;
+/** Type guard for {@link H4mkError}; with `code`, for an H4mkError with that code. */
+export function isH4mkError(value: unknown, code?: H4mkErrorCode): value is H4mkError {
+  return value instanceof H4mkError && (code === undefined || value.code === code);
 }

@@ -9,7 +9,7 @@ import type { FrameKind, TrackKind } from '../format/constants.js';
 import type { Block } from '../reader/reader.js';
 import type { BlockInput, TrackOptions } from '../writer/options.js';
 import type { MediaTrack } from './demux.js';
-import { FrameKindDetector } from './frame-kind.js';
+import { FrameKindDetector } from './codec/frame-kind.js';
 
 /** A block as an adapter produces it: everything but the track. */
 export type AdaptedBlock = Omit<BlockInput, 'track'>;
@@ -73,7 +73,7 @@ export type MediaUnit = { pts: number; dts: number; duration: number; keyframe: 
 /**
  * The adapter of an imported media track: TRAK from the demuxer's track
  * (codec string, decoder configuration, timescale, extra), one packet per
- * block with its frame kind where the bitstream tells it (./frame-kind.ts).
+ * block with its frame kind where the bitstream tells it (./codec/frame-kind.ts).
  */
 export class MediaAdapter implements CodecAdapter<MediaUnit> {
   readonly codec: string;

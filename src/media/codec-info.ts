@@ -5,7 +5,7 @@
  */
 import { ALL_FORMATS, CustomSource, Input, type InputTrack } from 'mediabunny';
 import type { RandomAccessSource } from '../io/source.js';
-import { type ColourDescription, colourFromInit } from './colour.js';
+import { type ColourDescription, colourFromInit } from './codec/colour.js';
 import { MediaError } from './errors.js';
 
 /** Codec facts of one track. */

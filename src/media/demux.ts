@@ -76,12 +76,12 @@ export async function openMedia(source: RandomAccessSource, options: OpenMediaOp
   if (reader.size === 0) throw new MediaError('E_MEDIA_FORMAT', 'the file is empty', options.path);
   const head = await reader.peek(0, 12);
   if (head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) {
-    const { openMatroska } = await import('./demux-mkv.js');
+    const { openMatroska } = await import('./matroska/demux.js');
     return openMatroska(reader, options.path);
   }
   const boxType = String.fromCharCode(...head.subarray(4, 8));
   if (['ftyp', 'moov', 'mdat', 'free', 'wide', 'skip', 'pnot'].includes(boxType)) {
-    const { openMp4 } = await import('./demux-mp4.js');
+    const { openMp4 } = await import('./mp4/demux.js');
     return openMp4(reader, options.path);
   }
   const { openWithMediabunny } = await import('./demux-generic.js');

@@ -10,10 +10,10 @@ import { ticksToUs } from '../format/time.js';
 import type { H4mkReader, Block } from '../reader/reader.js';
 import type { TrackInfo } from '../reader/types.js';
 import { MediaError } from './errors.js';
-import type { Mp4Edit } from './mp4-boxes.js';
-import { colourOfExtra } from './colour.js';
-import { Mp4Exporter, type Mp4TrackSpec } from './mp4-mux.js';
-import { type MkvBlockSpec, type MkvTrackSpec, MkvWriter } from './mkv-mux.js';
+import type { Mp4Edit } from './mp4/boxes.js';
+import { colourOfExtra } from './codec/colour.js';
+import { Mp4Exporter, type Mp4TrackSpec } from './mp4/mux.js';
+import { type MkvBlockSpec, type MkvTrackSpec, MkvWriter } from './matroska/mux.js';
 import { numberField, objectField, rescale, stringField } from './util.js';
 
 /** Target container formats. */

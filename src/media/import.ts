@@ -12,6 +12,7 @@ import type { WriteSummary } from '../writer/writer.js';
 import { H4mkWriter } from '../writer/writer.js';
 import { MediaAdapter } from './adapter.js';
 import { type MediaDemuxer, type MediaTrack, openMedia, type SkippedTrack } from './demux.js';
+import { isH4mkError } from '../format/errors.js';
 import { MediaError, refuseUnsupported } from './errors.js';
 
 /** Options of {@link importMedia}. */
@@ -98,7 +99,8 @@ export async function importMedia(inputPath: string, sink: Sink, options: Import
       try {
         await writer.writeBlock({ track: k, ...block });
       } catch (error) {
-        if (error instanceof RangeError) {
+        // Packets the writer refuses: out of range, or out of the order §6.1 requires (E_ORDER).
+        if (error instanceof RangeError || isH4mkError(error, 'E_ORDER')) {
           throw new MediaError('E_MEDIA_UNSUPPORTED', `track ${ids[k]}, packet ${counts[k]}: ${error.message}`, inputPath, { cause: error });
         }
         throw error;

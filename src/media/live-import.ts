@@ -16,6 +16,7 @@ import type { EncryptionOptions } from '../writer/encryption.js';
 import type { LiveOptions } from '../writer/live.js';
 import { H4mkWriter } from '../writer/writer.js';
 import { MediaAdapter } from './adapter.js';
+import { isH4mkError } from '../format/errors.js';
 import { MediaError, refuseUnsupported } from './errors.js';
 import { type ImportSummary, mediaTrackIds } from './import.js';
 import type { LiveDemuxer } from './live-source.js';
@@ -77,7 +78,8 @@ export async function importStream(input: AsyncIterable<Uint8Array>, sink: Sink,
       try {
         await writer.writeBlock({ track: k, ...block });
       } catch (error) {
-        if (error instanceof RangeError) throw new MediaError('E_MEDIA_UNSUPPORTED', `track ${ids[k]}, packet ${counts[k]}: ${error.message}`, name, { cause: error });
+        // Packets the writer refuses: out of range, or out of the order §6.1 requires (E_ORDER).
+        if (error instanceof RangeError || isH4mkError(error, 'E_ORDER')) throw new MediaError('E_MEDIA_UNSUPPORTED', `track ${ids[k]}, packet ${counts[k]}: ${error.message}`, name, { cause: error });
         throw error;
       }
       counts[k] = (counts[k] as number) + 1;
@@ -109,13 +111,13 @@ async function openStream(bytes: StreamBytes): Promise<LiveDemuxer> {
   if (bytes.available === 0) throw new MediaError('E_MEDIA_FORMAT', 'the input is empty', bytes.name);
   const head = bytes.peek(4);
   if (head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) {
-    const { openLiveMatroska } = await import('./live-mkv.js');
+    const { openLiveMatroska } = await import('./matroska/live.js');
     return openLiveMatroska(bytes);
   }
   await bytes.fill(3 * 188 + 1);
   const ts = bytes.peek(3 * 188 + 1);
   if (ts[0] === 0x47 && ts.length > 188 && [188, 376, 564].every((at) => at >= ts.length || ts[at] === 0x47)) {
-    const { openLiveMpegTs } = await import('./live-ts.js');
+    const { openLiveMpegTs } = await import('./mpegts/live.js');
     return openLiveMpegTs(bytes);
   }
   throw new MediaError('E_MEDIA_FORMAT', 'the input is neither Matroska/WebM (EBML header) nor MPEG-TS (sync byte 0x47 every 188 bytes)', bytes.name);

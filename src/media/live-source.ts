@@ -4,9 +4,9 @@
  * packets come out as they arrive, with final decode times and durations.
  */
 import type { MediaPacket, MediaTrack, SkippedTrack } from './demux.js';
-import { announcedReorderDepth } from './reorder.js';
+import { announcedReorderDepth } from './codec/reorder.js';
 
-/** A demuxer over a stream (./live-mkv.ts, ./live-ts.ts). */
+/** A demuxer over a stream (./matroska/live.ts, ./mpegts/live.ts). */
 export interface LiveDemuxer {
   /** "matroska", "webm", "mpegts". */
   readonly format: string;

@@ -3,7 +3,7 @@
  * the next bytes and consumes them; only what is not consumed yet is held,
  * so memory is one element at a time whatever the stream's length. While
  * recording, consumed bytes are also kept (a stream's first bytes, for a
- * codec probe over them, ./live-mkv.ts).
+ * codec probe over them, ./matroska/live.ts).
  */
 import { type RandomAccessSource, checkReadArguments } from '../io/source.js';
 import { ByteReader } from './byte-reader.js';

@@ -1,5 +1,5 @@
 /**
- * Disposable frames (media/disposable.ts) on real x264 and x265 streams:
+ * Disposable frames (media/codec/disposable.ts) on real x264 and x265 streams:
  * ffmpeg's own view of each packet (ffprobe -show_frames pict_type plus the
  * slice NAL header) is the reference — B-frames of a stream without
  * B-pyramid are never references; I and P frames always are.

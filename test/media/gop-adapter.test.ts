@@ -10,9 +10,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildH4mkTracks, FileSink, FileSource, GopScheduler, gopStats, H4mkReader, importMedia, MemorySource, OpaqueAdapter, trackGopStats } from '../../src/node.js';
 import { ByteReader } from '../../src/media/byte-reader.js';
-import { h264SliceKind } from '../../src/media/frame-kind.js';
-import { MkvDemuxer } from '../../src/media/mkv-demux.js';
-import { MkvWriter } from '../../src/media/mkv-mux.js';
+import { h264SliceKind } from '../../src/media/codec/frame-kind.js';
+import { MkvDemuxer } from '../../src/media/matroska/scan.js';
+import { MkvWriter } from '../../src/media/matroska/mux.js';
 import { decodeOrderTimes, opusPacketSamples } from '../../src/media/timing.js';
 import { FIXTURES } from './ffmpeg.js';
 

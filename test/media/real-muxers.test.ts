@@ -25,9 +25,9 @@ import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Block, exportMedia, FileSink, FileSource, H4mkReader, importMedia, isMediaError } from '../../src/node.js';
 import { ByteReader } from '../../src/media/byte-reader.js';
-import { concat, element, Id, idBytes, sizeBytes, uintElement } from '../../src/media/ebml.js';
+import { concat, element, Id, idBytes, sizeBytes, uintElement } from '../../src/media/matroska/ebml.js';
 import { UnsupportedTracksError } from '../../src/media/errors.js';
-import { MkvDemuxer } from '../../src/media/mkv-demux.js';
+import { MkvDemuxer } from '../../src/media/matroska/scan.js';
 import { md5, requireFfmpeg, SKIP_FFMPEG } from './ffmpeg.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));

@@ -7,9 +7,9 @@
  * importer takes exact decode times and composition offsets, which
  * mediabunny does not expose, and the sample byte ranges.
  */
-import type { ByteReader } from './byte-reader.js';
-import { MediaError } from './errors.js';
-import { mdhdLanguage } from './mp4-language.js';
+import type { ByteReader } from '../byte-reader.js';
+import { MediaError } from '../errors.js';
+import { mdhdLanguage } from './language.js';
 
 /** A box: type, absolute offset, header length, total size; children for containers. */
 export type Box = { type: string; offset: number; headerLength: number; size: number; data: Uint8Array; children?: Box[] };

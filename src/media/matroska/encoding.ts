@@ -9,10 +9,10 @@
  * the packets ffmpeg's demuxer returns.
  */
 import { inflateSync } from 'node:zlib';
-import type { ByteReader } from './byte-reader.js';
+import type { ByteReader } from '../byte-reader.js';
 import { eachChild, type ElementHeader, readLeaf, readUint } from './ebml.js';
-import { MediaError } from './errors.js';
-import type { MkvBlock } from './mkv-block.js';
+import { MediaError } from '../errors.js';
+import type { MkvBlock } from './block.js';
 
 /** One ContentEncoding. */
 export type MkvContentEncoding = {

@@ -1,7 +1,7 @@
 /**
  * MP4 export: mediabunny's ISO BMFF muxer writes the sample entries (avcC,
  * hvcC, esds, dOps, …), mdat and the sample tables, streaming to a temporary
- * file (`fastStart: false`, so moov comes last); ./mp4-timing.ts then puts
+ * file (`fastStart: false`, so moov comes last); ./timing.ts then puts
  * back the exact decode times, composition offsets, timescales and edit
  * lists. The file is renamed into place only when complete.
  */
@@ -19,11 +19,11 @@ import {
   type Rotation,
   type VideoCodec,
 } from 'mediabunny';
-import { MediaError } from './errors.js';
-import type { Mp4Edit } from './mp4-boxes.js';
-import { rewriteMp4Timing, type TextTrackData, type TrackTiming } from './mp4-timing.js';
-import type { ColourSpace } from './colour.js';
-import { GrowableF64 } from './util.js';
+import { MediaError } from '../errors.js';
+import type { Mp4Edit } from './boxes.js';
+import { rewriteMp4Timing, type TextTrackData, type TrackTiming } from './timing.js';
+import type { ColourSpace } from '../codec/colour.js';
+import { GrowableF64 } from '../util.js';
 
 /** A track for the MP4 muxer. */
 export type Mp4TrackSpec = {

@@ -8,12 +8,12 @@
  * same way from its movie fragments: decode times from tfdt and the trun
  * durations, composition offsets and sync flags from the trun.
  */
-import type { ByteReader } from './byte-reader.js';
-import { readCodecInfo } from './codec-info.js';
-import type { MediaDemuxer, MediaPacket, MediaTrack, SkippedTrack } from './demux.js';
-import { MediaError } from './errors.js';
-import { editShift, type Mp4Edit, type Mp4Movie, type Mp4Track, readMp4Movie } from './mp4-boxes.js';
-import { toBase64 } from '../format/bytes.js';
+import type { ByteReader } from '../byte-reader.js';
+import { readCodecInfo } from '../codec-info.js';
+import type { MediaDemuxer, MediaPacket, MediaTrack, SkippedTrack } from '../demux.js';
+import { MediaError } from '../errors.js';
+import { editShift, type Mp4Edit, type Mp4Movie, type Mp4Track, readMp4Movie } from './boxes.js';
+import { toBase64 } from '../../format/bytes.js';
 
 const TEXT_ENTRIES = new Set(['tx3g', 'text', 'wvtt', 'stpp', 'c608']);
 

@@ -11,7 +11,7 @@ import type { H4mkReader, Block } from '../reader/reader.js';
 import type { BlockInput } from '../writer/options.js';
 import { H4mkWriter, type WriteSummary } from '../writer/writer.js';
 import { ControlsAdapter, type ControlRecord, CONTROLS_CODEC, CONTROLS_SAFE_POLICY, validateControl } from './controls.js';
-import { MediaError } from './errors.js';
+import { MediaError } from '../media/errors.js';
 
 /** Options of {@link addControlsTrack}. */
 export type AddControlsOptions = {

@@ -1,20 +1,20 @@
 /**
  * Matroska track entries → the importer's tracks (TRAK records): what the
- * file demuxer (./demux-mkv.ts) and the live stream importer
+ * file demuxer (./demux.ts) and the live stream importer
  * (./live-import.ts) share, so that both write the same TRAK for the same
  * input. Timestamps are ticks of 10^9 / gcd(10^9, TimestampScale) per second
  * (1000 for the usual 1 ms scale), with CodecDelay subtracted as ffmpeg does.
  */
-import { MemorySource, type RandomAccessSource } from '../io/source.js';
-import { type CodecInfo, readCodecInfo } from './codec-info.js';
-import type { MediaTrack, SkippedTrack } from './demux.js';
+import { MemorySource, type RandomAccessSource } from '../../io/source.js';
+import { type CodecInfo, readCodecInfo } from '../codec-info.js';
+import type { MediaTrack, SkippedTrack } from '../demux.js';
 import { concat, element, Id, idBytes, uintElement } from './ebml.js';
-import { MediaError } from './errors.js';
-import type { MkvInfo, MkvTrack } from './mkv-demux.js';
-import { CONTENT_ENCODINGS_ID, encodingsExtra, unsupportedEncoding } from './mkv-encoding.js';
-import { opusPacketSamples } from './timing.js';
-import { gcd, rescale } from './util.js';
-import { VorbisDurations } from './vorbis.js';
+import { MediaError } from '../errors.js';
+import type { MkvInfo, MkvTrack } from './scan.js';
+import { CONTENT_ENCODINGS_ID, encodingsExtra, unsupportedEncoding } from './encoding.js';
+import { opusPacketSamples } from '../timing.js';
+import { gcd, rescale } from '../util.js';
+import { VorbisDurations } from '../codec/vorbis.js';
 
 const SUBTITLE_CODECS: Record<string, string> = {
   'S_TEXT/UTF8': 'srt',

@@ -4,18 +4,18 @@
  * CodecDelay, SeekPreRoll, DefaultDuration, flags), and the blocks in file
  * order with their timestamps, keyframe flags, BlockDuration and
  * DiscardPadding, unlaced into frames and decoded where the track has
- * ContentEncodings (./mkv-encoding.ts). Memory is one block at a time.
+ * ContentEncodings (./encoding.ts). Memory is one block at a time.
  *
  * mediabunny reads Matroska well but drops what is not needed for playback
  * (DiscardPadding, subtitles, SimpleBlock vs BlockGroup); this scanner keeps it.
  */
-import type { ByteReader } from './byte-reader.js';
+import type { ByteReader } from '../byte-reader.js';
 import { eachChild, type ElementHeader, Id, readElementHeader, readFloat, readLeaf as leaf, readString, readUint } from './ebml.js';
-import { MediaError } from './errors.js';
-import { type MkvBlock, readBlockElement } from './mkv-block.js';
-import { CONTENT_ENCODINGS_ID, decodeContent, FrameDecoder, type MkvContentEncoding, readContentEncodings, unsupportedEncoding } from './mkv-encoding.js';
+import { MediaError } from '../errors.js';
+import { type MkvBlock, readBlockElement } from './block.js';
+import { CONTENT_ENCODINGS_ID, decodeContent, FrameDecoder, type MkvContentEncoding, readContentEncodings, unsupportedEncoding } from './encoding.js';
 
-export type { MkvBlock } from './mkv-block.js';
+export type { MkvBlock } from './block.js';
 
 /** Segment information. */
 export type MkvInfo = {
@@ -47,7 +47,7 @@ export type MkvTrack = {
   flags: Record<string, number>;
   /** ContentEncodings in decoding order (empty: none); `codecPrivate` is already decoded. */
   encodings: MkvContentEncoding[];
-  /** The TrackEntry's child elements as stored (for the codec probe of ./mkv-tracks.ts). */
+  /** The TrackEntry's child elements as stored (for the codec probe of ./tracks.ts). */
   rawChildren: { id: number; bytes: Uint8Array }[];
   video: { pixelWidth: number; pixelHeight: number; displayWidth: number | null; displayHeight: number | null } | null;
   audio: { samplingFrequency: number; channels: number; bitDepth: number | null } | null;

@@ -1,29 +1,29 @@
 /**
  * Matroska / WebM from a stream into the importer's tracks and packets
- * (./live-source.ts). The tracks are the file importer's (./mkv-tracks.ts)
+ * (./live-source.ts). The tracks are the file importer's (./tracks.ts)
  * for the same input: mediabunny's codec facts come from the stream's first
  * bytes, recorded while the first blocks are held (until every audio and
  * video track has one, and video that may reorder without announcing its
  * depth has PROBE_FRAMES; at most PROBE_BYTES or PROBE_SECONDS; see
- * ./mkv-probe.ts for what mediabunny is given). Then the
+ * ./probe.ts for what mediabunny is given). Then the
  * held blocks and every later one go out as they arrive, with decode times
  * and durations derived as the file importer derives them (./stream-timing.ts).
  *
  * What the file importer learns only from the whole file is not in TRAK
  * extra: which blocks were BlockGroups, BlockDurations, DiscardPadding, lacing.
  */
-import { MemorySource } from '../io/source.js';
-import type { MediaPacket } from './demux.js';
-import { isMediaError } from './errors.js';
-import type { LiveDemuxer } from './live-source.js';
-import { needsReorderProbe, PROBE_BYTES, PROBE_FRAMES, PROBE_SECONDS, reorderDelay } from './live-source.js';
-import type { MkvBlock } from './mkv-block.js';
-import type { MkvTrack } from './mkv-demux.js';
-import { ClusterSpans, probeFile } from './mkv-probe.js';
-import { MkvStream } from './mkv-stream.js';
-import { FrameTimes, type MatroskaEntry, matroskaCodecInfo, matroskaTracks, needsProbeSegment } from './mkv-tracks.js';
-import type { StreamBytes } from './stream-bytes.js';
-import { StreamRetimer } from './stream-timing.js';
+import { MemorySource } from '../../io/source.js';
+import type { MediaPacket } from '../demux.js';
+import { isMediaError } from '../errors.js';
+import type { LiveDemuxer } from '../live-source.js';
+import { needsReorderProbe, PROBE_BYTES, PROBE_FRAMES, PROBE_SECONDS, reorderDelay } from '../live-source.js';
+import type { MkvBlock } from './block.js';
+import type { MkvTrack } from './scan.js';
+import { ClusterSpans, probeFile } from './probe.js';
+import { MkvStream } from './stream.js';
+import { FrameTimes, type MatroskaEntry, matroskaCodecInfo, matroskaTracks, needsProbeSegment } from './tracks.js';
+import type { StreamBytes } from '../stream-bytes.js';
+import { StreamRetimer } from '../stream-timing.js';
 
 /** mediabunny codec names of Matroska video CodecIDs, for the probe's reorder question. */
 const VIDEO_CODECS: Record<string, string> = { 'V_MPEG4/ISO/AVC': 'avc', 'V_MPEGH/ISO/HEVC': 'hevc', V_VP8: 'vp8', V_VP9: 'vp9', V_AV1: 'av1' };
@@ -77,7 +77,7 @@ export async function openLiveMatroska(bytes: StreamBytes): Promise<LiveDemuxer>
   function* frames(b: MkvBlock): Generator<MediaPacket> {
     const k = byNumber.get(b.track);
     if (k === undefined) return;
-    // As the file importer (./mkv-tracks.ts FrameTimes): laced frames timed one by one; an unknown duration is the gap to the next frame.
+    // As the file importer (./tracks.ts FrameTimes): laced frames timed one by one; an unknown duration is the gap to the next frame.
     const times = (timers[k] as FrameTimes).block(b);
     for (let j = 0; j < b.frames.length; j++) {
       const data = b.frames[j] as Uint8Array;

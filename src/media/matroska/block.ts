@@ -1,12 +1,12 @@
 /**
  * Matroska block elements (RFC 9559 §10): a SimpleBlock or a BlockGroup read
  * through a ByteReader into an {@link MkvBlock}, unlaced into frames. Shared
- * by the file demuxer (./mkv-demux.ts, random access) and the stream reader
- * (./mkv-stream.ts, one element buffered at a time).
+ * by the file demuxer (./scan.ts, random access) and the stream reader
+ * (./stream.ts, one element buffered at a time).
  */
-import type { ByteReader } from './byte-reader.js';
+import type { ByteReader } from '../byte-reader.js';
 import { decodeVint, eachChild, type ElementHeader, Id, readInt, readLeaf, readUint } from './ebml.js';
-import { MediaError } from './errors.js';
+import { MediaError } from '../errors.js';
 
 /** One block, unlaced. */
 export type MkvBlock = {
@@ -35,7 +35,7 @@ export const MAX_BLOCK = 64 * 1024 * 1024;
  * in a cluster whose Timestamp is `clusterTimestamp`; `payloads` (or, per
  * track number, its answer) says whether an unlaced frame is read whole.
  * Frames are as stored: ContentEncodings are decoded by the caller
- * (./mkv-encoding.ts).
+ * (./encoding.ts).
  */
 export async function readBlockElement(reader: ByteReader, e: ElementHeader, clusterTimestamp: number, payloads: boolean | ((track: number) => boolean)): Promise<MkvBlock> {
   if (e.id === Id.SimpleBlock) return { ...(await readBlock(reader, e, clusterTimestamp, false, payloads)), offset: e.offset };

@@ -2,16 +2,16 @@
  * Matroska / WebM read from a stream (standard input), as ffmpeg writes it to
  * a pipe: a Segment of unknown size, Clusters of known or unknown size. Each
  * element is buffered whole and parsed by the same code as the file demuxer
- * (readInfo, readTrack: ./mkv-demux.ts; blocks and lacing: ./mkv-block.ts);
+ * (readInfo, readTrack: ./scan.ts; blocks and lacing: ./block.ts);
  * elements that are not needed (SeekHead, Void, Cues, Tags, …) are skipped
  * as they stream by. Memory is one element at a time.
  */
 import { eachChild, type ElementHeader, Id, readElementHeader, readLeaf, readString, readUint } from './ebml.js';
-import { MediaError } from './errors.js';
-import { MAX_BLOCK, type MkvBlock, readBlockElement } from './mkv-block.js';
-import { type MkvInfo, type MkvTrack, readInfo, readTrack } from './mkv-demux.js';
-import { FrameDecoder } from './mkv-encoding.js';
-import { readerAt, type StreamBytes } from './stream-bytes.js';
+import { MediaError } from '../errors.js';
+import { MAX_BLOCK, type MkvBlock, readBlockElement } from './block.js';
+import { type MkvInfo, type MkvTrack, readInfo, readTrack } from './scan.js';
+import { FrameDecoder } from './encoding.js';
+import { readerAt, type StreamBytes } from '../stream-bytes.js';
 
 /** Largest element buffered whole (a block with its BlockGroup around it). */
 const MAX_ELEMENT = MAX_BLOCK + 64 * 1024;
@@ -19,7 +19,7 @@ const MAX_ELEMENT = MAX_BLOCK + 64 * 1024;
 /** Level-1 elements: inside a cluster of unknown size, one of these ends the cluster. */
 const TOP_LEVEL: ReadonlySet<number> = new Set([Id.Cluster, Id.Cues, Id.Tags, Id.Chapters, Id.Attachments, Id.Info, Id.Tracks, Id.SeekHead, Id.EBML, Id.Segment]);
 
-/** Told where each cluster starts and ends (the probe rebuilds them, ./mkv-probe.ts). */
+/** Told where each cluster starts and ends (the probe rebuilds them, ./probe.ts). */
 export type ClusterObserver = { start(h: ElementHeader): void; end(at: number): void };
 
 export class MkvStream {

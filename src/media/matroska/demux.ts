@@ -1,26 +1,26 @@
 /**
- * Matroska/WebM demuxing in two streaming passes over ./mkv-demux.ts:
+ * Matroska/WebM demuxing in two streaming passes over ./scan.ts:
  *  1. headers only: every block's track, timestamp, BlockGroup-ness,
  *     BlockDuration and DiscardPadding (what TRAK `extra` must hold before
  *     the first block is written), and the presentation times from which
  *     decode times are derived as ffmpeg derives them;
  *  2. payloads, in file order.
  * Every frame of a laced block (mkvmerge laces audio, up to 8 frames per
- * block) is one packet with its own timestamp (FrameTimes, ./mkv-tracks.ts).
+ * block) is one packet with its own timestamp (FrameTimes, ./tracks.ts).
  * Timestamps are ticks of 10^9 / gcd(10^9, TimestampScale) per second (1000
  * for the usual 1 ms scale), with CodecDelay subtracted as ffmpeg does.
  * Disabled tracks and tracks with ContentEncodings are imported like the
  * others: mediabunny, which leaves them out, is shown a rewritten copy of
  * their headers and first frames for their codec facts.
  */
-import type { ByteReader } from './byte-reader.js';
-import type { MediaDemuxer, MediaPacket, MediaTrack } from './demux.js';
-import { MediaError } from './errors.js';
-import { MkvDemuxer } from './mkv-demux.js';
-import { FrameTimes, type MatroskaEntry, matroskaCodecInfo, matroskaTracks, needsProbeSegment, PROBE_FRAMES_PER_TRACK, type ProbeFrame } from './mkv-tracks.js';
-import { announcedReorderDepth } from './reorder.js';
-import { decodeOrderTimes } from './timing.js';
-import { GrowableF64 } from './util.js';
+import type { ByteReader } from '../byte-reader.js';
+import type { MediaDemuxer, MediaPacket, MediaTrack } from '../demux.js';
+import { MediaError } from '../errors.js';
+import { MkvDemuxer } from './scan.js';
+import { FrameTimes, type MatroskaEntry, matroskaCodecInfo, matroskaTracks, needsProbeSegment, PROBE_FRAMES_PER_TRACK, type ProbeFrame } from './tracks.js';
+import { announcedReorderDepth } from '../codec/reorder.js';
+import { decodeOrderTimes } from '../timing.js';
+import { GrowableF64 } from '../util.js';
 
 /** Per-track facts gathered by the first pass. */
 type TrackPlan = {

@@ -9,8 +9,8 @@
  * which precedes moov) stay valid.
  */
 import { type FileHandle, open } from 'node:fs/promises';
-import { MediaError } from './errors.js';
-import type { Mp4Edit } from './mp4-boxes.js';
+import { MediaError } from '../errors.js';
+import type { Mp4Edit } from './boxes.js';
 
 /** The timing of one track, in the order the tracks were added to the muxer. */
 export type TrackTiming = {

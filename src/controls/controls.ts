@@ -12,8 +12,8 @@
 import { z } from 'zod';
 import type { Block } from '../reader/reader.js';
 import type { TrackOptions } from '../writer/options.js';
-import type { AdaptedBlock, CodecAdapter } from './adapter.js';
-import { MediaError } from './errors.js';
+import type { AdaptedBlock, CodecAdapter } from '../media/adapter.js';
+import { MediaError } from '../media/errors.js';
 
 /** Codec string of a controls track. */
 export const CONTROLS_CODEC = 'h4mk.controls+json';

@@ -8,12 +8,12 @@
  * packets (see ./live-source.ts).
  */
 import { EncodedPacketSink, type EncodedPacket, type InputTrack, Input, MPEG_TS, ReadableStreamSource } from 'mediabunny';
-import { type CodecInfo, describe } from './codec-info.js';
-import type { MediaPacket, MediaTrack } from './demux.js';
-import { MediaError } from './errors.js';
-import { type LiveDemuxer, needsReorderProbe, PROBE_BYTES, PROBE_FRAMES, PROBE_SECONDS, reorderDelay } from './live-source.js';
-import type { StreamBytes } from './stream-bytes.js';
-import { StreamRetimer } from './stream-timing.js';
+import { type CodecInfo, describe } from '../codec-info.js';
+import type { MediaPacket, MediaTrack } from '../demux.js';
+import { MediaError } from '../errors.js';
+import { type LiveDemuxer, needsReorderProbe, PROBE_BYTES, PROBE_FRAMES, PROBE_SECONDS, reorderDelay } from '../live-source.js';
+import type { StreamBytes } from '../stream-bytes.js';
+import { StreamRetimer } from '../stream-timing.js';
 
 type Held = { data: Uint8Array; keyframe: boolean; duration: number };
 

@@ -3,9 +3,9 @@
  * IDs, variable-size integers, element headers and value codecs. Matroska
  * element IDs are from RFC 9559.
  */
-import { concatBytes } from '../format/bytes.js';
-import type { ByteReader } from './byte-reader.js';
-import { MediaError } from './errors.js';
+import { concatBytes } from '../../format/bytes.js';
+import type { ByteReader } from '../byte-reader.js';
+import { MediaError } from '../errors.js';
 
 /** Matroska element IDs used here (RFC 9559 §5.1), with their marker bits. */
 export const Id = {

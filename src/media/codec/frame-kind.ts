@@ -4,7 +4,7 @@
  * VP9 and AV1 have no B-frames (key → I, else P); HEVC and others by
  * presentation order (a frame shown before one decoded earlier is a B-frame).
  */
-import type { FrameKind } from '../format/constants.js';
+import type { FrameKind } from '../../format/constants.js';
 
 /** Stateful per track: the reorder rule needs the largest pts seen so far. */
 export class FrameKindDetector {

@@ -7,7 +7,7 @@
  * cluster and ffmpeg's live clusters may be of unknown size.
  */
 import { concat, type ElementHeader, Id, idBytes, sizeBytes } from './ebml.js';
-import type { ClusterObserver } from './mkv-stream.js';
+import type { ClusterObserver } from './stream.js';
 
 type Span = { offset: number; dataOffset: number; end: number | null };
 
