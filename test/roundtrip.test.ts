@@ -12,6 +12,7 @@ import {
   buildH4mkTracks,
   FileSink,
   FileSource,
+  H4mkError,
   H4mkReader,
   H4mkWriter,
   MemorySink,
@@ -211,7 +212,8 @@ describe('writer misuse', () => {
   it('rejects a first block that is not a keyframe', async () => {
     const { writer } = await fresh();
     const error = await caught(() => writer.writeBlock({ track: 'v', pts: 0, payload: one }));
-    expect(error).toBeInstanceOf(RangeError);
+    expect(error).toBeInstanceOf(H4mkError);
+    expect((error as H4mkError).code).toBe('E_ORDER');
     expect(String(error)).toMatch(/first block of track v must be a keyframe/);
   });
 
@@ -220,7 +222,8 @@ describe('writer misuse', () => {
     await writer.writeBlock({ track: 'v', pts: 9000, dts: 9000, keyframe: true, payload: one });
     await writer.writeBlock({ track: 'c', pts: 0, keyframe: true, payload: one }); // other track: fine
     const error = await caught(() => writer.writeBlock({ track: 'v', pts: 9000, dts: 8999, payload: one }));
-    expect(error).toBeInstanceOf(RangeError);
+    expect(error).toBeInstanceOf(H4mkError);
+    expect((error as H4mkError).code).toBe('E_ORDER');
     expect(String(error)).toMatch(/dts must not decrease within track v/);
   });
 
@@ -229,7 +232,8 @@ describe('writer misuse', () => {
     await writer.writeBlock({ track: 'v', pts: 6000, dts: 0, keyframe: true, payload: one });
     await writer.writeBlock({ track: 'v', pts: 3000, dts: 1000, payload: one }); // non-key B-frame: fine
     const error = await caught(() => writer.writeBlock({ track: 'v', pts: 5999, dts: 2000, keyframe: true, payload: one }));
-    expect(error).toBeInstanceOf(RangeError);
+    expect(error).toBeInstanceOf(H4mkError);
+    expect((error as H4mkError).code).toBe('E_ORDER');
     expect(String(error)).toMatch(/keyframe pts must not decrease/);
   });
 

@@ -12,6 +12,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { EncryptionOptions, Grant, KeyInput } from '../node.js';
 import { parseGrant } from '../node.js';
+import { SCRYPT_BOUNDS } from '../format/crypto-params.js';
 import { inputError } from './errors.js';
 import { looseModeWarning, MAX_GRANT_FILE_LENGTH, readPrivateFile, readSecretKeyFile } from './key-file.js';
 import { parseIndex } from './options.js';
@@ -42,10 +43,11 @@ function parseEnvName(value: string): string {
   return value;
 }
 
-/** scrypt cost exponent: 10..20 (readers refuse more than 2^20 by default). */
+/** scrypt cost exponent: 10 up to the format's bound (§13.2: 20; readers refuse more). */
 function parseLog2N(value: string): number {
   const n = parseIndex(value);
-  if (n < 10 || n > 20) throw new InvalidArgumentError('expected 10..20 (readers refuse scrypt costs above 2^20)');
+  const max = SCRYPT_BOUNDS.maxLog2N;
+  if (n < 10 || n > max) throw new InvalidArgumentError(`expected 10..${max} (readers refuse scrypt costs above 2^${max})`);
   return n;
 }
 

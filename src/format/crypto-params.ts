@@ -39,7 +39,7 @@ export function encodeCryptoParams(c: CryptoParams): Uint8Array {
   w.u8(CRYP_VERSION).u8(c.aead).u8(c.kdf.kind === 'raw' ? KDF_RAW : KDF_SCRYPT);
   if (c.kdf.kind === 'scrypt') {
     // §13.2: writers MUST NOT exceed the scrypt bounds (readers refuse more).
-    if (!scryptWithinBounds(c.kdf)) throw new RangeError(`scrypt parameters N=2^${c.kdf.log2N} r=${c.kdf.r} p=${c.kdf.p} outside the format's bounds (log2N 1..20, r 1..16, p 1..4)`);
+    if (!scryptWithinBounds(c.kdf)) throw new RangeError(`scrypt parameters N=2^${c.kdf.log2N} r=${c.kdf.r} p=${c.kdf.p} outside the format's bounds (log2N 1..${SCRYPT_BOUNDS.maxLog2N}, r 1..${SCRYPT_BOUNDS.maxR}, p 1..${SCRYPT_BOUNDS.maxP})`);
     if (c.kdf.salt.length !== 16) throw new RangeError('the scrypt salt must be 16 bytes');
     w.u8(c.kdf.log2N).u32(c.kdf.r).u32(c.kdf.p).bytes(c.kdf.salt);
   }

@@ -2,7 +2,7 @@
  * Writer-side encryption setup (§13): options → container id, KDF
  * parameters, keys, and the CRYP record written at finish.
  */
-import { AEAD_AES_256_GCM, type CryptoParams, type KdfParams } from '../format/crypto-params.js';
+import { AEAD_AES_256_GCM, type CryptoParams, type KdfParams, SCRYPT_BOUNDS } from '../format/crypto-params.js';
 import { contextDigest, type IndexContext, secretFromPassphrase } from '../crypto/keys.js';
 import { randomBytes } from '../crypto/primitives.js';
 import { type CipherContext, newContainerId, SecretKeys, transcriptMac } from '../crypto/living-cipher.js';
@@ -13,7 +13,12 @@ export type EncryptionOptions = {
   secret?: Uint8Array;
   /** …a passphrase, stretched with scrypt (parameters stored in CRYP). */
   passphrase?: string;
-  /** scrypt cost; default N = 2^15, r = 8, p = 1. */
+  /**
+   * scrypt cost; default N = 2^15, r = 8, p = 1. Integers within the
+   * format's bounds (§13.2, SCRYPT_BOUNDS: 1 ≤ log2N ≤ 20, 1 ≤ r ≤ 16,
+   * 1 ≤ p ≤ 4): below 1 or not an integer is a RangeError, above is E_LIMIT
+   * (what a reader would answer), both before scrypt runs.
+   */
   scrypt?: { log2N?: number; r?: number; p?: number };
   /** Key epoch length in µs of media time; 0 (default) = one key per track. */
   epochUs?: number;
@@ -48,7 +53,11 @@ export function createWriterCipher(options: EncryptionOptions): WriterCipher {
   } else if (options.passphrase !== undefined && options.secret === undefined) {
     if (typeof options.passphrase !== 'string' || options.passphrase.length === 0) throw new TypeError('the passphrase must be a non-empty string');
     kdf = { kind: 'scrypt', log2N: options.scrypt?.log2N ?? 15, r: options.scrypt?.r ?? 8, p: options.scrypt?.p ?? 1, salt: randomBytes(16) };
-    secret = secretFromPassphrase(options.passphrase, kdf, { maxLog2N: 24, maxR: 64, maxP: 16 });
+    for (const [name, value] of [['log2N', kdf.log2N], ['r', kdf.r], ['p', kdf.p]] as const) {
+      if (!Number.isInteger(value) || value < 1) throw new RangeError(`scrypt.${name} must be an integer ≥ 1, got ${String(value)}`);
+    }
+    // The format's bounds, checked as a reader checks them (E_LIMIT above): writers MUST NOT exceed them.
+    secret = secretFromPassphrase(options.passphrase, kdf, SCRYPT_BOUNDS);
   } else {
     throw new TypeError('encryption needs exactly one of secret or passphrase');
   }

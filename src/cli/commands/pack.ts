@@ -12,6 +12,7 @@ import { createInterface, type Interface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
 import { COMPRESSIONS, DEFAULT_LIMITS, FileSink, H4mkWriter, type Compression, type EncryptionOptions, type WriteSummary } from '../../node.js';
+import { isH4mkError } from '../../format/errors.js';
 import { CliError, ExitCode, aboutPath, inputError } from '../errors.js';
 import { packJson } from '../json.js';
 import { addEncryptOptions, type EncryptOptions, encryptionOf } from '../key-options.js';
@@ -216,7 +217,8 @@ async function readPayload(baseDir: string, file: string, target: OutputIdentity
 
 /** Names the input line an input problem comes from; other errors pass through. */
 function atLine(error: unknown, where: string): unknown {
-  if (error instanceof TypeError || error instanceof RangeError || (error instanceof CliError && error.exitCode === ExitCode.USAGE)) {
+  // A block out of the order §6.1 requires (the writer's E_ORDER) is a mistake of the input line too.
+  if (error instanceof TypeError || error instanceof RangeError || isH4mkError(error, 'E_ORDER') || (error instanceof CliError && error.exitCode === ExitCode.USAGE)) {
     return inputError(`${where}: ${error.message}`, 'see h4mk pack --help for the line format');
   }
   return error;

@@ -1,0 +1,56 @@
+/**
+ * The writer's index region (docs/FORMAT.md §5) and how it ends the file in
+ * each layout (§5.7): after the data region (tail), or before it (faststart,
+ * the data region replayed from its spool).
+ */
+import { sha256 } from '../crypto/sha256.js';
+import { FORMAT_VERSION, HEADER_LENGTH, HeaderFlag } from '../format/constants.js';
+import type { CryptoParams } from '../format/crypto-params.js';
+import { encodeFooter, encodeHeader } from '../format/header.js';
+import { encodeIndexRegion } from '../format/index-region.js';
+import type { SegmentDirectory } from '../format/segment-directory.js';
+import type { TrackRecord } from '../format/track-table.js';
+import type { Sink, Spool } from '../io/sink.js';
+import type { SeekBuilder } from './seek-builder.js';
+
+/** What an index region describes. */
+export type IndexParts = {
+  tracks: TrackRecord[];
+  meta: Record<string, unknown>;
+  safe: Record<string, unknown>;
+  seek: SeekBuilder;
+  segments: SegmentDirectory;
+  chainHead: Uint8Array;
+  crypto: CryptoParams | null;
+};
+
+/** §5 The index region for `parts`, within `maxIndexLength`. */
+export function buildIndexRegion(parts: IndexParts, maxIndexLength: number): Uint8Array {
+  const { tracks, meta, safe, seek, segments, chainHead, crypto } = parts;
+  const index = encodeIndexRegion({ tracks, meta, safe, seek: seek.tables(), segments, chainHead, crypto }, sha256);
+  if (index.length > maxIndexLength) throw new RangeError(`index of ${index.length} bytes exceeds maxIndexLength`);
+  return index;
+}
+
+/**
+ * Writes the final index and footer to `sink` (and, for faststart, the header
+ * and the data region spooled in `out`). `dataLength` is the data region's
+ * length. Returns the container's length up to the footer.
+ */
+export async function writeFinalIndex(sink: Sink, out: Sink | Spool, index: Uint8Array, dataLength: number): Promise<number> {
+  // §14 A live file never ends at a checkpoint here: the block that closed a checkpoint's
+  // segment follows it, so the final index always comes after a segment.
+  if (out === sink) {
+    const indexOffset = HEADER_LENGTH + dataLength;
+    await sink.write(index);
+    await sink.write(encodeFooter({ indexOffset, indexLength: index.length, version: FORMAT_VERSION, flags: 0 }));
+    return indexOffset + index.length;
+  }
+  const spool = out as Spool;
+  await sink.write(encodeHeader({ version: FORMAT_VERSION, flags: HeaderFlag.FASTSTART, indexLength: index.length }));
+  await sink.write(index);
+  for await (const part of spool.replay()) await sink.write(part);
+  await spool.dispose();
+  await sink.write(encodeFooter({ indexOffset: HEADER_LENGTH, indexLength: index.length, version: FORMAT_VERSION, flags: HeaderFlag.FASTSTART }));
+  return HEADER_LENGTH + index.length + dataLength;
+}
