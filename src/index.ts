@@ -77,6 +77,7 @@ export * from './delivery/index.js';
 export { installPlatform, installedPlatform, type Aead, type CryptoPrimitives, type Platform } from './platform/platform.js';
 export { BlobSource } from './io/blob-source.js';
 export { colourOfExtra, trackColourSpace, type ColourDescription, type ColourSpace } from './media/codec/colour.js';
+export { checkMediaExtra, type MediaTrackExtra, type MediaTrackExtraInit, MediaTrackExtraSchema, parseMediaExtra } from './media/track-extra.js';
 export { RegionCache } from './io/http-cache.js';
 export { sealMessage } from './format/seal.js';
 export { fromBase64, fromHex, toBase64, toHex } from './format/bytes.js';

@@ -6,6 +6,7 @@
  * container (the segments holding its blocks are adjacent).
  */
 import { type ColourSpace, trackColourSpace } from '../media/codec/colour.js';
+import { parseMediaExtra } from '../media/track-extra.js';
 import type { H4mkReader } from '../reader/reader.js';
 import type { Block } from '../reader/reader.js';
 import { initSegment } from './cmaf/init-segment.js';
@@ -121,14 +122,11 @@ function cmafSamples(t: DeliveryTrack, blocks: readonly Block[]): CmafSample[] {
  * already are presentation times.
  */
 function sourceEdit(t: DeliveryTrack): { movieTimescale?: number; editDuration?: number } {
-  const mp4 = t.info.extra.mp4;
-  if (typeof mp4 !== 'object' || mp4 === null) return {};
-  const { edits, movie_timescale: movieTimescale } = mp4 as { edits?: unknown; movie_timescale?: unknown };
-  if (!Array.isArray(edits) || edits.length !== 1 || typeof movieTimescale !== 'number' || !Number.isSafeInteger(movieTimescale) || movieTimescale <= 0) return {};
-  const edit = edits[0] as { segment_duration?: unknown; media_time?: unknown; rate?: unknown };
-  if (typeof edit.segment_duration !== 'number' || !Number.isSafeInteger(edit.segment_duration) || edit.segment_duration <= 0) return {};
-  if (typeof edit.media_time !== 'number' || edit.media_time < 0 || (edit.rate !== undefined && edit.rate !== 1)) return {};
-  return { movieTimescale, editDuration: edit.segment_duration };
+  const mp4 = parseMediaExtra(t.info.extra).mp4;
+  const edit = mp4?.edits?.length === 1 ? mp4.edits[0] : undefined;
+  if (mp4?.movie_timescale === undefined || edit === undefined || edit.segment_duration <= 0) return {};
+  if (edit.media_time < 0 || (edit.rate !== undefined && edit.rate !== 1)) return {};
+  return { movieTimescale: mp4.movie_timescale, editDuration: edit.segment_duration };
 }
 
 /** Whether pts `a` (timescale `as`) is before pts `b` (timescale `bs`), exactly. */

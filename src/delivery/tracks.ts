@@ -4,6 +4,7 @@
  * Everything here comes from the track table (TRAK) alone.
  */
 import type { TrackInfo } from '../reader/types.js';
+import { parseMediaExtra } from '../media/track-extra.js';
 
 /** How a track is delivered. */
 export type Carriage = 'cmaf' | 'webvtt' | null;
@@ -38,16 +39,6 @@ const CMAF_CODECS = new Set(['avc', 'hevc', 'av1', 'vp9', 'aac', 'opus', 'flac',
 /** Subtitle codecs turned into WebVTT cues. */
 const TEXT_CODECS = new Set(['webvtt', 'srt', 'ass', 'ssa', 'tx3g']);
 
-function record(extra: Record<string, unknown>, key: string): Record<string, unknown> {
-  const v = extra[key];
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
-
-function num(o: Record<string, unknown>, key: string, fallback: number): number {
-  const v = o[key];
-  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
-}
-
 /** The RFC 6381 string matching the sample entry mediabunny writes (hvc1, avc1, …). */
 function codecString(mediaCodec: string, codec: string): string {
   const rest = codec.includes('.') ? codec.slice(codec.indexOf('.')) : '';
@@ -73,7 +64,8 @@ function codecString(mediaCodec: string, codec: string): string {
 
 /** The delivery view of a track. `durationUs`: the container's duration, for the bit rate. */
 export function deliveryTrack(info: TrackInfo): DeliveryTrack {
-  const mediaCodec = typeof info.extra.media_codec === 'string' ? info.extra.media_codec : '';
+  const extra = parseMediaExtra(info.extra);
+  const mediaCodec = extra.media_codec ?? '';
   const kind = info.kind === 'video' || info.kind === 'audio' || info.kind === 'subtitle' ? info.kind : 'other';
   let carriage: Carriage = null;
   let reason: string | null = null;
@@ -85,10 +77,6 @@ export function deliveryTrack(info: TrackInfo): DeliveryTrack {
     else reason = `subtitle codec ${info.codec} cannot be turned into WebVTT`;
   } else if (CMAF_CODECS.has(mediaCodec)) carriage = 'cmaf';
   else reason = `codec ${info.codec} (${mediaCodec}) cannot be carried in fMP4`;
-  const video = record(info.extra, 'video');
-  const audio = record(info.extra, 'audio');
-  const disposition = record(info.extra, 'disposition');
-  const flags = record(record(info.extra, 'matroska'), 'flags');
   const spanUs = info.firstPtsUs === null || info.lastPtsUs === null ? 0 : info.lastPtsUs - info.firstPtsUs;
   const bandwidth = Math.max(1, Math.round(spanUs > 0 ? (info.storedBytes * 8 * 1e6) / spanUs : info.storedBytes * 8));
   const language = /^[a-z]{2,3}$/.test(info.language) && info.language !== 'und' ? info.language : '';
@@ -99,13 +87,13 @@ export function deliveryTrack(info: TrackInfo): DeliveryTrack {
     reason,
     mediaCodec,
     codecs: codecString(mediaCodec, info.codec),
-    width: num(video, 'width', 0),
-    height: num(video, 'height', 0),
-    sampleRate: num(audio, 'sample_rate', 48_000),
-    channels: num(audio, 'channels', 2),
+    width: extra.video?.width ?? 0,
+    height: extra.video?.height ?? 0,
+    sampleRate: extra.audio?.sample_rate ?? 48_000,
+    channels: extra.audio?.channels ?? 2,
     language,
     name: info.name !== '' ? info.name : info.id,
-    isDefault: disposition.default === true || flags.default === 1,
+    isDefault: extra.disposition?.default === true || extra.matroska?.flags?.default === 1,
     bandwidth,
   };
 }

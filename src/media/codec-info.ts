@@ -3,7 +3,7 @@
  * decoder configuration (WebCodecs `description`: avcC, hvcC, OpusHead,
  * AudioSpecificConfig, …), picture and sound parameters, disposition.
  */
-import { ALL_FORMATS, CustomSource, Input, type InputTrack } from 'mediabunny';
+import { ALL_FORMATS, CustomSource, Input, type InputTrack, type Rotation, type TrackDisposition } from 'mediabunny';
 import type { RandomAccessSource } from '../io/source.js';
 import { type ColourDescription, colourFromInit } from './codec/colour.js';
 import { MediaError } from './errors.js';
@@ -20,8 +20,8 @@ export type CodecInfo = {
   timeResolution: number;
   name: string | null;
   language: string;
-  disposition: Record<string, boolean>;
-  video?: { width: number; height: number; rotation: number; displayWidth: number; displayHeight: number; color?: ColourDescription };
+  disposition: TrackDisposition;
+  video?: { width: number; height: number; rotation: Rotation; displayWidth: number; displayHeight: number; color?: ColourDescription };
   audio?: { sampleRate: number; channels: number };
 };
 
@@ -58,7 +58,7 @@ export async function describe(t: InputTrack): Promise<CodecInfo> {
     timeResolution: await t.getTimeResolution(),
     name: await t.getName(),
     language: await t.getLanguageCode(),
-    disposition: { ...(await t.getDisposition()) } as Record<string, boolean>,
+    disposition: { ...(await t.getDisposition()) },
   };
   if (t.isVideoTrack()) {
     // The container's colour description (MP4 colr, Matroska Colour), kept so pictures keep their colours.

@@ -11,6 +11,7 @@ import type { ByteReader } from './byte-reader.js';
 import { readCodecInfo } from './codec-info.js';
 import type { MediaDemuxer, MediaPacket, MediaTrack } from './demux.js';
 import { MediaError } from './errors.js';
+import type { MediaTrackExtraInit } from './track-extra.js';
 import { decodeOrderTimes } from './timing.js';
 import { GrowableF64 } from './util.js';
 
@@ -40,7 +41,7 @@ export async function openWithMediabunny(reader: ByteReader, path: string): Prom
     for (const [k, info] of infos.entries()) {
       const t = inputTracks[k] as InputTrack;
       const timescale = (formatId === 'mp3' || formatId === 'adts') && info.audio !== undefined ? info.audio.sampleRate : info.timeResolution;
-      const extra: Record<string, unknown> = { source: { container: formatId, index: k, track_id: info.id }, disposition: info.disposition };
+      const extra: MediaTrackExtraInit = { source: { container: formatId, index: k, track_id: info.id }, disposition: info.disposition };
       if (info.video !== undefined) extra.video = info.video;
       if (info.audio !== undefined) extra.audio = { sample_rate: info.audio.sampleRate, channels: info.audio.channels };
       tracks.push({

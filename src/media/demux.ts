@@ -11,6 +11,7 @@ import type { RandomAccessSource } from '../io/source.js';
 import type { TrackKind } from '../format/constants.js';
 import { ByteReader } from './byte-reader.js';
 import { MediaError } from './errors.js';
+import type { MediaTrackExtraInit } from './track-extra.js';
 
 /** A source track as the importer stores it (one TRAK record). */
 export type MediaTrack = {
@@ -27,8 +28,8 @@ export type MediaTrack = {
   timescale: number;
   name: string;
   language: string;
-  /** Container details a lossless export needs back (see docs/FORMAT.md, appendix "Media track extra fields"). */
-  extra: Record<string, unknown>;
+  /** Container details a lossless export needs back (docs/FORMAT.md appendix A; ./track-extra.ts). */
+  extra: MediaTrackExtraInit;
 };
 
 /** One packet: timestamps in its track's timescale, presentation order semantics as ffmpeg reports them. */

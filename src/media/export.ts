@@ -3,7 +3,8 @@
  * Matroska without re-encoding, whole or as a window cut at keyframes.
  * What the source container had and the format has no field for (edit
  * lists, codec delay, discard padding, BlockGroups, timescales) comes back
- * from the TRAK `extra` object the importer wrote.
+ * from the TRAK `extra` object the importer wrote, read through
+ * ./track-extra.ts (a malformed field falls back to its default).
  */
 import { extname } from 'node:path';
 import { ticksToUs } from '../format/time.js';
@@ -14,7 +15,8 @@ import type { Mp4Edit } from './mp4/boxes.js';
 import { colourOfExtra } from './codec/colour.js';
 import { Mp4Exporter, type Mp4TrackSpec } from './mp4/mux.js';
 import { type MkvBlockSpec, type MkvTrackSpec, MkvWriter } from './matroska/mux.js';
-import { numberField, objectField, rescale, stringField } from './util.js';
+import { type MediaTrackExtra, parseMediaExtra } from './track-extra.js';
+import { rescale } from './util.js';
 
 /** Target container formats. */
 export type ExportFormat = 'mp4' | 'webm' | 'matroska';
@@ -78,6 +80,8 @@ const MKV_CODEC_IDS: Record<string, string> = {
 /** A track chosen for export, with its window. */
 type Selected = {
   info: TrackInfo;
+  /** TRAK extra, validated (appendix A; malformed fields dropped). */
+  extra: MediaTrackExtra;
   mediaCodec: string;
   /** First and last (exclusive) core_index of the window for video tracks; pts bounds (ticks) for every track. */
   fromCore: number;
@@ -98,7 +102,8 @@ export async function exportMedia(reader: H4mkReader, outputPath: string, option
   const wanted = options.tracks === undefined ? reader.tracks() : options.tracks.map((t) => reader.track(t));
   const selected: Selected[] = [];
   for (const t of wanted) {
-    const mediaCodec = stringField(t.extra, 'media_codec');
+    const extra = parseMediaExtra(t.extra);
+    const mediaCodec = extra.media_codec ?? null;
     const reason =
       t.kind !== 'video' && t.kind !== 'audio' && t.kind !== 'subtitle'
         ? `a ${t.kind} track is not media`
@@ -108,9 +113,9 @@ export async function exportMedia(reader: H4mkReader, outputPath: string, option
             ? 'no blocks'
             : format === 'mp4' && t.kind === 'subtitle' && mediaCodec !== 'tx3g'
               ? `${t.codec} subtitles are not written to MP4 (only tx3g timed text; .mkv keeps them)`
-              : format === 'webm' && !WEBM_CODECS.has(mkvCodecId(t, mediaCodec) ?? '')
+              : format === 'webm' && !WEBM_CODECS.has(mkvCodecId(extra, mediaCodec) ?? '')
                 ? `codec ${t.codec} is not allowed in WebM (export to .mkv)`
-                : format === 'matroska' && mkvCodecId(t, mediaCodec as string) === null
+                : format === 'matroska' && mkvCodecId(extra, mediaCodec as string) === null
                   ? `codec ${t.codec} has no Matroska codec ID (export to .mp4)`
                   : null;
     if (reason !== null) {
@@ -118,7 +123,7 @@ export async function exportMedia(reader: H4mkReader, outputPath: string, option
       skipped.push({ id: t.id, reason });
       continue;
     }
-    selected.push({ info: t, mediaCodec: mediaCodec as string, fromCore: 0, toCore: Infinity, fromPts: -Infinity, toPts: Infinity, rebase: 0, blocks: 0, bytes: 0 });
+    selected.push({ info: t, extra, mediaCodec: mediaCodec as string, fromCore: 0, toCore: Infinity, fromPts: -Infinity, toPts: Infinity, rebase: 0, blocks: 0, bytes: 0 });
   }
   if (selected.length === 0) {
     const reasons = skipped.map((s) => `${s.id}: ${s.reason}`).join('; ');
@@ -221,16 +226,14 @@ async function applyWindow(reader: H4mkReader, selected: Selected[], options: Ex
 // --- MP4 ---------------------------------------------------------------
 
 async function writeMp4(path: string, selected: Selected[], windowed: boolean, blocks: AsyncGenerator<{ s: Selected; block: Block }>): Promise<void> {
-  const movieScales = new Set(selected.map((s) => numberField(objectField(s.info.extra, 'mp4'), 'movie_timescale', null)));
+  const movieScales = new Set(selected.map((s) => s.extra.mp4?.movie_timescale ?? null));
   const movieTimescale = movieScales.size === 1 ? ([...movieScales][0] ?? 1000) : 1000;
   const muxer = Mp4Exporter.create(path, movieTimescale);
   const index = new Map<Selected, number>();
   try {
     for (const s of selected) {
       const t = s.info;
-      const mp4 = objectField(t.extra, 'mp4');
-      const video = objectField(t.extra, 'video');
-      const audio = objectField(t.extra, 'audio');
+      const { mp4, video, audio } = s.extra;
       const edits = !windowed && mp4 !== undefined ? sourceEdits(mp4) : 'auto';
       const spec: Mp4TrackSpec = {
         kind: t.kind as 'video' | 'audio' | 'subtitle',
@@ -241,16 +244,14 @@ async function writeMp4(path: string, selected: Selected[], windowed: boolean, b
         language: t.language,
         name: t.name,
         edits,
-        ...(video === undefined ? {} : { video: { width: numberField(video, 'width', 0), height: numberField(video, 'height', 0), rotation: numberField(video, 'rotation', 0) } }),
-        ...(audio === undefined ? {} : { audio: { sampleRate: numberField(audio, 'sample_rate', 48000), channels: numberField(audio, 'channels', 2) } }),
+        ...(video === undefined ? {} : { video: { width: video.width ?? 0, height: video.height ?? 0, rotation: video.rotation ?? 0 } }),
+        ...(audio === undefined ? {} : { audio: { sampleRate: audio.sample_rate ?? 48000, channels: audio.channels ?? 2 } }),
       };
-      const colour = colourOfExtra(t.extra);
+      const colour = colourOfExtra(s.extra);
       if (colour !== null) spec.colorSpace = colour;
-      const matrix = mp4?.matrix;
-      if (Array.isArray(matrix) && matrix.length === 9 && !windowed) spec.matrix = matrix as number[];
+      if (mp4?.matrix !== undefined && !windowed) spec.matrix = mp4.matrix;
       if (mp4?.trailing_empty_sample === true && !windowed) spec.trailingEmptySample = true;
-      const cttsVersion = numberField(mp4, 'ctts_version', null);
-      if (cttsVersion !== null && !windowed) spec.cttsVersion = cttsVersion;
+      if (mp4?.ctts_version !== undefined && !windowed) spec.cttsVersion = mp4.ctts_version;
       index.set(s, muxer.addTrack(spec));
     }
     for await (const { s, block } of blocks) {
@@ -269,21 +270,21 @@ async function writeMp4(path: string, selected: Selected[], windowed: boolean, b
   }
 }
 
-function sourceEdits(mp4: Record<string, unknown>): Mp4Edit[] | null {
-  const edits = mp4.edits;
-  if (!Array.isArray(edits)) return null;
-  return edits.map((e: Record<string, unknown>) => ({
-    segmentDuration: numberField(e, 'segment_duration', 0),
-    mediaTime: numberField(e, 'media_time', 0),
-    rateInteger: numberField(e, 'rate', 1),
-    rateFraction: numberField(e, 'rate_fraction', 0),
-  }));
+function sourceEdits(mp4: NonNullable<MediaTrackExtra['mp4']>): Mp4Edit[] | null {
+  return (
+    mp4.edits?.map((e) => ({
+      segmentDuration: e.segment_duration,
+      mediaTime: e.media_time,
+      rateInteger: e.rate ?? 1,
+      rateFraction: e.rate_fraction ?? 0,
+    })) ?? null
+  );
 }
 
 // --- Matroska / WebM ---------------------------------------------------------
 
-function mkvCodecId(t: TrackInfo, mediaCodec: string): string | null {
-  return stringField(objectField(t.extra, 'matroska'), 'codec_id') ?? MKV_CODEC_IDS[mediaCodec] ?? null;
+function mkvCodecId(extra: MediaTrackExtra, mediaCodec: string): string | null {
+  return extra.matroska?.codec_id ?? MKV_CODEC_IDS[mediaCodec] ?? null;
 }
 
 /** Pre-skip of an OpusHead (RFC 7845 §5.1), samples at 48 kHz. */
@@ -303,60 +304,59 @@ type MkvPlan = {
 };
 
 async function writeMatroska(path: string, format: 'webm' | 'matroska', selected: Selected[], reader: H4mkReader, blocks: AsyncGenerator<{ s: Selected; block: Block }>): Promise<void> {
-  const scales = new Set(selected.map((s) => numberField(objectField(s.info.extra, 'matroska'), 'timestamp_scale', null)));
+  const scales = new Set(selected.map((s) => s.extra.matroska?.timestamp_scale ?? null));
   const timestampScale = scales.size === 1 ? ([...scales][0] ?? 1_000_000) : 1_000_000;
   const plans = new Map<Selected, MkvPlan>();
   const specs: MkvTrackSpec[] = [];
   selected.forEach((s, i) => {
     const t = s.info;
-    const m = objectField(t.extra, 'matroska');
-    const codecId = mkvCodecId(t, s.mediaCodec);
+    const m = s.extra.matroska;
+    const codecId = mkvCodecId(s.extra, s.mediaCodec);
     if (codecId === null) throw new MediaError('E_MEDIA_UNSUPPORTED', `codec ${t.codec} has no Matroska codec ID`, path);
-    let codecDelayNs = numberField(m, 'codec_delay_ns', 0);
-    let shift = numberField(m, 'pts_shift', 0);
+    let codecDelayNs = m?.codec_delay_ns ?? 0;
+    let shift = m?.pts_shift ?? 0;
     if (m === undefined && s.mediaCodec === 'opus') {
       // Opus from MP4 or Ogg: the pre-skip becomes CodecDelay, as ffmpeg writes it.
       codecDelayNs = Math.round((opusPreSkip(t.config) * 1e9) / 48_000);
       shift = rescale(codecDelayNs, t.timescale, 1e9);
     }
-    const video = objectField(t.extra, 'video');
-    const audio = objectField(t.extra, 'audio');
-    const mv = objectField(m ?? {}, 'video');
-    const ma = objectField(m ?? {}, 'audio');
+    const { video, audio } = s.extra;
+    const mv = m?.video;
+    const ma = m?.audio;
     const spec: MkvTrackSpec = {
       number: i + 1,
-      uid: numberField(m, 'track_uid', i + 1),
+      uid: m?.track_uid ?? i + 1,
       type: t.kind === 'video' ? 1 : t.kind === 'audio' ? 2 : 17,
       codecId,
       codecPrivate: m?.no_codec_private === true || t.config.length === 0 ? null : t.config,
       codecDelayNs,
-      seekPreRollNs: numberField(m, 'seek_pre_roll_ns', s.mediaCodec === 'opus' ? 80_000_000 : 0),
-      defaultDurationNs: numberField(m, 'default_duration_ns', null),
+      seekPreRollNs: m?.seek_pre_roll_ns ?? (s.mediaCodec === 'opus' ? 80_000_000 : 0),
+      defaultDurationNs: m?.default_duration_ns ?? null,
       name: t.name,
-      language: m === undefined ? (t.language === '' ? 'und' : t.language) : stringField(m, 'language'),
-      ...(m === undefined ? {} : { flags: (objectField(m, 'flags') ?? {}) as Record<string, number> }),
+      language: m === undefined ? (t.language === '' ? 'und' : t.language) : (m.language ?? null),
+      ...(m === undefined ? {} : { flags: m.flags ?? {} }),
     };
     if (t.kind === 'video') {
       spec.video = mv !== undefined
-        ? { pixelWidth: numberField(mv, 'pixel_width', 0), pixelHeight: numberField(mv, 'pixel_height', 0), displayWidth: numberField(mv, 'display_width', null), displayHeight: numberField(mv, 'display_height', null) }
-        : { pixelWidth: numberField(video, 'width', 0), pixelHeight: numberField(video, 'height', 0) };
+        ? { pixelWidth: mv.pixel_width ?? 0, pixelHeight: mv.pixel_height ?? 0, displayWidth: mv.display_width ?? null, displayHeight: mv.display_height ?? null }
+        : { pixelWidth: video?.width ?? 0, pixelHeight: video?.height ?? 0 };
     }
     if (t.kind === 'audio') {
       spec.audio = ma !== undefined
-        ? { samplingFrequency: numberField(ma, 'sampling_frequency', 48000), channels: numberField(ma, 'channels', 2), bitDepth: numberField(ma, 'bit_depth', null) }
-        : { samplingFrequency: numberField(audio, 'sample_rate', 48000), channels: numberField(audio, 'channels', 2), ...(numberField(audio, 'bit_depth', null) === null ? {} : { bitDepth: numberField(audio, 'bit_depth', 0) }) };
+        ? { samplingFrequency: ma.sampling_frequency ?? 48000, channels: ma.channels ?? 2, bitDepth: ma.bit_depth ?? null }
+        : { samplingFrequency: audio?.sample_rate ?? 48000, channels: audio?.channels ?? 2, ...(audio?.bit_depth === undefined ? {} : { bitDepth: audio.bit_depth }) };
     }
     specs.push(spec);
     // "mixed" (lists too long for extra): BlockGroups only where a duration or DiscardPadding needs one.
-    const set = (v: unknown, fallback: 'all' | 'none'): 'all' | 'none' | Set<number> => (v === 'all' || v === 'none' ? v : Array.isArray(v) ? new Set(v as number[]) : v === 'mixed' ? 'none' : fallback);
+    const set = (v: 'all' | 'none' | 'mixed' | number[] | undefined, fallback: 'all' | 'none'): 'all' | 'none' | Set<number> => (v === undefined ? fallback : v === 'mixed' ? 'none' : Array.isArray(v) ? new Set(v) : v);
     plans.set(s, {
       s,
       number: i + 1,
       shift,
       groups: set(m?.block_groups, t.kind === 'subtitle' ? 'all' : 'none'),
       durations: set(m?.block_durations, t.kind === 'subtitle' ? 'all' : 'none'),
-      discard: (objectField(m ?? {}, 'discard_padding') ?? {}) as Record<string, number>,
-      invisible: new Set(Array.isArray(m?.invisible) ? (m.invisible as number[]) : []),
+      discard: m?.discard_padding ?? {},
+      invisible: new Set(m?.invisible ?? []),
     });
   });
   // Matroska timestamps are unsigned at the cluster level: shift everything up if a track starts below 0.

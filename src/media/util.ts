@@ -37,23 +37,3 @@ export class GrowableF64 {
     return this.data.subarray(0, this.length);
   }
 }
-
-/** Reads a JSON object field of `extra` as a record (or undefined). */
-export function objectField(extra: Record<string, unknown>, key: string): Record<string, unknown> | undefined {
-  const v = extra[key];
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
-
-/** A number field, or `fallback`. */
-export function numberField(o: Record<string, unknown> | undefined, key: string, fallback: number): number;
-export function numberField(o: Record<string, unknown> | undefined, key: string, fallback: null): number | null;
-export function numberField(o: Record<string, unknown> | undefined, key: string, fallback: number | null): number | null {
-  const v = o?.[key];
-  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
-}
-
-/** A string field, or `fallback`. */
-export function stringField(o: Record<string, unknown> | undefined, key: string, fallback: string | null = null): string | null {
-  const v = o?.[key];
-  return typeof v === 'string' ? v : fallback;
-}

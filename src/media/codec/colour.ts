@@ -11,9 +11,10 @@
  * all use.
  */
 import { BitReader, removeEmulationPrevention } from './rbsp.js';
+import type { MediaTrackExtraInit } from '../track-extra.js';
 
-/** A colour description as stored in TRAK extra `video.color`: any field may be absent. */
-export type ColourDescription = { primaries?: string; transfer?: string; matrix?: string; full_range?: boolean };
+/** A colour description as stored in TRAK extra `video.color` (../track-extra.ts): any field may be absent. */
+export type ColourDescription = NonNullable<NonNullable<MediaTrackExtraInit['video']>['color']>;
 
 /** The WebCodecs colour space a decoder or sample entry is given. */
 export type ColourSpace = { primaries?: string; transfer?: string; matrix?: string; fullRange?: boolean };

@@ -73,7 +73,7 @@ export async function openMatroska(reader: ByteReader, path: string): Promise<Me
   }
   plans.forEach((plan, k) => {
     const track = tracks[k] as MediaTrack;
-    const m = (track.extra.matroska ?? {}) as Record<string, unknown>;
+    const m = track.extra.matroska ?? {};
     const n = plan.pts.length;
     m.block_groups = summarize(plan.groups, n);
     m.block_durations = summarize(plan.durations, n);

@@ -13,6 +13,7 @@ import type { ByteReader } from '../byte-reader.js';
 import { eachChild, type ElementHeader, readLeaf, readUint } from './ebml.js';
 import { MediaError } from '../errors.js';
 import type { MkvBlock } from './block.js';
+import type { MatroskaExtraInit } from '../track-extra.js';
 
 /** One ContentEncoding. */
 export type MkvContentEncoding = {
@@ -119,7 +120,7 @@ export function decodeContent(data: Uint8Array, list: readonly MkvContentEncodin
 }
 
 /** The encodings as TRAK extra records them (`matroska.content_encodings`). */
-export function encodingsExtra(list: readonly MkvContentEncoding[]): Record<string, unknown>[] {
+export function encodingsExtra(list: readonly MkvContentEncoding[]): NonNullable<MatroskaExtraInit['content_encodings']> {
   return list.map((e) => ({
     order: e.order,
     scope: e.scope,

@@ -65,7 +65,7 @@ export async function openLiveMatroska(bytes: StreamBytes): Promise<LiveDemuxer>
   const { tracks, entries, byNumber, unit } = mt;
   const retimers = tracks.map((t, k) => {
     const entry = entries[k] as MatroskaEntry;
-    if (entry.delayTicks !== 0) (t.extra.matroska as Record<string, unknown>).pts_shift = entry.delayTicks;
+    if (entry.delayTicks !== 0 && t.extra.matroska !== undefined) t.extra.matroska.pts_shift = entry.delayTicks;
     if (t.kind !== 'video') return new StreamRetimer<Held>(false, 0);
     const probed: number[] = [];
     const times = new FrameTimes(t, entry, unit);

@@ -11,6 +11,7 @@ import type { MediaTrack, SkippedTrack } from '../demux.js';
 import { concat, element, Id, idBytes, uintElement } from './ebml.js';
 import { MediaError } from '../errors.js';
 import type { MkvInfo, MkvTrack } from './scan.js';
+import type { MatroskaExtraInit, MediaTrackExtraInit } from '../track-extra.js';
 import { CONTENT_ENCODINGS_ID, encodingsExtra, unsupportedEncoding } from './encoding.js';
 import { opusPacketSamples } from '../timing.js';
 import { gcd, rescale } from '../util.js';
@@ -163,7 +164,7 @@ export function matroskaTracks(info: MkvInfo, entries: readonly MkvTrack[], code
       return;
     }
     const delayTicks = t.codecDelayNs > 0 ? rescale(t.codecDelayNs, timescale, 1_000_000_000) : 0;
-    const extra: Record<string, unknown> = {
+    const extra: MediaTrackExtraInit = {
       source: { container: format, index: sourceIndex },
       matroska: matroskaExtra(info.docType, scale, t),
     };
@@ -276,8 +277,8 @@ export class FrameTimes {
   }
 }
 
-function matroskaExtra(docType: string, timestampScale: number, t: MkvTrack): Record<string, unknown> {
-  const m: Record<string, unknown> = { doc_type: docType, timestamp_scale: timestampScale, track_number: t.number, codec_id: t.codecId, track_type: t.type };
+function matroskaExtra(docType: string, timestampScale: number, t: MkvTrack): MatroskaExtraInit {
+  const m: MatroskaExtraInit = { doc_type: docType, timestamp_scale: timestampScale, track_number: t.number, codec_id: t.codecId, track_type: t.type };
   if (t.uid !== null) m.track_uid = t.uid;
   if (t.codecDelayNs !== 0) m.codec_delay_ns = t.codecDelayNs;
   if (t.seekPreRollNs !== 0) m.seek_pre_roll_ns = t.seekPreRollNs;
@@ -297,7 +298,7 @@ export function codecFrameDuration(track: MediaTrack, frame: Uint8Array): number
     const samples = opusPacketSamples(frame);
     return samples === null ? -1 : rescale(samples, track.timescale, 48_000);
   }
-  const audio = track.extra.audio as { sample_rate?: number } | undefined;
+  const audio = track.extra.audio;
   if (track.mediaCodec === 'aac' && audio?.sample_rate !== undefined && audio.sample_rate > 0) return rescale(1024, track.timescale, audio.sample_rate);
   return -1;
 }

@@ -12,6 +12,7 @@ import type { ByteReader } from '../byte-reader.js';
 import { readCodecInfo } from '../codec-info.js';
 import type { MediaDemuxer, MediaPacket, MediaTrack, SkippedTrack } from '../demux.js';
 import { MediaError } from '../errors.js';
+import type { MediaTrackExtraInit, Mp4ExtraInit } from '../track-extra.js';
 import { editShift, type Mp4Edit, type Mp4Movie, type Mp4Track, readMp4Movie } from './boxes.js';
 import { toBase64 } from '../../format/bytes.js';
 
@@ -32,7 +33,7 @@ export async function openMp4(reader: ByteReader, path: string): Promise<MediaDe
       return;
     }
     if (codec !== undefined) {
-      const extra: Record<string, unknown> = { ...common, disposition: codec.disposition };
+      const extra: MediaTrackExtraInit = { ...common, disposition: codec.disposition };
       if (codec.video !== undefined) extra.video = codec.video;
       if (codec.audio !== undefined) extra.audio = { sample_rate: codec.audio.sampleRate, channels: codec.audio.channels };
       tracks.push({
@@ -53,7 +54,7 @@ export async function openMp4(reader: ByteReader, path: string): Promise<MediaDe
       const last = t.sampleCount - 1;
       if (t.sampleCount > 1 && t.sizes[last] === 2 && t.endDts === t.dts[last]) {
         t.sampleCount--;
-        (common.mp4 as Record<string, unknown>).trailing_empty_sample = true;
+        common.mp4.trailing_empty_sample = true;
       }
       tracks.push({
         sourceIndex,
@@ -90,8 +91,8 @@ export async function openMp4(reader: ByteReader, path: string): Promise<MediaDe
 }
 
 /** The mp4 details of a track that an MP4 export restores. */
-function mp4Extra(movie: Mp4Movie, t: Mp4Track, sourceIndex: number): Record<string, unknown> {
-  const mp4: Record<string, unknown> = {
+function mp4Extra(movie: Mp4Movie, t: Mp4Track, sourceIndex: number): MediaTrackExtraInit & { mp4: Mp4ExtraInit } {
+  const mp4: Mp4ExtraInit = {
     track_id: t.trackId,
     handler: t.handler,
     sample_entry: t.sampleEntry,

@@ -13,6 +13,7 @@ import type { MediaPacket, MediaTrack } from '../demux.js';
 import { MediaError } from '../errors.js';
 import { type LiveDemuxer, needsReorderProbe, PROBE_BYTES, PROBE_FRAMES, PROBE_SECONDS, reorderDelay } from '../live-source.js';
 import type { StreamBytes } from '../stream-bytes.js';
+import type { MediaTrackExtraInit } from '../track-extra.js';
 import { StreamRetimer } from '../stream-timing.js';
 
 type Held = { data: Uint8Array; keyframe: boolean; duration: number };
@@ -49,7 +50,7 @@ export async function openLiveMpegTs(bytes: StreamBytes): Promise<LiveDemuxer> {
     throw new MediaError('E_MEDIA_FORMAT', 'the stream has no audio or video track', name);
   }
   const tracks: MediaTrack[] = infos.map((info, k) => {
-    const extra: Record<string, unknown> = { source: { container: 'mpegts', index: k, track_id: info.id }, disposition: info.disposition };
+    const extra: MediaTrackExtraInit = { source: { container: 'mpegts', index: k, track_id: info.id }, disposition: info.disposition };
     if (info.video !== undefined) extra.video = info.video;
     if (info.audio !== undefined) extra.audio = { sample_rate: info.audio.sampleRate, channels: info.audio.channels };
     const language = info.language === 'und' ? '' : info.language;
