@@ -156,7 +156,5 @@ export function toErrorResponse(error: unknown): ErrorResponse {
  */
 export const EXPECTED_CODES: ReadonlySet<ServerErrorCode> = new Set<ServerErrorCode>(['E_BUSY', 'E_UNAVAILABLE', 'E_CHANGED', 'E_IO', 'E_ORIGIN', 'E_NOT_IMPLEMENTED', 'E_TIMEOUT']);
 
-/** The JSON body of an error response. */
-export function errorBody(e: Pick<ErrorResponse, 'code' | 'message'>, requestId: string): { error: { code: string; message: string; request_id: string } } {
-  return { error: { code: e.code, message: e.message, request_id: requestId } };
-}
+/** The JSON body of an error response (views/error.ts). */
+export { errorBody } from '../views/index.js';

@@ -23,7 +23,7 @@ import { encodeHeader } from '../../format/header.js';
 import { LocalFile } from '../local-file.js';
 import { HttpError } from '../errors.js';
 import { isValidName } from '../names.js';
-import type { ManifestView } from '../views.js';
+import type { ManifestDoc } from '../../views/index.js';
 import type { DeliveryPlan } from '../../delivery/index.js';
 
 /** Options of the store. */
@@ -51,7 +51,7 @@ export class Entry {
   /** Replaced or evicted: closed when the last user releases it. */
   retired = false;
   /** Cached derived documents of this exact version. */
-  manifest: Promise<ManifestView> | null = null;
+  manifest: Promise<ManifestDoc> | null = null;
   verify: Promise<VerifyReport> | null = null;
   /** The delivery plan (HLS/DASH) of this version, and its init segments by track number. */
   plan: DeliveryPlan | null = null;
