@@ -7,6 +7,7 @@
  * traces and internal messages stay in the log.
  */
 import { H4mkError, type H4mkErrorCode } from '../node.js';
+import { StoreError } from './store/errors.js';
 
 /** Codes the server adds to the container codes. */
 export type ServerOnlyCode =
@@ -131,6 +132,7 @@ const FRAMEWORK_MESSAGES: Readonly<Partial<Record<ServerErrorCode, string>>> = {
 /** Maps anything thrown while handling a request to what the client sees. */
 export function toErrorResponse(error: unknown): ErrorResponse {
   if (error instanceof HttpError) return { status: error.status, code: error.code, message: error.message, headers: { ...error.headers } };
+  if (error instanceof StoreError) return { status: ERROR_STATUS[error.code], code: error.code, message: error.message, headers: {} };
   if (error instanceof H4mkError) {
     return { status: ERROR_STATUS[error.code], code: error.code, message: error.message, headers: error.code === 'E_CHANGED' ? { 'retry-after': '1' } : {} };
   }

@@ -8,7 +8,7 @@ import type { H4mkReader, RangeQuery } from '../../node.js';
 import { nameHook, nameParam } from '../context.js';
 import { HttpError } from '../errors.js';
 import { isValidName } from '../names.js';
-import type { Entry } from '../plugins/store.js';
+import type { Entry } from '../store/entry.js';
 import { routes } from '../schemas.js';
 import { type BlockDoc, blockView, type ManifestDoc, manifestView, type PlanDoc, planView, type RangePageDoc, type SeekDoc, seekView, type VerifyDoc, verifyView } from '../../views/index.js';
 import { sendBlock } from './block-response.js';

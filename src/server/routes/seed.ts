@@ -22,7 +22,7 @@ import { H4mkReader, MemorySource } from '../../node.js';
 import { type Reservation, releaseWithResponse, sendContinue } from '../context.js';
 import { HttpError } from '../errors.js';
 import { checkName } from '../names.js';
-import type { Entry } from '../plugins/store.js';
+import type { Entry } from '../store/entry.js';
 import { routes } from '../schemas.js';
 import { type ManifestDoc, manifestView, type SeekDoc, seekView } from '../../views/index.js';
 import { sendBlock } from './block-response.js';

@@ -29,7 +29,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { FileSource, H4mkError, type H4mkErrorCode, H4mkReader, verifySeal } from '../../node.js';
 import { nameHook, sendContinue } from '../context.js';
 import { ERROR_STATUS, HttpError } from '../errors.js';
-import { containerEtag } from '../plugins/store.js';
+import { containerEtag } from '../store/entry.js';
 import { header, parseEntityTags, strongMatch, weakMatch } from '../ranges.js';
 import { routes } from '../schemas.js';
 
