@@ -31,7 +31,6 @@ const integer = (description: string, minimum?: number, maximum?: number) => ({
   ...(minimum === undefined ? {} : { minimum }),
   ...(maximum === undefined ? {} : { maximum }),
 });
-const nullable = (type: string) => ({ type: [type, 'null'] });
 
 /** Largest µs value a query may carry (timestamps are ±(2^51 − 1) ticks, §9). */
 export const MAX_US = Number.MAX_SAFE_INTEGER;
@@ -69,33 +68,20 @@ export const rangeSchema = responseSchema(rangePageDoc);
 export const planSchema = responseSchema(planDoc);
 export const verifySchema = responseSchema(verifyDoc);
 
-export const listSchema = {
-  type: 'object',
-  properties: {
-    items: {
-      type: 'array',
-      items: { type: 'object', properties: { name: { type: 'string' }, size: { type: 'integer' }, modified: { type: 'string', format: 'date-time' } } },
-    },
-    next_cursor: { ...nullable('string'), description: 'pass as ?cursor= for the next page; null on the last page' },
-  },
-} as const;
+/** The server's own documents (no library value behind them), declared the same way. */
+const listDoc = z.object({
+  items: z.array(z.object({ name: z.string(), size: z.int(), modified: z.string().meta({ format: 'date-time' }) })),
+  next_cursor: z.string().nullable().describe('pass as ?cursor= for the next page; null on the last page'),
+});
+export type ListDoc = z.infer<typeof listDoc>;
+const uploadDoc = z.object({ name: z.string(), created: z.boolean(), size: z.int(), etag: z.string(), chain_head: z.string(), block_count: z.int() });
+export type UploadDoc = z.infer<typeof uploadDoc>;
+const healthDoc = z.object({ status: z.enum(['ok', 'draining']), uptime_s: z.number() });
+export type HealthDoc = z.infer<typeof healthDoc>;
 
-export const uploadSchema = {
-  type: 'object',
-  properties: {
-    name: { type: 'string' },
-    created: { type: 'boolean' },
-    size: { type: 'integer' },
-    etag: { type: 'string' },
-    chain_head: { type: 'string' },
-    block_count: { type: 'integer' },
-  },
-} as const;
-
-export const healthSchema = {
-  type: 'object',
-  properties: { status: { type: 'string', enum: ['ok', 'draining'] }, uptime_s: { type: 'number' } },
-} as const;
+export const listSchema = responseSchema(listDoc);
+export const uploadSchema = responseSchema(uploadDoc);
+export const healthSchema = responseSchema(healthDoc);
 
 const rangeQueryProperties = {
   from_us: integer('inclusive lower bound on pts, µs', -MAX_US, MAX_US),

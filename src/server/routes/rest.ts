@@ -9,7 +9,7 @@ import { nameHook, nameParam } from '../context.js';
 import { HttpError } from '../errors.js';
 import { isValidName } from '../names.js';
 import type { Entry } from '../store/entry.js';
-import { routes } from '../schemas.js';
+import { type ListDoc, routes } from '../schemas.js';
 import { type BlockDoc, blockView, type ManifestDoc, manifestView, type PlanDoc, planView, type RangePageDoc, type SeekDoc, seekView, type VerifyDoc, verifyView } from '../../views/index.js';
 import { sendBlock } from './block-response.js';
 
@@ -57,7 +57,7 @@ export async function restRoutes(app: FastifyInstance): Promise<void> {
   const read = app.access.readHook(nameParam);
   const onRequest = [nameHook, read];
 
-  app.get<{ Querystring: { limit?: number; cursor?: string } }>(
+  app.get<{ Querystring: { limit?: number; cursor?: string }; Reply: ListDoc }>(
     '/v1/containers',
     { schema: routes.list, onRequest: app.access.readHook(() => null) },
     async (request) => {
