@@ -3,13 +3,15 @@
  * The folder-level import graph of src/, checked against the architecture:
  *
  *   format → io → compress, crypto → platform, web-platform → reader, writer
- *     → media, controls, recover, delivery → tools → (root) → cli, server
+ *     → media, controls, recover, delivery → tools → (root) → views → cli, server
  *
  * A folder may import its own layer and the layers before it, never a later
  * one; the folder graph has no cycles. platform/ holds the Platform
  * interface and the Node platform, web-platform/ the browser's (and
  * WebCipher); the root files (index.ts, node.ts, web.ts, builder.ts) are the
- * package's entries and may import anything below cli and server. Type-only imports
+ * package's entries and may import anything below views, cli and server.
+ * views/ shapes library values into the JSON documents the CLI prints and
+ * the server sends: cli and server import it, it imports neither. Type-only imports
  * (`import type`) are left out: they are erased from the JavaScript and
  * create no dependency at run time.
  *
@@ -21,7 +23,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
-const LAYERS = [['format'], ['io'], ['compress', 'crypto'], ['platform', 'web-platform'], ['reader', 'writer'], ['media', 'controls', 'recover', 'delivery'], ['tools'], ['(root)'], ['cli', 'server']];
+const LAYERS = [['format'], ['io'], ['compress', 'crypto'], ['platform', 'web-platform'], ['reader', 'writer'], ['media', 'controls', 'recover', 'delivery'], ['tools'], ['(root)'], ['views'], ['cli', 'server']];
 const layerOf = new Map(LAYERS.flatMap((names, i) => names.map((n) => [n, i])));
 
 function files(dir) {

@@ -100,7 +100,7 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
       const m = r.json();
       const lib = reader(name);
       expect(Object.keys(m).sort()).toEqual(
-        ['block_count', 'chain_head', 'encrypted', 'etag', 'file_size', 'format_version', 'index_length', 'index_offset', 'layout', 'meta', 'name', 'safe', 'seal', 'segment_count', 'tracks'].sort(),
+        ['block_count', 'chain_head', 'encrypted', 'encryption', 'etag', 'file_size', 'format_version', 'index_length', 'index_offset', 'layout', 'meta', 'name', 'safe', 'seal', 'sealed', 'segment_count', 'tracks'].sort(),
       );
       expect(m).toMatchObject({ name, file_size: lib.fileSize, layout: lib.layout, block_count: lib.blockCount, segment_count: lib.segmentCount, chain_head: lib.chainHead, encrypted: lib.encrypted });
       expect(m.tracks.map((t: { id: string }) => t.id)).toEqual(lib.tracks().map((t) => t.id));
@@ -153,7 +153,7 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
     const one = (await client({ url: '/v1/containers/movie.h4mk/range?track=video_main&keyframes_only=true' })).json();
     expect(one.blocks.every((b: { keyframe: boolean; track: string }) => b.keyframe && b.track === 'video_main')).toBe(true);
     const info = await lib.blockInfo(one.blocks[1].core_index);
-    expect(one.blocks[1]).toMatchObject({ offset: info.offset, chunk_length: info.chunkLength, sha256: Buffer.from(info.digest).toString('hex'), pts_us: info.ptsUs });
+    expect(one.blocks[1]).toMatchObject({ offset: info.offset, chunk_length: info.chunkLength, sha256: Buffer.from(info.digest).toString('hex'), pts_us: info.ptsUs, pts: info.pts, dts: info.dts, duration: info.duration, end_of_track: info.endOfTrack });
   });
 
   it('GET …/plan matches reader.plan', async () => {

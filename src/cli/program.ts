@@ -26,7 +26,7 @@ import { registerOptimize } from './commands/optimize.js';
 import { registerRecover } from './commands/recover.js';
 import { registerTail } from './commands/tail.js';
 import { addInputOptions, beginInput, currentInput, READ_VERBS } from './input.js';
-import { errorJson } from './json.js';
+import { cliErrorView } from '../views/index.js';
 import { requirePaths } from './options.js';
 import { Output } from './output.js';
 
@@ -106,7 +106,7 @@ export async function run(argv: readonly string[], out: Output = new Output()): 
       const verb = options.find((a) => program.commands.some((c) => c.name() === a));
       report.hint = `see 'h4mk ${verb === undefined ? '' : `${verb} `}--help'`;
     }
-    if ((out.jsonMode || options.includes('--json')) && !out.wroteJson) out.json(errorJson(report));
+    if ((out.jsonMode || options.includes('--json')) && !out.wroteJson) out.json(cliErrorView(report));
     out.error(report.message, report.hint);
     const stats = currentInput().textLine();
     if (stats !== undefined && !out.jsonMode && !options.includes('--json')) out.stderr.write(`${stats}\n`);

@@ -4,10 +4,12 @@
  * `h4mk serve` calls `listen()`).
  *
  * Layout: plugins/ (auth: tokens and signed URLs; store: containers from a
- * directory or an origin, cached readers), routes/ by area (seed: the seed's
+ * directory or an origin, cached readers, built from store/: the reader
+ * cache, local directory, origin, publication), routes/ by area (seed: the seed's
  * /video API; rest: /v1 JSON and blocks; raw: the file with ranges; upload:
  * PUT and DELETE; ops: /healthz, /openapi.json), errors.ts (the one error
- * table), schemas.ts (every request and response schema).
+ * table), schemas.ts (every request and response schema; the JSON documents
+ * are declared and built in ../views/).
  *
  * Logs are pino JSON lines with a request id (taken from a well-formed
  * `X-Request-Id`, else generated, and echoed back). A request is logged as

@@ -7,6 +7,7 @@
  * traces and internal messages stay in the log.
  */
 import { H4mkError, type H4mkErrorCode } from '../node.js';
+import { StoreError } from './store/errors.js';
 
 /** Codes the server adds to the container codes. */
 export type ServerOnlyCode =
@@ -131,6 +132,7 @@ const FRAMEWORK_MESSAGES: Readonly<Partial<Record<ServerErrorCode, string>>> = {
 /** Maps anything thrown while handling a request to what the client sees. */
 export function toErrorResponse(error: unknown): ErrorResponse {
   if (error instanceof HttpError) return { status: error.status, code: error.code, message: error.message, headers: { ...error.headers } };
+  if (error instanceof StoreError) return { status: ERROR_STATUS[error.code], code: error.code, message: error.message, headers: {} };
   if (error instanceof H4mkError) {
     return { status: ERROR_STATUS[error.code], code: error.code, message: error.message, headers: error.code === 'E_CHANGED' ? { 'retry-after': '1' } : {} };
   }
@@ -156,7 +158,5 @@ export function toErrorResponse(error: unknown): ErrorResponse {
  */
 export const EXPECTED_CODES: ReadonlySet<ServerErrorCode> = new Set<ServerErrorCode>(['E_BUSY', 'E_UNAVAILABLE', 'E_CHANGED', 'E_IO', 'E_ORIGIN', 'E_NOT_IMPLEMENTED', 'E_TIMEOUT']);
 
-/** The JSON body of an error response. */
-export function errorBody(e: Pick<ErrorResponse, 'code' | 'message'>, requestId: string): { error: { code: string; message: string; request_id: string } } {
-  return { error: { code: e.code, message: e.message, request_id: requestId } };
-}
+/** The JSON body of an error response (views/error.ts). */
+export { errorBody } from '../views/index.js';

@@ -1,9 +1,29 @@
 /**
  * Request and response schemas of every route (JSON Schema, as Fastify and
  * the OpenAPI document use them). Responses are serialized through these:
- * a field not declared here never reaches a client.
+ * a field not declared never reaches a client. The JSON documents (manifest,
+ * seek, range, plan, verify, errors) are declared in views/ and generated
+ * here; list, upload and health are the server's own.
  */
+import { z } from 'zod';
+import { manifestDoc, planDoc, rangePageDoc, seekDoc, serverErrorDoc, verifyDoc } from '../views/index.js';
 import { NAME_PATTERN } from './names.js';
+
+/**
+ * The JSON Schema of a document declared in views/ as a zod schema. One
+ * source: the view functions' return types are inferred from the same zod
+ * schemas (z.infer), so a field added to a document is declared once and
+ * reaches the type, the serializer and the OpenAPI document together. (A
+ * FromSchema-style type derivation from hand-written JSON Schemas would
+ * need json-schema-to-ts or a hand-rolled equivalent; zod is already a
+ * dependency and does the conversion.) Draft 7, as Fastify's Ajv and
+ * fast-json-stringify read it; objects come out with `additionalProperties:
+ * false`, so the serializer still drops anything undeclared.
+ */
+function responseSchema(doc: z.ZodType): Record<string, unknown> {
+  const { $schema: _, ...schema } = z.toJSONSchema(doc, { target: 'draft-7' });
+  return schema;
+}
 
 const integer = (description: string, minimum?: number, maximum?: number) => ({
   type: 'integer',
@@ -11,26 +31,13 @@ const integer = (description: string, minimum?: number, maximum?: number) => ({
   ...(minimum === undefined ? {} : { minimum }),
   ...(maximum === undefined ? {} : { maximum }),
 });
-const nullable = (type: string) => ({ type: [type, 'null'] });
 
 /** Largest µs value a query may carry (timestamps are ±(2^51 − 1) ticks, §9). */
 export const MAX_US = Number.MAX_SAFE_INTEGER;
 /** Largest core_index a request may name (max_blocks, §9). */
 export const MAX_CORE_INDEX = 2 ** 40;
 
-export const errorSchema = {
-  $id: 'h4mkError',
-  type: 'object',
-  description: 'Every error: a stable code (see the error table), a message, the request id',
-  properties: {
-    error: {
-      type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' }, request_id: { type: 'string' } },
-      required: ['code', 'message'],
-    },
-  },
-  required: ['error'],
-} as const;
+export const errorSchema = { $id: 'h4mkError', ...responseSchema(serverErrorDoc) } as const;
 
 /** Error responses every route declares. */
 export const errorResponses = {
@@ -55,161 +62,26 @@ export const nameParams = {
   required: ['name'],
 } as const;
 
-const trackSchema = {
-  type: 'object',
-  properties: {
-    number: { type: 'integer' },
-    id: { type: 'string' },
-    kind: { type: 'string' },
-    codec: { type: 'string' },
-    timescale: { type: 'integer' },
-    name: { type: 'string' },
-    language: { type: 'string' },
-    compression: { type: 'string' },
-    block_count: { type: 'integer' },
-    keyframe_count: { type: 'integer' },
-    first_pts_us: nullable('integer'),
-    last_pts_us: nullable('integer'),
-    duration_us: nullable('integer'),
-    stored_bytes: { type: 'integer' },
-    original_bytes: { type: 'integer' },
-    config_b64: { type: 'string' },
-    extra: { type: 'object', additionalProperties: true, description: 'the track\'s extra JSON, verbatim' },
-  },
-} as const;
+export const manifestSchema = responseSchema(manifestDoc);
+export const seekSchema = responseSchema(seekDoc);
+export const rangeSchema = responseSchema(rangePageDoc);
+export const planSchema = responseSchema(planDoc);
+export const verifySchema = responseSchema(verifyDoc);
 
-export const manifestSchema = {
-  type: 'object',
-  properties: {
-    name: nullable('string'),
-    etag: nullable('string'),
-    file_size: { type: 'integer' },
-    format_version: { type: 'integer' },
-    layout: { type: 'string', enum: ['tail', 'faststart'] },
-    index_offset: { type: 'integer' },
-    index_length: { type: 'integer' },
-    block_count: { type: 'integer' },
-    segment_count: { type: 'integer' },
-    chain_head: { type: 'string', description: 'VERI chain head, hex' },
-    encrypted: { type: 'boolean' },
-    seal: {
-      type: ['object', 'null'],
-      properties: { signer: { type: 'string' }, signed_at: { type: 'integer' }, public_key: { type: 'string' }, valid: { type: 'boolean' } },
-    },
-    meta: { type: 'object', additionalProperties: true, description: 'META, verbatim' },
-    safe: { type: 'object', additionalProperties: true, description: 'SAFE, verbatim' },
-    tracks: { type: 'array', items: trackSchema },
-  },
-} as const;
+/** The server's own documents (no library value behind them), declared the same way. */
+const listDoc = z.object({
+  items: z.array(z.object({ name: z.string(), size: z.int(), modified: z.string().meta({ format: 'date-time' }) })),
+  next_cursor: z.string().nullable().describe('pass as ?cursor= for the next page; null on the last page'),
+});
+export type ListDoc = z.infer<typeof listDoc>;
+const uploadDoc = z.object({ name: z.string(), created: z.boolean(), size: z.int(), etag: z.string(), chain_head: z.string(), block_count: z.int() });
+export type UploadDoc = z.infer<typeof uploadDoc>;
+const healthDoc = z.object({ status: z.enum(['ok', 'draining']), uptime_s: z.number() });
+export type HealthDoc = z.infer<typeof healthDoc>;
 
-export const seekSchema = {
-  type: 'object',
-  properties: {
-    track: { type: 'string' },
-    track_id: { type: 'string', description: 'the seed\'s name for `track`' },
-    target_pts_us: { type: 'integer' },
-    found: { type: 'boolean' },
-    core_index: { type: 'integer' },
-    pts_us: { type: 'integer' },
-    pts: { type: 'integer' },
-    span: {
-      type: 'object',
-      description: 'one byte range holding the keyframe and every block up to the target',
-      properties: { offset: { type: 'integer' }, length: { type: 'integer' }, from_core_index: { type: 'integer' }, to_core_index: { type: 'integer' } },
-    },
-  },
-} as const;
-
-const blockInfoSchema = {
-  type: 'object',
-  properties: {
-    core_index: { type: 'integer' },
-    track: { type: 'string' },
-    track_number: { type: 'integer' },
-    pts_us: { type: 'integer' },
-    dts_us: { type: 'integer' },
-    duration_us: { type: 'integer' },
-    keyframe: { type: 'boolean' },
-    kind: nullable('string'),
-    encrypted: { type: 'boolean' },
-    compression: { type: 'string' },
-    stored_length: { type: 'integer' },
-    original_length: { type: 'integer' },
-    offset: { type: 'integer' },
-    chunk_length: { type: 'integer' },
-    sha256: { type: 'string' },
-  },
-} as const;
-
-export const rangeSchema = {
-  type: 'object',
-  properties: {
-    count: { type: 'integer' },
-    truncated: { type: 'boolean', description: 'more blocks match: ask again with after=next_after' },
-    next_after: nullable('integer'),
-    blocks: { type: 'array', items: blockInfoSchema },
-  },
-} as const;
-
-export const planSchema = {
-  type: 'object',
-  properties: {
-    requests: { type: 'integer' },
-    bytes: { type: 'integer' },
-    ranges: {
-      type: 'array',
-      items: { type: 'object', properties: { offset: { type: 'integer' }, length: { type: 'integer' }, segments: { type: 'array', items: { type: 'integer' } } } },
-    },
-  },
-} as const;
-
-export const verifySchema = {
-  type: 'object',
-  properties: {
-    name: { type: 'string' },
-    etag: { type: 'string' },
-    ok: { type: 'boolean' },
-    block_count: { type: 'integer' },
-    blocks_checked: { type: 'integer' },
-    failed_blocks: { type: 'array', items: { type: 'integer' } },
-    failures: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: { code: { type: 'string' }, message: { type: 'string' }, core_index: nullable('integer'), chunk: nullable('string'), offset: nullable('integer') },
-      },
-    },
-    chain_head: { type: 'string' },
-  },
-} as const;
-
-export const listSchema = {
-  type: 'object',
-  properties: {
-    items: {
-      type: 'array',
-      items: { type: 'object', properties: { name: { type: 'string' }, size: { type: 'integer' }, modified: { type: 'string', format: 'date-time' } } },
-    },
-    next_cursor: { ...nullable('string'), description: 'pass as ?cursor= for the next page; null on the last page' },
-  },
-} as const;
-
-export const uploadSchema = {
-  type: 'object',
-  properties: {
-    name: { type: 'string' },
-    created: { type: 'boolean' },
-    size: { type: 'integer' },
-    etag: { type: 'string' },
-    chain_head: { type: 'string' },
-    block_count: { type: 'integer' },
-  },
-} as const;
-
-export const healthSchema = {
-  type: 'object',
-  properties: { status: { type: 'string', enum: ['ok', 'draining'] }, uptime_s: { type: 'number' } },
-} as const;
+export const listSchema = responseSchema(listDoc);
+export const uploadSchema = responseSchema(uploadDoc);
+export const healthSchema = responseSchema(healthDoc);
 
 const rangeQueryProperties = {
   from_us: integer('inclusive lower bound on pts, µs', -MAX_US, MAX_US),

@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../atomic-write.js';
 import { withContainer } from '../container.js';
 import { aboutPath, inputError } from '../errors.js';
 import { addKeyOptions, keyInputOf, type KeyOptions } from '../key-options.js';
-import { base64, blockJson } from '../json.js';
+import { base64, blockView } from '../../views/index.js';
 import { parseIndex } from '../options.js';
 import type { Output } from '../output.js';
 import { FORCE_HELP, guardOutput } from '../output-guard.js';
@@ -46,7 +46,7 @@ export function registerBlock(program: Command, out: Output): void {
     }
     if (out.jsonMode) {
       out.json({
-        ...blockJson(block),
+        ...blockView(block),
         raw: options.raw === true,
         payload_length: block.payload.length,
         ...(options.output === undefined ? { payload_b64: base64(block.payload) } : { output: options.output }),

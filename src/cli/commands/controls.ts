@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { addControlsTrack, FileSink, parseControls, readControls } from '../../node.js';
 import { withContainer } from '../container.js';
 import { aboutPath, inputError } from '../errors.js';
-import { packJson } from '../json.js';
+import { packView } from '../../views/index.js';
 import type { Output } from '../output.js';
 import { FORCE_HELP, guardOutput } from '../output-guard.js';
 import { startProgress } from '../progress.js';
@@ -46,7 +46,7 @@ export function registerControls(program: Command, out: Output): void {
         });
       });
       const seconds = secondsSince(started);
-      if (out.jsonMode) out.json({ ok: true, track: options.trackId, controls: count, ...packJson(summary, options.output, 'per track', seconds) });
+      if (out.jsonMode) out.json({ ok: true, track: options.trackId, controls: count, ...packView(summary, options.output, 'per track', seconds) });
       else out.line(`added ${count} camera controls as track ${options.trackId}: ${summary.blockCount} blocks in ${options.output} (${summary.bytes} bytes) in ${seconds} s`);
     });
   controls

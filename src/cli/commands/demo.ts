@@ -12,12 +12,12 @@ import { addControlsTrack, FileSink, FileSource, H4mkReader, importMedia } from 
 import { withContainer } from '../container.js';
 import { DEMO_CLIP, demoControls } from '../demo-sample.js';
 import { aboutPath, failure, inputError } from '../errors.js';
-import { packJson } from '../json.js';
+import { cliManifestView, packView } from '../../views/index.js';
 import type { Output } from '../output.js';
 import { guardOutput, requireInputFile } from '../output-guard.js';
 import { startProgress } from '../progress.js';
 import { importJson } from './import.js';
-import { manifestOf, printManifest } from './manifest.js';
+import { printManifest } from './manifest.js';
 import { mediaErrors, secondsSince } from './media-common.js';
 
 const DEMO_FILE = 'demo.h4mk';
@@ -83,7 +83,7 @@ export function registerDemo(program: Command, out: Output): void {
       const { report, manifest } = await withContainer(path, async (reader) => {
         const progress = startProgress('verifying', reader.blockCount, 'blocks');
         try {
-          return { report: await reader.verify({ onProgress: (done) => progress.update(done) }), manifest: await manifestOf(reader, path) };
+          return { report: await reader.verify({ onProgress: (done) => progress.update(done) }), manifest: await cliManifestView(reader, path) };
         } finally {
           progress.stop();
         }
@@ -95,7 +95,7 @@ export function registerDemo(program: Command, out: Output): void {
           input,
           import: importJson(imported, input, mediaPath, 'zstd', importSeconds),
           controls: records.length,
-          pack: packJson(summary, path, 'zstd', packSeconds),
+          pack: packView(summary, path, 'zstd', packSeconds),
           verify: { ok: report.ok, block_count: report.blockCount, blocks_checked: report.blocksChecked, failed_blocks: report.failedBlocks, chain_head: report.chainHead },
           manifest,
         });

@@ -15,7 +15,7 @@ import { COMPRESSIONS, type Compression, type EncryptionOptions, FileSink, type 
 import { UnsupportedTracksError } from '../../media/errors.js';
 import { importStream, type StreamImportSummary } from '../../media/live-import.js';
 import { aboutPath, CliError, ExitCode, inputError } from '../errors.js';
-import { packJson } from '../json.js';
+import { packView } from '../../views/index.js';
 import { addEncryptOptions, type EncryptOptions, encryptionOf } from '../key-options.js';
 import { parseIndex, parseJsonObjectOption } from '../options.js';
 import type { Output } from '../output.js';
@@ -101,7 +101,7 @@ export function importJson(s: ImportSummary, input: string, output: string, comp
     bytes: s.bytes,
     source_bytes: s.sourceBytes,
     seconds,
-    container: packJson(s.container, output, compression, seconds),
+    container: packView(s.container, output, compression, seconds),
   };
 }
 

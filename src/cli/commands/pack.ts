@@ -14,7 +14,7 @@ import { type Command, Option } from 'commander';
 import { COMPRESSIONS, DEFAULT_LIMITS, FileSink, H4mkWriter, type Compression, type EncryptionOptions, type WriteSummary } from '../../node.js';
 import { isH4mkError } from '../../format/errors.js';
 import { CliError, ExitCode, aboutPath, inputError } from '../errors.js';
-import { packJson } from '../json.js';
+import { packView } from '../../views/index.js';
 import { addEncryptOptions, type EncryptOptions, encryptionOf } from '../key-options.js';
 import { parseNdjsonLine } from '../ndjson.js';
 import { parseIndex, parseJsonObjectOption } from '../options.js';
@@ -79,7 +79,7 @@ encrypted; the index (tracks, timestamps, sizes) stays readable without the key.
           : { encrypted: true, aead: 'AES-256-GCM', kdf: encryption.secret !== undefined ? 'key-file' : 'scrypt', epoch_us: encryption.epochUs ?? 0 };
       const live = summary.live === undefined ? {} : { live: { checkpoints: summary.live.checkpoints, checkpoint_bytes: summary.live.checkpointBytes, skipped: summary.live.skipped } };
       if (out.jsonMode) {
-        out.json({ ok: true, ...packJson(summary, options.output, compression, seconds), ...crypto, ...live });
+        out.json({ ok: true, ...packView(summary, options.output, compression, seconds), ...crypto, ...live });
         return;
       }
       const encryptedNote =

@@ -10,7 +10,7 @@ import type { BlockInfo, RangeQuery } from '../../node.js';
 import { withContainer } from '../container.js';
 import { inputError } from '../errors.js';
 import { addKeyOptions, keyInputOf, type KeyOptions } from '../key-options.js';
-import { blockJson } from '../json.js';
+import { blockView } from '../../views/index.js';
 import { collect, parseInteger } from '../options.js';
 import type { Output } from '../output.js';
 
@@ -56,7 +56,7 @@ export function registerRange(program: Command, out: Output): void {
         if (!out.jsonMode && options.ndjson !== true) out.line('core_index track pts_us dts_us duration_us key kind compression stored_length original_length');
         // With a key, payloads are read so that each block's tag is checked; they are not printed.
         for await (const b of reader.range(query, { payloads: authenticated })) {
-          const json = authenticated ? { ...blockJson(b), authenticated: b.encrypted } : blockJson(b);
+          const json = authenticated ? { ...blockView(b), authenticated: b.encrypted } : blockView(b);
           if (out.jsonMode) blocks.push(json);
           else if (options.ndjson === true) out.line(JSON.stringify(json));
           else out.line(describe(b));

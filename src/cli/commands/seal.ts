@@ -13,7 +13,7 @@ import { looseModeWarning, readPrivateFile } from '../key-file.js';
 import type { Output } from '../output.js';
 import { FORCE_HELP, guardOutput } from '../output-guard.js';
 import { startProgress } from '../progress.js';
-import { isoTime } from './manifest.js';
+import { isoTime } from '../../views/index.js';
 
 type SealOptions = { signKey: string; signer: string; output: string; verify: boolean; json?: boolean; force?: boolean };
 

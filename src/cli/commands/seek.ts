@@ -9,7 +9,7 @@ import { type Command, Option } from 'commander';
 import type { SeekResult } from '../../node.js';
 import { withContainer } from '../container.js';
 import { CliError, ExitCode, inputError } from '../errors.js';
-import { seekJson } from '../json.js';
+import { seekView } from '../../views/index.js';
 import { parseInteger } from '../options.js';
 import type { Output } from '../output.js';
 
@@ -42,7 +42,7 @@ export function registerSeek(program: Command, out: Output): void {
         if (options.track !== undefined) return [[options.track, await reader.seek(options.track, target)] as const];
         return Object.entries(await reader.seekAll(target));
       });
-      const documents = results.map(([id, r]) => seekJson(id, target, r));
+      const documents = results.map(([id, r]) => seekView(id, target, r));
       if (out.jsonMode) {
         out.json(options.all === true ? { target_pts_us: target, found: results.every(([, r]) => r !== null), tracks: documents } : documents[0]);
       } else {

@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import { type BlockInfo, H4mkError, H4mkReader } from '../../node.js';
 import { openSource } from '../container.js';
 import { addStatsOption, currentInput, isUrl } from '../input.js';
-import { blockJson } from '../json.js';
+import { blockView } from '../../views/index.js';
 import { parseIndex } from '../options.js';
 import type { Output } from '../output.js';
 
@@ -68,7 +68,7 @@ export function registerTail(program: Command, out: Output): void {
               if (options.fromStart !== true) last = reader.blockCount - 1;
             }
             for (const b of await newBlocks(reader, last + 1)) {
-              if (out.jsonMode) out.line(JSON.stringify(blockJson(b)));
+              if (out.jsonMode) out.line(JSON.stringify(blockView(b)));
               else {
                 if (!printedHeader) out.line(HEADER);
                 printedHeader = true;

@@ -20,7 +20,7 @@ import { withSource } from '../container.js';
 import { readerHints } from '../input.js';
 import { failure } from '../errors.js';
 import { addKeyOptions, type KeyKind, keyInputOf, type KeyOptions } from '../key-options.js';
-import { isoTime } from './manifest.js';
+import { failureView, isoTime, reportView } from '../../views/index.js';
 import type { Output } from '../output.js';
 import { startProgress } from '../progress.js';
 import { readPublicKeyFile } from './seal.js';
@@ -81,7 +81,7 @@ export function registerVerify(program: Command, out: Output): void {
     });
     if (!outcome.opened) {
       const e = outcome.error;
-      if (out.jsonMode) out.json({ file, ok: false, opened: false, failed_blocks: [], failures: [failureJson(failureOfError(e))] });
+      if (out.jsonMode) out.json({ file, ok: false, opened: false, failed_blocks: [], failures: [failureView(failureOfError(e))] });
       else out.line(`${out.style('FAILED', 'red')}: ${file} cannot be opened as a container: ${e.code}: ${e.message}`);
       throw failure(`${file}: ${e.code}: ${e.message}`, e.code, "the index cannot be read; 'h4mk dump FILE' shows which chunks are intact");
     }
@@ -119,10 +119,6 @@ function failureOfError(e: H4mkError): VerifyFailure {
   return f;
 }
 
-function failureJson(f: VerifyFailure): Record<string, unknown> {
-  return { code: f.code, message: f.message, core_index: f.coreIndex ?? null, chunk: f.chunk ?? null, offset: f.offset ?? null };
-}
-
 /** One line about encryption: what was authenticated with which key. */
 function cryptoLine(c: CryptoOutcome, r: VerifyReport): string | null {
   if (!c.encrypted) return null;
@@ -146,17 +142,11 @@ function printReport(out: Output, file: string, o: Extract<Outcome, { opened: tr
   if (out.jsonMode) {
     out.json({
       file,
-      ok: r.ok,
       opened: true,
-      block_count: r.blockCount,
-      blocks_checked: r.blocksChecked,
-      failed_blocks: r.failedBlocks,
-      failures: r.failures.map(failureJson),
-      chain_head: r.chainHead,
+      ...reportView(r),
       encrypted: o.crypto.encrypted,
       key: o.crypto.key,
       epoch_us: o.crypto.epochUs,
-      decrypted_blocks: r.decryptedBlocks,
       transcript_checked: o.crypto.encrypted && (o.crypto.key === 'key-file' || o.crypto.key === 'passphrase'),
       sealed: o.seal.sealed,
       seal:

@@ -20,7 +20,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { BlockInfo } from '../../node.js';
 import { immutableCacheControl, type Reservation, releaseWithResponse } from '../context.js';
 import { HttpError } from '../errors.js';
-import type { Entry } from '../plugins/store.js';
+import type { Entry } from '../store/entry.js';
 import { evaluatePreconditions } from '../ranges.js';
 
 /** Response headers describing the block (exposed to browsers by CORS). */

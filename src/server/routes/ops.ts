@@ -1,9 +1,9 @@
 /** Operations: liveness (`/healthz`) and the OpenAPI document (`/openapi.json`; the UI is at `/docs`). */
 import type { FastifyInstance } from 'fastify';
-import { routes } from '../schemas.js';
+import { type HealthDoc, routes } from '../schemas.js';
 
 export async function opsRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/healthz', { schema: routes.health }, async (_request, reply) => {
+  app.get<{ Reply: HealthDoc }>('/healthz', { schema: routes.health }, async (_request, reply) => {
     const state = app.h4mk;
     // A load balancer stops sending traffic once this turns 503.
     if (state.draining) reply.code(503).header('connection', 'close');

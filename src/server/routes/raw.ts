@@ -5,7 +5,7 @@
  * RFC 9110: single, suffix and multiple ranges (multipart/byteranges), 416
  * with `Content-Range: bytes *\/size`, If-Match / If-None-Match /
  * If-Modified-Since (304, 412), If-Range, a strong ETag that names the
- * container version (plugins/store.ts), `Accept-Ranges: bytes`, and
+ * container version (store/entry.ts), `Accept-Ranges: bytes`, and
  * `Cache-Control: …, immutable`. Status, Content-Range, Content-Length and
  * Accept-Ranges match what nginx answers for the same file and headers
  * (test/server-http.test.ts).
@@ -23,7 +23,7 @@ import { immutableCacheControl, nameHook, nameParam } from '../context.js';
 import { HttpError } from '../errors.js';
 import { type ByteRange, contentRange, evaluatePreconditions, header, ifRangeAllows, parseRange } from '../ranges.js';
 import { routes } from '../schemas.js';
-import type { Entry, Lease } from '../plugins/store.js';
+import type { Entry, Lease } from '../store/entry.js';
 
 /** Bytes read per chunk of a streamed body (and the stream buffer): bounds the memory a slow client holds. */
 const CHUNK_LENGTH = 64 * 1024;

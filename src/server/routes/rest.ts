@@ -8,16 +8,16 @@ import type { H4mkReader, RangeQuery } from '../../node.js';
 import { nameHook, nameParam } from '../context.js';
 import { HttpError } from '../errors.js';
 import { isValidName } from '../names.js';
-import type { Entry } from '../plugins/store.js';
-import { routes } from '../schemas.js';
-import { blockView, type BlockView, manifestView, type ManifestView, planView, seekView, verifyView } from '../views.js';
+import type { Entry } from '../store/entry.js';
+import { type ListDoc, routes } from '../schemas.js';
+import { type BlockDoc, blockView, type ManifestDoc, manifestView, type PlanDoc, planView, type RangePageDoc, type SeekDoc, seekView, type VerifyDoc, verifyView } from '../../views/index.js';
 import { sendBlock } from './block-response.js';
 
 type NameParams = { Params: { name: string } };
 type RangeFilter = { from_us?: number; to_us?: number; track?: string[]; keyframes_only?: boolean };
 
 /** The manifest of an entry, computed once per container version. */
-export function cachedManifest(entry: Entry): Promise<ManifestView> {
+export function cachedManifest(entry: Entry): Promise<ManifestDoc> {
   if (entry.manifest === null) {
     entry.manifest = manifestView(entry.reader, entry.name, entry.etag);
     entry.manifest.catch(() => {
@@ -57,7 +57,7 @@ export async function restRoutes(app: FastifyInstance): Promise<void> {
   const read = app.access.readHook(nameParam);
   const onRequest = [nameHook, read];
 
-  app.get<{ Querystring: { limit?: number; cursor?: string } }>(
+  app.get<{ Querystring: { limit?: number; cursor?: string }; Reply: ListDoc }>(
     '/v1/containers',
     { schema: routes.list, onRequest: app.access.readHook(() => null) },
     async (request) => {
@@ -68,11 +68,11 @@ export async function restRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
-  app.get<NameParams>('/v1/containers/:name/manifest', { schema: routes.manifest, onRequest }, async (request) =>
+  app.get<NameParams & { Reply: ManifestDoc }>('/v1/containers/:name/manifest', { schema: routes.manifest, onRequest }, async (request) =>
     app.store.use(request.params.name, cachedManifest),
   );
 
-  app.get<NameParams & { Querystring: { track: string; pts_us: number } }>('/v1/containers/:name/seek', { schema: routes.seek, onRequest }, async (request) => {
+  app.get<NameParams & { Querystring: { track: string; pts_us: number }; Reply: SeekDoc }>('/v1/containers/:name/seek', { schema: routes.seek, onRequest }, async (request) => {
     const { track, pts_us } = request.query;
     return app.store.use(request.params.name, async ({ reader }) => {
       requireTrack(reader, track);
@@ -80,14 +80,14 @@ export async function restRoutes(app: FastifyInstance): Promise<void> {
     });
   });
 
-  app.get<NameParams & { Querystring: RangeFilter & { limit?: number; after?: number } }>(
+  app.get<NameParams & { Querystring: RangeFilter & { limit?: number; after?: number }; Reply: RangePageDoc }>(
     '/v1/containers/:name/range',
     { schema: routes.range, onRequest },
     async (request) => {
       const limit = request.query.limit ?? 1000;
       const after = request.query.after ?? -1;
       return app.store.use(request.params.name, async ({ reader }) => {
-        const blocks: BlockView[] = [];
+        const blocks: BlockDoc[] = [];
         let truncated = false;
         for await (const b of reader.range(rangeQuery(reader, request.query))) {
           if (b.coreIndex <= after) continue;
@@ -103,7 +103,7 @@ export async function restRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
-  app.get<NameParams & { Querystring: RangeFilter & { from_keyframe?: boolean; max_gap?: number; max_length?: number } }>(
+  app.get<NameParams & { Querystring: RangeFilter & { from_keyframe?: boolean; max_gap?: number; max_length?: number }; Reply: PlanDoc }>(
     '/v1/containers/:name/plan',
     { schema: routes.plan, onRequest },
     async (request) => {
@@ -122,7 +122,7 @@ export async function restRoutes(app: FastifyInstance): Promise<void> {
     async (request, reply) => sendBlock(app, request, reply, request.params.name, request.params.core_index, request.query.decompress === true),
   );
 
-  app.get<NameParams>('/v1/containers/:name/verify', { schema: routes.verify, onRequest }, async (request) =>
+  app.get<NameParams & { Reply: VerifyDoc }>('/v1/containers/:name/verify', { schema: routes.verify, onRequest }, async (request) =>
     app.store.use(request.params.name, async (entry) => {
       // Verifying reads the whole file: once per version, however many ask at once.
       if (entry.verify === null) {

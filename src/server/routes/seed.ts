@@ -22,9 +22,9 @@ import { H4mkReader, MemorySource } from '../../node.js';
 import { type Reservation, releaseWithResponse, sendContinue } from '../context.js';
 import { HttpError } from '../errors.js';
 import { checkName } from '../names.js';
-import type { Entry } from '../plugins/store.js';
+import type { Entry } from '../store/entry.js';
 import { routes } from '../schemas.js';
-import { manifestView, seekView } from '../views.js';
+import { type ManifestDoc, manifestView, type SeekDoc, seekView } from '../../views/index.js';
 import { sendBlock } from './block-response.js';
 import { cachedManifest, requireTrack } from './rest.js';
 
@@ -138,11 +138,11 @@ export async function seedRoutes(app: FastifyInstance): Promise<void> {
   app.addContentTypeParser('*', async (request: FastifyRequest, payload: Readable) => readBody(payload, declaredLength(request), reservations.get(request), limit));
   const onRequest = [fileHook, app.access.readHook(fileParam)];
 
-  app.post('/video/manifest', { schema: routes.seedManifest, onRequest, bodyLimit: app.h4mk.config.maxInlineBytes }, async (request) =>
+  app.post<{ Reply: ManifestDoc }>('/video/manifest', { schema: routes.seedManifest, onRequest, bodyLimit: app.h4mk.config.maxInlineBytes }, async (request) =>
     withRequestContainer(app, request, (reader, entry) => (entry === null ? manifestView(reader, null, null) : cachedManifest(entry))),
   );
 
-  app.post<{ Querystring: { track_id: string; pts_us: number } }>(
+  app.post<{ Querystring: { track_id: string; pts_us: number }; Reply: SeekDoc }>(
     '/video/seek_to_block',
     { schema: routes.seedSeek, onRequest, bodyLimit: app.h4mk.config.maxInlineBytes },
     async (request) => {

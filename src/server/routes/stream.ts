@@ -35,7 +35,7 @@ import { ByteLru } from '../byte-lru.js';
 import { immutableCacheControl, nameHook, nameParam } from '../context.js';
 import { HttpError } from '../errors.js';
 import { streamRoutes as schemas } from '../schemas.js';
-import type { Entry } from '../plugins/store.js';
+import type { Entry } from '../store/entry.js';
 
 type TrackParams = { Params: { name: string; version: string; track: string } };
 type SegmentParams = { Params: { name: string; version: string; track: string; segment: string } };

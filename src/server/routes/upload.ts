@@ -29,9 +29,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { FileSource, H4mkError, type H4mkErrorCode, H4mkReader, verifySeal } from '../../node.js';
 import { nameHook, sendContinue } from '../context.js';
 import { ERROR_STATUS, HttpError } from '../errors.js';
-import { containerEtag } from '../plugins/store.js';
+import { containerEtag } from '../store/entry.js';
 import { header, parseEntityTags, strongMatch, weakMatch } from '../ranges.js';
-import { routes } from '../schemas.js';
+import { routes, type UploadDoc } from '../schemas.js';
 
 type NameParams = { Params: { name: string } };
 
@@ -104,7 +104,7 @@ export async function uploadRoutes(app: FastifyInstance): Promise<void> {
   const config = app.h4mk.config;
   let active = 0;
 
-  app.put<NameParams>('/v1/containers/:name', { schema: routes.upload, onRequest: [nameHook, app.access.writeHook] }, async (request, reply) => {
+  app.put<NameParams & { Reply: UploadDoc }>('/v1/containers/:name', { schema: routes.upload, onRequest: [nameHook, app.access.writeHook] }, async (request, reply) => {
     const name = request.params.name;
     if (!app.store.writable) throw new HttpError('E_NOT_IMPLEMENTED', 'uploads need a local directory; this server reads from an origin');
     const declared = header(request.headers, 'content-length');
