@@ -33,6 +33,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Grab, PlayerState } from './support/player-page.js';
 import { PLAYER_PAGE } from './support/player-page.js';
+import { run } from './support/run.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist/cli/main.js');
@@ -86,21 +87,16 @@ let context: BrowserContext;
 const references = new Map<string, { pts: number[]; frames: Uint8Array[] }>();
 const summary: string[] = [];
 
-function run(command: string, args: string[]): Buffer {
-  const r = spawnSync(command, args, { maxBuffer: 512 * 1024 * 1024, timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr?.toString().trim().split('\n').slice(-5).join(' | ')}`);
-  return r.stdout;
-}
 
 /** Every video frame of `file`, presentation order, as RGB24 at WIDTH x HEIGHT, with its pts (s). */
-function decodeAll(file: string): { pts: number[]; frames: Uint8Array[] } {
-  const pts = run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0', file])
+async function decodeAll(file: string): Promise<{ pts: number[]; frames: Uint8Array[] }> {
+  const pts = (await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0', file]))
     .toString()
     .split('\n')
     .map((l) => l.trim().replace(/,$/, ''))
     .filter((l) => l !== '')
     .map(Number);
-  const raw = run('ffmpeg', ['-v', 'error', '-nostdin', '-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf', `scale=${WIDTH}:${HEIGHT}:in_color_matrix=bt709:in_range=tv`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+  const raw = await run('ffmpeg', ['-v', 'error', '-nostdin', '-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf', `scale=${WIDTH}:${HEIGHT}:in_color_matrix=bt709:in_range=tv`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
   const size = WIDTH * HEIGHT * 3;
   if (raw.length !== pts.length * size) throw new Error(`${file}: ffmpeg gave ${raw.length / size} frames, ffprobe ${pts.length} timestamps`);
   const frames: Uint8Array[] = [];
@@ -143,7 +139,7 @@ beforeAll(async () => {
   mkdirSync(served);
   for (const spec of SPECS) {
     const file = join(work, `${spec.name}.${spec.ext}`);
-    run('ffmpeg', [
+    await run('ffmpeg', [
       '-v', 'error', '-nostdin', '-y',
       '-f', 'lavfi', '-i', `testsrc2=size=${WIDTH}x${HEIGHT}:rate=${FPS}:duration=${SECONDS}`,
       '-f', 'lavfi', '-i', `sine=frequency=440:beep_factor=4:sample_rate=48000:duration=${SECONDS}`,
@@ -151,10 +147,10 @@ beforeAll(async () => {
       '-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
       ...spec.args(), '-shortest', file,
     ]);
-    run(process.execPath, [MAIN, 'import', file, '-o', join(served, `${spec.name}.h4mk`)]);
-    references.set(spec.name, decodeAll(file));
+    await run(process.execPath, [MAIN, 'import', file, '-o', join(served, `${spec.name}.h4mk`)]);
+    references.set(spec.name, await decodeAll(file));
   }
-  // The real CLI server, in its own process (ffmpeg runs synchronously here and must not block it).
+  // The real CLI server, in its own process.
   const child = spawn(process.execPath, [MAIN, 'serve', served, '--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   server = child;
   let output = '';

@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServe } from './support/h4mk-serve.js';
+import { run } from './support/run.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist/cli/main.js');
@@ -54,21 +55,16 @@ const videoOffsets: number[] = [];
 /** Every frame of each source: pts (s) and RGB24 pixels. */
 const references = new Map<string, { pts: number[]; frames: Uint8Array[] }>();
 
-function run(command: string, args: string[]): Buffer {
-  const r = spawnSync(command, args, { maxBuffer: 256 * 1024 * 1024, timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr?.toString().trim().split('\n').slice(-5).join(' | ')}`);
-  return r.stdout;
-}
 
 /** Every video frame of `file` in presentation order, RGB24, with its pts; `matrix`: how ffmpeg converts YUV. */
-function decodeAll(file: string, matrix: 'bt601' | 'bt709', [w, h]: readonly [number, number] = [W, H]): { pts: number[]; frames: Uint8Array[] } {
-  const pts = run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0', file])
+async function decodeAll(file: string, matrix: 'bt601' | 'bt709', [w, h]: readonly [number, number] = [W, H]): Promise<{ pts: number[]; frames: Uint8Array[] }> {
+  const pts = (await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0', file]))
     .toString()
     .split('\n')
     .map((l) => l.trim().replace(/,$/, ''))
     .filter((l) => l !== '')
     .map(Number);
-  const raw = run('ffmpeg', ['-v', 'error', '-nostdin', '-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf', `scale=${w}:${h}:in_color_matrix=${matrix}:in_range=tv`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+  const raw = await run('ffmpeg', ['-v', 'error', '-nostdin', '-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf', `scale=${w}:${h}:in_color_matrix=${matrix}:in_range=tv`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
   const size = w * h * 3;
   if (raw.length !== pts.length * size) throw new Error(`${file}: ${raw.length / size} frames, ${pts.length} timestamps`);
   return { pts, frames: pts.map((_, i) => new Uint8Array(raw.buffer, raw.byteOffset + i * size, size)) };
@@ -94,7 +90,7 @@ function presentedIndex(pts: number[], t: number): number {
   return best;
 }
 
-const SOURCES: { name: string; file: string; matrix: 'bt601' | 'bt709'; size?: readonly [number, number]; make: (out: string) => void }[] = [
+const SOURCES: { name: string; file: string; matrix: 'bt601' | 'bt709'; size?: readonly [number, number]; make: (out: string) => Promise<unknown> }[] = [
   // The demo clip twice over (stream copy): its own H.264 (B-frames, untagged SD: BT.601) and AAC, 8 s.
   { name: 'h264-aac', file: 'h264-aac.mp4', matrix: 'bt601', make: (out) => run('ffmpeg', ['-v', 'error', '-nostdin', '-y', '-stream_loop', '1', '-i', CLIP, '-c', 'copy', out]) },
   { name: 'vp9-opus', file: 'vp9-opus.webm', matrix: 'bt709', make: (out) => synth(out, ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1', '-g', '50', '-b:v', '400k']) },
@@ -111,8 +107,8 @@ function av1Encoder(): string[] {
 }
 
 /** 8 s of testsrc2 (BT.709 and tagged, or BT.601 and untagged) and a beeping sine in Opus. */
-function synth(out: string, video: string[], tagged = true, [w, h]: readonly [number, number] = [W, H]): void {
-  run('ffmpeg', [
+function synth(out: string, video: string[], tagged = true, [w, h]: readonly [number, number] = [W, H]): Promise<Buffer> {
+  return run('ffmpeg', [
     ...['-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=25:duration=8`],
     ...['-f', 'lavfi', '-i', 'sine=frequency=440:beep_factor=4:sample_rate=48000:duration=8'],
     ...(tagged
@@ -150,14 +146,14 @@ beforeAll(async () => {
   mkdirSync(served);
   for (const s of SOURCES) {
     const file = join(work, s.file);
-    s.make(file);
-    run(process.execPath, [MAIN, 'import', file, '-o', join(served, `${s.name}.h4mk`)]);
-    references.set(s.name, decodeAll(file, s.matrix, s.size));
+    await s.make(file);
+    await run(process.execPath, [MAIN, 'import', file, '-o', join(served, `${s.name}.h4mk`)]);
+    references.set(s.name, await decodeAll(file, s.matrix, s.size));
   }
-  run(process.execPath, [MAIN, 'keygen', '-o', join(work, 'player.key')]);
-  run(process.execPath, [MAIN, 'import', join(work, 'h264-aac.mp4'), '--encrypt', '--key-file', join(work, 'player.key'), '-o', join(served, 'encrypted.h4mk')]);
-  run('ffmpeg', ['-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', 'sine=frequency=330:beep_factor=3:sample_rate=44100:duration=8', '-c:a', 'aac', '-b:a', '96k', join(work, 'audio.m4a')]);
-  run(process.execPath, [MAIN, 'import', join(work, 'audio.m4a'), '-o', join(served, 'audio-only.h4mk')]);
+  await run(process.execPath, [MAIN, 'keygen', '-o', join(work, 'player.key')]);
+  await run(process.execPath, [MAIN, 'import', join(work, 'h264-aac.mp4'), '--encrypt', '--key-file', join(work, 'player.key'), '-o', join(served, 'encrypted.h4mk')]);
+  await run('ffmpeg', ['-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', 'sine=frequency=330:beep_factor=3:sample_rate=44100:duration=8', '-c:a', 'aac', '-b:a', '96k', join(work, 'audio.m4a')]);
+  await run(process.execPath, [MAIN, 'import', join(work, 'audio.m4a'), '-o', join(served, 'audio-only.h4mk')]);
   const started = startServe(MAIN, served);
   server = started.child;
   base = await started.base;
