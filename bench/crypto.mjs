@@ -91,7 +91,7 @@ async function read(source, encrypted) {
   const t0 = process.hrtime.bigint();
   const reader = await H4mkReader.open(source, encrypted ? { key: { secret: SECRET } } : {});
   let bytes = 0;
-  for await (const b of reader.range({}, { payloads: true })) bytes += b.payload.length;
+  for await (const b of reader.blocks({})) bytes += b.payload.length;
   await reader.close();
   return { ms: Number(process.hrtime.bigint() - t0) / 1e6, bytes };
 }

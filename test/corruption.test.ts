@@ -193,7 +193,7 @@ describe('a damaged block read alone', () => {
     damaged[b.offset + 8 + 36] = (damaged[b.offset + 8 + 36] as number) ^ 0x80;
     const reader = await openBytes(damaged);
     const error = await caught(async () => {
-      for await (const _ of reader.range({}, { payloads: true })) {
+      for await (const _ of reader.blocks({})) {
         // consume
       }
     });

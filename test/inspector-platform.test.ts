@@ -274,7 +274,7 @@ describe('WebCipher: WebCrypto HKDF and AES-GCM', () => {
     expect(granted.kind).toBe('grant');
     expect(granted.grantWindow).toMatchObject({ trackNumber: video.number, fromUs: 500_000, toUs: 1_000_000, epochs: [1] });
     let inside = 0;
-    for await (const b of noKey.range({ tracks: [video.number] }, { payloads: true, decompress: false })) {
+    for await (const b of noKey.blocks({ tracks: [video.number] }, { decompress: false })) {
       const block = b as Block;
       if (granted.covers(block)) {
         inside++;
@@ -304,8 +304,8 @@ describe('BlobSource', () => {
     expect(viaBlob.chainHead).toBe(viaMemory.chainHead);
     const a: string[] = [];
     const b: string[] = [];
-    for await (const x of viaBlob.range({}, { payloads: true })) a.push(toHex((x as Block).payload));
-    for await (const x of viaMemory.range({}, { payloads: true })) b.push(toHex((x as Block).payload));
+    for await (const x of viaBlob.blocks({})) a.push(toHex(x.payload));
+    for await (const x of viaMemory.blocks({})) b.push(toHex(x.payload));
     expect(a).toEqual(b);
     expect((await viaBlob.verify()).ok).toBe(true);
     await source.close();

@@ -153,7 +153,7 @@ async function blockLists(bytesOrPath: Uint8Array | string): Promise<{ tracks: u
   try {
     const reader = await H4mkReader.open(source);
     const blocks: Record<string, string[]> = {};
-    for await (const b of reader.range({}, { payloads: true })) {
+    for await (const b of reader.blocks({})) {
       if (!('payload' in b)) continue;
       blocks[b.trackId] ??= [];
       blocks[b.trackId]?.push([b.pts, b.dts, b.duration, b.keyframe, b.frameKind, createHash('md5').update(b.payload).digest('hex')].join(','));

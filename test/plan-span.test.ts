@@ -155,7 +155,7 @@ describe('plan', () => {
       const query = { fromUs, toUs, ...(tracks ? { tracks } : {}), fromKeyframe };
       const plan = await reader.plan(query);
       const before = source.reads.length;
-      for await (const _ of reader.range(query, { payloads: true })) void _;
+      for await (const _ of reader.blocks(query)) void _;
       expect(source.reads.slice(before)).toEqual(plan.map((p) => ({ offset: p.offset, length: p.length })));
       for (let i = 1; i < plan.length; i++) expect((plan[i] as { offset: number }).offset).toBeGreaterThan((plan[i - 1] as { offset: number; length: number }).offset);
     }

@@ -153,7 +153,7 @@ describe.skipIf(NGINX_SKIPPED)('reader and CLI over HTTP (nginx)', () => {
       const before = await nginx.mark();
       const requests = reader.stats.requests ?? 0;
       let n = 0;
-      for await (const _ of reader.range(query, { payloads: true })) n++;
+      for await (const _ of reader.blocks(query)) n++;
       expect(n).toBeGreaterThan(0);
       expect((reader.stats.requests ?? 0) - requests).toBe(plan.length);
       const log = await nginx.logSince(before, plan.length);

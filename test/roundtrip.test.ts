@@ -89,7 +89,7 @@ async function checkContainer(reader: H4mkReader, compression: string, layout: s
 
   // range() with payloads: the same blocks, in file order.
   const ranged: Block[] = [];
-  for await (const b of reader.range({}, { payloads: true })) ranged.push(b as Block);
+  for await (const b of reader.blocks({})) ranged.push(b);
   expect(ranged.length).toBe(expected.length);
   for (const [i, b] of ranged.entries()) checkBlock(b, expected[i] as ExpectedBlock, i, timescale.get(b.trackId) as number);
 
@@ -475,7 +475,7 @@ describe('empty containers', () => {
         for (const t of tracks) expect(await reader.seek(t.id, 1e9)).toBeNull();
         expect(await reader.seekAll(0)).toEqual(Object.fromEntries(tracks.map((t) => [t.id, null])));
         const all = [];
-        for await (const b of reader.range()) all.push(b);
+        for await (const b of reader.infos()) all.push(b);
         expect(all).toEqual([]);
         expect(await caught(() => reader.readBlock(0))).toBeInstanceOf(RangeError);
         const report = await reader.verify();

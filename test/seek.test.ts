@@ -187,7 +187,7 @@ describe('range equals a brute-force filter', () => {
           )
           .map((b) => b.coreIndex);
         const got: number[] = [];
-        for await (const b of f.reader.range({ fromUs, toUs, tracks, keyframesOnly })) got.push(b.coreIndex);
+        for await (const b of f.reader.infos({ fromUs, toUs, tracks, keyframesOnly })) got.push(b.coreIndex);
         expect(got, JSON.stringify({ fromUs, toUs, tracks, keyframesOnly })).toEqual(want);
       }
     }
@@ -197,7 +197,7 @@ describe('range equals a brute-force filter', () => {
     const f = fixtures[0] as Fixture;
     const all = async (q: Parameters<H4mkReader['range']>[0]) => {
       const out: number[] = [];
-      for await (const b of f.reader.range(q)) out.push(b.coreIndex);
+      for await (const b of f.reader.infos(q)) out.push(b.coreIndex);
       return out;
     };
     const everything = f.infos.map((b) => b.coreIndex);
@@ -212,7 +212,7 @@ describe('range equals a brute-force filter', () => {
   it('with payloads, gives the same blocks as readBlock', async () => {
     const f = fixtures[1] as Fixture;
     let n = 0;
-    for await (const b of f.reader.range({ fromUs: 2_000_000, toUs: 5_000_000, tracks: ['audio_main', 'control'] }, { payloads: true })) {
+    for await (const b of f.reader.blocks({ fromUs: 2_000_000, toUs: 5_000_000, tracks: ['audio_main', 'control'] })) {
       const one = await f.reader.readBlock(b.coreIndex);
       expect('payload' in b).toBe(true);
       expect(Buffer.from((b as typeof one).payload).equals(Buffer.from(one.payload))).toBe(true);

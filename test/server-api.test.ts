@@ -138,7 +138,7 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
   it('GET …/range lists blocks in file order, paged with after', async () => {
     const lib = reader('movie.h4mk');
     const expected: number[] = [];
-    for await (const b of lib.range({ fromUs: 500_000, toUs: 1_500_000, tracks: ['video_main', 'control'] })) expected.push(b.coreIndex);
+    for await (const b of lib.infos({ fromUs: 500_000, toUs: 1_500_000, tracks: ['video_main', 'control'] })) expected.push(b.coreIndex);
     const got: number[] = [];
     let after = -1;
     for (let pages = 0; pages < 100; pages++) {

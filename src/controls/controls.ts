@@ -1,5 +1,5 @@
 /**
- * The camera-controls track (the seed's controls.py): one JSON record per
+ * The camera-controls track: one JSON record per
  * block describing a camera move — pan, tilt, roll, zoom, dolly, truck,
  * pedestal, orbit, focus — with its value, unit, time and easing.
  *

@@ -1,9 +1,8 @@
 /**
- * The codec adapter contract between producers and blocks (the seed's
- * adapter.py): an adapter names its codec, declares its track, turns one
+ * The codec adapter contract between producers and blocks: an adapter names its codec, declares its track, turns one
  * unit (a codec packet, a message) into one block and a block back into a
  * unit. Two adapters live here: the opaque pass-through and the media adapter
- * that import and export use; the camera-controls adapter is in ./controls.ts.
+ * that import and export use; the camera-controls adapter is in src/controls/.
  */
 import type { FrameKind, TrackKind } from '../format/constants.js';
 import type { Block } from '../reader/reader.js';

@@ -139,15 +139,14 @@ export async function exportMedia(reader: H4mkReader, outputPath: string, option
     const starts = selected.map((s) => (Number.isFinite(s.fromPts) ? ticksToUs(s.fromPts, s.info.timescale) : -Infinity));
     const fromUs = Math.min(...starts);
     const query = { tracks: selected.map((s) => s.info.number), ...(window === null || !Number.isFinite(fromUs) ? {} : { fromUs }) };
-    for await (const b of reader.range(query, { payloads: true })) {
+    for await (const b of reader.blocks(query)) {
       const s = byNumber.get(b.trackNumber) as Selected;
       done++;
       options.onProgress?.(done, total);
       if (b.coreIndex < s.fromCore || b.coreIndex >= s.toCore || b.pts < s.fromPts || b.pts >= s.toPts) continue;
-      const block = b as Block;
       s.blocks++;
-      s.bytes += block.payload.length;
-      yield { s, block };
+      s.bytes += b.payload.length;
+      yield { s, block: b };
     }
   };
 
@@ -182,7 +181,7 @@ async function applyWindow(reader: H4mkReader, selected: Selected[], options: Ex
     const start = Number.isFinite(from) ? await reader.seek(s.info.number, from) : null;
     let end: Block | null = null;
     if (Number.isFinite(to)) {
-      for await (const b of reader.range({ tracks: [s.info.number], fromUs: to, keyframesOnly: true })) {
+      for await (const b of reader.infos({ tracks: [s.info.number], fromUs: to, keyframesOnly: true })) {
         end = b as Block;
         break;
       }

@@ -1,5 +1,5 @@
 /**
- * GOP scheduling (the seed's gop.py): when a producer that packs its own
+ * GOP scheduling: when a producer that packs its own
  * blocks should emit a keyframe, and the GOP statistics of an existing
  * track, which bound what a seek costs (the decoder starts at the keyframe
  * at or before the target: at most one GOP of extra frames).

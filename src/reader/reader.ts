@@ -6,14 +6,13 @@
  * region only; blocks are read on demand, one segment table at a time.
  */
 import { type CipherContext, SecretKeys } from '../crypto/living-cipher.js';
-import { sha256 } from '../crypto/sha256.js';
 import { type Grant, type KeyInput, makeGrant, unlock } from '../crypto/unlock.js';
 import { toHex } from '../format/bytes.js';
-import { FOOTER_LENGTH, FORMAT_VERSION, HEADER_LENGTH, HeaderFlag, type Limits, resolveLimits } from '../format/constants.js';
+import { HeaderFlag, type Limits } from '../format/constants.js';
 import type { CryptoParams } from '../format/crypto-params.js';
 import { H4mkError } from '../format/errors.js';
 import type { FileHeader } from '../format/header.js';
-import { type ContainerIndex, decodeIndexRegion } from '../format/index-region.js';
+import type { ContainerIndex } from '../format/index-region.js';
 import type { Integrity } from '../format/integrity.js';
 import type { Seal } from '../format/seal.js';
 import type { SegmentTable } from '../format/segment-table.js';
@@ -21,8 +20,7 @@ import { lastTickAtOrBeforeUs } from '../format/time.js';
 import { readExactly, type RandomAccessSource, type SourceStats } from '../io/source.js';
 import { type Block, blockInfo, decodeBlock, type ReadBlockOptions } from './block-decoder.js';
 import { type IndexEntry, type IndexKeyframe, IndexView, type RangeQuery } from './index-view.js';
-import { locateLiveIndex } from './live-open.js';
-import { locateIndex, type OpenOptions } from './open.js';
+import { openContainer, type ReaderOptions } from './opened.js';
 import { explainOpenFailure } from './open-diagnosis.js';
 import type { CoalesceOptions, PlannedRange } from './planner.js';
 import { SegmentTables } from './segment-tables.js';
@@ -32,28 +30,10 @@ import { type VerifyOptions, verifyContainer } from './verify.js';
 
 export type { Block, ReadBlockOptions } from './block-decoder.js';
 export type { IndexEntry, IndexKeyframe, RangeQuery } from './index-view.js';
+export type { ReaderOptions } from './opened.js';
 
 /** Remote reads of one block fetch its whole segment (one request instead of two) up to this size. */
 export const REMOTE_WHOLE_SEGMENT_BYTES = 2 * 1024 * 1024;
-
-export type ReaderOptions = OpenOptions & {
-  limits?: Partial<Limits>;
-  /** Key, passphrase or grant for encrypted blocks (see {@link H4mkReader.unlock}). */
-  key?: KeyInput;
-  /** Segment tables kept in memory. Default 256. */
-  cacheSegments?: number;
-  /**
-   * §14 Open the latest durable checkpoint of a container that may still be
-   * growing (a live writer's file): the reader then behaves as if the file
-   * ended after that checkpoint's FOOT. A finished file opens as usual.
-   * Over HTTP, open the source with `openAppendOnlyHttpSource` (an ordinary
-   * HttpSource takes the growth for a changed file, E_CHANGED), and open a
-   * new reader to see later checkpoints.
-   */
-  live?: boolean;
-  /** Live opens: how far back from the end to look for the last checkpoint. Default 64 MiB. */
-  liveScanLimit?: number;
-};
 
 export class H4mkReader {
   /** What the index tells, with no read (tracks, seek tables, segment directory). */
@@ -114,23 +94,8 @@ export class H4mkReader {
   }
 
   static async #open(source: RandomAccessSource, options: ReaderOptions): Promise<H4mkReader> {
-    const limits: Limits = resolveLimits(options.limits);
-    const live = options.live === true ? await locateLiveIndex(source, limits, options) : null;
-    const located = live ?? (await locateIndex(source, limits, options));
-    const { size, indexOffset, indexLength, flags } = located;
-    const index = live?.index ?? decodeIndexRegion(located.region, indexOffset, limits, sha256);
-    const faststart = (flags & HeaderFlag.FASTSTART) !== 0;
-    const dataOffset = faststart ? HEADER_LENGTH + indexLength : HEADER_LENGTH;
-    const dataEnd = faststart ? size - FOOTER_LENGTH : indexOffset;
-    if (index.segments.end !== dataEnd - dataOffset) {
-      throw new H4mkError(index.segments.end > dataEnd - dataOffset ? 'E_TRUNCATED' : 'E_FORMAT', 'segments do not exactly fill the data region', {
-        offset: dataOffset + Math.min(index.segments.end, dataEnd - dataOffset),
-        chunk: 'SEGX',
-      });
-    }
-    const header: FileHeader = located.header ?? { version: located.footer?.version ?? FORMAT_VERSION, flags, indexLength: faststart ? indexLength : 0 };
-    const finished = located.footer?.checkpoint !== true && (live?.sourceSize ?? size) === size;
-    return new H4mkReader(source, index, header, size, indexOffset, indexLength, dataOffset, limits, options, live?.sourceSize ?? size, finished);
+    const o = await openContainer(source, options);
+    return new H4mkReader(source, o.index, o.header, o.size, o.indexOffset, o.indexLength, o.dataOffset, o.limits, options, o.sourceSize, o.finished);
   }
 
   /**
@@ -332,14 +297,6 @@ export class H4mkReader {
   /** The blocks a query selects, with payloads, in file order; reads follow {@link plan}. */
   async *blocks(query: RangeQuery = {}, options: ReadBlockOptions = {}): AsyncGenerator<Block> {
     yield* this.#select(query, options) as AsyncGenerator<Block>;
-  }
-
-  /**
-   * @deprecated Use {@link infos} (metadata) or {@link blocks} (payloads):
-   * one type each. Kept for callers of the union.
-   */
-  range(query: RangeQuery = {}, options: ReadBlockOptions & { payloads?: boolean } = {}): AsyncGenerator<Block | BlockInfo> {
-    return options.payloads ? this.blocks(query, options) : this.infos(query);
   }
 
   /** The metadata (options null) or blocks of a query; see {@link selectBlocks}. */

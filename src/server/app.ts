@@ -32,6 +32,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
 import { ByteBudget, type ServerConfig, type ServerState } from './context.js';
 import { ERROR_STATUS, errorBody, EXPECTED_CODES, HttpError, type ServerErrorCode, toErrorResponse } from './errors.js';
+import { addStrictNumbers } from './strict-numbers.js';
 import { addHostCheck, type AuthOptions, authPlugin } from './plugins/auth.js';
 import { type StoreOptions, storePlugin } from './plugins/store.js';
 import { BLOCK_HEADERS, BlockCache } from './routes/block-response.js';
@@ -109,29 +110,6 @@ const CLIENT_ERROR_MESSAGES: Readonly<Partial<Record<ServerErrorCode, string>>> 
   E_TIMEOUT: 'the request took too long to arrive',
   E_BAD_REQUEST: 'malformed HTTP request',
 };
-
-/** Matches what JSON Schema coercion would turn into a number from a query string or path: plain decimals only. */
-const STRICT = { integer: /^-?[0-9]+$/, number: /^-?[0-9]+(\.[0-9]+)?$/ } as const;
-type NumericFields = ReadonlyArray<readonly [string, 'integer' | 'number']>;
-const numericFieldCache = new WeakMap<object, NumericFields>();
-
-/** The integer and number properties of an object schema (cached per schema). */
-function numericFields(schema: unknown): NumericFields {
-  if (typeof schema !== 'object' || schema === null) return [];
-  let fields = numericFieldCache.get(schema);
-  if (fields === undefined) {
-    const found: [string, 'integer' | 'number'][] = [];
-    const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
-    for (const [key, property] of Object.entries(properties)) {
-      const types = ([] as unknown[]).concat(property?.type ?? []);
-      if (types.includes('integer')) found.push([key, 'integer']);
-      else if (types.includes('number')) found.push([key, 'number']);
-    }
-    fields = found;
-    numericFieldCache.set(schema, fields);
-  }
-  return fields;
-}
 
 /** The path of a request target, without its query string. */
 function pathOf(url: string): string {
@@ -314,33 +292,7 @@ export async function build(options: ServerOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((request) => {
     throw new HttpError('E_NOT_FOUND', `no route ${request.method} ${pathOf(request.url)}`);
   });
-  // JSON-schema coercion reads "0x10" as 16, "1e3" as 1000, "+5" and " 5 " as 5: numbers in a query
-  // string or a path are plain decimals, checked before coercion.
-  app.addHook('preValidation', async (request) => {
-    const schema = request.routeOptions.schema as { querystring?: unknown; params?: unknown } | undefined;
-    if (schema === undefined) return;
-    for (const [part, values, fields] of [
-      ['querystring', request.query, numericFields(schema.querystring)],
-      ['params', request.params, numericFields(schema.params)],
-    ] as const) {
-      if (fields.length === 0 || typeof values !== 'object' || values === null) continue;
-      for (const [key, kind] of fields) {
-        const value = (values as Record<string, unknown>)[key];
-        for (const one of Array.isArray(value) ? value : [value]) {
-          if (typeof one === 'string' && !STRICT[kind].test(one)) throw new HttpError('E_BAD_REQUEST', `${part}/${key} must be a decimal ${kind}`);
-        }
-      }
-    }
-  });
-  // JSON-schema coercion turns "1e400" into Infinity, which passes `integer` and `maximum`: refuse it here.
-  app.addHook('preHandler', async (request) => {
-    for (const values of [request.query, request.params]) {
-      if (typeof values !== 'object' || values === null) continue;
-      for (const [key, value] of Object.entries(values)) {
-        if (typeof value === 'number' && !Number.isFinite(value)) throw new HttpError('E_BAD_REQUEST', `${key} must be a finite number`);
-      }
-    }
-  });
+  addStrictNumbers(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     if (state.draining && request.routeOptions.url !== '/healthz') {

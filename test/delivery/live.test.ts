@@ -59,7 +59,7 @@ describe('live HLS and DASH from a container being written', () => {
       writer.addTrack({ id: t.id, kind: t.kind, codec: t.codec, config: t.config, timescale: t.timescale, name: t.name, language: t.language, extra: t.extra });
     }
     const blocks: Block[] = [];
-    for await (const b of source.range({}, { payloads: true })) blocks.push(b as Block);
+    for await (const b of source.blocks({})) blocks.push(b);
     const seen: { video: number; audio: number }[] = [];
     let i = 0;
     for (const stop of [0.3, 0.6, 1]) {

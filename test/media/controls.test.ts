@@ -139,9 +139,9 @@ describe('adapter and track', () => {
     ]);
     expect((await out.verify()).ok).toBe(true);
     const before = [];
-    for await (const b of reader.range({}, { payloads: true })) before.push(b);
+    for await (const b of reader.blocks({})) before.push(b);
     const after = [];
-    for await (const b of out.range({ tracks: ['v', 'a'] }, { payloads: true })) after.push(b);
+    for await (const b of out.blocks({ tracks: ['v', 'a'] })) after.push(b);
     expect(after.map((b) => [b.trackId, b.pts, b.dts, b.keyframe, b.compression, Buffer.from((b as { payload: Uint8Array }).payload).toString('hex')])).toEqual(
       before.map((b) => [b.trackId, b.pts, b.dts, b.keyframe, b.compression, Buffer.from((b as { payload: Uint8Array }).payload).toString('hex')]),
     );

@@ -116,12 +116,12 @@ describe('codec adapters', () => {
     await importMedia(join(FIXTURES, 'h264-aac.mp4'), await FileSink.create(out));
     const reader = await H4mkReader.open(await FileSource.open(out));
     const kinds = new Map<string, number>();
-    for await (const b of reader.range({ tracks: ['video_0'] })) {
+    for await (const b of reader.infos({ tracks: ['video_0'] })) {
       kinds.set(String(b.frameKind), (kinds.get(String(b.frameKind)) ?? 0) + 1);
       if (b.keyframe) expect(b.frameKind).toBe('I');
     }
     expect([...kinds.keys()].sort()).toEqual(['B', 'I', 'P']);
-    for await (const b of reader.range({ tracks: ['audio_0'] })) expect(b.frameKind).toBeNull();
+    for await (const b of reader.infos({ tracks: ['audio_0'] })) expect(b.frameKind).toBeNull();
     await reader.close();
   });
 

@@ -40,7 +40,7 @@ async function withReader<T>(path: string, fn: (r: H4mkReader) => Promise<T>): P
 async function blocksByTrack(path: string): Promise<Map<string, Block[]>> {
   return withReader(path, async (r) => {
     const out = new Map<string, Block[]>();
-    for await (const b of r.range({}, { payloads: true })) {
+    for await (const b of r.blocks({})) {
       if (!out.has(b.trackId)) out.set(b.trackId, []);
       out.get(b.trackId)?.push(b as Block);
     }
@@ -100,7 +100,7 @@ describe.each(FIXTURE_FILES)('%s', (name) => {
         });
         // SEEK keyframes: what the index says are keyframes is what ffprobe flags K.
         const keys: number[] = [];
-        for await (const b of r.range({ tracks: [t.number], keyframesOnly: true })) keys.push(b.pts);
+        for await (const b of r.infos({ tracks: [t.number], keyframesOnly: true })) keys.push(b.pts);
         expect(keys, `${t.id} keyframes`).toEqual(packets.filter((p) => p.key).map((p) => p.pts));
         expect(t.keyframeCount).toBe(keys.length);
         for (const k of keys.slice(0, 8)) {

@@ -69,7 +69,7 @@ async function importFile(file: string, options: { skipUnsupported?: boolean } =
     const tracks = r.tracks().map((t) => ({ id: t.id, index: (t.extra.source as { index: number }).index, language: t.language, extra: t.extra }));
     const byId = new Map(tracks.map((t) => [t.id, t.index]));
     const packets = new Map<number, string[]>();
-    for await (const b of r.range({}, { payloads: true })) {
+    for await (const b of r.blocks({})) {
       const k = byId.get(b.trackId) as number;
       if (!packets.has(k)) packets.set(k, []);
       const payload = (b as Block).payload;

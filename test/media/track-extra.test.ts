@@ -162,7 +162,7 @@ describe('malformed fields and unknown keys', () => {
         const damaged = { ...t.extra, source: 3, disposition: 'default', ...(t.kind === 'audio' ? { audio: { sample_rate: '48000', channels: 2 } } : {}), mp4: { ...mp4, movie_timescale: -5, edits: 'none', matrix: [1, 2] } };
         index.set(t.number, w.addTrack({ id: t.id, kind: t.kind, codec: t.codec, config: t.config, timescale: t.timescale, name: t.name, language: t.language, extra: damaged }));
       }
-      for await (const b of r.range({}, { payloads: true })) {
+      for await (const b of r.blocks({})) {
         const block = b as Block;
         await w.writeBlock({ track: index.get(block.trackNumber) as number, pts: block.pts, dts: block.dts, duration: block.duration, keyframe: block.keyframe, payload: block.payload });
       }

@@ -60,7 +60,7 @@ Readers use it with 'h4mk block|range|verify FILE --grant G'.`,
           // The span the grant opens, µs: whole epochs, or everything without epochs.
           const opens = epochUs === 0 ? { fromUs: null, toUs: null } : { fromUs: first * epochUs, toUs: (last + 1) * epochUs };
           let blocks = 0;
-          for await (const _ of reader.range({ tracks: [track.number], ...(opens.fromUs === null ? {} : { fromUs: opens.fromUs, toUs: opens.toUs }) })) blocks++;
+          for await (const _ of reader.infos({ tracks: [track.number], ...(opens.fromUs === null ? {} : { fromUs: opens.fromUs, toUs: opens.toUs }) })) blocks++;
           return { grant, window, track, epochs, opens, blocks };
         },
         { key: key.key },

@@ -55,7 +55,8 @@ export function registerRange(program: Command, out: Output): void {
         const blocks: Record<string, unknown>[] = [];
         if (!out.jsonMode && options.ndjson !== true) out.line('core_index track pts_us dts_us duration_us key kind compression stored_length original_length');
         // With a key, payloads are read so that each block's tag is checked; they are not printed.
-        for await (const b of reader.range(query, { payloads: authenticated })) {
+        const found: AsyncIterable<BlockInfo> = authenticated ? reader.blocks(query) : reader.infos(query);
+        for await (const b of found) {
           const json = authenticated ? { ...blockView(b), authenticated: b.encrypted } : blockView(b);
           if (out.jsonMode) blocks.push(json);
           else if (options.ndjson === true) out.line(JSON.stringify(json));

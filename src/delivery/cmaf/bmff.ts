@@ -112,7 +112,7 @@ export function fields(write: (w: BoxWriter) => void): Uint8Array {
   return w.finish();
 }
 
-/** The unity matrix of tkhd and mvhd (§8.2.2, 16.16 and 2.30 fixed point). */
+/** The unity matrix of tkhd and mvhd (ISO/IEC 14496-12 §8.2.2, 16.16 and 2.30 fixed point). */
 export const UNITY_MATRIX: readonly number[] = [0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000];
 
 /**

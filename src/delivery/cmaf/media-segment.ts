@@ -19,7 +19,7 @@ export type CmafSample = {
   data: Uint8Array;
 };
 
-/** sample_flags (§8.8.3.1): depends_on 2 (no other sample) for sync samples; 1 and non-sync otherwise. */
+/** sample_flags (ISO/IEC 14496-12 §8.8.3.1): depends_on 2 (no other sample) for sync samples; 1 and non-sync otherwise. */
 const SYNC_FLAGS = 0x02000000;
 const NON_SYNC_FLAGS = 0x01010000;
 

@@ -2,24 +2,21 @@
  * ISO BMFF (ISO/IEC 14496-12) box parsing for the MP4/MOV importer: the
  * top-level box list, the `moov` tree, and each track's sample table
  * (stts, ctts, stss, stsz/stz2, stsc, stco/co64) and edit list (elst),
- * followed by the samples of the movie fragments (moof: tfhd, tfdt, trun,
- * with the mvex/trex defaults) of a fragmented file. From these the
+ * followed by the samples of the movie fragments of a fragmented file
+ * (./fragments.ts), on the box tree of ./box-tree.ts. From these the
  * importer takes exact decode times and composition offsets, which
  * mediabunny does not expose, and the sample byte ranges.
  */
 import type { ByteReader } from '../byte-reader.js';
 import { MediaError } from '../errors.js';
+import { type Box, child, fourcc, full, parseBox } from './box-tree.js';
+import { readFragments } from './fragments.js';
 import { mdhdLanguage } from './language.js';
 
-/** A box: type, absolute offset, header length, total size; children for containers. */
-export type Box = { type: string; offset: number; headerLength: number; size: number; data: Uint8Array; children?: Box[] };
-
-/** Container boxes walked into inside moov. */
-const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl', 'edts', 'udta', 'mvex', 'dinf', 'moof', 'traf']);
 /** Largest moov read into memory. */
 const MAX_MOOV = 512 * 1024 * 1024;
 
-/** One edit-list entry (§8.6.6); `segmentDuration` in the movie timescale, `mediaTime` in the media timescale (−1: empty edit). */
+/** One edit-list entry (ISO/IEC 14496-12 §8.6.6); `segmentDuration` in the movie timescale, `mediaTime` in the media timescale (−1: empty edit). */
 export type Mp4Edit = { segmentDuration: number; mediaTime: number; rateInteger: number; rateFraction: number };
 
 /** A track's sample table and timing. */
@@ -108,48 +105,6 @@ export async function readMp4Movie(reader: ByteReader): Promise<Mp4Movie> {
   const fragmented = mvex !== undefined || top.some((b) => b.type === 'moof');
   const fragments = fragmented ? await readFragments(reader, top, mvex, tracks) : 0;
   return { movieTimescale, movieDuration, fragmented, fragments, tracks, majorBrand };
-}
-
-function parseBox(bytes: Uint8Array, at: number, base: number, name: string): Box {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (at + 8 > bytes.length) throw new MediaError('E_MEDIA_FORMAT', `box header overruns its parent at offset ${base + at}`, name);
-  let size = view.getUint32(at);
-  const type = fourcc(bytes, at + 4);
-  let headerLength = 8;
-  if (size === 1) {
-    size = Number(view.getBigUint64(at + 8));
-    headerLength = 16;
-  } else if (size === 0) size = bytes.length - at;
-  if (size < headerLength || at + size > bytes.length) throw new MediaError('E_MEDIA_FORMAT', `box '${type}' at offset ${base + at} overruns its parent`, name);
-  const data = bytes.subarray(at + headerLength, at + size);
-  const box: Box = { type, offset: base + at, headerLength, size, data };
-  if (CONTAINERS.has(type)) {
-    box.children = [];
-    let p = 0;
-    while (p + 8 <= data.length) {
-      const c = parseBox(data, p, base + at + headerLength, name);
-      box.children.push(c);
-      p += c.size;
-    }
-  }
-  return box;
-}
-
-/** The first child of type `type` along a path "a/b/c". */
-export function child(box: Box, path: string): Box | undefined {
-  let cur: Box | undefined = box;
-  for (const type of path.split('/')) cur = cur?.children?.find((c) => c.type === type);
-  return cur;
-}
-
-function full(box: Box): { version: number; flags: number; view: DataView; body: Uint8Array } {
-  const d = box.data;
-  const view = new DataView(d.buffer, d.byteOffset + 4, Math.max(0, d.byteLength - 4));
-  return { version: d[0] ?? 0, flags: ((d[1] ?? 0) << 16) | ((d[2] ?? 0) << 8) | (d[3] ?? 0), view, body: d.subarray(4) };
-}
-
-function fourcc(bytes: Uint8Array, at: number): string {
-  return String.fromCharCode(bytes[at] ?? 0, bytes[at + 1] ?? 0, bytes[at + 2] ?? 0, bytes[at + 3] ?? 0);
 }
 
 function readTrack(trak: Box, name: string): Mp4Track {
@@ -327,162 +282,6 @@ function readTrack(trak: Box, name: string): Mp4Track {
     tkhdMatrix,
     stsdEntry,
   };
-}
-
-// --- Movie fragments (ISO/IEC 14496-12 §8.8) ------------------------------------
-
-/** Largest moof read into memory. */
-const MAX_MOOF = 64 * 1024 * 1024;
-/** sample_is_non_sync_sample, and sample_depends_on = 1 (not an I picture): not a keyframe, as ffmpeg reads them. */
-const NON_SYNC = 0x0001_0000;
-const DEPENDS_YES = 0x0100_0000;
-
-type TrackDefaults = { duration: number; size: number; flags: number };
-
-/** Growable per-sample columns of one track while fragments are read. */
-class SampleColumns {
-  dts: number[] = [];
-  cts: number[] = [];
-  sizes: number[] = [];
-  offsets: number[] = [];
-  sync: number[] = [];
-}
-
-/**
- * Appends the samples of every movie fragment (moof: tfhd, tfdt, trun) to
- * the tracks' tables, after the samples the moov itself holds. Decode times
- * are the tfdt baseMediaDecodeTime of each track fragment (the end of the
- * previous one when it has none) plus the trun sample durations; composition
- * offsets and sync flags come from the trun (or the tfhd / trex defaults).
- * Returns the number of fragments.
- */
-async function readFragments(reader: ByteReader, top: { type: string; offset: number; headerLength: number; size: number }[], mvex: Box | undefined, tracks: Mp4Track[]): Promise<number> {
-  const name = reader.name;
-  const bad = (what: string, at: number) => new MediaError('E_MEDIA_FORMAT', `movie fragment at offset ${at}: ${what}`, name);
-  const trex = new Map<number, TrackDefaults>();
-  for (const b of mvex?.children ?? []) {
-    if (b.type !== 'trex') continue;
-    const t = full(b);
-    if (t.body.length < 20) throw bad('trex too short', b.offset);
-    trex.set(t.view.getUint32(0), { duration: t.view.getUint32(8), size: t.view.getUint32(12), flags: t.view.getUint32(16) });
-  }
-  const byId = new Map(tracks.map((t) => [t.trackId, t]));
-  const columns = new Map<Mp4Track, SampleColumns>();
-  const shifts = new Map<Mp4Track, number>();
-  let fragments = 0;
-  for (const head of top) {
-    if (head.type !== 'moof') continue;
-    if (head.size > MAX_MOOF) throw new MediaError('E_MEDIA_UNSUPPORTED', `moof of ${head.size} bytes at offset ${head.offset} is too large`, name);
-    const moof = parseBox(await reader.copy(head.offset, head.size), 0, head.offset, name);
-    fragments++;
-    // The data of a track fragment without a base offset follows the previous one's (the first: the moof).
-    let implicit = head.offset;
-    for (const traf of moof.children ?? []) {
-      if (traf.type !== 'traf') continue;
-      const tfhdBox = child(traf, 'tfhd');
-      if (tfhdBox === undefined) throw bad('traf without tfhd', traf.offset);
-      const tfhd = full(tfhdBox);
-      if (tfhd.body.length < 4) throw bad('tfhd too short', tfhdBox.offset);
-      const trackId = tfhd.view.getUint32(0);
-      const track = byId.get(trackId);
-      if (track === undefined) throw bad(`track fragment of an unknown track ${trackId}`, traf.offset);
-      const defaults = { ...(trex.get(trackId) ?? { duration: 0, size: 0, flags: 0 }) };
-      let q = 4;
-      const field = (bytes: 4 | 8): number => {
-        if (q + bytes > tfhd.body.length) throw bad('tfhd too short', tfhdBox.offset);
-        const v = bytes === 8 ? Number(tfhd.view.getBigUint64(q)) : tfhd.view.getUint32(q);
-        q += bytes;
-        return v;
-      };
-      let base = tfhd.flags & 0x02_0000 ? head.offset : implicit;
-      if (tfhd.flags & 0x01) base = field(8);
-      if (tfhd.flags & 0x02) field(4); // sample_description_index
-      if (tfhd.flags & 0x08) defaults.duration = field(4);
-      if (tfhd.flags & 0x10) defaults.size = field(4);
-      if (tfhd.flags & 0x20) defaults.flags = field(4);
-      let cols = columns.get(track);
-      if (cols === undefined) {
-        cols = new SampleColumns();
-        columns.set(track, cols);
-      }
-      const tfdtBox = child(traf, 'tfdt');
-      let dts = track.endDts;
-      if (tfdtBox !== undefined) {
-        const tfdt = full(tfdtBox);
-        if (tfdt.body.length < (tfdt.version === 1 ? 8 : 4)) throw bad('tfdt too short', tfdtBox.offset);
-        dts = tfdt.version === 1 ? Number(tfdt.view.getBigUint64(0)) : tfdt.view.getUint32(0);
-      }
-      let at = base;
-      const first = cols.cts.length;
-      for (const trunBox of traf.children ?? []) {
-        if (trunBox.type !== 'trun') continue;
-        const trun = full(trunBox);
-        const f = trun.flags;
-        if (trun.body.length < 4) throw bad('trun too short', trunBox.offset);
-        const count = trun.view.getUint32(0);
-        let p = 4;
-        if (f & 0x01) {
-          at = base + trun.view.getInt32(p);
-          p += 4;
-        }
-        let firstFlags: number | null = null;
-        if (f & 0x04) {
-          firstFlags = trun.view.getUint32(p);
-          p += 4;
-        }
-        const per = (f & 0x100 ? 4 : 0) + (f & 0x200 ? 4 : 0) + (f & 0x400 ? 4 : 0) + (f & 0x800 ? 4 : 0);
-        if (p + per * count > trun.body.length) throw bad('trun overruns its box', trunBox.offset);
-        for (let i = 0; i < count; i++) {
-          const duration = f & 0x100 ? trun.view.getUint32((p += 4) - 4) : defaults.duration;
-          const size = f & 0x200 ? trun.view.getUint32((p += 4) - 4) : defaults.size;
-          let flags = f & 0x400 ? trun.view.getUint32((p += 4) - 4) : defaults.flags;
-          if (i === 0 && firstFlags !== null) flags = firstFlags;
-          // Version 0 offsets are unsigned by the letter of the spec; writers put negative ones there too (as ffmpeg reads them).
-          const cts = f & 0x800 ? trun.view.getInt32((p += 4) - 4) : 0;
-          cols.dts.push(dts);
-          cols.cts.push(cts);
-          cols.sizes.push(size);
-          cols.offsets.push(at);
-          cols.sync.push(flags & (NON_SYNC | DEPENDS_YES) ? 0 : 1);
-          dts += duration;
-          at += size;
-        }
-      }
-      // Negative composition offsets (trun version 1, CMAF): ffmpeg presents each sample later by the
-      // largest negative offset read so far (its dts_shift, which grows fragment by fragment) and keeps
-      // the decode times; the offsets are stored shifted so that pts = dts + cts as ffmpeg reports them.
-      let shift = shifts.get(track) ?? 0;
-      for (let i = first; i < cols.cts.length; i++) shift = Math.max(shift, -(cols.cts[i] as number));
-      shifts.set(track, shift);
-      if (shift > 0) for (let i = first; i < cols.cts.length; i++) cols.cts[i] = (cols.cts[i] as number) + shift;
-      track.endDts = dts;
-      implicit = at;
-    }
-  }
-  for (const [track, cols] of columns) appendSamples(track, cols);
-  return fragments;
-}
-
-/** The track's table with `cols` appended. */
-function appendSamples(t: Mp4Track, cols: SampleColumns): void {
-  const n = t.sampleCount;
-  const m = cols.dts.length;
-  const grow = <A extends Float64Array | Int32Array | Uint32Array | Uint8Array>(old: A, make: (size: number) => A, extra: number[]): A => {
-    const out = make(n + m);
-    out.set(old.subarray(0, n) as never);
-    out.set(extra as never, n);
-    return out;
-  };
-  // A track whose samples all come from fragments is all sync only if every fragment sample is.
-  const allSyncBefore = n === 0 || t.sync.subarray(0, n).every((s) => s === 1);
-  t.dts = grow(t.dts, (k) => new Float64Array(k), cols.dts);
-  t.cts = grow(t.cts, (k) => new Int32Array(k), cols.cts);
-  t.sizes = grow(t.sizes, (k) => new Uint32Array(k), cols.sizes);
-  t.offsets = grow(t.offsets, (k) => new Float64Array(k), cols.offsets);
-  t.sync = grow(t.sync, (k) => new Uint8Array(k), cols.sync);
-  t.sampleCount = n + m;
-  if (cols.cts.some((c) => c !== 0)) t.hasCtts = true;
-  if (!allSyncBefore || cols.sync.some((s) => s === 0)) t.hasStss = true;
 }
 
 /**

@@ -202,7 +202,7 @@ const i16 = (v: number) => num(2, (d) => d.setInt16(0, v));
 const u64 = (v: number) => num(8, (d) => d.setBigUint64(0, BigInt(v)));
 const i64 = (v: number) => num(8, (d) => d.setBigInt64(0, BigInt(v)));
 
-/** mdhd (§8.4.2): timescale and duration, version 0 or 1. */
+/** mdhd (ISO/IEC 14496-12 §8.4.2): timescale and duration, version 0 or 1. */
 function patchMdhd(raw: Uint8Array, timescale: number, duration: number): Uint8Array {
   const b = zeroTimes(raw);
   const d = new DataView(b.buffer);
@@ -217,7 +217,7 @@ function patchMdhd(raw: Uint8Array, timescale: number, duration: number): Uint8A
   return b;
 }
 
-/** mvhd (§8.2.2): timescale, duration and next_track_ID (its last field). */
+/** mvhd (ISO/IEC 14496-12 §8.2.2): timescale, duration and next_track_ID (its last field). */
 function patchMvhd(raw: Uint8Array, timescale: number, duration: number, nextTrackId: number): Uint8Array {
   const b = zeroTimes(raw);
   const d = new DataView(b.buffer);
@@ -232,7 +232,7 @@ function patchMvhd(raw: Uint8Array, timescale: number, duration: number, nextTra
   return b;
 }
 
-/** tkhd (§8.3.2): duration and matrix. */
+/** tkhd (ISO/IEC 14496-12 §8.3.2): duration and matrix. */
 function patchTkhd(raw: Uint8Array, duration: number, matrix: number[] | undefined): Uint8Array {
   const b = zeroTimes(raw);
   const d = new DataView(b.buffer);

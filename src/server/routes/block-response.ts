@@ -22,6 +22,7 @@ import { immutableCacheControl, type Reservation, releaseWithResponse } from '..
 import { HttpError } from '../errors.js';
 import type { Entry } from '../store/entry.js';
 import { evaluatePreconditions } from '../ranges.js';
+import { toHex } from '../../format/bytes.js';
 
 /** Response headers describing the block (exposed to browsers by CORS). */
 export const BLOCK_HEADERS = [
@@ -152,7 +153,7 @@ async function blockResponse(entry: Entry, coreIndex: number, decompress: boolea
     'h4mk-encrypted': block.encrypted ? '1' : '0',
     'h4mk-compression': decompressed ? 'none' : block.compression,
     'h4mk-payload': block.encrypted ? 'ciphertext' : decompressed || block.compression === 'none' ? 'plain' : 'stored',
-    'h4mk-sha256': Buffer.from(block.digest).toString('hex'),
+    'h4mk-sha256': toHex(block.digest),
     'content-type': 'application/octet-stream',
   };
   if (block.frameKind !== null) headers['h4mk-kind'] = block.frameKind;

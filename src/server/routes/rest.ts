@@ -89,7 +89,7 @@ export async function restRoutes(app: FastifyInstance): Promise<void> {
       return app.store.use(request.params.name, async ({ reader }) => {
         const blocks: BlockDoc[] = [];
         let truncated = false;
-        for await (const b of reader.range(rangeQuery(reader, request.query))) {
+        for await (const b of reader.infos(rangeQuery(reader, request.query))) {
           if (b.coreIndex <= after) continue;
           if (blocks.length === limit) {
             truncated = true;
