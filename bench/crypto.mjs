@@ -58,10 +58,12 @@ export function makeWorkloads({ mibBlocks = 160, mixSeconds = 60, seed = 0xc0de 
   for (let i = 0; i < mibBlocks; i++) mib.push({ track: 'video', ptsUs: i * 33_333, keyframe: i % 30 === 0, payload: view(MIB) });
   const video = [];
   const frames = Math.round(mixSeconds * 30);
-  for (let i = 0; i < frames; i++) video.push({ track: 'video', ptsUs: Math.round((i * 1e6) / 30), keyframe: i % 60 === 0, payload: view(r.int(5_000, 200_000)) });
+  for (let i = 0; i < frames; i++)
+    video.push({ track: 'video', ptsUs: Math.round((i * 1e6) / 30), keyframe: i % 60 === 0, payload: view(r.int(5_000, 200_000)) });
   const audio = [];
   const packets = Math.floor((mixSeconds * 48_000) / 1024);
-  for (let i = 0; i < packets; i++) audio.push({ track: 'audio', ptsUs: Math.floor((i * 1024 * 1e6) / 48_000), keyframe: true, payload: view(r.int(300, 800)) });
+  for (let i = 0; i < packets; i++)
+    audio.push({ track: 'audio', ptsUs: Math.floor((i * 1024 * 1e6) / 48_000), keyframe: true, payload: view(r.int(300, 800)) });
   const mix = [];
   for (let v = 0, a = 0; v < video.length || a < audio.length; ) {
     if (a >= audio.length || (v < video.length && video[v].ptsUs <= audio[a].ptsUs)) mix.push(video[v++]);
@@ -176,10 +178,21 @@ async function benchWorkload(name, blocks, { runs, dir, log }) {
       const c = process.cpuUsage(c0);
       cpu[n].push((c.user + c.system) / 1000);
     }
-    log(`${name} run ${r + 1}/${runs}: ${order.map((n) => `${n.split(' ').slice(0, 2).join(' ')} ${fmtNum(mbps(info.payloadBytes, times[n].at(-1)), 0)}`).join(', ')} MB/s`);
+    log(
+      `${name} run ${r + 1}/${runs}: ${order.map((n) => `${n.split(' ').slice(0, 2).join(' ')} ${fmtNum(mbps(info.payloadBytes, times[n].at(-1)), 0)}`).join(', ')} MB/s`,
+    );
   }
   const stat = Object.fromEntries(
-    names.map((n) => [n, { medianMs: median(times[n]), mbPerS: mbps(info.payloadBytes, median(times[n])), runsMs: times[n], cpuMs: median(cpu[n]), cpuMbPerS: mbps(info.payloadBytes, median(cpu[n])) }]),
+    names.map((n) => [
+      n,
+      {
+        medianMs: median(times[n]),
+        mbPerS: mbps(info.payloadBytes, median(times[n])),
+        runsMs: times[n],
+        cpuMs: median(cpu[n]),
+        cpuMbPerS: mbps(info.payloadBytes, median(cpu[n])),
+      },
+    ]),
   );
   const ratio = (enc, plain) => stat[enc].mbPerS / stat[plain].mbPerS;
   // CPU time is less sensitive to other tenants than wall time (the same data, a steadier view).
@@ -212,7 +225,12 @@ export async function benchCrypto({ runs = 5, mibBlocks = 160, mixSeconds = 60, 
   try {
     log(`workloads: ${mibBlocks} × 1 MiB; ${mixSeconds} s of 30 fps video (5–200 KB) + 48 kHz audio (300–800 B)`);
     const { mib, mix } = makeWorkloads({ mibBlocks, mixSeconds });
-    const result = { runs, epochUs: EPOCH_US, mib: await benchWorkload('mib', mib, { runs, dir, log }), mix: await benchWorkload('mix', mix, { runs, dir, log }) };
+    const result = {
+      runs,
+      epochUs: EPOCH_US,
+      mib: await benchWorkload('mib', mib, { runs, dir, log }),
+      mix: await benchWorkload('mix', mix, { runs, dir, log }),
+    };
     const goals = [
       ['mib', 0.7],
       ['mix', 0.5],
@@ -238,25 +256,54 @@ export function printCrypto(result) {
   ]) {
     const x = result[w];
     const s = x.stat;
-    const row = (n, note = '') => [n, `${fmtNum(s[n].mbPerS, 0)} MB/s`, `${fmtNum(s[n].medianMs, 1)} ms median (CPU ${fmtNum(s[n].cpuMs, 1)} ms); runs ${s[n].runsMs.map((t) => t.toFixed(0)).join(', ')} ms${note}`];
+    const row = (n, note = '') => [
+      n,
+      `${fmtNum(s[n].mbPerS, 0)} MB/s`,
+      `${fmtNum(s[n].medianMs, 1)} ms median (CPU ${fmtNum(s[n].cpuMs, 1)} ms); runs ${s[n].runsMs.map((t) => t.toFixed(0)).join(', ')} ms${note}`,
+    ];
     const goal = w === 'mib' ? 0.7 : 0.5;
-    table(`encryption: ${title} — ${fmtInt(x.blocks)} blocks (${Object.entries(x.perTrack).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}), ${fmtBytes(x.payloadBytes)} payload, mean ${fmtBytes(x.meanBlockBytes)}; median of ${result.runs}`, [
-      row('AES-256-GCM seal', ' (the limit for encrypting)'),
-      row('AES-256-GCM open', ' (the limit for decrypting)'),
-      row('pack plain → file'),
-      row('pack encrypted → file'),
-      row('pack plain → null'),
-      row('pack encrypted → null'),
-      row('read plain ← file'),
-      row('read decrypting ← file'),
-      row('read plain ← memory'),
-      row('read decrypting ← memory'),
-      ['ratio pack → file', fmtNum(x.ratios.packFile, 3), `encrypted ÷ plain; paired per-run median ${fmtNum(x.ratios.packFilePaired, 3)}, CPU-time ratio ${fmtNum(x.ratios.packFileCpu, 3)}; goal ≥ ${goal}: ${ok(x.ratios.packFile >= goal)}`],
-      ['ratio pack → null (CPU)', fmtNum(x.ratios.packCpu, 3), `paired ${fmtNum(x.ratios.packCpuPaired, 3)}, CPU-time ${fmtNum(x.ratios.packCpuCpu, 3)}; goal ≥ ${goal}: ${ok(x.ratios.packCpu >= goal)}`],
-      ['ratio read ← file', fmtNum(x.ratios.readFile, 3), `paired ${fmtNum(x.ratios.readFilePaired, 3)}, CPU-time ${fmtNum(x.ratios.readFileCpu, 3)}; goal ≥ ${goal}: ${ok(x.ratios.readFile >= goal)}`],
-      ['ratio read ← memory (CPU)', fmtNum(x.ratios.readMemory, 3), `paired ${fmtNum(x.ratios.readMemoryPaired, 3)}, CPU-time ${fmtNum(x.ratios.readMemoryCpu, 3)}; goal ≥ ${goal}: ${ok(x.ratios.readMemory >= goal)}`],
-      ['container size', fmtBytes(x.fileBytes.encrypted), `plain ${fmtBytes(x.fileBytes.plain)}: +${fmtInt(x.fileBytes.encrypted - x.fileBytes.plain)} B (16-byte tags + CRYP)`],
-    ]);
+    table(
+      `encryption: ${title} — ${fmtInt(x.blocks)} blocks (${Object.entries(x.perTrack)
+        .map(([k, v]) => `${k} ${fmtInt(v)}`)
+        .join(', ')}), ${fmtBytes(x.payloadBytes)} payload, mean ${fmtBytes(x.meanBlockBytes)}; median of ${result.runs}`,
+      [
+        row('AES-256-GCM seal', ' (the limit for encrypting)'),
+        row('AES-256-GCM open', ' (the limit for decrypting)'),
+        row('pack plain → file'),
+        row('pack encrypted → file'),
+        row('pack plain → null'),
+        row('pack encrypted → null'),
+        row('read plain ← file'),
+        row('read decrypting ← file'),
+        row('read plain ← memory'),
+        row('read decrypting ← memory'),
+        [
+          'ratio pack → file',
+          fmtNum(x.ratios.packFile, 3),
+          `encrypted ÷ plain; paired per-run median ${fmtNum(x.ratios.packFilePaired, 3)}, CPU-time ratio ${fmtNum(x.ratios.packFileCpu, 3)}; goal ≥ ${goal}: ${ok(x.ratios.packFile >= goal)}`,
+        ],
+        [
+          'ratio pack → null (CPU)',
+          fmtNum(x.ratios.packCpu, 3),
+          `paired ${fmtNum(x.ratios.packCpuPaired, 3)}, CPU-time ${fmtNum(x.ratios.packCpuCpu, 3)}; goal ≥ ${goal}: ${ok(x.ratios.packCpu >= goal)}`,
+        ],
+        [
+          'ratio read ← file',
+          fmtNum(x.ratios.readFile, 3),
+          `paired ${fmtNum(x.ratios.readFilePaired, 3)}, CPU-time ${fmtNum(x.ratios.readFileCpu, 3)}; goal ≥ ${goal}: ${ok(x.ratios.readFile >= goal)}`,
+        ],
+        [
+          'ratio read ← memory (CPU)',
+          fmtNum(x.ratios.readMemory, 3),
+          `paired ${fmtNum(x.ratios.readMemoryPaired, 3)}, CPU-time ${fmtNum(x.ratios.readMemoryCpu, 3)}; goal ≥ ${goal}: ${ok(x.ratios.readMemory >= goal)}`,
+        ],
+        [
+          'container size',
+          fmtBytes(x.fileBytes.encrypted),
+          `plain ${fmtBytes(x.fileBytes.plain)}: +${fmtInt(x.fileBytes.encrypted - x.fileBytes.plain)} B (16-byte tags + CRYP)`,
+        ],
+      ],
+    );
   }
 }
 
@@ -274,24 +321,67 @@ export function cryptoRows(result) {
       ['read, CPU only', 'read decrypting ← memory', 'read plain ← memory', `goal ≥ ${goal}× plain`],
     ];
     for (const [metric, enc, plain, note] of pairs) {
-      rows.push({ section: 'crypto', metric: `${metric}, ${titles[w]}`, unit: 'MB/s', better: 'higher', subject: 'h4mk encrypted', value: s[enc].mbPerS, baseline: 'h4mk plain', baselineValue: s[plain].mbPerS, note });
+      rows.push({
+        section: 'crypto',
+        metric: `${metric}, ${titles[w]}`,
+        unit: 'MB/s',
+        better: 'higher',
+        subject: 'h4mk encrypted',
+        value: s[enc].mbPerS,
+        baseline: 'h4mk plain',
+        baselineValue: s[plain].mbPerS,
+        note,
+      });
     }
-    rows.push({ section: 'crypto', metric: `pack, CPU only, ${titles[w]}`, unit: 'MB/s', better: 'higher', subject: 'h4mk encrypted', value: s['pack encrypted → null'].mbPerS, baseline: 'raw AES-256-GCM seal (limit)', baselineValue: s['AES-256-GCM seal'].mbPerS, note: 'same bytes, nothing but the cipher' });
-    rows.push({ section: 'crypto', metric: `read, CPU only, ${titles[w]}`, unit: 'MB/s', better: 'higher', subject: 'h4mk decrypting', value: s['read decrypting ← memory'].mbPerS, baseline: 'raw AES-256-GCM open (limit)', baselineValue: s['AES-256-GCM open'].mbPerS, note: 'same bytes, nothing but the cipher' });
+    rows.push({
+      section: 'crypto',
+      metric: `pack, CPU only, ${titles[w]}`,
+      unit: 'MB/s',
+      better: 'higher',
+      subject: 'h4mk encrypted',
+      value: s['pack encrypted → null'].mbPerS,
+      baseline: 'raw AES-256-GCM seal (limit)',
+      baselineValue: s['AES-256-GCM seal'].mbPerS,
+      note: 'same bytes, nothing but the cipher',
+    });
+    rows.push({
+      section: 'crypto',
+      metric: `read, CPU only, ${titles[w]}`,
+      unit: 'MB/s',
+      better: 'higher',
+      subject: 'h4mk decrypting',
+      value: s['read decrypting ← memory'].mbPerS,
+      baseline: 'raw AES-256-GCM open (limit)',
+      baselineValue: s['AES-256-GCM open'].mbPerS,
+      note: 'same bytes, nothing but the cipher',
+    });
   }
   return rows;
 }
 
 // Standalone: node bench/crypto.mjs
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'mib-blocks': { type: 'string', default: '160' }, 'mix-seconds': { type: 'string', default: '60' } } });
+  const { values } = parseArgs({
+    options: { runs: { type: 'string', default: '5' }, 'mib-blocks': { type: 'string', default: '160' }, 'mix-seconds': { type: 'string', default: '60' } },
+  });
   const loadAverageAtStart = loadavg().map((x) => +x.toFixed(2));
-  const result = await benchCrypto({ runs: Math.max(1, Number(values.runs)), mibBlocks: Math.max(1, Number(values['mib-blocks'])), mixSeconds: Math.max(1, Number(values['mix-seconds'])) });
+  const result = await benchCrypto({
+    runs: Math.max(1, Number(values.runs)),
+    mibBlocks: Math.max(1, Number(values['mib-blocks'])),
+    mixSeconds: Math.max(1, Number(values['mix-seconds'])),
+  });
   const here = dirname(fileURLToPath(import.meta.url));
   const c = cpus();
   const doc = {
     date: new Date().toISOString(),
-    machine: { cpu: c[0]?.model ?? 'unknown', cores: c.length, node: process.version, openssl: process.versions.openssl, platform: `${process.platform} ${process.arch}`, totalMemGiB: +(totalmem() / 2 ** 30).toFixed(1) },
+    machine: {
+      cpu: c[0]?.model ?? 'unknown',
+      cores: c.length,
+      node: process.version,
+      openssl: process.versions.openssl,
+      platform: `${process.platform} ${process.arch}`,
+      totalMemGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    },
     command: `node bench/crypto.mjs ${process.argv.slice(2).join(' ')}`.trim(),
     loadAverageAtStart,
     loadAverageAtEnd: loadavg().map((x) => +x.toFixed(2)),
@@ -300,5 +390,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   };
   mkdirSync(join(here, 'out'), { recursive: true });
   writeFileSync(join(here, 'out', 'crypto.json'), `${JSON.stringify(doc, null, 2)}\n`);
-  console.log(`\nload average ${doc.loadAverageAtStart.join(' ')} at start, ${doc.loadAverageAtEnd.join(' ')} at end (other tenants add noise); JSON: ${join(here, 'out', 'crypto.json')}`);
+  console.log(
+    `\nload average ${doc.loadAverageAtStart.join(' ')} at start, ${doc.loadAverageAtEnd.join(' ')} at end (other tenants add noise); JSON: ${join(here, 'out', 'crypto.json')}`,
+  );
 }

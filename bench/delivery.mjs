@@ -92,14 +92,35 @@ const out = {
 /** avcC of a 1280×720 H.264 High@3.1 stream (x264), and AAC-LC 48 kHz stereo. */
 const AVCC = Buffer.from('AWQAH//hABpnZAAfrNlAUAW7ARAAAAMAEAAAAwPA8YMZYAEABGjvj8v9+PgA', 'base64');
 const TRACKS = [
-  { id: 'video_main', kind: 'video', codec: 'avc1.64001f', timescale: VIDEO_TIMESCALE, name: 'Main video', language: 'und', config: new Uint8Array(AVCC), extra: { media_codec: 'avc', video: { width: 1280, height: 720 } } },
-  { id: 'audio_main', kind: 'audio', codec: 'mp4a.40.2', timescale: AUDIO_TIMESCALE, name: 'Main audio', language: 'en', config: Uint8Array.of(0x11, 0x90), extra: { media_codec: 'aac', audio: { sample_rate: 48_000, channels: 2 } } },
+  {
+    id: 'video_main',
+    kind: 'video',
+    codec: 'avc1.64001f',
+    timescale: VIDEO_TIMESCALE,
+    name: 'Main video',
+    language: 'und',
+    config: new Uint8Array(AVCC),
+    extra: { media_codec: 'avc', video: { width: 1280, height: 720 } },
+  },
+  {
+    id: 'audio_main',
+    kind: 'audio',
+    codec: 'mp4a.40.2',
+    timescale: AUDIO_TIMESCALE,
+    name: 'Main audio',
+    language: 'en',
+    config: Uint8Array.of(0x11, 0x90),
+    extra: { media_codec: 'aac', audio: { sample_rate: 48_000, channels: 2 } },
+  },
   { id: 'control', kind: 'control', codec: 'application/json', timescale: CONTROL_TIMESCALE, name: 'Control' },
 ];
 
 async function writeContainer(path) {
   const cols = materialise({ durationUs: Math.round(MINUTES * 60e6), payloadScale: PAYLOAD_SCALE });
-  const writer = await H4mkWriter.create(await FileSink.create(path), { compression: 'none', meta: { title: 'delivery bench', generator: 'bench/delivery.mjs' } });
+  const writer = await H4mkWriter.create(await FileSink.create(path), {
+    compression: 'none',
+    meta: { title: 'delivery bench', generator: 'bench/delivery.mjs' },
+  });
   for (const t of TRACKS) writer.addTrack({ ...t });
   for (let i = 0; i < cols.count; i++) await writer.writeBlock(blockInputAt(cols, i));
   return writer.finish();
@@ -171,7 +192,9 @@ try {
     meanSegmentBytes: sizes.reduce((a, b) => a + b, 0) / sizes.length,
     package: { files: pkg.files, bytes: pkg.bytes, ms: packageMs },
   };
-  log(`${fmtInt(summary.blockCount)} blocks, ${fmtBytes(out.container.bytes)}; package ${pkg.files} files, ${fmtBytes(pkg.bytes)} in ${packageMs} ms; ${order.length} segment URLs, mean ${fmtBytes(out.container.meanSegmentBytes)}`);
+  log(
+    `${fmtInt(summary.blockCount)} blocks, ${fmtBytes(out.container.bytes)}; package ${pkg.files} files, ${fmtBytes(pkg.bytes)} in ${packageMs} ms; ${order.length} segment URLs, mean ${fmtBytes(out.container.meanSegmentBytes)}`,
+  );
 
   server = await startServe(containers, ['--log-level', 'info']);
   const nginxPid = Number(readFileSync(join(dirname(nginx.root), 'nginx.pid'), 'utf8'));
@@ -209,9 +232,12 @@ try {
       const cpu0 = procCpuMs(s.pid);
       const figures = cannonFigures(await cannon({ url: s.base, next: cycle(s), connections: CONNECTIONS, seconds: SECONDS }));
       figures.serverCpuUsPerRequest = ((procCpuMs(s.pid) - cpu0) * 1000) / figures.requests;
-      if (figures.errors + figures.timeouts + figures.non2xx > 0) throw new Error(`${name}: ${figures.errors} errors, ${figures.timeouts} timeouts, ${figures.non2xx} non-2xx`);
+      if (figures.errors + figures.timeouts + figures.non2xx > 0)
+        throw new Error(`${name}: ${figures.errors} errors, ${figures.timeouts} timeouts, ${figures.non2xx} non-2xx`);
       runs[name].push(figures);
-      log(`round ${round + 1}/${ROUNDS} ${name.padEnd(10)} ${fmtInt(figures.requestsPerSecond)} req/s, ${fmtBytes(figures.bytesPerSecond)}/s, p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, server CPU ${fmtNum(figures.serverCpuUsPerRequest, 1)} µs/request`);
+      log(
+        `round ${round + 1}/${ROUNDS} ${name.padEnd(10)} ${fmtInt(figures.requestsPerSecond)} req/s, ${fmtBytes(figures.bytesPerSecond)}/s, p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, server CPU ${fmtNum(figures.serverCpuUsPerRequest, 1)} µs/request`,
+      );
     }
   }
   out.serverRssKiB.after = procStats(server.pid).rssKiB;
@@ -222,7 +248,9 @@ try {
     const s = subjects[name];
     await ttfb(s.base, order.slice(0, 20).map(s.path), 20);
     out.ttfb[name] = await ttfb(s.base, order.map(s.path), TTFB_REQUESTS);
-    log(`TTFB ${name.padEnd(10)} median ${fmtNum(out.ttfb[name].medianMs, 3)} ms, p99 ${fmtNum(out.ttfb[name].p99Ms, 3)} ms over ${out.ttfb[name].n} sequential requests`);
+    log(
+      `TTFB ${name.padEnd(10)} median ${fmtNum(out.ttfb[name].medianMs, 3)} ms, p99 ${fmtNum(out.ttfb[name].p99Ms, 3)} ms over ${out.ttfb[name].n} sequential requests`,
+    );
   }
   out.subjects = Object.fromEntries(
     names.map((n) => [
@@ -263,21 +291,86 @@ table(
       `${fmtInt(s.requestsPerSecond)} req/s`,
       `${fmtBytes(s.bytesPerSecond)}/s, p50 ${fmtNum(s.p50Ms, 1)} ms, p99 ${fmtNum(s.p99Ms, 1)} ms, server CPU ${fmtNum(s.serverCpuUsPerRequest, 1)} µs/req; runs ${s.runs.map((r) => fmtInt(r.requestsPerSecond)).join(', ')}`,
     ]),
-    ...Object.entries(S).map(([name, s]) => [`TTFB ${name}`, `${fmtNum(s.ttfb.medianMs, 3)} ms`, `median; p99 ${fmtNum(s.ttfb.p99Ms, 3)} ms, max ${fmtNum(s.ttfb.maxMs, 3)} ms over ${s.ttfb.n} sequential requests, idle server`]),
+    ...Object.entries(S).map(([name, s]) => [
+      `TTFB ${name}`,
+      `${fmtNum(s.ttfb.medianMs, 3)} ms`,
+      `median; p99 ${fmtNum(s.ttfb.p99Ms, 3)} ms, max ${fmtNum(s.ttfb.maxMs, 3)} ms over ${s.ttfb.n} sequential requests, idle server`,
+    ]),
     ['ratio h4mk serve / nginx', fmtNum(out.ratio, 3), `goal ≥ 0.5: ${out.goals['segments/s ≥ 0.5 × nginx serving the package'].status}`],
     ['server CPU per request, nginx / h4mk', fmtNum(out.cpuRatio, 3), 'capacity ratio if the server, not autocannon, were the limit'],
-    ['h4mk serve RSS', `${fmtNum(out.serverRssKiB.after / 1024, 1)} MiB`, `before ${fmtNum(out.serverRssKiB.before / 1024, 1)} MiB, peak ${fmtNum(out.serverRssKiB.peak / 1024, 1)} MiB`],
+    [
+      'h4mk serve RSS',
+      `${fmtNum(out.serverRssKiB.after / 1024, 1)} MiB`,
+      `before ${fmtNum(out.serverRssKiB.before / 1024, 1)} MiB, peak ${fmtNum(out.serverRssKiB.peak / 1024, 1)} MiB`,
+    ],
   ],
 );
-console.log(`load average ${out.loadAverageAtStart.join(' ')} at start, ${out.loadAverageAtEnd.join(' ')} at end (autocannon, nginx and the server share ${out.machine.cores} cores)`);
+console.log(
+  `load average ${out.loadAverageAtStart.join(' ')} at start, ${out.loadAverageAtEnd.join(' ')} at end (autocannon, nginx and the server share ${out.machine.cores} cores)`,
+);
 
 const baseline = 'nginx serving the static package, same run';
 out.rows = [
-  { section: 'delivery', metric: 'media segment throughput', unit: 'req/s', better: 'higher', subject: 'h4mk serve (on the fly)', value: H.requestsPerSecond, baseline, baselineValue: N.requestsPerSecond, ratio: out.ratio, note: `goal ≥ 0.5; ${CONNECTIONS} connections; mean segment ${fmtBytes(out.container.meanSegmentBytes)}` },
-  { section: 'delivery', metric: 'media segment p99 latency under load', unit: 'ms', better: 'lower', subject: 'h4mk serve (on the fly)', value: H.p99Ms, baseline, baselineValue: N.p99Ms, ratio: H.p99Ms / N.p99Ms, note: `${CONNECTIONS} connections` },
-  { section: 'delivery', metric: 'media segment TTFB, median', unit: 'ms', better: 'lower', subject: 'h4mk serve (on the fly)', value: H.ttfb.medianMs, baseline, baselineValue: N.ttfb.medianMs, ratio: H.ttfb.medianMs / N.ttfb.medianMs, note: `sequential, idle server, ${H.ttfb.n} requests` },
-  { section: 'delivery', metric: 'media segment TTFB, p99', unit: 'ms', better: 'lower', subject: 'h4mk serve (on the fly)', value: H.ttfb.p99Ms, baseline, baselineValue: N.ttfb.p99Ms, ratio: H.ttfb.p99Ms / N.ttfb.p99Ms, note: `sequential, idle server, ${H.ttfb.n} requests` },
-  { section: 'delivery', metric: 'server CPU per media segment', unit: 'µs', better: 'lower', subject: 'h4mk serve (on the fly)', value: H.serverCpuUsPerRequest, baseline, baselineValue: N.serverCpuUsPerRequest, ratio: H.serverCpuUsPerRequest / N.serverCpuUsPerRequest, note: 'user+system CPU of the server process ÷ requests (/proc)' },
+  {
+    section: 'delivery',
+    metric: 'media segment throughput',
+    unit: 'req/s',
+    better: 'higher',
+    subject: 'h4mk serve (on the fly)',
+    value: H.requestsPerSecond,
+    baseline,
+    baselineValue: N.requestsPerSecond,
+    ratio: out.ratio,
+    note: `goal ≥ 0.5; ${CONNECTIONS} connections; mean segment ${fmtBytes(out.container.meanSegmentBytes)}`,
+  },
+  {
+    section: 'delivery',
+    metric: 'media segment p99 latency under load',
+    unit: 'ms',
+    better: 'lower',
+    subject: 'h4mk serve (on the fly)',
+    value: H.p99Ms,
+    baseline,
+    baselineValue: N.p99Ms,
+    ratio: H.p99Ms / N.p99Ms,
+    note: `${CONNECTIONS} connections`,
+  },
+  {
+    section: 'delivery',
+    metric: 'media segment TTFB, median',
+    unit: 'ms',
+    better: 'lower',
+    subject: 'h4mk serve (on the fly)',
+    value: H.ttfb.medianMs,
+    baseline,
+    baselineValue: N.ttfb.medianMs,
+    ratio: H.ttfb.medianMs / N.ttfb.medianMs,
+    note: `sequential, idle server, ${H.ttfb.n} requests`,
+  },
+  {
+    section: 'delivery',
+    metric: 'media segment TTFB, p99',
+    unit: 'ms',
+    better: 'lower',
+    subject: 'h4mk serve (on the fly)',
+    value: H.ttfb.p99Ms,
+    baseline,
+    baselineValue: N.ttfb.p99Ms,
+    ratio: H.ttfb.p99Ms / N.ttfb.p99Ms,
+    note: `sequential, idle server, ${H.ttfb.n} requests`,
+  },
+  {
+    section: 'delivery',
+    metric: 'server CPU per media segment',
+    unit: 'µs',
+    better: 'lower',
+    subject: 'h4mk serve (on the fly)',
+    value: H.serverCpuUsPerRequest,
+    baseline,
+    baselineValue: N.serverCpuUsPerRequest,
+    ratio: H.serverCpuUsPerRequest / N.serverCpuUsPerRequest,
+    note: 'user+system CPU of the server process ÷ requests (/proc)',
+  },
 ];
 mkdirSync(join(here, 'out'), { recursive: true });
 writeFileSync(join(here, 'out', 'delivery.json'), `${JSON.stringify(out, null, 2)}\n`);
@@ -287,7 +380,10 @@ console.log(
       segmentsPerSecond: { h4mk: Math.round(H.requestsPerSecond), nginx: Math.round(N.requestsPerSecond) },
       ratio: +out.ratio.toFixed(3),
       goal: out.goals['segments/s ≥ 0.5 × nginx serving the package'].status,
-      ttfbMs: { h4mk: { median: +H.ttfb.medianMs.toFixed(3), p99: +H.ttfb.p99Ms.toFixed(3) }, nginx: { median: +N.ttfb.medianMs.toFixed(3), p99: +N.ttfb.p99Ms.toFixed(3) } },
+      ttfbMs: {
+        h4mk: { median: +H.ttfb.medianMs.toFixed(3), p99: +H.ttfb.p99Ms.toFixed(3) },
+        nginx: { median: +N.ttfb.medianMs.toFixed(3), p99: +N.ttfb.p99Ms.toFixed(3) },
+      },
       p99UnderLoadMs: { h4mk: H.p99Ms, nginx: N.p99Ms },
       serverCpuUsPerRequest: { h4mk: +H.serverCpuUsPerRequest.toFixed(1), nginx: +N.serverCpuUsPerRequest.toFixed(1) },
       meanSegmentBytes: Math.round(out.container.meanSegmentBytes),

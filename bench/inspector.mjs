@@ -77,24 +77,62 @@ const log = (msg) => process.stderr.write(`[inspector ${((Date.now() - started) 
 const dir = mkdtempSync(join(tmpdir(), 'h4mk-inspector-bench-'));
 const out = {
   date: new Date().toISOString(),
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, platform: `${process.platform} ${process.arch}`, totalMemGiB: +(totalmem() / 2 ** 30).toFixed(1) },
+  machine: {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    totalMemGiB: +(totalmem() / 2 ** 30).toFixed(1),
+  },
   loadAverageAtStart: loadavg().map((x) => +x.toFixed(2)),
   args: { runs: RUNS, seeks: SEEKS, steps: STEPS },
 };
-const stat = (xs) => ({ median: median(xs), p90: percentile(xs, 90), min: percentile(xs, 0), max: percentile(xs, 100), n: xs.length, runs: xs.map((x) => +x.toFixed(1)) });
+const stat = (xs) => ({
+  median: median(xs),
+  p90: percentile(xs, 90),
+  min: percentile(xs, 0),
+  max: percentile(xs, 100),
+  n: xs.length,
+  runs: xs.map((x) => +x.toFixed(1)),
+});
 const run = (cmd, argv) => execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 /* ------------------------------------------------------------ the clip */
 
 function makeClip(mp4) {
   run('ffmpeg', [
-    '-v', 'error', '-nostdin', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=${FPS}:duration=${DURATION_S}`,
-    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${DURATION_S}`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-g', '50', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-b:a', '128k', '-shortest', '-movflags', '+faststart', mp4,
+    '-v',
+    'error',
+    '-nostdin',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=1280x720:rate=${FPS}:duration=${DURATION_S}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=48000:duration=${DURATION_S}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-g',
+    '50',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
+    '-shortest',
+    '-movflags',
+    '+faststart',
+    mp4,
   ]);
-  const flags = run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=flags', '-of', 'csv=p=0', mp4]).split('\n').filter((l) => l.trim() !== '');
+  const flags = run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=flags', '-of', 'csv=p=0', mp4])
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   const keyframes = flags.filter((f) => f.startsWith('K')).length;
   return { bytes: statSync(mp4).size, videoFrames: flags.length, keyframes };
 }
@@ -121,7 +159,8 @@ function startStatic(files) {
     const name = new URL(req.url ?? '/', 'http://x').pathname.slice(1) || 'index.html';
     const file = files[name];
     if (file === undefined) return void res.writeHead(404).end();
-    if (typeof file === 'string' && name.endsWith('.html')) return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' }).end(file);
+    if (typeof file === 'string' && name.endsWith('.html'))
+      return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' }).end(file);
     const size = statSync(file).size;
     const headers = { 'content-type': 'video/mp4', 'accept-ranges': 'bytes', 'cache-control': 'no-cache' };
     let start = 0;
@@ -147,10 +186,19 @@ function startStatic(files) {
     stream.pipe(res);
     res.on('close', () => stream.destroy());
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${server.address().port}`, counters, stop: () => new Promise((r) => {
-      server.closeAllConnections();
-      server.close(r);
-    }) })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${server.address().port}`,
+        counters,
+        stop: () =>
+          new Promise((r) => {
+            server.closeAllConnections();
+            server.close(r);
+          }),
+      }),
+    ),
+  );
 }
 
 /* ------------------------------------------------------- in-page probes */
@@ -197,13 +245,32 @@ function h4mkProbe() {
       // The page's own account of the seek (its text): frames decoded, read and decode times.
       const text = s?.textContent ?? '';
       const num = (re) => Number(re.exec(text)?.[1] ?? Number.NaN);
-      state.done.push({ seq: Number(p.dataset.seq), targetUs: p.dataset.targetUs, frameUs: p.dataset.frameUs ?? null, state: p.dataset.state, at, key: state.key, requests: Number(s?.dataset.requests ?? 0), bytes: Number(s?.dataset.bytes ?? 0), cacheBytes: Number(s?.dataset.cacheBytes ?? 0), decoded: num(/(\d+) frames decoded/), readMs: num(/read (\d+) ms/), decodeMs: num(/decode (\d+) ms/) });
+      state.done.push({
+        seq: Number(p.dataset.seq),
+        targetUs: p.dataset.targetUs,
+        frameUs: p.dataset.frameUs ?? null,
+        state: p.dataset.state,
+        at,
+        key: state.key,
+        requests: Number(s?.dataset.requests ?? 0),
+        bytes: Number(s?.dataset.bytes ?? 0),
+        cacheBytes: Number(s?.dataset.cacheBytes ?? 0),
+        decoded: num(/(\d+) frames decoded/),
+        readMs: num(/read (\d+) ms/),
+        decodeMs: num(/decode (\d+) ms/),
+      });
     }
   }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-state', 'data-done'] });
 }
 
 /** Container reads Resource Timing has recorded so far (index, bytes). */
-const containerReads = (page) => page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/v1/containers/')).map((e) => e.encodedBodySize));
+const containerReads = (page) =>
+  page.evaluate(() =>
+    performance
+      .getEntriesByType('resource')
+      .filter((e) => e.name.includes('/v1/containers/'))
+      .map((e) => e.encodedBodySize),
+  );
 
 async function newPage(browser) {
   const context = await browser.newContext({ viewport: { width: 1300, height: 1000 } });
@@ -252,7 +319,10 @@ async function settle(page, quietMs = 250) {
 async function h4mkSeek(page, action) {
   const after = await page.evaluate(() => window.__h4.done.length);
   await action();
-  await page.waitForFunction((n) => window.__h4.done.length > n && window.__h4.done.at(-1).seq === Number(document.querySelector('[data-testid=preview]').dataset.seq), after);
+  await page.waitForFunction(
+    (n) => window.__h4.done.length > n && window.__h4.done.at(-1).seq === Number(document.querySelector('[data-testid=preview]').dataset.seq),
+    after,
+  );
   const d = await page.evaluate(() => window.__h4.done.at(-1));
   return { ...d, ms: d.at - d.key };
 }
@@ -279,7 +349,9 @@ try {
   out.clip.h4mkBytes = statSync(join(served, 'clip.h4mk')).size;
   out.clip.meanGopBytes = out.clip.bytes / out.clip.keyframes;
   out.clip.description = `${DURATION_S} s testsrc2 1280×720 ${FPS} fps, libx264 veryfast -g 50 (${out.clip.keyframes} keyframes), AAC 48 kHz sine`;
-  log(`clip: MP4 ${fmtBytes(out.clip.bytes)}, ${out.clip.videoFrames} video frames, ${out.clip.keyframes} keyframes (mean GOP ${fmtBytes(out.clip.meanGopBytes)}); h4mk ${fmtBytes(out.clip.h4mkBytes)}`);
+  log(
+    `clip: MP4 ${fmtBytes(out.clip.bytes)}, ${out.clip.videoFrames} video frames, ${out.clip.keyframes} keyframes (mean GOP ${fmtBytes(out.clip.meanGopBytes)}); h4mk ${fmtBytes(out.clip.h4mkBytes)}`,
+  );
 
   serve = await startServe(served, ['--host', '127.0.0.1']);
   stat0 = await startStatic({ 'index.html': BASELINE_PAGE, 'clip.mp4': mp4 });
@@ -287,7 +359,16 @@ try {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
   });
   out.browser = `chromium ${browser.version()} (headless, --disable-gpu, playwright-core)`;
 
@@ -302,7 +383,9 @@ try {
       if (r < 0) continue; // the warm-up: browser processes started, nothing cached (contexts share no cache)
       if (subject === 'h4mk') h4First.push(p.first);
       else videoFirst.push(p.first);
-      log(`cold run ${r + 1}/${RUNS} ${subject.padEnd(5)} first frame ${fmtNum(p.first.ms ?? p.first.frame, 1)} ms${subject === 'h4mk' ? `, ${p.first.containerRequests} container requests, ${fmtBytes(p.first.containerBytes)}` : `, loadeddata ${fmtNum(p.first.loadeddata, 1)} ms`}`);
+      log(
+        `cold run ${r + 1}/${RUNS} ${subject.padEnd(5)} first frame ${fmtNum(p.first.ms ?? p.first.frame, 1)} ms${subject === 'h4mk' ? `, ${p.first.containerRequests} container requests, ${fmtBytes(p.first.containerBytes)}` : `, loadeddata ${fmtNum(p.first.loadeddata, 1)} ms`}`,
+      );
     }
   }
   out.firstFrame = {
@@ -380,10 +463,17 @@ try {
       totalBytes: h4Seeks.reduce((a, x) => a + x.bytes, 0),
       cacheBytesTotal: h4Seeks.reduce((a, x) => a + x.cacheBytes, 0),
     },
-    video: { ms: stat(videoSeeks.map((x) => x.ms)), seekedMs: stat(videoSeeks.map((x) => x.seekedMs)), framesSeen: videoSeeks.filter((x) => x.framed).length, ...buffered },
+    video: {
+      ms: stat(videoSeeks.map((x) => x.ms)),
+      seekedMs: stat(videoSeeks.map((x) => x.seekedMs)),
+      framesSeen: videoSeeks.filter((x) => x.framed).length,
+      ...buffered,
+    },
   };
   out.seek.ratio = out.seek.h4mk.ms.median / out.seek.video.ms.median;
-  log(`seeks: h4mk median ${fmtNum(out.seek.h4mk.ms.median, 1)} ms (p90 ${fmtNum(out.seek.h4mk.ms.p90, 1)}), <video> median ${fmtNum(out.seek.video.ms.median, 1)} ms (p90 ${fmtNum(out.seek.video.ms.p90, 1)})`);
+  log(
+    `seeks: h4mk median ${fmtNum(out.seek.h4mk.ms.median, 1)} ms (p90 ${fmtNum(out.seek.h4mk.ms.p90, 1)}), <video> median ${fmtNum(out.seek.video.ms.median, 1)} ms (p90 ${fmtNum(out.seek.video.ms.p90, 1)})`,
+  );
 
   /* 3. consecutive frame steps after a seek to 5.0 s, fresh context */
   const st = await openInspector(browser, serve.url);
@@ -409,7 +499,16 @@ try {
   const seekStatsBytes = steps.reduce((a, x) => a + x.bytes, 0);
   out.steps = {
     from: { targetUs: at5.targetUs, frameUs: at5.frameUs, requests: at5.requests, bytes: at5.bytes },
-    frames: steps.map((x) => ({ frameUs: Number(x.frameUs), ms: +x.ms.toFixed(1), requests: x.requests, bytes: x.bytes, cacheBytes: x.cacheBytes, decoded: x.decoded, readMs: x.readMs, decodeMs: x.decodeMs })),
+    frames: steps.map((x) => ({
+      frameUs: Number(x.frameUs),
+      ms: +x.ms.toFixed(1),
+      requests: x.requests,
+      bytes: x.bytes,
+      cacheBytes: x.cacheBytes,
+      decoded: x.decoded,
+      readMs: x.readMs,
+      decodeMs: x.decodeMs,
+    })),
     decodedPerStep: median(steps.map((x) => x.decoded)),
     seekStatsRequests: steps.reduce((a, x) => a + x.requests, 0),
     seekStatsBytes,
@@ -420,7 +519,9 @@ try {
   };
   out.steps.bytesPerStep = out.steps.networkBytes / STEPS;
   out.steps.ratio = out.steps.bytesPerStep / out.clip.meanGopBytes;
-  log(`${STEPS} steps from 5 s: ${out.steps.networkRequests} requests, ${fmtBytes(out.steps.networkBytes)} (seek stats: ${out.steps.seekStatsRequests} requests, ${fmtBytes(seekStatsBytes)}); mean GOP ${fmtBytes(out.clip.meanGopBytes)}`);
+  log(
+    `${STEPS} steps from 5 s: ${out.steps.networkRequests} requests, ${fmtBytes(out.steps.networkBytes)} (seek stats: ${out.steps.seekStatsRequests} requests, ${fmtBytes(seekStatsBytes)}); mean GOP ${fmtBytes(out.clip.meanGopBytes)}`,
+  );
   out.serverRequestsStatic = stat0.counters.requests;
 } finally {
   await browser?.close();
@@ -437,29 +538,111 @@ const S = out.seek;
 const T = out.steps;
 const ok = (b) => (b ? 'MET' : 'MISSED');
 out.goals = {
-  [`cold first frame ≤ ${GOAL_FIRST_MS} ms (median)`]: { status: ok(F.h4mk.ms.median <= GOAL_FIRST_MS), value: `${fmtNum(F.h4mk.ms.median, 1)} ms (p90 ${fmtNum(F.h4mk.ms.p90, 1)} ms)` },
-  [`seek to frame ≤ ${GOAL_SEEK_MS} ms (median)`]: { status: ok(S.h4mk.ms.median <= GOAL_SEEK_MS), value: `${fmtNum(S.h4mk.ms.median, 1)} ms (p90 ${fmtNum(S.h4mk.ms.p90, 1)} ms)` },
+  [`cold first frame ≤ ${GOAL_FIRST_MS} ms (median)`]: {
+    status: ok(F.h4mk.ms.median <= GOAL_FIRST_MS),
+    value: `${fmtNum(F.h4mk.ms.median, 1)} ms (p90 ${fmtNum(F.h4mk.ms.p90, 1)} ms)`,
+  },
+  [`seek to frame ≤ ${GOAL_SEEK_MS} ms (median)`]: {
+    status: ok(S.h4mk.ms.median <= GOAL_SEEK_MS),
+    value: `${fmtNum(S.h4mk.ms.median, 1)} ms (p90 ${fmtNum(S.h4mk.ms.p90, 1)} ms)`,
+  },
 };
 
 table(`inspector: ${out.clip.description}; ${out.browser}`, [
-  ['cold first frame, h4mk inspector', `${fmtNum(F.h4mk.ms.median, 1)} ms`, `median of ${RUNS}, p90 ${fmtNum(F.h4mk.ms.p90, 1)} ms; runs ${F.h4mk.ms.runs.join(', ')}; ${F.h4mk.containerRequests} container requests, ${fmtBytes(F.h4mk.containerBytes)}; page ${F.h4mk.pageRequests} requests, ${fmtBytes(F.h4mk.pageTransferBytes)}; scripts in at ${fmtNum(F.h4mk.scriptsLoadedMs, 0)} ms, container reads ${fmtNum(F.h4mk.containerStartMs, 0)}–${fmtNum(F.h4mk.containerEndMs, 0)} ms, decode + draw ${fmtNum(F.h4mk.afterLastByteMs, 0)} ms`],
-  ['cold first frame, <video> (rVFC)', `${fmtNum(F.video.ms.median, 1)} ms`, `p90 ${fmtNum(F.video.ms.p90, 1)} ms; loadeddata ${fmtNum(F.video.loadeddataMs.median, 1)} ms; runs ${F.video.ms.runs.join(', ')}`],
+  [
+    'cold first frame, h4mk inspector',
+    `${fmtNum(F.h4mk.ms.median, 1)} ms`,
+    `median of ${RUNS}, p90 ${fmtNum(F.h4mk.ms.p90, 1)} ms; runs ${F.h4mk.ms.runs.join(', ')}; ${F.h4mk.containerRequests} container requests, ${fmtBytes(F.h4mk.containerBytes)}; page ${F.h4mk.pageRequests} requests, ${fmtBytes(F.h4mk.pageTransferBytes)}; scripts in at ${fmtNum(F.h4mk.scriptsLoadedMs, 0)} ms, container reads ${fmtNum(F.h4mk.containerStartMs, 0)}–${fmtNum(F.h4mk.containerEndMs, 0)} ms, decode + draw ${fmtNum(F.h4mk.afterLastByteMs, 0)} ms`,
+  ],
+  [
+    'cold first frame, <video> (rVFC)',
+    `${fmtNum(F.video.ms.median, 1)} ms`,
+    `p90 ${fmtNum(F.video.ms.p90, 1)} ms; loadeddata ${fmtNum(F.video.loadeddataMs.median, 1)} ms; runs ${F.video.ms.runs.join(', ')}`,
+  ],
   ['ratio h4mk / <video>', fmtNum(F.ratio, 3), `goal ≤ ${GOAL_FIRST_MS} ms: ${out.goals[`cold first frame ≤ ${GOAL_FIRST_MS} ms (median)`].status}`],
-  ['seek to frame, h4mk (warm page)', `${fmtNum(S.h4mk.ms.median, 1)} ms`, `median of ${SEEKS}, p90 ${fmtNum(S.h4mk.ms.p90, 1)} ms; ${fmtNum(S.h4mk.requests.median, 0)} requests, ${fmtBytes(S.h4mk.bytes.median)} per seek (median); ${S.h4mk.missMs.n} seeks sent requests (median ${fmtNum(S.h4mk.missMs.median, 1)} ms), ${S.h4mk.hitMs.n} were answered by the page's cache (median ${fmtNum(S.h4mk.hitMs.median, 1)} ms); page's read ${fmtNum(S.h4mk.pageReadMs.median, 0)} ms + decode ${fmtNum(S.h4mk.pageDecodeMs.median, 0)} ms of ${fmtNum(S.h4mk.decoded.median, 0)} frames (medians)`],
-  ['seek to frame, <video>', `${fmtNum(S.video.ms.median, 1)} ms`, `p90 ${fmtNum(S.video.ms.p90, 1)} ms; 'seeked' ${fmtNum(S.video.seekedMs.median, 1)} ms; rVFC seen ${S.video.framesSeen}/${SEEKS}; buffered to ${fmtNum(S.video.bufferedEndS, 2)} s`],
+  [
+    'seek to frame, h4mk (warm page)',
+    `${fmtNum(S.h4mk.ms.median, 1)} ms`,
+    `median of ${SEEKS}, p90 ${fmtNum(S.h4mk.ms.p90, 1)} ms; ${fmtNum(S.h4mk.requests.median, 0)} requests, ${fmtBytes(S.h4mk.bytes.median)} per seek (median); ${S.h4mk.missMs.n} seeks sent requests (median ${fmtNum(S.h4mk.missMs.median, 1)} ms), ${S.h4mk.hitMs.n} were answered by the page's cache (median ${fmtNum(S.h4mk.hitMs.median, 1)} ms); page's read ${fmtNum(S.h4mk.pageReadMs.median, 0)} ms + decode ${fmtNum(S.h4mk.pageDecodeMs.median, 0)} ms of ${fmtNum(S.h4mk.decoded.median, 0)} frames (medians)`,
+  ],
+  [
+    'seek to frame, <video>',
+    `${fmtNum(S.video.ms.median, 1)} ms`,
+    `p90 ${fmtNum(S.video.ms.p90, 1)} ms; 'seeked' ${fmtNum(S.video.seekedMs.median, 1)} ms; rVFC seen ${S.video.framesSeen}/${SEEKS}; buffered to ${fmtNum(S.video.bufferedEndS, 2)} s`,
+  ],
   ['ratio h4mk / <video>', fmtNum(S.ratio, 3), `goal ≤ ${GOAL_SEEK_MS} ms: ${out.goals[`seek to frame ≤ ${GOAL_SEEK_MS} ms (median)`].status}`],
-  [`${STEPS} frame steps after 5.0 s`, fmtBytes(T.networkBytes), `${T.networkRequests} requests (seek stats: ${T.seekStatsRequests} requests, ${fmtBytes(T.seekStatsBytes)}); from the page's cache ${fmtBytes(T.cacheBytesPerStep)} and ${fmtNum(T.decodedPerStep, 0)} frames decoded per step; step median ${fmtNum(T.ms.median, 1)} ms; the seek to 5.0 s read ${fmtBytes(T.from.bytes)}`],
-  ['bytes per step / mean GOP', fmtNum(T.ratio, 4), `${fmtBytes(T.bytesPerStep)} per step vs ${fmtBytes(out.clip.meanGopBytes)} (MP4 ${fmtBytes(out.clip.bytes)} ÷ ${out.clip.keyframes} keyframes)`],
+  [
+    `${STEPS} frame steps after 5.0 s`,
+    fmtBytes(T.networkBytes),
+    `${T.networkRequests} requests (seek stats: ${T.seekStatsRequests} requests, ${fmtBytes(T.seekStatsBytes)}); from the page's cache ${fmtBytes(T.cacheBytesPerStep)} and ${fmtNum(T.decodedPerStep, 0)} frames decoded per step; step median ${fmtNum(T.ms.median, 1)} ms; the seek to 5.0 s read ${fmtBytes(T.from.bytes)}`,
+  ],
+  [
+    'bytes per step / mean GOP',
+    fmtNum(T.ratio, 4),
+    `${fmtBytes(T.bytesPerStep)} per step vs ${fmtBytes(out.clip.meanGopBytes)} (MP4 ${fmtBytes(out.clip.bytes)} ÷ ${out.clip.keyframes} keyframes)`,
+  ],
 ]);
 console.log(`load average ${out.loadAverageAtStart.join(' ')} at start, ${out.loadAverageAtEnd.join(' ')} at end; ${fmtNum(out.elapsedS, 1)} s`);
 
 const vBase = '<video> + static server with ranges, same clip, same run';
 out.rows = [
-  { section: 'inspector (20 s 720p clip)', metric: 'cold time to first frame, median', unit: 'ms', better: 'lower', subject: 'h4mk inspector (h4mk serve)', value: F.h4mk.ms.median, baseline: vBase, baselineValue: F.video.ms.median, ratio: F.ratio, note: `goal ≤ ${GOAL_FIRST_MS} ms; new browser context per run; navigation start → frame drawn; <video>: first requestVideoFrameCallback` },
-  { section: 'inspector (20 s 720p clip)', metric: 'cold time to first frame, p90', unit: 'ms', better: 'lower', subject: 'h4mk inspector (h4mk serve)', value: F.h4mk.ms.p90, baseline: vBase, baselineValue: F.video.ms.p90, note: `${RUNS} runs each` },
-  { section: 'inspector (20 s 720p clip)', metric: 'seek to frame, warm page, median', unit: 'ms', better: 'lower', subject: 'h4mk inspector (h4mk serve)', value: S.h4mk.ms.median, baseline: vBase, baselineValue: S.video.ms.median, ratio: S.ratio, note: `goal ≤ ${GOAL_SEEK_MS} ms; ${SEEKS} fixed-seed targets; Enter keydown → frame drawn (decode from the keyframe: median ${fmtNum(S.h4mk.decoded.median, 0)} frames); ${S.h4mk.missMs.n} of ${SEEKS} sent a request (median ${fmtNum(S.h4mk.missMs.median, 0)} ms), the others read the page's cache; <video>: currentTime set → seeked + rVFC` },
-  { section: 'inspector (20 s 720p clip)', metric: 'seek to frame, warm page, p90', unit: 'ms', better: 'lower', subject: 'h4mk inspector (h4mk serve)', value: S.h4mk.ms.p90, baseline: vBase, baselineValue: S.video.ms.p90 },
-  { section: 'inspector (20 s 720p clip)', metric: `bytes read per frame step (${STEPS} consecutive)`, unit: 'bytes', better: 'lower', subject: 'h4mk inspector (page cache)', value: T.bytesPerStep, baseline: 'mean GOP of the clip (MP4 bytes ÷ keyframes)', baselineValue: out.clip.meanGopBytes, ratio: T.ratio, note: `${T.networkRequests} requests, ${fmtInt(T.networkBytes)} B in all (Resource Timing): the seek to 5.0 s read the GOP (${fmtInt(T.from.bytes)} B) and each step re-reads ${fmtInt(T.cacheBytesPerStep)} B from the page's cache and decodes ${fmtNum(T.decodedPerStep, 0)} frames from the keyframe (step median ${fmtNum(T.ms.median, 0)} ms)` },
+  {
+    section: 'inspector (20 s 720p clip)',
+    metric: 'cold time to first frame, median',
+    unit: 'ms',
+    better: 'lower',
+    subject: 'h4mk inspector (h4mk serve)',
+    value: F.h4mk.ms.median,
+    baseline: vBase,
+    baselineValue: F.video.ms.median,
+    ratio: F.ratio,
+    note: `goal ≤ ${GOAL_FIRST_MS} ms; new browser context per run; navigation start → frame drawn; <video>: first requestVideoFrameCallback`,
+  },
+  {
+    section: 'inspector (20 s 720p clip)',
+    metric: 'cold time to first frame, p90',
+    unit: 'ms',
+    better: 'lower',
+    subject: 'h4mk inspector (h4mk serve)',
+    value: F.h4mk.ms.p90,
+    baseline: vBase,
+    baselineValue: F.video.ms.p90,
+    note: `${RUNS} runs each`,
+  },
+  {
+    section: 'inspector (20 s 720p clip)',
+    metric: 'seek to frame, warm page, median',
+    unit: 'ms',
+    better: 'lower',
+    subject: 'h4mk inspector (h4mk serve)',
+    value: S.h4mk.ms.median,
+    baseline: vBase,
+    baselineValue: S.video.ms.median,
+    ratio: S.ratio,
+    note: `goal ≤ ${GOAL_SEEK_MS} ms; ${SEEKS} fixed-seed targets; Enter keydown → frame drawn (decode from the keyframe: median ${fmtNum(S.h4mk.decoded.median, 0)} frames); ${S.h4mk.missMs.n} of ${SEEKS} sent a request (median ${fmtNum(S.h4mk.missMs.median, 0)} ms), the others read the page's cache; <video>: currentTime set → seeked + rVFC`,
+  },
+  {
+    section: 'inspector (20 s 720p clip)',
+    metric: 'seek to frame, warm page, p90',
+    unit: 'ms',
+    better: 'lower',
+    subject: 'h4mk inspector (h4mk serve)',
+    value: S.h4mk.ms.p90,
+    baseline: vBase,
+    baselineValue: S.video.ms.p90,
+  },
+  {
+    section: 'inspector (20 s 720p clip)',
+    metric: `bytes read per frame step (${STEPS} consecutive)`,
+    unit: 'bytes',
+    better: 'lower',
+    subject: 'h4mk inspector (page cache)',
+    value: T.bytesPerStep,
+    baseline: 'mean GOP of the clip (MP4 bytes ÷ keyframes)',
+    baselineValue: out.clip.meanGopBytes,
+    ratio: T.ratio,
+    note: `${T.networkRequests} requests, ${fmtInt(T.networkBytes)} B in all (Resource Timing): the seek to 5.0 s read the GOP (${fmtInt(T.from.bytes)} B) and each step re-reads ${fmtInt(T.cacheBytesPerStep)} B from the page's cache and decodes ${fmtNum(T.decodedPerStep, 0)} frames from the keyframe (step median ${fmtNum(T.ms.median, 0)} ms)`,
+  },
 ];
 mkdirSync(join(here, 'out'), { recursive: true });
 writeFileSync(join(here, 'out', 'inspector.json'), `${JSON.stringify(out, null, 2)}\n`);

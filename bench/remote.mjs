@@ -164,7 +164,10 @@ function startDelayProxy(targetPort, delayMs) {
   });
 }
 
-const accessLogLines = () => readFileSync(join(dir, 'access.log'), 'utf8').split('\n').filter((l) => l !== '');
+const accessLogLines = () =>
+  readFileSync(join(dir, 'access.log'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
 
 /** One open plus one decodable span, on a fresh source. */
 async function probe(url, layout, targetUs) {
@@ -283,7 +286,12 @@ async function probeMcap(url, targetUs) {
   return { open, frame, indexLength: null, fileSize };
 }
 
-const out = { date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, loadAverageAtStart: loadavg(), args: { payloadScale: PAYLOAD_SCALE, scale: SCALE, targets: TARGETS, rttMs: RTT_MS } };
+const out = {
+  date: new Date().toISOString(),
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
+  loadAverageAtStart: loadavg(),
+  args: { payloadScale: PAYLOAD_SCALE, scale: SCALE, targets: TARGETS, rttMs: RTT_MS },
+};
 let nginx;
 let proxy;
 try {
@@ -333,14 +341,28 @@ try {
     const result = {
       fileBytes: runs[0].fileSize,
       indexLength: runs[0].indexLength,
-      open: { requests: m((x) => x.open.requests), maxRequests: Math.max(...runs.map((x) => x.open.requests)), bytes: m((x) => x.open.bytes), ms: m((x) => x.open.ms), p90Ms: runs.map((x) => x.open.ms).sort((a, b) => a - b)[Math.floor(runs.length * 0.9)] },
-      frame: { requests: m((x) => x.frame.requests), maxRequests: Math.max(...runs.map((x) => x.frame.requests)), bytes: m((x) => x.frame.bytes), ms: m((x) => x.frame.ms), blocks: m((x) => x.frame.blocks) },
+      open: {
+        requests: m((x) => x.open.requests),
+        maxRequests: Math.max(...runs.map((x) => x.open.requests)),
+        bytes: m((x) => x.open.bytes),
+        ms: m((x) => x.open.ms),
+        p90Ms: runs.map((x) => x.open.ms).sort((a, b) => a - b)[Math.floor(runs.length * 0.9)],
+      },
+      frame: {
+        requests: m((x) => x.frame.requests),
+        maxRequests: Math.max(...runs.map((x) => x.frame.requests)),
+        bytes: m((x) => x.frame.bytes),
+        ms: m((x) => x.frame.ms),
+        blocks: m((x) => x.frame.blocks),
+      },
       totalMs: m((x) => x.open.ms + x.frame.ms),
       requestsPerProbe: sum((x) => x.open.requests + x.frame.requests) / runs.length,
       nginxRequestsPerProbe: logged / runs.length,
     };
     out.layouts[layout] = result;
-    log(`h4mk ${layout}: open ${result.open.requests} req, ${fmtBytes(result.open.bytes)}, ${fmtNum(result.open.ms, 1)} ms; first frame ${result.frame.requests} req, ${fmtBytes(result.frame.bytes)}, ${fmtNum(result.frame.ms, 1)} ms`);
+    log(
+      `h4mk ${layout}: open ${result.open.requests} req, ${fmtBytes(result.open.bytes)}, ${fmtNum(result.open.ms, 1)} ms; first frame ${result.frame.requests} req, ${fmtBytes(result.frame.bytes)}, ${fmtNum(result.frame.ms, 1)} ms`,
+    );
   }
   out.peers = {};
   for (const [key, label, name, probeFn] of [
@@ -359,15 +381,29 @@ try {
     const result = {
       label,
       fileBytes: out.peerFiles[name].bytes,
-      open: { requests: m((x) => x.open.requests), maxRequests: Math.max(...runs.map((x) => x.open.requests)), bytes: m((x) => x.open.bytes), ms: m((x) => x.open.ms), p90Ms: runs.map((x) => x.open.ms).sort((a, b) => a - b)[Math.floor(runs.length * 0.9)] },
-      frame: { requests: m((x) => x.frame.requests), maxRequests: Math.max(...runs.map((x) => x.frame.requests)), bytes: m((x) => x.frame.bytes), ms: m((x) => x.frame.ms), blocks: m((x) => x.frame.blocks) },
+      open: {
+        requests: m((x) => x.open.requests),
+        maxRequests: Math.max(...runs.map((x) => x.open.requests)),
+        bytes: m((x) => x.open.bytes),
+        ms: m((x) => x.open.ms),
+        p90Ms: runs.map((x) => x.open.ms).sort((a, b) => a - b)[Math.floor(runs.length * 0.9)],
+      },
+      frame: {
+        requests: m((x) => x.frame.requests),
+        maxRequests: Math.max(...runs.map((x) => x.frame.requests)),
+        bytes: m((x) => x.frame.bytes),
+        ms: m((x) => x.frame.ms),
+        blocks: m((x) => x.frame.blocks),
+      },
       totalMs: m((x) => x.open.ms + x.frame.ms),
       ...(runs[0].open.clientBytes === undefined ? {} : { clientBytes: { open: m((x) => x.open.clientBytes), frame: m((x) => x.frame.clientBytes) } }),
       nginxRequestsPerProbe: lines.length / runs.length,
       nginxBodyBytesPerProbe: lines.reduce((a, l) => a + Number(l.split(' ')[1] ?? 0), 0) / runs.length,
     };
     out.peers[key] = result;
-    log(`${label}: open ${result.open.requests} req, ${fmtBytes(result.open.bytes)}, ${fmtNum(result.open.ms, 1)} ms; first frame ${result.frame.requests} req, ${fmtBytes(result.frame.bytes)}, ${fmtNum(result.frame.ms, 1)} ms`);
+    log(
+      `${label}: open ${result.open.requests} req, ${fmtBytes(result.open.bytes)}, ${fmtNum(result.open.ms, 1)} ms; first frame ${result.frame.requests} req, ${fmtBytes(result.frame.bytes)}, ${fmtNum(result.frame.ms, 1)} ms`,
+    );
   }
 } finally {
   proxy?.close();
@@ -395,12 +431,19 @@ const row = (name, x) => [
   `first frame ${fmtNum(x.frame.requests, 0)} · ${fmtBytes(x.frame.bytes)} · ${fmtNum(x.frame.ms, 1)} ms; open + frame ${fmtNum(x.totalMs, 1)} ms; ${x.indexLength ? `index ${fmtBytes(x.indexLength)}; ` : `file ${fmtBytes(x.fileBytes)}; `}nginx logged ${fmtNum(x.nginxRequestsPerProbe, 2)} req/probe${x.clientBytes ? `; body bytes the client read: open ${fmtBytes(x.clientBytes.open)}, frame ${fmtBytes(x.clientBytes.frame)}` : ''}`,
 ];
 console.log(`H4MK remote benchmark — ${out.date}; node ${process.version}; load ${out.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')}`);
-table(`remote: ${fmtNum(DURATION_US / 3600e6, 2)}-hour container (${fmtBytes(L.tail.fileBytes)}) over HTTP, nginx on loopback, +${RTT_MS} ms per request; medians of ${TARGETS} fresh opens, each then decoding at a random time (requests · bytes · ms). h4mk: the source's counters; peers: request lines and bytes back (headers included) at the proxy`, [
-  row('h4mk, tail (suffix read)', L.tail),
-  row('h4mk, faststart (prefix read, --layout)', L.faststart),
-  ...Object.values(P).map((x) => row(`${x.label}, measured`, x)),
-  ...ANCHORS.map(([name, oq, ob, oms, fq, fb]) => [`  reference: ${name} [ANCHORS.md, not this run]`, `${oq} · ${fmtBytes(ob)} · ${oms} ms`, `first frame ${fq} · ${fmtBytes(fb)}`]),
-]);
+table(
+  `remote: ${fmtNum(DURATION_US / 3600e6, 2)}-hour container (${fmtBytes(L.tail.fileBytes)}) over HTTP, nginx on loopback, +${RTT_MS} ms per request; medians of ${TARGETS} fresh opens, each then decoding at a random time (requests · bytes · ms). h4mk: the source's counters; peers: request lines and bytes back (headers included) at the proxy`,
+  [
+    row('h4mk, tail (suffix read)', L.tail),
+    row('h4mk, faststart (prefix read, --layout)', L.faststart),
+    ...Object.values(P).map((x) => row(`${x.label}, measured`, x)),
+    ...ANCHORS.map(([name, oq, ob, oms, fq, fb]) => [
+      `  reference: ${name} [ANCHORS.md, not this run]`,
+      `${oq} · ${fmtBytes(ob)} · ${oms} ms`,
+      `first frame ${fq} · ${fmtBytes(fb)}`,
+    ]),
+  ],
+);
 
 // Rows for bench/report.mjs: h4mk against each peer measured in this run, over the same nginx + proxy.
 out.rows = [];
@@ -431,7 +474,15 @@ for (const [layout, x] of Object.entries(L)) {
     }
   }
 }
-out.anchors = ANCHORS.map(([name, openRequests, openBytes, openMs, frameRequests, frameBytes]) => ({ name, openRequests, openBytes, openMs, frameRequests, frameBytes, source: 'ANCHORS.md (reference only, not this run)' }));
+out.anchors = ANCHORS.map(([name, openRequests, openBytes, openMs, frameRequests, frameBytes]) => ({
+  name,
+  openRequests,
+  openBytes,
+  openMs,
+  frameRequests,
+  frameBytes,
+  source: 'ANCHORS.md (reference only, not this run)',
+}));
 out.elapsedS = (Date.now() - started) / 1000;
 mkdirSync(join(here, 'out'), { recursive: true });
 writeFileSync(join(here, 'out', 'remote.json'), `${JSON.stringify(out, null, 2)}\n`);

@@ -66,7 +66,14 @@ const FOOTER_LENGTH = 36;
  * core runs here, then every other section whose script exists, then the report.
  * Each other section is a script of its own, run as a child process.
  */
-const SECTIONS = { crypto: 'crypto.mjs', remote: 'remote.mjs', server: 'server.mjs', delivery: 'delivery.mjs', inspector: 'inspector.mjs', peers: 'peers/run.mjs' };
+const SECTIONS = {
+  crypto: 'crypto.mjs',
+  remote: 'remote.mjs',
+  server: 'server.mjs',
+  delivery: 'delivery.mjs',
+  inspector: 'inspector.mjs',
+  peers: 'peers/run.mjs',
+};
 const sectionSeconds = {};
 const benchCommand = `${process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : 'node bench/run.mjs'}${process.argv.length > 2 ? `${process.env.npm_lifecycle_event === 'bench' ? ' --' : ''} ${process.argv.slice(2).join(' ')}` : ''}`;
 async function runSection(name, extra = []) {
@@ -90,12 +97,24 @@ if (args.only !== undefined && args.only !== 'core') {
 
 const started = Date.now();
 const dir = mkdtempSync(join(tmpdir(), 'h4mk-bench-'));
-const out = { date: new Date().toISOString(), machine: machine(), loadAverageAtStart: loadavg().map((x) => +x.toFixed(2)), args: { scale: SCALE, payloadScale: PAYLOAD_SCALE, runs: RUNS, opens: OPENS, seeks: SEEKS }, tmpdir: dir };
+const out = {
+  date: new Date().toISOString(),
+  machine: machine(),
+  loadAverageAtStart: loadavg().map((x) => +x.toFixed(2)),
+  args: { scale: SCALE, payloadScale: PAYLOAD_SCALE, runs: RUNS, opens: OPENS, seeks: SEEKS },
+  tmpdir: dir,
+};
 const log = (msg) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
 
 function machine() {
   const c = cpus();
-  return { cpu: c[0]?.model ?? 'unknown', cores: c.length, node: process.version, platform: `${process.platform} ${process.arch}`, totalMemGiB: +(totalmem() / 2 ** 30).toFixed(1) };
+  return {
+    cpu: c[0]?.model ?? 'unknown',
+    cores: c.length,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    totalMemGiB: +(totalmem() / 2 ** 30).toFixed(1),
+  };
 }
 
 const mbps = (bytes, ms) => bytes / 1e6 / (ms / 1e3);
@@ -134,7 +153,14 @@ async function benchPack() {
   const stat = (name) => {
     const ms = median(runs[name].map((x) => x.ms));
     const cpuMs = median(runs[name].map((x) => x.cpuMs));
-    return { medianMs: ms, mbPerS: mbps(payloadBytes, ms), cpuMs, cpuMsPerGB: cpuMs / (payloadBytes / 1e9), fileBytes: runs[name][0].size, runsMs: runs[name].map((x) => x.ms) };
+    return {
+      medianMs: ms,
+      mbPerS: mbps(payloadBytes, ms),
+      cpuMs,
+      cpuMsPerGB: cpuMs / (payloadBytes / 1e9),
+      fileBytes: runs[name][0].size,
+      runsMs: runs[name].map((x) => x.ms),
+    };
   };
   const result = {
     blocks: cols.count,
@@ -391,16 +417,30 @@ console.log(`load average (1/5/15 min): ${out.loadAverageAtStart.join(' ')} at s
 console.log(`args: scale ${SCALE}, payload scale ${PAYLOAD_SCALE}, ${RUNS} pack runs, ${OPENS} opens, ${fmtInt(SEEKS)} seek targets; tmp ${dir}`);
 
 table(`1. ${fmtNum(MOVIE_US / HOUR_US, 2)}-hour container (tail layout, compression none)`, [
-  ['blocks', fmtInt(m.blocks), Object.entries(m.blocksPerTrack).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')],
+  [
+    'blocks',
+    fmtInt(m.blocks),
+    Object.entries(m.blocksPerTrack)
+      .map(([k, v]) => `${k} ${fmtInt(v)}`)
+      .join(', '),
+  ],
   ['segments', fmtInt(m.segments)],
   ['file size', fmtBytes(m.fileBytes), `${fmtInt(m.fileBytes)} B`],
   ['index length', fmtBytes(m.indexLength), `${fmtInt(m.indexLength)} B`],
-  ['bytes read to open', fmtBytes(m.open.bytesRead), `${m.open.readCount} reads: ${m.open.reads.map((x) => `${fmtInt(x.length)}@${fmtInt(x.offset)}`).join(', ')}`],
+  [
+    'bytes read to open',
+    fmtBytes(m.open.bytesRead),
+    `${m.open.readCount} reads: ${m.open.reads.map((x) => `${fmtInt(x.length)}@${fmtInt(x.offset)}`).join(', ')}`,
+  ],
   ['open: one region ≤ 512 KiB', ok(m.open.meetsOpenGoal), `${m.open.regionReads} read(s) besides header/footer, ${fmtBytes(m.open.regionBytes)}`],
   ['open time (H4mkReader.open)', `${fmtNum(m.open.openMs.median, 2)} ms`, `median of ${OPENS}; p99 ${fmtNum(m.open.openMs.p99, 2)} ms; page cache warm`],
   ['open time incl. FileSource.open', `${fmtNum(m.open.openWithFileOpenMs.median, 2)} ms`],
   ...Object.entries(m.spans).flatMap(([id, s]) => [
-    [`seek span ${id}`, fmtBytes(s.spanBytes.median), `median; p99 ${fmtBytes(s.spanBytes.p99)}, max ${fmtBytes(s.spanBytes.max)}, mean ${fmtBytes(s.spanMeanBytes)} over ${fmtInt(s.seeks)} random times`],
+    [
+      `seek span ${id}`,
+      fmtBytes(s.spanBytes.median),
+      `median; p99 ${fmtBytes(s.spanBytes.p99)}, max ${fmtBytes(s.spanBytes.max)}, mean ${fmtBytes(s.spanMeanBytes)} over ${fmtInt(s.seeks)} random times`,
+    ],
     [`  reads inside seek() ${id}`, fmtNum(s.readsPerSeek, 3), `per seek (fresh reader, default cache), ${fmtBytes(s.bytesReadPerSeek)} per seek`],
   ]),
 ]);
@@ -408,12 +448,20 @@ table(`1. ${fmtNum(MOVIE_US / HOUR_US, 2)}-hour container (tail layout, compress
 const s = out.seek;
 const seekRows = [
   ['container', `${fmtInt(s.blocks)} blocks`, `${fmtInt(s.segments)} segments, ${fmtBytes(s.fileBytes)}, written in ${fmtNum(s.writeMs, 0)} ms`],
-  ['  its index / bytes read to open', fmtBytes(s.indexLength), `open reads ${fmtBytes(s.open.bytesRead)} in ${fmtNum(s.open.openMs.median, 2)} ms; one region ≤ 512 KiB: ${ok(s.open.meetsOpenGoal)} (${fmtNum(s.indexLength / s.segments, 1)} B of index per segment)`],
+  [
+    '  its index / bytes read to open',
+    fmtBytes(s.indexLength),
+    `open reads ${fmtBytes(s.open.bytesRead)} in ${fmtNum(s.open.openMs.median, 2)} ms; one region ≤ 512 KiB: ${ok(s.open.meetsOpenGoal)} (${fmtNum(s.indexLength / s.segments, 1)} B of index per segment)`,
+  ],
   ['await floor (empty async fn)', `${fmtNum(s.awaitFloor.medianNs, 0)} ns`, `p99 ${fmtNum(s.awaitFloor.p99Ns, 0)} ns`],
 ];
 for (const [id, t] of Object.entries(s.tracks)) {
   for (const [pass, v] of Object.entries(t)) {
-    seekRows.push([`${id} ${pass}`, `${fmtNum(v.medianNs, 0)} ns`, `p99 ${fmtNum(v.p99Ns, 0)} ns; ${fmtInt(v.reads)} source reads over ${fmtInt(s.targets)} seeks${v.cacheSegments ? `; cacheSegments ${v.cacheSegments}` : ''}`]);
+    seekRows.push([
+      `${id} ${pass}`,
+      `${fmtNum(v.medianNs, 0)} ns`,
+      `p99 ${fmtNum(v.p99Ns, 0)} ns; ${fmtInt(v.reads)} source reads over ${fmtInt(s.targets)} seeks${v.cacheSegments ? `; cacheSegments ${v.cacheSegments}` : ''}`,
+    ]);
   }
 }
 const videoWarm = s.tracks.video_main.warm.medianNs;
@@ -422,10 +470,26 @@ table(`2. seek latency per call (batches of ${BATCH}, median / p99 of per-call a
 
 const p = out.pack;
 table(`3. pack throughput (${fmtInt(p.blocks)} blocks, ${fmtBytes(p.payloadBytes)} payload, median of ${RUNS}, incl. datasync + rename)`, [
-  ['plain copy (1 MiB buffer)', `${fmtNum(p.plain.mbPerS, 1)} MB/s`, `${fmtNum(p.plain.medianMs, 0)} ms; CPU ${fmtNum(p.plain.cpuMsPerGB, 0)} ms/GB; runs ${p.plain.runsMs.map((x) => x.toFixed(0)).join(', ')} ms`],
-  ['h4mk none', `${fmtNum(p.none.mbPerS, 1)} MB/s`, `${fmtNum(p.none.medianMs, 0)} ms; CPU ${fmtNum(p.none.cpuMsPerGB, 0)} ms/GB; runs ${p.none.runsMs.map((x) => x.toFixed(0)).join(', ')} ms; file ${fmtBytes(p.none.fileBytes)}`],
-  ['h4mk zstd', `${fmtNum(p.zstd.mbPerS, 1)} MB/s`, `${fmtNum(p.zstd.medianMs, 0)} ms; CPU ${fmtNum(p.zstd.cpuMsPerGB, 0)} ms/GB; stored ${fmtBytes(p.zstd.storedBytes)}`],
-  ['ratio none / plain', fmtNum(p.ratioNone, 3), `ratio of medians; paired per-run ratios ${p.ratioNoneRuns.map((x) => x.toFixed(2)).join(', ')} (median ${fmtNum(p.ratioNonePairedMedian, 2)})`],
+  [
+    'plain copy (1 MiB buffer)',
+    `${fmtNum(p.plain.mbPerS, 1)} MB/s`,
+    `${fmtNum(p.plain.medianMs, 0)} ms; CPU ${fmtNum(p.plain.cpuMsPerGB, 0)} ms/GB; runs ${p.plain.runsMs.map((x) => x.toFixed(0)).join(', ')} ms`,
+  ],
+  [
+    'h4mk none',
+    `${fmtNum(p.none.mbPerS, 1)} MB/s`,
+    `${fmtNum(p.none.medianMs, 0)} ms; CPU ${fmtNum(p.none.cpuMsPerGB, 0)} ms/GB; runs ${p.none.runsMs.map((x) => x.toFixed(0)).join(', ')} ms; file ${fmtBytes(p.none.fileBytes)}`,
+  ],
+  [
+    'h4mk zstd',
+    `${fmtNum(p.zstd.mbPerS, 1)} MB/s`,
+    `${fmtNum(p.zstd.medianMs, 0)} ms; CPU ${fmtNum(p.zstd.cpuMsPerGB, 0)} ms/GB; stored ${fmtBytes(p.zstd.storedBytes)}`,
+  ],
+  [
+    'ratio none / plain',
+    fmtNum(p.ratioNone, 3),
+    `ratio of medians; paired per-run ratios ${p.ratioNoneRuns.map((x) => x.toFixed(2)).join(', ')} (median ${fmtNum(p.ratioNonePairedMedian, 2)})`,
+  ],
   ['CPU-time ratio none / plain', fmtNum(p.cpuRatioNone, 3), 'plain CPU ÷ h4mk CPU (less sensitive to other tenants)'],
   ['ratio zstd / plain', fmtNum(p.ratioZstd, 3)],
   ['goal: none/plain ≥ 0.8', ok(p.ratioNone >= 0.8)],
@@ -435,11 +499,27 @@ if (out.rss) {
   const r = out.rss;
   const mib = (kib) => `${fmtNum(kib / 1024, 1)} MiB`;
   table('4. writer memory (child process, FileSink, tail, none; peak = VmHWM)', [
-    [`peak RSS, movie workload`, mib(r.movie.peakRssKiB), `${fmtInt(r.movie.blocks)} blocks, payload scale ${PAYLOAD_SCALE}; RSS ${mib(r.movie.startRssKiB)} before the first block; heap ${fmtBytes(r.movie.startHeapUsed)} → ${fmtBytes(r.movie.heapUsedBeforeFinish)} (after gc)`],
+    [
+      `peak RSS, movie workload`,
+      mib(r.movie.peakRssKiB),
+      `${fmtInt(r.movie.blocks)} blocks, payload scale ${PAYLOAD_SCALE}; RSS ${mib(r.movie.startRssKiB)} before the first block; heap ${fmtBytes(r.movie.startHeapUsed)} → ${fmtBytes(r.movie.heapUsedBeforeFinish)} (after gc)`,
+    ],
     [`  resourceUsage().maxRSS`, mib(r.movie.resourceUsageMaxRssKiB), 'Linux carries ru_maxrss over fork+exec: includes the parent bench process'],
-    [`peak RSS, ${fmtInt(r.small.blocks)} blocks (tiny)`, mib(r.small.peakRssKiB), `writing phase ${mib(writePeakOf(r.small))}; heap after gc ${fmtBytes(r.small.heapUsedBeforeFinish)}`],
-    [`peak RSS, ${fmtInt(r.large.blocks)} blocks (tiny)`, mib(r.large.peakRssKiB), `writing phase ${mib(writePeakOf(r.large))}; heap after gc ${fmtBytes(r.large.heapUsedBeforeFinish)}`],
-    ['peak RSS growth per block', `${fmtNum(r.peakGrowthBytesPerBlock, 1)} B`, `(writing-phase peaks, ${fmtInt(r.large.blocks)} − ${fmtInt(r.small.blocks)} blocks)`],
+    [
+      `peak RSS, ${fmtInt(r.small.blocks)} blocks (tiny)`,
+      mib(r.small.peakRssKiB),
+      `writing phase ${mib(writePeakOf(r.small))}; heap after gc ${fmtBytes(r.small.heapUsedBeforeFinish)}`,
+    ],
+    [
+      `peak RSS, ${fmtInt(r.large.blocks)} blocks (tiny)`,
+      mib(r.large.peakRssKiB),
+      `writing phase ${mib(writePeakOf(r.large))}; heap after gc ${fmtBytes(r.large.heapUsedBeforeFinish)}`,
+    ],
+    [
+      'peak RSS growth per block',
+      `${fmtNum(r.peakGrowthBytesPerBlock, 1)} B`,
+      `(writing-phase peaks, ${fmtInt(r.large.blocks)} − ${fmtInt(r.small.blocks)} blocks)`,
+    ],
     ['heap growth per block (after gc)', `${fmtNum(r.heapGrowthBytesPerBlock, 1)} B`, 'goal: ≤ 64 B per block of index'],
   ]);
 }
@@ -449,7 +529,12 @@ const goals = [
   ['seek median ≤ 1 µs (video, warm, ≥ 1M blocks)', ok(videoWarm <= 1000), `${fmtNum(videoWarm, 0)} ns at ${fmtInt(s.blocks)} blocks`],
   ['pack none ≥ 0.8 × plain copy', ok(p.ratioNone >= 0.8), fmtNum(p.ratioNone, 3)],
 ];
-if (out.rss) goals.push(['writer memory ≤ 64 B per block (+ bounded buffers)', ok(out.rss.heapGrowthBytesPerBlock <= 64 && out.rss.peakGrowthBytesPerBlock <= 64), `heap ${fmtNum(out.rss.heapGrowthBytesPerBlock, 1)} B, peak RSS ${fmtNum(out.rss.peakGrowthBytesPerBlock, 1)} B per block`]);
+if (out.rss)
+  goals.push([
+    'writer memory ≤ 64 B per block (+ bounded buffers)',
+    ok(out.rss.heapGrowthBytesPerBlock <= 64 && out.rss.peakGrowthBytesPerBlock <= 64),
+    `heap ${fmtNum(out.rss.heapGrowthBytesPerBlock, 1)} B, peak RSS ${fmtNum(out.rss.peakGrowthBytesPerBlock, 1)} B per block`,
+  ]);
 out.goals = Object.fromEntries(goals.map(([k, v, n]) => [k, { status: v, value: n }]));
 table('goals', goals);
 
@@ -461,5 +546,9 @@ console.log(`\nelapsed ${fmtNum(out.elapsedS, 1)} s; JSON: ${jsonPath}`);
 if (args.only === undefined) {
   for (const name of Object.keys(SECTIONS)) await runSection(name);
   await runSection('report', ['--command', benchCommand, '--elapsed', JSON.stringify({ core: +out.elapsedS.toFixed(1), ...sectionSeconds })]);
-  console.log(`\n[bench] elapsed per section: core ${fmtNum(out.elapsedS, 1)} s, ${Object.entries(sectionSeconds).map(([k, v]) => `${k} ${fmtNum(v, 1)} s`).join(', ')}; total ${fmtNum((Date.now() - started) / 1000, 1)} s`);
+  console.log(
+    `\n[bench] elapsed per section: core ${fmtNum(out.elapsedS, 1)} s, ${Object.entries(sectionSeconds)
+      .map(([k, v]) => `${k} ${fmtNum(v, 1)} s`)
+      .join(', ')}; total ${fmtNum((Date.now() - started) / 1000, 1)} s`,
+  );
 }

@@ -58,7 +58,12 @@ const TARGETS = Math.max(1, Number(args.targets));
 const started = Date.now();
 const log = (msg) => process.stderr.write(`[server ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
 const dir = mkdtempSync(join(tmpdir(), 'h4mk-server-bench-'));
-const out = { date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, loadAverageAtStart: loadavg(), args: { minutes: MINUTES, payloadScale: Number(args['payload-scale']), seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, targets: TARGETS } };
+const out = {
+  date: new Date().toISOString(),
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
+  loadAverageAtStart: loadavg(),
+  args: { minutes: MINUTES, payloadScale: Number(args['payload-scale']), seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, targets: TARGETS },
+};
 
 let nginx;
 let server;
@@ -70,7 +75,11 @@ try {
   const path = join(containers, 'movie.h4mk');
   const reader = await makeContainer(path, { minutes: MINUTES, payloadScale: Number(args['payload-scale']) });
   const targets = await blockTargets(reader, TARGETS);
-  out.container = { bytes: statSync(path).size, blocks: reader.blockCount, meanTargetChunkBytes: targets.reduce((n, t) => n + t.last - t.first + 1, 0) / targets.length };
+  out.container = {
+    bytes: statSync(path).size,
+    blocks: reader.blockCount,
+    meanTargetChunkBytes: targets.reduce((n, t) => n + t.last - t.first + 1, 0) / targets.length,
+  };
   await reader.close();
 
   const { startNginx } = await loadNginxSupport();
@@ -131,9 +140,12 @@ try {
       const figures = cannonFigures(await cannon({ ...subjects[name](), connections: CONNECTIONS, seconds: SECONDS }));
       // Server CPU per request: less sensitive than req/s to a load generator that saturates first.
       figures.serverCpuUsPerRequest = ((procCpuMs(pidOf[name]) - cpu0) * 1000) / figures.requests;
-      if (figures.errors + figures.timeouts + figures.non2xx > 0) throw new Error(`${name}: ${figures.errors} errors, ${figures.timeouts} timeouts, ${figures.non2xx} non-2xx`);
+      if (figures.errors + figures.timeouts + figures.non2xx > 0)
+        throw new Error(`${name}: ${figures.errors} errors, ${figures.timeouts} timeouts, ${figures.non2xx} non-2xx`);
       runs[name].push(figures);
-      log(`round ${round + 1}/${ROUNDS} ${name.padEnd(15)} ${fmtInt(figures.requestsPerSecond)} req/s, p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, server CPU ${fmtNum(figures.serverCpuUsPerRequest, 1)} µs/request`);
+      log(
+        `round ${round + 1}/${ROUNDS} ${name.padEnd(15)} ${fmtInt(figures.requestsPerSecond)} req/s, p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, server CPU ${fmtNum(figures.serverCpuUsPerRequest, 1)} µs/request`,
+      );
     }
   }
   out.serverRssKiB.after = procStats(server.pid).rssKiB;
@@ -175,21 +187,68 @@ table(
       `p50 ${fmtNum(s.p50Ms, 1)} ms, p99 ${fmtNum(s.p99Ms, 1)} ms, ${fmtBytes(s.bytesPerSecond)}/s, server CPU ${fmtNum(s.serverCpuUsPerRequest, 1)} µs/req; runs ${s.runs.map((r) => fmtInt(r.requestsPerSecond)).join(', ')}`,
     ]),
     ['ratio h4mk blocks / nginx', fmtNum(out.ratioBlocks, 3), `p99 ${fmtNum(S['h4mk blocks'].p99Ms, 1)} ms vs ${fmtNum(S.nginx.p99Ms, 1)} ms`],
-    ['ratio h4mk blocks, no cache / nginx', fmtNum(out.ratioBlocksNoCache, 3), `p99 ${fmtNum(S['h4mk blocks, no cache'].p99Ms, 1)} ms vs ${fmtNum(S.nginx.p99Ms, 1)} ms`],
+    [
+      'ratio h4mk blocks, no cache / nginx',
+      fmtNum(out.ratioBlocksNoCache, 3),
+      `p99 ${fmtNum(S['h4mk blocks, no cache'].p99Ms, 1)} ms vs ${fmtNum(S.nginx.p99Ms, 1)} ms`,
+    ],
     ['ratio h4mk raw range / nginx', fmtNum(out.ratioRawRange, 3), `p99 ${fmtNum(S['h4mk raw range'].p99Ms, 1)} ms vs ${fmtNum(S.nginx.p99Ms, 1)} ms`],
     ['goal: blocks ≥ 0.5 × nginx', ok(out.ratioBlocks >= 0.5), `without the block cache: ${ok(out.ratioBlocksNoCache >= 0.5)}`],
-    ['server CPU per request, nginx / h4mk blocks', fmtNum(S.nginx.serverCpuUsPerRequest / S['h4mk blocks'].serverCpuUsPerRequest, 3), `capacity ratio if the server, not the load generator, were the limit; no cache ${fmtNum(S.nginx.serverCpuUsPerRequest / S['h4mk blocks, no cache'].serverCpuUsPerRequest, 3)}`],
-    ['h4mk serve RSS', `${fmtNum(out.serverRssKiB.after / 1024, 1)} MiB`, `before ${fmtNum(out.serverRssKiB.before / 1024, 1)} MiB, peak ${fmtNum(out.serverRssKiB.peak / 1024, 1)} MiB`],
+    [
+      'server CPU per request, nginx / h4mk blocks',
+      fmtNum(S.nginx.serverCpuUsPerRequest / S['h4mk blocks'].serverCpuUsPerRequest, 3),
+      `capacity ratio if the server, not the load generator, were the limit; no cache ${fmtNum(S.nginx.serverCpuUsPerRequest / S['h4mk blocks, no cache'].serverCpuUsPerRequest, 3)}`,
+    ],
+    [
+      'h4mk serve RSS',
+      `${fmtNum(out.serverRssKiB.after / 1024, 1)} MiB`,
+      `before ${fmtNum(out.serverRssKiB.before / 1024, 1)} MiB, peak ${fmtNum(out.serverRssKiB.peak / 1024, 1)} MiB`,
+    ],
   ],
 );
-console.log(`load average ${out.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')} at start, ${out.loadAverageAtEnd.map((x) => x.toFixed(2)).join(' ')} at end (autocannon, nginx and the server share ${out.machine.cores} cores)`);
+console.log(
+  `load average ${out.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')} at start, ${out.loadAverageAtEnd.map((x) => x.toFixed(2)).join(' ')} at end (autocannon, nginx and the server share ${out.machine.cores} cores)`,
+);
 
 out.rows = [];
 for (const name of ['h4mk blocks', 'h4mk blocks, no cache', 'h4mk raw range']) {
   const s = S[name];
-  out.rows.push({ section: 'server', metric: 'block fetch throughput', unit: 'req/s', better: 'higher', subject: name, value: s.requestsPerSecond, baseline: 'nginx, same ranges, same run', baselineValue: S.nginx.requestsPerSecond, ratio: s.requestsPerSecond / S.nginx.requestsPerSecond, note: `goal ≥ 0.5; ${CONNECTIONS} connections` });
-  out.rows.push({ section: 'server', metric: 'block fetch p99 latency', unit: 'ms', better: 'lower', subject: name, value: s.p99Ms, baseline: 'nginx, same ranges, same run', baselineValue: S.nginx.p99Ms, ratio: s.p99Ms / S.nginx.p99Ms, note: `${CONNECTIONS} connections` });
-  out.rows.push({ section: 'server', metric: 'server CPU per block fetch', unit: 'µs', better: 'lower', subject: name, value: s.serverCpuUsPerRequest, baseline: 'nginx, same ranges, same run', baselineValue: S.nginx.serverCpuUsPerRequest, ratio: s.serverCpuUsPerRequest / S.nginx.serverCpuUsPerRequest, note: 'user+system CPU of the server process ÷ requests (/proc)' });
+  out.rows.push({
+    section: 'server',
+    metric: 'block fetch throughput',
+    unit: 'req/s',
+    better: 'higher',
+    subject: name,
+    value: s.requestsPerSecond,
+    baseline: 'nginx, same ranges, same run',
+    baselineValue: S.nginx.requestsPerSecond,
+    ratio: s.requestsPerSecond / S.nginx.requestsPerSecond,
+    note: `goal ≥ 0.5; ${CONNECTIONS} connections`,
+  });
+  out.rows.push({
+    section: 'server',
+    metric: 'block fetch p99 latency',
+    unit: 'ms',
+    better: 'lower',
+    subject: name,
+    value: s.p99Ms,
+    baseline: 'nginx, same ranges, same run',
+    baselineValue: S.nginx.p99Ms,
+    ratio: s.p99Ms / S.nginx.p99Ms,
+    note: `${CONNECTIONS} connections`,
+  });
+  out.rows.push({
+    section: 'server',
+    metric: 'server CPU per block fetch',
+    unit: 'µs',
+    better: 'lower',
+    subject: name,
+    value: s.serverCpuUsPerRequest,
+    baseline: 'nginx, same ranges, same run',
+    baselineValue: S.nginx.serverCpuUsPerRequest,
+    ratio: s.serverCpuUsPerRequest / S.nginx.serverCpuUsPerRequest,
+    note: 'user+system CPU of the server process ÷ requests (/proc)',
+  });
 }
 mkdirSync(join(here, 'out'), { recursive: true });
 writeFileSync(join(here, 'out', 'server.json'), `${JSON.stringify(out, null, 2)}\n`);

@@ -23,7 +23,18 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
-const LAYERS = [['format'], ['io'], ['compress', 'crypto'], ['platform', 'web-platform'], ['reader', 'writer'], ['media', 'controls', 'recover', 'delivery'], ['tools'], ['(root)'], ['views'], ['cli', 'server']];
+const LAYERS = [
+  ['format'],
+  ['io'],
+  ['compress', 'crypto'],
+  ['platform', 'web-platform'],
+  ['reader', 'writer'],
+  ['media', 'controls', 'recover', 'delivery'],
+  ['tools'],
+  ['(root)'],
+  ['views'],
+  ['cli', 'server'],
+];
 const layerOf = new Map(LAYERS.flatMap((names, i) => names.map((n) => [n, i])));
 
 function files(dir) {

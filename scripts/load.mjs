@@ -78,7 +78,9 @@ try {
 
   console.log(`\nh4mk serve under load: ${CONNECTIONS} connections, ${SECONDS} s per endpoint, ${args.minutes}-minute container`);
   for (const [name, f] of Object.entries(results)) {
-    console.log(`  ${name.padEnd(40)} ${Math.round(f.requestsPerSecond).toLocaleString('en-US').padStart(8)} req/s  p50 ${f.p50Ms} ms  p99 ${f.p99Ms} ms  max ${f.maxMs} ms  ${f.requests.toLocaleString('en-US')} requests, ${f.errors} errors, ${f.timeouts} timeouts, ${f.non2xx} non-2xx`);
+    console.log(
+      `  ${name.padEnd(40)} ${Math.round(f.requestsPerSecond).toLocaleString('en-US').padStart(8)} req/s  p50 ${f.p50Ms} ms  p99 ${f.p99Ms} ms  max ${f.maxMs} ms  ${f.requests.toLocaleString('en-US')} requests, ${f.errors} errors, ${f.timeouts} timeouts, ${f.non2xx} non-2xx`,
+    );
   }
   console.log(`  server RSS                               ${mib(before.rssKiB)} before, ${mib(after.rssKiB)} after (peak ${mib(after.hwmKiB)})`);
   console.log(`  server descriptors                       ${before.fds} before, ${after.fds} after (200 mid-body disconnects included)`);

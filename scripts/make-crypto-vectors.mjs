@@ -46,17 +46,71 @@ const CONTAINERS = [
     // The TRAK, META and SAFE payloads the blocks are bound to (§13.4).
     index: {
       trak: encodeTrackTable([
-        { number: 0, id: 'video_main', kind: 'video', codec: 'avc1.64001f', config: new Uint8Array(0), timescale: 90_000, compression: 'none', name: '', language: '', extra: {} },
-        { number: 1, id: 'audio_main', kind: 'audio', codec: 'opus', config: new Uint8Array(0), timescale: 48_000, compression: 'none', name: '', language: '', extra: {} },
-        { number: 2, id: 'control', kind: 'control', codec: 'json', config: new Uint8Array(0), timescale: 1_000_000, compression: 'none', name: '', language: '', extra: {} },
-        { number: 3, id: 'data', kind: 'data', codec: 'opaque', config: new Uint8Array(0), timescale: 1_000_000, compression: 'none', name: '', language: '', extra: {} },
+        {
+          number: 0,
+          id: 'video_main',
+          kind: 'video',
+          codec: 'avc1.64001f',
+          config: new Uint8Array(0),
+          timescale: 90_000,
+          compression: 'none',
+          name: '',
+          language: '',
+          extra: {},
+        },
+        {
+          number: 1,
+          id: 'audio_main',
+          kind: 'audio',
+          codec: 'opus',
+          config: new Uint8Array(0),
+          timescale: 48_000,
+          compression: 'none',
+          name: '',
+          language: '',
+          extra: {},
+        },
+        {
+          number: 2,
+          id: 'control',
+          kind: 'control',
+          codec: 'json',
+          config: new Uint8Array(0),
+          timescale: 1_000_000,
+          compression: 'none',
+          name: '',
+          language: '',
+          extra: {},
+        },
+        {
+          number: 3,
+          id: 'data',
+          kind: 'data',
+          codec: 'opaque',
+          config: new Uint8Array(0),
+          timescale: 1_000_000,
+          compression: 'none',
+          name: '',
+          language: '',
+          extra: {},
+        },
       ]),
       meta: ascii('{}'),
       safe: ascii('{"policy":"transport_only"}'),
     },
     blocks: [
-      { name: 'A0 first video keyframe', timescale: 1_000_000, fields: { coreIndex: 0, trackNumber: 0, flags: KEYFRAME | KIND_I | ENCRYPTED, compression: 0, duration: 40_000, pts: 0, dts: 0 }, plaintext: ascii('H4MK') },
-      { name: 'A1 audio 48 kHz, epoch 1', timescale: 48_000, fields: { coreIndex: 5, trackNumber: 1, flags: KEYFRAME | ENCRYPTED, compression: 0, duration: 1024, pts: 120_000, dts: 120_000 }, plaintext: seq(20, 0x41) },
+      {
+        name: 'A0 first video keyframe',
+        timescale: 1_000_000,
+        fields: { coreIndex: 0, trackNumber: 0, flags: KEYFRAME | KIND_I | ENCRYPTED, compression: 0, duration: 40_000, pts: 0, dts: 0 },
+        plaintext: ascii('H4MK'),
+      },
+      {
+        name: 'A1 audio 48 kHz, epoch 1',
+        timescale: 48_000,
+        fields: { coreIndex: 5, trackNumber: 1, flags: KEYFRAME | ENCRYPTED, compression: 0, duration: 1024, pts: 120_000, dts: 120_000 },
+        plaintext: seq(20, 0x41),
+      },
       {
         name: 'A2 B-frame 1/90000, zstd, negative dts',
         timescale: 90_000,
@@ -64,9 +118,24 @@ const CONTAINERS = [
         originalLength: 4096,
         plaintext: seq(37, 0x28, 7),
       },
-      { name: 'A3 END_OF_TRACK control block', timescale: 1_000_000, fields: { coreIndex: 9, trackNumber: 2, flags: KEYFRAME | ENCRYPTED | END_OF_TRACK, compression: 0, duration: 0, pts: 5_999_999, dts: 5_999_999 }, plaintext: ascii('{"cmd":"cut"}') },
-      { name: 'A4 empty payload', timescale: 1_000_000, fields: { coreIndex: 10, trackNumber: 2, flags: ENCRYPTED, compression: 0, duration: 0, pts: 6_000_000, dts: 6_000_000 }, plaintext: new Uint8Array(0) },
-      { name: 'A5 negative pts, epoch -1', timescale: 1_000_000, fields: { coreIndex: 11, trackNumber: 3, flags: KEYFRAME | ENCRYPTED, compression: 0, duration: 10, pts: -1, dts: -1 }, plaintext: seq(16, 0xf0) },
+      {
+        name: 'A3 END_OF_TRACK control block',
+        timescale: 1_000_000,
+        fields: { coreIndex: 9, trackNumber: 2, flags: KEYFRAME | ENCRYPTED | END_OF_TRACK, compression: 0, duration: 0, pts: 5_999_999, dts: 5_999_999 },
+        plaintext: ascii('{"cmd":"cut"}'),
+      },
+      {
+        name: 'A4 empty payload',
+        timescale: 1_000_000,
+        fields: { coreIndex: 10, trackNumber: 2, flags: ENCRYPTED, compression: 0, duration: 0, pts: 6_000_000, dts: 6_000_000 },
+        plaintext: new Uint8Array(0),
+      },
+      {
+        name: 'A5 negative pts, epoch -1',
+        timescale: 1_000_000,
+        fields: { coreIndex: 11, trackNumber: 3, flags: KEYFRAME | ENCRYPTED, compression: 0, duration: 10, pts: -1, dts: -1 },
+        plaintext: seq(16, 0xf0),
+      },
     ],
     transcript: {
       chainHead: seq(32, 0x10, 3),
@@ -90,9 +159,24 @@ const CONTAINERS = [
     // No container around the blocks: what the seed-shaped API binds to.
     index: NO_INDEX_CONTEXT,
     blocks: [
-      { name: 'B0 engine-bound keyframe, no epochs', timescale: 1_000_000, fields: { coreIndex: 0, trackNumber: 0, flags: KEYFRAME | ENCRYPTED, compression: 0, duration: 33_333, pts: 7_200_000_000, dts: 7_200_000_000 }, plaintext: seq(64, 0x00, 5) },
-      { name: 'B1 delta block', timescale: 1_000_000, fields: { coreIndex: 1, trackNumber: 0, flags: ENCRYPTED, compression: 0, duration: 33_333, pts: 7_200_033_333, dts: 7_200_033_333 }, plaintext: seq(48, 0x30, 3) },
-      { name: 'B2 second track, empty payload', timescale: 1_000_000, fields: { coreIndex: 2, trackNumber: 1, flags: KEYFRAME | ENCRYPTED, compression: 0, duration: 0, pts: 0, dts: 0 }, plaintext: new Uint8Array(0) },
+      {
+        name: 'B0 engine-bound keyframe, no epochs',
+        timescale: 1_000_000,
+        fields: { coreIndex: 0, trackNumber: 0, flags: KEYFRAME | ENCRYPTED, compression: 0, duration: 33_333, pts: 7_200_000_000, dts: 7_200_000_000 },
+        plaintext: seq(64, 0x00, 5),
+      },
+      {
+        name: 'B1 delta block',
+        timescale: 1_000_000,
+        fields: { coreIndex: 1, trackNumber: 0, flags: ENCRYPTED, compression: 0, duration: 33_333, pts: 7_200_033_333, dts: 7_200_033_333 },
+        plaintext: seq(48, 0x30, 3),
+      },
+      {
+        name: 'B2 second track, empty payload',
+        timescale: 1_000_000,
+        fields: { coreIndex: 2, trackNumber: 1, flags: KEYFRAME | ENCRYPTED, compression: 0, duration: 0, pts: 0, dts: 0 },
+        plaintext: new Uint8Array(0),
+      },
     ],
     // No TRAK (seed API): three tracks, the third empty (its last core_index is coded 2^64 − 1).
     transcript: {
@@ -114,15 +198,25 @@ for (const c of CONTAINERS) {
     const trackCount = c.index.trak[0] | (c.index.trak[1] << 8);
     if (t.tracks.length !== trackCount) throw new Error(`container ${c.name}: transcript lists ${t.tracks.length} tracks, TRAK has ${trackCount}`);
   }
-  if (t.tracks.reduce((n, x) => n + x.blockCount, 0) !== t.blockCount) throw new Error(`container ${c.name}: transcript block counts do not add up to ${t.blockCount}`);
+  if (t.tracks.reduce((n, x) => n + x.blockCount, 0) !== t.blockCount)
+    throw new Error(`container ${c.name}: transcript block counts do not add up to ${t.blockCount}`);
 }
 
-const PASSPHRASE = { passphrase: 'correct horse battery staple ✓', kdf: { kind: 'scrypt', log2N: 10, r: 8, p: 1, salt: seq(16, 0x5a) }, containerId: seq(16, 0xc0) };
+const PASSPHRASE = {
+  passphrase: 'correct horse battery staple ✓',
+  kdf: { kind: 'scrypt', log2N: 10, r: 8, p: 1, salt: seq(16, 0x5a) },
+  containerId: seq(16, 0xc0),
+};
 
 function vectorOf(container, keys, block) {
   const originalLength = block.originalLength ?? block.plaintext.length;
   const fields = { ...block.fields, originalLength };
-  const context = { containerId: container.containerId, epochUs: container.epochUs, engineDigest: contextDigest(container.engineId, container.engineFp, container.index), keys };
+  const context = {
+    containerId: container.containerId,
+    epochUs: container.epochUs,
+    engineDigest: contextDigest(container.engineId, container.engineFp, container.index),
+    keys,
+  };
   const epoch = blockEpoch(context, fields.pts, block.timescale);
   const aad = encodeAssociatedData(container.containerId, fields, epoch, context.engineDigest);
   const sealed = sealBlock(context, fields, block.timescale, block.plaintext);
@@ -160,7 +254,18 @@ const out = {
       const f = b.fields;
       if (c.index !== NO_INDEX_CONTEXT) return;
       if (b.timescale !== 1_000_000 || (f.flags & ~(KEYFRAME | ENCRYPTED)) !== 0) return;
-      const ctx = { trackId: f.trackNumber, ptsUs: f.pts, dtsUs: f.dts, durationUs: f.duration, chunkIndex: f.coreIndex, keyframe: (f.flags & KEYFRAME) !== 0, engineId: c.engineId, engineFp: c.engineFp, compression: f.compression, originalLength: b.originalLength ?? b.plaintext.length };
+      const ctx = {
+        trackId: f.trackNumber,
+        ptsUs: f.pts,
+        dtsUs: f.dts,
+        durationUs: f.duration,
+        chunkIndex: f.coreIndex,
+        keyframe: (f.flags & KEYFRAME) !== 0,
+        engineId: c.engineId,
+        engineFp: c.engineFp,
+        compression: f.compression,
+        originalLength: b.originalLength ?? b.plaintext.length,
+      };
       const { header, ciphertext } = encryptCoreBlock(state, b.plaintext, ctx);
       const v = blocks[i];
       if (hex(header) !== v.aad || hex(ciphertext) !== v.ciphertext + v.tag) throw new Error(`seed API disagrees on ${b.name}`);
@@ -205,27 +310,47 @@ const out = {
 
 const path = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'vectors', 'crypto-v1.json');
 writeFileSync(path, `${JSON.stringify(out, null, 2)}\n`);
-console.log(`wrote ${path}: ${out.containers.reduce((n, c) => n + c.blocks.length, 0)} block vectors in ${out.containers.length} containers, 1 passphrase vector`);
+console.log(
+  `wrote ${path}: ${out.containers.reduce((n, c) => n + c.blocks.length, 0)} block vectors in ${out.containers.length} containers, 1 passphrase vector`,
+);
 
 if (process.argv.includes('--markdown')) {
   const lines = [];
   for (const c of out.containers) {
-    lines.push(`**Container ${c.name}**: secret \`${c.secret}\`, container_id \`${c.container_id}\`, epoch_us ${c.epoch_us}` + (c.engine_id === '' ? ', no engine identity' : `, engine_id \`${c.engine_id}\`, engine_fp \`${c.engine_fp}\``) + '.');
+    lines.push(
+      `**Container ${c.name}**: secret \`${c.secret}\`, container_id \`${c.container_id}\`, epoch_us ${c.epoch_us}` +
+        (c.engine_id === '' ? ', no engine identity' : `, engine_id \`${c.engine_id}\`, engine_fp \`${c.engine_fp}\``) +
+        '.',
+    );
     lines.push('');
     lines.push('| value | hex |', '|---|---|');
-    lines.push(`| TRAK payload | \`${c.trak || '(empty)'}\` |`, `| META payload | \`${c.meta || '(empty)'}\` |`, `| SAFE payload | \`${c.safe || '(empty)'}\` |`, `| context digest | \`${c.context_digest}\` |`, `| key check | \`${c.key_check}\` |`, `| transcript key | \`${c.transcript_key}\` |`);
+    lines.push(
+      `| TRAK payload | \`${c.trak || '(empty)'}\` |`,
+      `| META payload | \`${c.meta || '(empty)'}\` |`,
+      `| SAFE payload | \`${c.safe || '(empty)'}\` |`,
+      `| context digest | \`${c.context_digest}\` |`,
+      `| key check | \`${c.key_check}\` |`,
+      `| transcript key | \`${c.transcript_key}\` |`,
+    );
     lines.push('');
     for (const b of c.blocks) {
-      lines.push(`*${b.name}*: timescale ${b.timescale}, core_index ${b.core_index}, track ${b.track_number}, flags 0x${b.flags.toString(16).padStart(2, '0')}, compression ${b.compression}, duration ${b.duration}, pts ${b.pts}, dts ${b.dts}, original_length ${b.original_length} → epoch ${b.epoch}`);
+      lines.push(
+        `*${b.name}*: timescale ${b.timescale}, core_index ${b.core_index}, track ${b.track_number}, flags 0x${b.flags.toString(16).padStart(2, '0')}, compression ${b.compression}, duration ${b.duration}, pts ${b.pts}, dts ${b.dts}, original_length ${b.original_length} → epoch ${b.epoch}`,
+      );
       lines.push('```');
-      for (const k of ['block_key', 'nonce', 'aad', 'plaintext', 'ciphertext', 'tag']) lines.push(`${k.padEnd(10)} ${b[k] === '' ? '(empty)' : b[k].replace(/(.{64})(?=.)/g, `$1\n${' '.repeat(11)}`)}`);
+      for (const k of ['block_key', 'nonce', 'aad', 'plaintext', 'ciphertext', 'tag'])
+        lines.push(`${k.padEnd(10)} ${b[k] === '' ? '(empty)' : b[k].replace(/(.{64})(?=.)/g, `$1\n${' '.repeat(11)}`)}`);
       lines.push('```');
     }
     const t = c.transcript;
-    lines.push(`Transcript: chain_head \`${t.chain_head}\`, block_count ${t.block_count}, tracks ${t.tracks.map((x) => `(${x.block_count}, ${x.last_core_index ?? '2^64−1'})`).join(' ')} → MAC \`${t.mac}\``);
+    lines.push(
+      `Transcript: chain_head \`${t.chain_head}\`, block_count ${t.block_count}, tracks ${t.tracks.map((x) => `(${x.block_count}, ${x.last_core_index ?? '2^64−1'})`).join(' ')} → MAC \`${t.mac}\``,
+    );
     lines.push('');
   }
   const p = out.passphrase;
-  lines.push(`**Passphrase**: \`${p.passphrase}\` (NFC), scrypt N = 2^${p.scrypt.log2n}, r = ${p.scrypt.r}, p = ${p.scrypt.p}, salt \`${p.scrypt.salt}\` → secret \`${p.secret}\`; with container_id \`${p.container_id}\` the key check is \`${p.key_check}\`.`);
+  lines.push(
+    `**Passphrase**: \`${p.passphrase}\` (NFC), scrypt N = 2^${p.scrypt.log2n}, r = ${p.scrypt.r}, p = ${p.scrypt.p}, salt \`${p.scrypt.salt}\` → secret \`${p.secret}\`; with container_id \`${p.container_id}\` the key check is \`${p.key_check}\`.`,
+  );
   console.log(`\n${lines.join('\n')}`);
 }

@@ -9,7 +9,10 @@ import { RECIPES, buildVector } from '../test/vectors/recipes.mjs';
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'vectors');
 for (const recipe of RECIPES) {
   const bytes = await buildVector(recipe);
-  const hex = Buffer.from(bytes).toString('hex').replace(/(.{64})/g, '$1\n').trim();
+  const hex = Buffer.from(bytes)
+    .toString('hex')
+    .replace(/(.{64})/g, '$1\n')
+    .trim();
   writeFileSync(join(dir, `${recipe.name}.hex`), `${hex}\n`);
   console.log(`${recipe.name}: ${bytes.length} bytes`);
 }

@@ -39,7 +39,16 @@ try {
     for (let i = 0; i < blocks; i++) {
       const t = Math.round(i * blockMs);
       await writer.writeBlock({ track: 1, timestamp: t, keyframe: true, group: false, duration: null, discardPadding: null, data: block });
-      if (i % 10 === 0) await writer.writeBlock({ track: 2, timestamp: t, keyframe: true, group: true, duration: 1000, discardPadding: null, data: new TextEncoder().encode(`block ${i}`) });
+      if (i % 10 === 0)
+        await writer.writeBlock({
+          track: 2,
+          timestamp: t,
+          keyframe: true,
+          group: true,
+          duration: 1000,
+          discardPadding: null,
+          data: new TextEncoder().encode(`block ${i}`),
+        });
     }
     await writer.finish();
   }
@@ -51,7 +60,16 @@ try {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', child], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const stats = JSON.parse(r.stderr.trim().split('\n').pop());
   const bytes = statSync(input).size;
-  console.log(JSON.stringify({ input, bytes, exit: stats.code, seconds: Number(stats.seconds.toFixed(2)), mib_per_s: Number((bytes / 1048576 / stats.seconds).toFixed(1)), peak_rss_mib: Math.round(stats.maxRssMiB) }));
+  console.log(
+    JSON.stringify({
+      input,
+      bytes,
+      exit: stats.code,
+      seconds: Number(stats.seconds.toFixed(2)),
+      mib_per_s: Number((bytes / 1048576 / stats.seconds).toFixed(1)),
+      peak_rss_mib: Math.round(stats.maxRssMiB),
+    }),
+  );
   if (stats.code !== 0) process.exitCode = 1;
 } finally {
   if (!values.keep) rmSync(dir, { recursive: true, force: true });

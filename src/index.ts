@@ -34,7 +34,16 @@ export type { BlockInfo, ByteSpan, SeekResult, TrackInfo, VerifyFailure, VerifyR
 export type { VerifyOptions } from './reader/verify.js';
 export { DEFAULT_SEGMENT_POLICY, type BlockInput, type RawBlockInput, type SegmentPolicy, type TrackOptions, type WriterOptions } from './writer/options.js';
 export { H4mkWriter, type WriteSummary } from './writer/writer.js';
-export { HTTP_SOURCE_DEFAULTS, HttpSource, isPrefetchSource, type HttpConditional, type HttpSourceOptions, type HttpSourceStats, type PrefetchResult, type PrefetchSource } from './io/http-source.js';
+export {
+  HTTP_SOURCE_DEFAULTS,
+  HttpSource,
+  isPrefetchSource,
+  type HttpConditional,
+  type HttpSourceOptions,
+  type HttpSourceStats,
+  type PrefetchResult,
+  type PrefetchSource,
+} from './io/http-source.js';
 export {
   decryptCoreBlock,
   encryptCoreBlock,
@@ -48,7 +57,15 @@ export type { EncryptionOptions } from './writer/encryption.js';
 export type { CryptoParams } from './format/crypto-params.js';
 export type { Seal } from './format/seal.js';
 export { coalesceSegments, type CoalesceOptions, type PlannedRange } from './reader/planner.js';
-export { type AdaptedBlock, type CodecAdapter, MediaAdapter, type MediaUnit, OpaqueAdapter, type OpaqueAdapterOptions, type OpaqueUnit } from './media/adapter.js';
+export {
+  type AdaptedBlock,
+  type CodecAdapter,
+  MediaAdapter,
+  type MediaUnit,
+  OpaqueAdapter,
+  type OpaqueAdapterOptions,
+  type OpaqueUnit,
+} from './media/adapter.js';
 export {
   CONTROL_AXES,
   CONTROL_UNITS,

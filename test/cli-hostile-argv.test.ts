@@ -36,7 +36,20 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,7 +114,10 @@ const VALUES: Record<Kind, string[]> = {
 function optionKind(verb: string, o: Option): Kind {
   if (o.long === '--output' || o.long === '--out') return 'output';
   if (o.argChoices !== undefined) return 'choice';
-  const placeholder = /<([^>]+)>|\[([^\]]+)\]/.exec(o.flags)?.slice(1).find((x) => x !== undefined);
+  const placeholder = /<([^>]+)>|\[([^\]]+)\]/
+    .exec(o.flags)
+    ?.slice(1)
+    .find((x) => x !== undefined);
   switch (placeholder) {
     case 'n':
     case 'port':
@@ -146,34 +162,90 @@ const BASELINES: Record<string, Baseline> = {
   import: { args: [F.media], options: [['-o', OUT('.h4mk')]] },
   export: { args: [F.mediaContainer], options: [['-o', OUT('.mkv')]] },
   package: { args: [F.mediaContainer], options: [['-o', OUT('')]] },
-  'controls add': { args: [F.container], options: [['--from', F.controls], ['-o', OUT('.h4mk')]] },
+  'controls add': {
+    args: [F.container],
+    options: [
+      ['--from', F.controls],
+      ['-o', OUT('.h4mk')],
+    ],
+  },
   'controls show': { args: [F.controlsContainer], options: [] },
   manifest: { args: [F.container], options: [] },
-  seek: { args: [F.container], options: [['--track', 'video'], ['--pts-us', '0']] },
+  seek: {
+    args: [F.container],
+    options: [
+      ['--track', 'video'],
+      ['--pts-us', '0'],
+    ],
+  },
   range: { args: [F.container], options: [] },
   block: { args: [F.container], options: [['--index', '0']] },
   verify: { args: [F.container], options: [] },
   dump: { args: [F.container], options: [] },
-  demo: { args: [], options: [['--input', F.empty], ['--out', OUT('')]] },
+  demo: {
+    args: [],
+    options: [
+      ['--input', F.empty],
+      ['--out', OUT('')],
+    ],
+  },
   keygen: { args: [], options: [['-o', OUT('.key')]] },
-  grant: { args: [F.encrypted], options: [['--key-file', F.key], ['--track', 'video'], ['--from-us', '0'], ['--to-us', '1000000'], ['-o', OUT('.json')]] },
-  seal: { args: [F.container], options: [['--sign-key', F.signKey], ['-o', OUT('.h4mk')]] },
+  grant: {
+    args: [F.encrypted],
+    options: [
+      ['--key-file', F.key],
+      ['--track', 'video'],
+      ['--from-us', '0'],
+      ['--to-us', '1000000'],
+      ['-o', OUT('.json')],
+    ],
+  },
+  seal: {
+    args: [F.container],
+    options: [
+      ['--sign-key', F.signKey],
+      ['-o', OUT('.h4mk')],
+    ],
+  },
   tail: { args: [F.container], options: [['--exit-on-finish', null]] },
   recover: { args: [F.container], options: [['-o', OUT('.h4mk')]] },
   optimize: { args: [F.container], options: [['-o', OUT('.h4mk')]] },
   serve: { args: [F.serveDir], options: [['--port', '{BUSY}']] },
-  share: { args: ['c.h4mk'], options: [['--expires', '1h'], ['--secret-file', F.secret]] },
+  share: {
+    args: ['c.h4mk'],
+    options: [
+      ['--expires', '1h'],
+      ['--secret-file', F.secret],
+    ],
+  },
 };
 
 /** Options that replace one another (one key; a spelling and its alias). */
-const EXCLUSIVE = [['--key-file', '--passphrase-env', '--grant'], ['--pts-us', '--pts_us'], ['--from-us', '--from_us'], ['--to-us', '--to_us']];
+const EXCLUSIVE = [
+  ['--key-file', '--passphrase-env', '--grant'],
+  ['--pts-us', '--pts_us'],
+  ['--from-us', '--from_us'],
+  ['--to-us', '--to_us'],
+];
 
 /** What an option needs beside it to be reached at all (its verb checks the combination first). */
 function context(verb: string, long: string): { add: [string, string | null][]; args?: string[] } {
   const writing = verb === 'pack' || verb === 'import';
-  if (writing && ['--epoch-us', '--engine-id', '--engine-fp'].includes(long)) return { add: [['--encrypt', null], ['--key-file', F.key]] };
+  if (writing && ['--epoch-us', '--engine-id', '--engine-fp'].includes(long))
+    return {
+      add: [
+        ['--encrypt', null],
+        ['--key-file', F.key],
+      ],
+    };
   if (writing && (long === '--key-file' || long === '--passphrase-env')) return { add: [['--encrypt', null]] };
-  if (writing && long === '--scrypt-log2n') return { add: [['--encrypt', null], ['--passphrase-env', PASS_ENV]] };
+  if (writing && long === '--scrypt-log2n')
+    return {
+      add: [
+        ['--encrypt', null],
+        ['--passphrase-env', PASS_ENV],
+      ],
+    };
   if (writing && long.startsWith('--checkpoint-')) return { add: [['--live', null]] };
   if (verb === 'demo' && (long === '--host' || long === '--port')) return { add: [['--serve', null]] };
   if (verb === 'serve' && long === '--origin') return { add: [], args: [] };
@@ -191,7 +263,9 @@ const FOLLOWERS = ['tail'];
 const FOLLOW_MS = 2500;
 
 function leafCommands(command: Command, prefix: string[] = []): { name: string; command: Command }[] {
-  return command.commands.flatMap((c) => (c.commands.length > 0 ? leafCommands(c, [...prefix, c.name()]) : [{ name: [...prefix, c.name()].join(' '), command: c }]));
+  return command.commands.flatMap((c) =>
+    c.commands.length > 0 ? leafCommands(c, [...prefix, c.name()]) : [{ name: [...prefix, c.name()].join(' '), command: c }],
+  );
 }
 
 /** The flag under which a baseline option is written (its long name, or -o for --output). */
@@ -212,7 +286,15 @@ function generate(): Case[] {
     add(verb, 'baseline', 'string', '', base.args, base.options);
     command.registeredArguments.forEach((a, i) => {
       const kind = argumentKind(verb, a.name());
-      for (const value of VALUES[kind]) add(verb, `<${a.name()}>`, kind, value, base.args.map((x, j) => (j === i ? value : x)), base.options);
+      for (const value of VALUES[kind])
+        add(
+          verb,
+          `<${a.name()}>`,
+          kind,
+          value,
+          base.args.map((x, j) => (j === i ? value : x)),
+          base.options,
+        );
     });
     for (const o of command.options) {
       if (!(o.required || o.optional) || o.long === undefined) continue;
@@ -268,7 +350,8 @@ function problem(c: Case, r: Result): string | null {
   if (c.kind === 'output' && c.verb !== 'demo') {
     if (c.value.startsWith('{') && !/is the input/.test(lines[0] as string)) return 'the output is the input, and the error does not say so';
     if (c.value === F.existing && !/exists; refusing to replace it/.test(lines[0] as string)) return 'an existing output, and the error does not say so';
-    if (c.value === F.dir && c.verb !== 'package' && !/is a directory|exists; refusing to replace it/.test(lines[0] as string)) return 'a directory as the output, and the error does not say so';
+    if (c.value === F.dir && c.verb !== 'package' && !/is a directory|exists; refusing to replace it/.test(lines[0] as string))
+      return 'a directory as the output, and the error does not say so';
   }
   return null;
 }
@@ -379,7 +462,10 @@ beforeAll(async () => {
     blocks.push({ track: 'audio', pts: i * 1024, keyframe: true });
     blocks.push({ track: 'video', pts: 21 + i * 33, keyframe: i % 15 === 0 });
   }
-  writeFileSync(F.ndjson, `${[...lines, ...blocks.map((b) => ({ ...b, payload_b64: Buffer.from(`${b.track} ${b.pts}`).toString('base64') }))].map((l) => JSON.stringify(l)).join('\n')}\n`);
+  writeFileSync(
+    F.ndjson,
+    `${[...lines, ...blocks.map((b) => ({ ...b, payload_b64: Buffer.from(`${b.track} ${b.pts}`).toString('base64') }))].map((l) => JSON.stringify(l)).join('\n')}\n`,
+  );
   const secret = new Uint8Array(32).fill(7);
   writeFileSync(F.key, formatSecretKey(secret), { mode: 0o600 });
   chmodSync(F.key, 0o600);
@@ -473,15 +559,30 @@ describe('hostile argv, generated from the program', () => {
         const r = await spawnNode(['--expose-gc', '--no-warnings', '--input-type=module', '-e', RUNNER, PROGRAM, OUTPUT, file], 150_000);
         for (const line of r.stdout.split('\n')) {
           if (line === '') continue;
-          const got = JSON.parse(line) as { id: number; code: number | string | null; stderr: string; stdout: string; ms: number; warnings?: string[]; after?: number[] };
+          const got = JSON.parse(line) as {
+            id: number;
+            code: number | string | null;
+            stderr: string;
+            stdout: string;
+            ms: number;
+            warnings?: string[];
+            after?: number[];
+          };
           if (got.warnings !== undefined) {
             const suspects = (got.after ?? []).map((id) => `      h4mk ${CASES[id]?.argv.join(' ').slice(0, 200)}`);
             runnerProblems.push(`process warnings (${got.warnings.join('; ')}) after one of these cases:\n${suspects.join('\n')}`);
             continue;
           }
           // H4MK_HOSTILE_LOG=1: every case, its time, exit code and first stderr line.
-          if (process.env.H4MK_HOSTILE_LOG !== undefined) console.log(`${got.ms.toFixed(0).padStart(5)} ms exit ${got.code}  h4mk ${CASES[got.id]?.argv.join(' ').slice(0, 140)}\n      ${got.stderr.split('\n')[0]}`);
-          results.set(got.id, { code: typeof got.code === 'number' ? got.code : null, stderr: typeof got.code === 'string' ? `${got.code}\n${got.stderr}` : got.stderr, stdout: got.stdout });
+          if (process.env.H4MK_HOSTILE_LOG !== undefined)
+            console.log(
+              `${got.ms.toFixed(0).padStart(5)} ms exit ${got.code}  h4mk ${CASES[got.id]?.argv.join(' ').slice(0, 140)}\n      ${got.stderr.split('\n')[0]}`,
+            );
+          results.set(got.id, {
+            code: typeof got.code === 'number' ? got.code : null,
+            stderr: typeof got.code === 'string' ? `${got.code}\n${got.stderr}` : got.stderr,
+            stdout: got.stdout,
+          });
         }
         if (r.code !== 0) runnerProblems.push(`batch ${b} exited ${r.code}`);
         if (r.stderr.trim() !== '') runnerProblems.push(`batch ${b} wrote outside the CLI's Output: ${r.stderr.slice(0, 400)}`);
@@ -492,7 +593,8 @@ describe('hostile argv, generated from the program', () => {
     for (const c of CASES) {
       const r = results.get(c.id);
       const why = r === undefined ? 'no result (the batch stopped early)' : problem(c, r);
-      if (why !== null) failures.push(`h4mk ${materialize(c, 'batch').join(' ').slice(0, 300)}\n    ${why}\n    ${(r?.stderr ?? '').trim().split('\n').join('\n    ')}`);
+      if (why !== null)
+        failures.push(`h4mk ${materialize(c, 'batch').join(' ').slice(0, 300)}\n    ${why}\n    ${(r?.stderr ?? '').trim().split('\n').join('\n    ')}`);
     }
     // Tier 2: a sample as real processes, four at a time; they must end like their batch runs.
     const sample = spawnSample(results);
@@ -508,7 +610,9 @@ describe('hostile argv, generated from the program', () => {
       const argv = materialize(c, 'spawn').join(' ').slice(0, 300);
       if (why !== null) failures.push(`[process] h4mk ${argv}\n    ${why}\n    ${r.stderr.trim().split('\n').join('\n    ')}`);
       else if (r.code !== batch.code || normalize(r.stderr) !== batch.stderr) {
-        failures.push(`[process] h4mk ${argv}\n    ended with ${r.code} ${JSON.stringify(r.stderr)}; through run(): ${batch.code} ${JSON.stringify(batch.stderr)}`);
+        failures.push(
+          `[process] h4mk ${argv}\n    ended with ${r.code} ${JSON.stringify(r.stderr)}; through run(): ${batch.code} ${JSON.stringify(batch.stderr)}`,
+        );
       }
     });
     const after = inputHashes();
@@ -625,7 +729,10 @@ describe('outputs: never an input, never an existing file without --force', () =
 
   it('pack: a payload_file that is the output is refused with --force (it would be replaced while read)', async () => {
     writeFileSync(at('frame.bin'), 'payload bytes');
-    writeFileSync(at('p.ndjson'), `${JSON.stringify({ track: { id: 'v', kind: 'video' } })}\n${JSON.stringify({ track: 'v', pts_us: 0, keyframe: true, payload_file: 'frame.bin' })}\n`);
+    writeFileSync(
+      at('p.ndjson'),
+      `${JSON.stringify({ track: { id: 'v', kind: 'video' } })}\n${JSON.stringify({ track: 'v', pts_us: 0, keyframe: true, payload_file: 'frame.bin' })}\n`,
+    );
     const r = await h4mk(['pack', at('p.ndjson'), '-o', at('frame.bin'), '--force']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^h4mk: error: .*p\.ndjson:2: payload_file "frame\.bin" is the output .*frame\.bin/);

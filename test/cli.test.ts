@@ -74,12 +74,20 @@ function makeInput(): string {
     const pts = display * 3000;
     const dts = (d - 1) * 3000;
     const line = { track: 'video_main', pts, dts, duration: 3000, keyframe: kind === 'I', kind, payload_b64: payload.toString('base64') };
-    entries.push({ dtsUs: (dts * 1e6) / 90000, line, block: { track: 'video_main', pts_us: Math.floor((pts * 1e6) / 90000), keyframe: kind === 'I', kind, payload } });
+    entries.push({
+      dtsUs: (dts * 1e6) / 90000,
+      line,
+      block: { track: 'video_main', pts_us: Math.floor((pts * 1e6) / 90000), keyframe: kind === 'I', kind, payload },
+    });
   });
   for (let k = 0; k < 141; k++) {
     const payload = Buffer.from(Array.from({ length: 64 }, (_, i) => (k * 31 + i * 17) & 0xff));
     const line = { track: 'audio_main', pts: k * 1024, duration: 1024, keyframe: true, payload_b64: payload.toString('base64') };
-    entries.push({ dtsUs: (k * 1024 * 1e6) / 48000, line, block: { track: 'audio_main', pts_us: Math.floor((k * 1024 * 1e6) / 48000), keyframe: true, payload } });
+    entries.push({
+      dtsUs: (k * 1024 * 1e6) / 48000,
+      line,
+      block: { track: 'audio_main', pts_us: Math.floor((k * 1024 * 1e6) / 48000), keyframe: true, payload },
+    });
   }
   for (let k = 0; k < 30; k++) {
     const payload = Buffer.from(JSON.stringify({ pan: k, tilt: -k }));
@@ -220,7 +228,9 @@ describe('pack', () => {
   });
 
   it('reads NDJSON from stdin with "-" and writes the same bytes as from a file', () => {
-    const r = h4mk(['pack', '-', '-o', 'stdin.h4mk', '--compress', 'zstd', '--meta', '{"title":"cli test"}'], { input: ndjson.replaceAll('control-', `${dir}/control-`) });
+    const r = h4mk(['pack', '-', '-o', 'stdin.h4mk', '--compress', 'zstd', '--meta', '{"title":"cli test"}'], {
+      input: ndjson.replaceAll('control-', `${dir}/control-`),
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(readFileSync(join(dir, 'stdin.h4mk')).equals(readFileSync(join(dir, 'zstd.h4mk')))).toBe(true);
@@ -256,7 +266,10 @@ describe('pack', () => {
       ['{"track":{"id":"v","kind":"video","colour":"red"}}', /x\.ndjson:1: unknown key "colour" in track/],
       ['{"track":"nope","pts_us":0,"keyframe":true,"payload_b64":""}', /x\.ndjson:1: unknown track "nope"/],
       ['{"track":{"id":"v","kind":"video","timescale":90000}}\n{"track":"v","pts_us":1,"keyframe":true,"payload_b64":""}', /x\.ndjson:2: .*not a whole number/],
-      ['{"track":{"id":"v","kind":"video"}}\n\n{"track":"v","pts_us":0,"keyframe":true,"payload_file":"absent.bin"}', /x\.ndjson:3: payload_file "absent\.bin": no such file/],
+      [
+        '{"track":{"id":"v","kind":"video"}}\n\n{"track":"v","pts_us":0,"keyframe":true,"payload_file":"absent.bin"}',
+        /x\.ndjson:3: payload_file "absent\.bin": no such file/,
+      ],
     ];
     for (const [text, pattern] of cases) {
       writeFileSync(join(dir, 'x.ndjson'), text);
@@ -287,7 +300,16 @@ describe('manifest', () => {
     const tracks = m.tracks as Record<string, unknown>[];
     expect(tracks.map((t) => t.id)).toEqual(['video_main', 'audio_main', 'control']);
     const video = tracks[0] as Record<string, unknown>;
-    expect(video).toMatchObject({ kind: 'video', block_count: 90, keyframe_count: 3, first_pts_us: 0, last_pts_us: 2966666, duration_us: 3000000, timescale: 90000, compression: 'zstd' });
+    expect(video).toMatchObject({
+      kind: 'video',
+      block_count: 90,
+      keyframe_count: 3,
+      first_pts_us: 0,
+      last_pts_us: 2966666,
+      duration_us: 3000000,
+      timescale: 90000,
+      compression: 'zstd',
+    });
     expect(video.config_b64).toBe(Buffer.from('cfg').toString('base64'));
     expect(video.original_bytes).toBe(blocks.filter((b) => b.track === 'video_main').reduce((n, b) => n + b.payload.length, 0));
     expect(video.stored_bytes as number).toBeLessThan(video.original_bytes as number);
@@ -369,9 +391,7 @@ describe('seek', () => {
     const r = h4mkJson(['seek', 'zstd.h4mk', '--all', '--pts-us', '1234567']);
     expect(r.code).toBe(0);
     const tracks = r.json.tracks as Record<string, unknown>[];
-    expect(tracks.map((t) => [t.track, t.core_index])).toEqual(
-      ['video_main', 'audio_main', 'control'].map((id) => [id, expected(id, 1_234_567)]),
-    );
+    expect(tracks.map((t) => [t.track, t.core_index])).toEqual(['video_main', 'audio_main', 'control'].map((id) => [id, expected(id, 1_234_567)]));
   });
 
   it('needs exactly one of --track and --all, and a known track', () => {
@@ -522,18 +542,33 @@ describe('demo', () => {
     const r = h4mkJson(['demo', '--out', join(dir, 'demo')]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.json).toMatchObject({ ok: true, verify: { ok: true, failed_blocks: [] }, pack: { compression: 'zstd', layout: 'tail' }, import: { format: 'mp4' } });
+    expect(r.json).toMatchObject({
+      ok: true,
+      verify: { ok: true, failed_blocks: [] },
+      pack: { compression: 'zstd', layout: 'tail' },
+      import: { format: 'mp4' },
+    });
     const manifest = r.json.manifest as Record<string, unknown>;
     const tracks = manifest.tracks as Record<string, unknown>[];
     expect(tracks.map((t) => t.kind)).toEqual(['video', 'audio', 'control']);
-    expect(tracks[0]).toMatchObject({ codec: expect.stringMatching(/^avc1\./), keyframe_count: 2, duration_us: 4_000_000, gop: { keyframes: 2, max_us: 2_000_000, max_frames: 50 } });
+    expect(tracks[0]).toMatchObject({
+      codec: expect.stringMatching(/^avc1\./),
+      keyframe_count: 2,
+      duration_us: 4_000_000,
+      gop: { keyframes: 2, max_us: 2_000_000, max_frames: 50 },
+    });
     expect(tracks[1]).toMatchObject({ codec: 'mp4a.40.2', timescale: 48000 });
     expect(manifest.safe).toMatchObject({ policy: 'transport_only', controls: { identity_fields: 'rejected' } });
     expect(existsSync(join(dir, 'demo', 'demo.h4mk'))).toBe(true);
     const frames = h4mkJson(['range', join(dir, 'demo', 'demo.h4mk'), '--track', 'video_0', '--to-us', '2000000']).json.blocks as Record<string, unknown>[];
     expect(new Set(frames.map((f) => f.kind))).toEqual(new Set(['I', 'P', 'B']));
     expect(frames.some((f) => f.pts_us !== f.dts_us)).toBe(true);
-    const control = h4mk(['block', join(dir, 'demo', 'demo.h4mk'), '--index', String(h4mkJson(['seek', join(dir, 'demo', 'demo.h4mk'), '--track', 'camera_control', '--pts-us', '0']).json.core_index)]);
+    const control = h4mk([
+      'block',
+      join(dir, 'demo', 'demo.h4mk'),
+      '--index',
+      String(h4mkJson(['seek', join(dir, 'demo', 'demo.h4mk'), '--track', 'camera_control', '--pts-us', '0']).json.core_index),
+    ]);
     expect(JSON.parse(control.stdout)).toMatchObject({ control: expect.stringMatching(/^(pan|tilt|zoom)$/), t_us: 0 });
     const text = h4mk(['demo', '--out', join(dir, 'demo-text')]);
     expect(text.code).toBe(0);

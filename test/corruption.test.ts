@@ -79,13 +79,19 @@ describe('every single byte flipped (exhaustive)', () => {
         const table = f.bidx.find((b) => at >= b.start && at < b.end);
         if (block !== undefined) {
           expect(report.failedBlocks, where).toEqual([block.coreIndex]);
-          expect(report.failures.some((x) => x.coreIndex === block.coreIndex), `${where}: ${JSON.stringify(report.failures)}`).toBe(true);
+          expect(
+            report.failures.some((x) => x.coreIndex === block.coreIndex),
+            `${where}: ${JSON.stringify(report.failures)}`,
+          ).toBe(true);
           // And reading that block alone fails, naming it.
           const error = await caught(() => opened.readBlock(block.coreIndex));
           expect(error, where).toBeInstanceOf(H4mkError);
           expect((error as H4mkError).coreIndex, `${where}: ${String(error)}`).toBe(block.coreIndex);
         } else if (table !== undefined) {
-          expect(report.failures.some((x) => x.chunk === 'BIDX'), `${where}: ${JSON.stringify(report.failures)}`).toBe(true);
+          expect(
+            report.failures.some((x) => x.chunk === 'BIDX'),
+            `${where}: ${JSON.stringify(report.failures)}`,
+          ).toBe(true);
         } else {
           throw new Error(`${where}: outside every block and segment table, yet open succeeded`);
         }

@@ -57,7 +57,10 @@ async function h4mkJson(args: string[], env: Record<string, string> = {}): Promi
 }
 
 function expectOneLineError(stderr: string, pattern: RegExp): void {
-  const lines = stderr.trimEnd().split('\n').filter((l) => !l.startsWith('h4mk: warning:'));
+  const lines = stderr
+    .trimEnd()
+    .split('\n')
+    .filter((l) => !l.startsWith('h4mk: warning:'));
   expect(lines[0]).toMatch(/^h4mk: error: /);
   expect(lines[0]).toMatch(pattern);
   expect(lines.length).toBeLessThanOrEqual(2);
@@ -128,7 +131,19 @@ describe('keygen', () => {
 
 describe('pack --encrypt, block, range, manifest', () => {
   it('packs with a key file and reads every block back with it', async () => {
-    const r = await h4mkJson(['pack', path('in.ndjson'), '-o', path('enc.h4mk'), '--encrypt', '--key-file', path('k.key'), '--epoch-us', '1000000', '--compress', 'zstd']);
+    const r = await h4mkJson([
+      'pack',
+      path('in.ndjson'),
+      '-o',
+      path('enc.h4mk'),
+      '--encrypt',
+      '--key-file',
+      path('k.key'),
+      '--epoch-us',
+      '1000000',
+      '--compress',
+      'zstd',
+    ]);
     expect(r.code).toBe(0);
     expect(r.json).toMatchObject({ ok: true, blocks: 180, encrypted: true, aead: 'AES-256-GCM', kdf: 'key-file', epoch_us: 1_000_000 });
     const text = await h4mk(['pack', path('in.ndjson'), '-o', path('enc-text.h4mk'), '--encrypt', '--key-file', path('k.key')]);
@@ -161,7 +176,10 @@ describe('pack --encrypt, block, range, manifest', () => {
     expect(keyed.json).toMatchObject({ authenticated: true, count: 30 });
     expect((keyed.json.blocks as { authenticated: boolean }[]).every((b) => b.authenticated)).toBe(true);
     const ndjson = await h4mk(['range', path('enc.h4mk'), '--track', 'a', '--ndjson', '--key-file', path('k.key')]);
-    const lines = ndjson.stdout.trim().split('\n').map((l) => JSON.parse(l) as { end_of_track: boolean });
+    const lines = ndjson.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { end_of_track: boolean });
     expect(lines).toHaveLength(90);
     expect(lines.map((l) => l.end_of_track).lastIndexOf(true)).toBe(89);
     expect(lines.filter((l) => l.end_of_track)).toHaveLength(1);
@@ -185,7 +203,10 @@ describe('pack --encrypt, block, range, manifest', () => {
 describe('passphrases', () => {
   it('are read from an environment variable only, stretched with scrypt, and checked', async () => {
     const env = { H4MK_TEST_PASS: PASSPHRASE };
-    const r = await h4mkJson(['pack', path('in.ndjson'), '-o', path('pass.h4mk'), '--encrypt', '--passphrase-env', 'H4MK_TEST_PASS', '--scrypt-log2n', '12'], env);
+    const r = await h4mkJson(
+      ['pack', path('in.ndjson'), '-o', path('pass.h4mk'), '--encrypt', '--passphrase-env', 'H4MK_TEST_PASS', '--scrypt-log2n', '12'],
+      env,
+    );
     expect(r.code).toBe(0);
     expect(r.json).toMatchObject({ kdf: 'scrypt' });
     const m = await h4mkJson(['manifest', path('pass.h4mk')]);
@@ -215,7 +236,10 @@ describe('usage and key-file errors', () => {
       [['pack', path('in.ndjson'), '-o', path('x.h4mk'), '--encrypt'], /--encrypt needs one of --key-file and --passphrase-env/],
       [['pack', path('in.ndjson'), '-o', path('x.h4mk'), '--encrypt', '--key-file', path('k.key'), '--passphrase-env', 'P'], /--encrypt needs one of/],
       [['pack', path('in.ndjson'), '-o', path('x.h4mk'), '--encrypt', '--key-file', path('alice.key')], /alice\.key: not an h4mk secret key file/],
-      [['block', path('enc.h4mk'), '--index', '0', '--key-file', path('k.key'), '--grant', path('g.json')], /give one of --key-file, --passphrase-env and --grant/],
+      [
+        ['block', path('enc.h4mk'), '--index', '0', '--key-file', path('k.key'), '--grant', path('g.json')],
+        /give one of --key-file, --passphrase-env and --grant/,
+      ],
       [['block', path('enc.h4mk'), '--index', '0', '--key-file', path('missing.key')], /missing\.key: no such file or directory/],
       [['block', path('enc.h4mk'), '--index', '0', '--key-file', path('k2.key')], /E_KEY: wrong key for this container/],
       [['block', path('enc.h4mk'), '--index', '0', '--grant', path('k.key')], /not a JSON grant file/],
@@ -246,7 +270,20 @@ describe('grant', () => {
   let grant: Grant;
 
   it('exports only the epoch keys of one track over a window, to a 0600 file, printing no key', async () => {
-    const r = await h4mkJson(['grant', path('enc.h4mk'), '--key-file', path('k.key'), '--track', 'v', '--from-us', '1000000', '--to-us', '1500000', '-o', path('g.json')]);
+    const r = await h4mkJson([
+      'grant',
+      path('enc.h4mk'),
+      '--key-file',
+      path('k.key'),
+      '--track',
+      'v',
+      '--from-us',
+      '1000000',
+      '--to-us',
+      '1500000',
+      '-o',
+      path('g.json'),
+    ]);
     expect(r.code).toBe(0);
     expect(r.json).toEqual({
       ok: true,
@@ -275,7 +312,20 @@ describe('grant', () => {
     expect(again.code).toBe(2);
     expectOneLineError(again.stderr, /g\.json exists/);
 
-    const noEpochs = await h4mk(['grant', path('enc-text.h4mk'), '--key-file', path('k.key'), '--track', 'a', '--from-us', '0', '--to-us', '1', '-o', path('g-all.json')]);
+    const noEpochs = await h4mk([
+      'grant',
+      path('enc-text.h4mk'),
+      '--key-file',
+      path('k.key'),
+      '--track',
+      'a',
+      '--from-us',
+      '0',
+      '--to-us',
+      '1',
+      '-o',
+      path('g-all.json'),
+    ]);
     expect(noEpochs.code).toBe(0);
     expect(noEpochs.stderr).toMatch(/^h4mk: warning: .*one key per track .*opens all of track "a"/);
     expect(noEpochs.stdout).toMatch(/opens the whole track \(90 blocks\)/);
@@ -295,9 +345,18 @@ describe('grant', () => {
   it('checks its arguments', async () => {
     const cases: [string[], RegExp][] = [
       [['grant', path('enc.h4mk'), '--track', 'v', '--from-us', '0', '--to-us', '1', '-o', path('g2.json')], /a grant is made with the container key/],
-      [['grant', path('enc.h4mk'), '--key-file', path('k.key'), '--track', 'v', '--from-us', '5', '--to-us', '5', '-o', path('g2.json')], /--to-us 5 must be after --from-us 5/],
-      [['grant', path('enc.h4mk'), '--key-file', path('k.key'), '--track', 'nope', '--from-us', '0', '--to-us', '1', '-o', path('g2.json')], /unknown track "nope"/],
-      [['grant', path('enc.h4mk'), '--grant', path('g.json'), '--track', 'v', '--from-us', '0', '--to-us', '1', '-o', path('g2.json')], /unknown option '--grant'/],
+      [
+        ['grant', path('enc.h4mk'), '--key-file', path('k.key'), '--track', 'v', '--from-us', '5', '--to-us', '5', '-o', path('g2.json')],
+        /--to-us 5 must be after --from-us 5/,
+      ],
+      [
+        ['grant', path('enc.h4mk'), '--key-file', path('k.key'), '--track', 'nope', '--from-us', '0', '--to-us', '1', '-o', path('g2.json')],
+        /unknown track "nope"/,
+      ],
+      [
+        ['grant', path('enc.h4mk'), '--grant', path('g.json'), '--track', 'v', '--from-us', '0', '--to-us', '1', '-o', path('g2.json')],
+        /unknown option '--grant'/,
+      ],
     ];
     for (const [args, pattern] of cases) {
       const r = await h4mk(args);
@@ -309,17 +368,41 @@ describe('grant', () => {
 
   it('widens a video window back to its keyframe so every frame in it decodes (stderr, --json); audio is not widened', async () => {
     // 25 fps video with a keyframe every 2 s over 10 s, 1 s epochs: a grant for 7–8 s needs the keyframe at 6 s.
-    const lines = [JSON.stringify({ track: { id: 'v', kind: 'video', codec: 'opaque', timescale: 90000 } }), JSON.stringify({ track: { id: 'a', kind: 'audio', codec: 'opaque' } })];
+    const lines = [
+      JSON.stringify({ track: { id: 'v', kind: 'video', codec: 'opaque', timescale: 90000 } }),
+      JSON.stringify({ track: { id: 'a', kind: 'audio', codec: 'opaque' } }),
+    ];
     for (let i = 0; i < 250; i++) {
       lines.push(JSON.stringify({ track: 'v', pts: i * 3600, keyframe: i % 50 === 0, payload_b64: Buffer.from(`gop video ${i}`).toString('base64') }));
       lines.push(JSON.stringify({ track: 'a', pts_us: i * 40_000, keyframe: true, payload_b64: Buffer.from(`gop audio ${i}`).toString('base64') }));
     }
     writeFileSync(path('gop.ndjson'), `${lines.join('\n')}\n`);
     expect((await h4mk(['pack', path('gop.ndjson'), '-o', path('gop.h4mk'), '--encrypt', '--key-file', path('k.key'), '--epoch-us', '1000000'])).code).toBe(0);
-    const r = await h4mkJson(['grant', path('gop.h4mk'), '--key-file', path('k.key'), '--track', 'v', '--from-us', '7000000', '--to-us', '8000000', '-o', path('g-gop.json')]);
+    const r = await h4mkJson([
+      'grant',
+      path('gop.h4mk'),
+      '--key-file',
+      path('k.key'),
+      '--track',
+      'v',
+      '--from-us',
+      '7000000',
+      '--to-us',
+      '8000000',
+      '-o',
+      path('g-gop.json'),
+    ]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('h4mk: warning: grant: window widened to start at the keyframe at 6.000 s (was 7.000 s) so every frame in it decodes\n');
-    expect(r.json).toMatchObject({ requested_from_us: 7_000_000, requested_to_us: 8_000_000, effective_from_us: 6_000_000, effective_to_us: 8_000_000, widened: true, epochs: [6, 7], blocks: 50 });
+    expect(r.json).toMatchObject({
+      requested_from_us: 7_000_000,
+      requested_to_us: 8_000_000,
+      effective_from_us: 6_000_000,
+      effective_to_us: 8_000_000,
+      widened: true,
+      epochs: [6, 7],
+      blocks: 50,
+    });
     const g = JSON.parse(readFileSync(path('g-gop.json'), 'utf8')) as Grant;
     expect([g.from_us, g.to_us]).toEqual([6_000_000, 8_000_000]);
     // With the grant alone, the decode span of 7–8 s (from the 6 s keyframe) decrypts.
@@ -331,7 +414,20 @@ describe('grant', () => {
     expect(span[0]).toMatchObject({ keyframe: true, ptsUs: 6_000_000 });
     expect(span.map((b) => Buffer.from(b.payload).toString())).toEqual(Array.from({ length: 50 }, (_, i) => `gop video ${150 + i}`));
 
-    const audio = await h4mkJson(['grant', path('gop.h4mk'), '--key-file', path('k.key'), '--track', 'a', '--from-us', '7010000', '--to-us', '8000000', '-o', path('g-gop-a.json')]);
+    const audio = await h4mkJson([
+      'grant',
+      path('gop.h4mk'),
+      '--key-file',
+      path('k.key'),
+      '--track',
+      'a',
+      '--from-us',
+      '7010000',
+      '--to-us',
+      '8000000',
+      '-o',
+      path('g-gop-a.json'),
+    ]);
     expect(audio.stderr).toBe('');
     expect(audio.json).toMatchObject({ effective_from_us: 7_010_000, effective_to_us: 8_000_000, widened: false, epochs: [7] });
   });
@@ -360,7 +456,13 @@ describe('seal and verify --pub', () => {
   it('verify reports the signer and fails on another key, on no seal and on damage', async () => {
     const ok = await h4mkJson(['verify', path('sealed.h4mk'), '--pub', path('alice.pub'), '--key-file', path('k.key')]);
     expect(ok.code).toBe(0);
-    expect(ok.json).toMatchObject({ ok: true, sealed: true, seal: { signer: 'alice@example.org', valid: true, trusted: true }, decrypted_blocks: 180, transcript_checked: true });
+    expect(ok.json).toMatchObject({
+      ok: true,
+      sealed: true,
+      seal: { signer: 'alice@example.org', valid: true, trusted: true },
+      decrypted_blocks: 180,
+      transcript_checked: true,
+    });
     const text = await h4mk(['verify', path('sealed.h4mk'), '--pub', path('alice.pub')]);
     expect(text.stdout).toMatch(/sealed by "alice@example\.org" at .*: signature valid, key matches --pub/);
     const untrusted = await h4mk(['verify', path('sealed.h4mk')]);
@@ -425,7 +527,14 @@ describe('no key material in any output', () => {
     const needles: string[] = [PASSPHRASE, 'wrong one'];
     for (const s of secrets) {
       const b = Buffer.from(s);
-      needles.push(b.toString('base64'), b.toString('base64').slice(0, 20), b.toString('base64url').slice(0, 20), b.toString('hex'), b.toString('hex').slice(0, 24), b.toString('hex').toUpperCase().slice(0, 24));
+      needles.push(
+        b.toString('base64'),
+        b.toString('base64').slice(0, 20),
+        b.toString('base64url').slice(0, 20),
+        b.toString('hex'),
+        b.toString('hex').slice(0, 24),
+        b.toString('hex').toUpperCase().slice(0, 24),
+      );
     }
     for (const pem of ['alice.key', 'mallory.key']) {
       const body = readFileSync(path(pem), 'utf8').split('\n')[1] as string;

@@ -99,13 +99,27 @@ async function copyBlocks(bytes: Uint8Array): Promise<{ blocks: Copied[]; params
 }
 
 /** The attacker's writer: the source's tracks, `list` copied verbatim, CRYP kept (or replaced). */
-async function repack(list: readonly Copied[], crypto: CryptoParams = params, trackEdit: (t: ReturnType<H4mkReader['tracks']>[number]) => void = () => {}): Promise<Uint8Array> {
+async function repack(
+  list: readonly Copied[],
+  crypto: CryptoParams = params,
+  trackEdit: (t: ReturnType<H4mkReader['tracks']>[number]) => void = () => {},
+): Promise<Uint8Array> {
   const source = await H4mkReader.open(new MemorySource(original));
   const sink = new MemorySink();
   const writer = await H4mkWriter.create(sink, { preserveCrypto: crypto, meta: source.meta, safe: source.safe, segment: { maxBlocks: 16 } });
   for (const t of source.tracks()) {
     trackEdit(t);
-    writer.addTrack({ id: t.id, kind: t.kind, codec: t.codec, config: t.config, timescale: t.timescale, name: t.name, language: t.language, extra: t.extra, compression: t.compression });
+    writer.addTrack({
+      id: t.id,
+      kind: t.kind,
+      codec: t.codec,
+      config: t.config,
+      timescale: t.timescale,
+      name: t.name,
+      language: t.language,
+      extra: t.extra,
+      compression: t.compression,
+    });
   }
   for (const b of list) {
     const { info: _info, ...raw } = b;
@@ -350,7 +364,9 @@ describe('transplanted blocks', () => {
   it('a block moved to another track → E_AUTH', async () => {
     const v = midVideo();
     const a = midAudio();
-    const moved = blocks.map((b, n) => (n === a ? copy(b, { stored: blocks[v]!.stored, originalLength: blocks[v]!.originalLength, compression: blocks[v]!.compression }) : b));
+    const moved = blocks.map((b, n) =>
+      n === a ? copy(b, { stored: blocks[v]!.stored, originalLength: blocks[v]!.originalLength, compression: blocks[v]!.compression }) : b,
+    );
     const lib = await library(await repack(moved));
     expect(lib.reads[a]).toBe('E_AUTH');
     expect(await cliVerify(await repack(moved))).toMatchObject({ exit: 1, code: 'E_AUTH' });
@@ -533,13 +549,55 @@ describe('seal fields (§13.7 message version 1 signs every field the seal shows
     const cases: [string, (p: Uint8Array) => void, string][] = [
       // "alice" → "malic": same length, so nothing else moves.
       ['signer', (p) => p.set(new TextEncoder().encode('malic'), 109), 'E_SIGNATURE'],
-      ['signed_at', (p) => { p[4] = (p[4] as number) ^ 1; }, 'E_SIGNATURE'],
-      ['public key', (p) => { p[12] = (p[12] as number) ^ 1; }, 'E_SIGNATURE'],
-      ['signature', (p) => { p[44] = (p[44] as number) ^ 1; }, 'E_SIGNATURE'],
-      ['message version → 0 (a downgrade)', (p) => { p[1] = 0; }, 'E_SIGNATURE'],
-      ['algorithm', (p) => { p[0] = 2; }, 'E_UNSUPPORTED'],
-      ['message version → 2', (p) => { p[1] = 2; }, 'E_UNSUPPORTED'],
-      ['reserved', (p) => { p[2] = 1; }, 'E_FORMAT'],
+      [
+        'signed_at',
+        (p) => {
+          p[4] = (p[4] as number) ^ 1;
+        },
+        'E_SIGNATURE',
+      ],
+      [
+        'public key',
+        (p) => {
+          p[12] = (p[12] as number) ^ 1;
+        },
+        'E_SIGNATURE',
+      ],
+      [
+        'signature',
+        (p) => {
+          p[44] = (p[44] as number) ^ 1;
+        },
+        'E_SIGNATURE',
+      ],
+      [
+        'message version → 0 (a downgrade)',
+        (p) => {
+          p[1] = 0;
+        },
+        'E_SIGNATURE',
+      ],
+      [
+        'algorithm',
+        (p) => {
+          p[0] = 2;
+        },
+        'E_UNSUPPORTED',
+      ],
+      [
+        'message version → 2',
+        (p) => {
+          p[1] = 2;
+        },
+        'E_UNSUPPORTED',
+      ],
+      [
+        'reserved',
+        (p) => {
+          p[2] = 1;
+        },
+        'E_FORMAT',
+      ],
     ];
     for (const [what, edit, code] of cases) {
       const forged = editSeal(sealed, edit);
@@ -555,7 +613,9 @@ describe('seal fields (§13.7 message version 1 signs every field the seal shows
     const publicKey = new Uint8Array(createPublicKey(key).export({ type: 'spki', format: 'der' }).subarray(-32));
     const v = reader.index.integrity;
     const legacy = { algorithm: 1, messageVersion: 0, publicKey, signer: 'old@example.org', signedAt: 1_700_000_000 };
-    const signature = new Uint8Array(sign(null, sealMessage(legacy, reader.cryptoParams?.containerId ?? new Uint8Array(16), v.chainHead, v.blockCount, v.indexDigest), key));
+    const signature = new Uint8Array(
+      sign(null, sealMessage(legacy, reader.cryptoParams?.containerId ?? new Uint8Array(16), v.chainHead, v.blockCount, v.indexDigest), key),
+    );
     const sink = new MemorySink();
     await writeSealed(reader, sink, { ...legacy, signature });
     const check = verifySeal(await H4mkReader.open(new MemorySource(sink.bytes())), publicKeyPem);

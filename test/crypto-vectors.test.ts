@@ -242,11 +242,30 @@ describe('recomputed with the library', () => {
       expect(hex(deriveTranscriptKey(secret, id))).toBe(c.transcript_key);
       expect(hex(contextDigest(c.engine_id, c.engine_fp, { trak: bytes(c.trak), meta: bytes(c.meta), safe: bytes(c.safe) }))).toBe(c.context_digest);
       const t = c.transcript;
-      expect(hex(transcriptMac(bytes(c.transcript_key), id, bytes(t.chain_head), t.block_count, t.tracks.map((x) => ({ blockCount: x.block_count, lastCoreIndex: x.last_core_index ?? -1 }))))).toBe(t.mac);
+      expect(
+        hex(
+          transcriptMac(
+            bytes(c.transcript_key),
+            id,
+            bytes(t.chain_head),
+            t.block_count,
+            t.tracks.map((x) => ({ blockCount: x.block_count, lastCoreIndex: x.last_core_index ?? -1 })),
+          ),
+        ),
+      ).toBe(t.mac);
       const context = { containerId: id, epochUs: c.epoch_us, engineDigest: bytes(c.context_digest), keys: new SecretKeys(secret, id) };
       const state = initFromSharedSecret(secret, { containerId: id, epochUs: c.epoch_us });
       for (const b of c.blocks) {
-        const fields = { coreIndex: b.core_index, trackNumber: b.track_number, flags: b.flags, compression: b.compression, duration: b.duration, pts: b.pts, dts: b.dts, originalLength: b.original_length };
+        const fields = {
+          coreIndex: b.core_index,
+          trackNumber: b.track_number,
+          flags: b.flags,
+          compression: b.compression,
+          duration: b.duration,
+          pts: b.pts,
+          dts: b.dts,
+          originalLength: b.original_length,
+        };
         expect(blockEpoch(context, b.pts, b.timescale), b.name).toBe(b.epoch);
         expect(hex(deriveBlockKey(secret, id, b.track_number, b.epoch))).toBe(b.block_key);
         expect(hex(encodeAssociatedData(id, fields, b.epoch, bytes(c.context_digest)))).toBe(b.aad);
@@ -283,7 +302,9 @@ describe('recomputed with the library', () => {
     expect(hex(direct)).toBe(p.secret);
     expect(hex(secretFromPassphrase(p.passphrase, { kind: 'scrypt', log2N: p.scrypt.log2n, r: p.scrypt.r, p: p.scrypt.p, salt }))).toBe(p.secret);
     // The NFD spelling of the same text gives the same secret.
-    expect(hex(secretFromPassphrase(p.passphrase.normalize('NFD'), { kind: 'scrypt', log2N: p.scrypt.log2n, r: p.scrypt.r, p: p.scrypt.p, salt }))).toBe(p.secret);
+    expect(hex(secretFromPassphrase(p.passphrase.normalize('NFD'), { kind: 'scrypt', log2N: p.scrypt.log2n, r: p.scrypt.r, p: p.scrypt.p, salt }))).toBe(
+      p.secret,
+    );
     expect(hex(deriveKeyCheck(direct, bytes(p.container_id)))).toBe(p.key_check);
   });
 });

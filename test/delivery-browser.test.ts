@@ -87,7 +87,6 @@ let context: BrowserContext;
 const references = new Map<string, { pts: number[]; frames: Uint8Array[] }>();
 const summary: string[] = [];
 
-
 /** Every video frame of `file`, presentation order, as RGB24 at WIDTH x HEIGHT, with its pts (s). */
 async function decodeAll(file: string): Promise<{ pts: number[]; frames: Uint8Array[] }> {
   const pts = (await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0', file]))
@@ -96,7 +95,24 @@ async function decodeAll(file: string): Promise<{ pts: number[]; frames: Uint8Ar
     .map((l) => l.trim().replace(/,$/, ''))
     .filter((l) => l !== '')
     .map(Number);
-  const raw = await run('ffmpeg', ['-v', 'error', '-nostdin', '-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf', `scale=${WIDTH}:${HEIGHT}:in_color_matrix=bt709:in_range=tv`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+  const raw = await run('ffmpeg', [
+    '-v',
+    'error',
+    '-nostdin',
+    '-i',
+    file,
+    '-map',
+    '0:v:0',
+    '-fps_mode',
+    'passthrough',
+    '-vf',
+    `scale=${WIDTH}:${HEIGHT}:in_color_matrix=bt709:in_range=tv`,
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    '-',
+  ]);
   const size = WIDTH * HEIGHT * 3;
   if (raw.length !== pts.length * size) throw new Error(`${file}: ffmpeg gave ${raw.length / size} frames, ffprobe ${pts.length} timestamps`);
   const frames: Uint8Array[] = [];
@@ -140,12 +156,30 @@ beforeAll(async () => {
   for (const spec of SPECS) {
     const file = join(work, `${spec.name}.${spec.ext}`);
     await run('ffmpeg', [
-      '-v', 'error', '-nostdin', '-y',
-      '-f', 'lavfi', '-i', `testsrc2=size=${WIDTH}x${HEIGHT}:rate=${FPS}:duration=${SECONDS}`,
-      '-f', 'lavfi', '-i', `sine=frequency=440:beep_factor=4:sample_rate=48000:duration=${SECONDS}`,
+      '-v',
+      'error',
+      '-nostdin',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=${WIDTH}x${HEIGHT}:rate=${FPS}:duration=${SECONDS}`,
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=440:beep_factor=4:sample_rate=48000:duration=${SECONDS}`,
       // BT.709, tagged in the streams: chromium draws untagged small video as BT.709 while ffmpeg converts it as BT.601.
-      '-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
-      ...spec.args(), '-shortest', file,
+      '-vf',
+      'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p',
+      '-colorspace',
+      'bt709',
+      '-color_primaries',
+      'bt709',
+      '-color_trc',
+      'bt709',
+      ...spec.args(),
+      '-shortest',
+      file,
     ]);
     await run(process.execPath, [MAIN, 'import', file, '-o', join(served, `${spec.name}.h4mk`)]);
     references.set(spec.name, await decodeAll(file));
@@ -172,7 +206,17 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
   });
   context = await browser.newContext({ viewport: { width: 800, height: 600 } });
   const files: Record<string, { body: Buffer | string; type: string }> = {
@@ -274,8 +318,13 @@ describe('HLS and DASH delivery in chromium', () => {
           const started = await until(page, 'first playing', (s) => s.firstPlaying !== null, 30_000);
           const from = started.firstPlaying as number;
           const played = await until(page, 'playing 5 s', (s) => s.currentTime >= from + 5, 30_000);
-          notes.push(`start ${from.toFixed(4)} s, duration ${played.duration}, buffered ${JSON.stringify(played.buffered.map(([a, b]) => [+a.toFixed(3), +b.toFixed(3)]))}`);
-          expect(played.maxStallMs, `longest stall while playing (stalls ${JSON.stringify(played.stalls)}, waits ${JSON.stringify(played.waits)})`).toBeLessThanOrEqual(1000);
+          notes.push(
+            `start ${from.toFixed(4)} s, duration ${played.duration}, buffered ${JSON.stringify(played.buffered.map(([a, b]) => [+a.toFixed(3), +b.toFixed(3)]))}`,
+          );
+          expect(
+            played.maxStallMs,
+            `longest stall while playing (stalls ${JSON.stringify(played.stalls)}, waits ${JSON.stringify(played.waits)})`,
+          ).toBeLessThanOrEqual(1000);
           expect(played.audioDecodedBytes, 'audio decoded (webkitAudioDecodedByteCount)').toBeGreaterThan(0);
           expect(played.videoDecodedBytes, 'video decoded (webkitVideoDecodedByteCount)').toBeGreaterThan(0);
 
@@ -283,7 +332,12 @@ describe('HLS and DASH delivery in chromium', () => {
           const middle = played.duration / 2;
           expect(Number.isFinite(middle) && middle > 2, `duration ${played.duration}`).toBe(true);
           await page.evaluate((t) => (window as unknown as { h4: H4 }).h4.seek(t), middle);
-          const resumed = await until(page, `resuming after the seek to ${middle.toFixed(3)} s`, (s) => !s.seeking && !s.paused && s.currentTime >= middle + 1, 30_000);
+          const resumed = await until(
+            page,
+            `resuming after the seek to ${middle.toFixed(3)} s`,
+            (s) => !s.seeking && !s.paused && s.currentTime >= middle + 1,
+            30_000,
+          );
           expect(resumed.maxStallMs, `longest stall while playing (stalls ${JSON.stringify(resumed.stalls)})`).toBeLessThanOrEqual(1000);
 
           // 3. Frames: paused at T, the presented frame (rVFC mediaTime) is the source's frame at that time.
@@ -307,7 +361,12 @@ describe('HLS and DASH delivery in chromium', () => {
             summary.push(`  ${tag}: ${line}`);
             // Soft: the end-of-stream check below still runs and reports.
             expect.soft(scores[best] as number, `${tag} T=${t}: best PSNR over every source frame (is the picture right at all?)`).toBeGreaterThanOrEqual(30);
-            expect.soft(Math.abs(offset), `${tag} T=${t}: the matching source frame (PSNR ${(scores[best] as number).toFixed(2)} dB at ${(ref.pts[best] as number).toFixed(4)} s) is under one frame from the presented time ${shown.toFixed(4)} s`).toBeLessThan(1 / FPS);
+            expect
+              .soft(
+                Math.abs(offset),
+                `${tag} T=${t}: the matching source frame (PSNR ${(scores[best] as number).toFixed(2)} dB at ${(ref.pts[best] as number).toFixed(4)} s) is under one frame from the presented time ${shown.toFixed(4)} s`,
+              )
+              .toBeLessThan(1 / FPS);
           }
 
           // 4. The end: from 2.5 s before the end, playback reaches it ('ended') without a stall over 1 s.

@@ -61,8 +61,32 @@ beforeAll(async () => {
   await run(
     'ffmpeg',
     [
-      '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', '10', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '50', '-bf', '2', '-c:a', 'aac', '-b:a', '64k', source,
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x180:rate=25',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000',
+      '-t',
+      '10',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-g',
+      '50',
+      '-bf',
+      '2',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '64k',
+      source,
     ],
     BIG,
   );
@@ -72,8 +96,32 @@ beforeAll(async () => {
   await run(
     'ffmpeg',
     [
-      '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=880:sample_rate=48000',
-      '-t', '6', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '50', '-bf', '2', '-c:a', 'aac', '-b:a', '64k', otherSource,
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=320x180:rate=25',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=880:sample_rate=48000',
+      '-t',
+      '6',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-g',
+      '50',
+      '-bf',
+      '2',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '64k',
+      otherSource,
     ],
     BIG,
   );
@@ -84,7 +132,8 @@ beforeAll(async () => {
   const sink = await FileSink.create(join(served, 'data.h4mk'));
   const writer = await H4mkWriter.create(sink, { compression: 'none' });
   writer.addTrack({ id: 'telemetry', kind: 'data', codec: 'application/octet-stream' });
-  for (let i = 0; i < 50; i++) await writer.writeBlock({ track: 'telemetry', ptsUs: i * 100_000, durationUs: 100_000, keyframe: true, payload: Uint8Array.of(i, i + 1, i + 2) });
+  for (let i = 0; i < 50; i++)
+    await writer.writeBlock({ track: 'telemetry', ptsUs: i * 100_000, durationUs: 100_000, keyframe: true, payload: Uint8Array.of(i, i + 1, i + 2) });
   await writer.finish();
 }, 180_000);
 
@@ -163,7 +212,8 @@ function requestLog(lines: string[]): Served[] {
   const out: Served[] = [];
   for (const line of lines) {
     const entry = JSON.parse(line) as { msg?: string; req?: { method: string; path: string }; res?: { statusCode: number } };
-    if (entry.msg === 'request completed' && entry.req !== undefined && entry.res !== undefined) out.push({ method: entry.req.method, path: entry.req.path, status: entry.res.statusCode });
+    if (entry.msg === 'request completed' && entry.req !== undefined && entry.res !== undefined)
+      out.push({ method: entry.req.method, path: entry.req.path, status: entry.res.statusCode });
   }
   return out;
 }
@@ -247,7 +297,10 @@ async function startCachingProxy(upstreamPort: number, options: { storeEntryPoin
       proxy_cache_lock on;
       proxy_cache_revalidate on;${extra}
       add_header X-Cache-Status $upstream_cache_status always;`;
-  const entryPoints = options.storeEntryPoints === true ? `location ~ /(hls/master\\.m3u8|dash/manifest\\.mpd)$ {\n      ${proxying('1s', '\n      proxy_ignore_headers Cache-Control;')}\n    }` : '';
+  const entryPoints =
+    options.storeEntryPoints === true
+      ? `location ~ /(hls/master\\.m3u8|dash/manifest\\.mpd)$ {\n      ${proxying('1s', '\n      proxy_ignore_headers Cache-Control;')}\n    }`
+      : '';
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
@@ -280,7 +333,9 @@ http {
 }
 `,
     );
-    const child: ChildProcess = spawn(NGINX_BINARY, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child: ChildProcess = spawn(NGINX_BINARY, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr?.on('data', (c: Buffer) => {
       stderr += c.toString();
@@ -335,7 +390,14 @@ async function viewer(port: number, prefix: string): Promise<Fetched[]> {
   const out: Fetched[] = [];
   const fetchOne = async (path: string): Promise<Fetched> => {
     const r = await get(port, path);
-    const f = { path, status: r.status, cacheStatus: r.headers['x-cache-status'] ?? '', etag: r.headers.etag ?? '', cacheControl: r.headers['cache-control'] ?? '', body: r.body };
+    const f = {
+      path,
+      status: r.status,
+      cacheStatus: r.headers['x-cache-status'] ?? '',
+      etag: r.headers.etag ?? '',
+      cacheControl: r.headers['cache-control'] ?? '',
+      body: r.body,
+    };
     out.push(f);
     return f;
   };
@@ -423,7 +485,11 @@ describe.skipIf(NGINX_SKIPPED || SKIP_FFMPEG)('a. h4mk serve behind a caching ng
     expect(misses).toEqual([...paths, ...entries]);
     const originPaths = origin.filter((e) => e.path.startsWith(prefix)).map((e) => e.path);
     expect(originPaths).toEqual([...paths, ...entries]);
-    for (const p of versioned) expect(originPaths.filter((q) => q === p), p).toHaveLength(1);
+    for (const p of versioned)
+      expect(
+        originPaths.filter((q) => q === p),
+        p,
+      ).toHaveLength(1);
     expect(origin.every((e) => e.status === 200)).toBe(true);
 
     // Same bytes and validators for both viewers …
@@ -472,7 +538,12 @@ describe.skipIf(NGINX_SKIPPED || SKIP_FFMPEG)('a. h4mk serve behind a caching ng
       }
     }
     const after = await settled(() => requestLog(server.log), before + 4);
-    expect(after.slice(before).map((e) => [e.path, e.status])).toEqual(errors.flatMap((p) => [[p, 404], [p, 404]]));
+    expect(after.slice(before).map((e) => [e.path, e.status])).toEqual(
+      errors.flatMap((p) => [
+        [p, 404],
+        [p, 404],
+      ]),
+    );
   });
 
   it('a cache that keeps the entry points revalidates them: the server answers 304 without a body; the rest are HITs', async () => {
@@ -495,10 +566,15 @@ describe.skipIf(NGINX_SKIPPED || SKIP_FFMPEG)('a. h4mk serve behind a caching ng
     expect(two.map((f) => f.cacheStatus)).toEqual(two.map((f) => (isEntryPoint(f.path) ? 'REVALIDATED' : 'HIT')));
     const twoLog = log.slice(afterOne.length);
     expect(twoLog.map((e) => e.uri)).toEqual(paths);
-    expect(twoLog.filter((e) => isEntryPoint(e.uri)).map((e) => [e.uri, e.cache, e.upstreamStatus, e.upstreamBytes])).toEqual(entries.map((p) => [p, 'REVALIDATED', '304', '0']));
+    expect(twoLog.filter((e) => isEntryPoint(e.uri)).map((e) => [e.uri, e.cache, e.upstreamStatus, e.upstreamBytes])).toEqual(
+      entries.map((p) => [p, 'REVALIDATED', '304', '0']),
+    );
     expect(twoLog.filter((e) => !isEntryPoint(e.uri) && (e.cache !== 'HIT' || (e.upstreamStatus !== '' && e.upstreamStatus !== '-')))).toEqual([]);
     // The server: every URL once with a 200 for viewer 1, then two 304s.
-    expect(origin.filter((e) => e.path.startsWith(prefix)).map((e) => [e.path, e.status])).toEqual([...paths.map((p) => [p, 200]), ...entries.map((p) => [p, 304])]);
+    expect(origin.filter((e) => e.path.startsWith(prefix)).map((e) => [e.path, e.status])).toEqual([
+      ...paths.map((p) => [p, 200]),
+      ...entries.map((p) => [p, 304]),
+    ]);
     // Viewer 2 got the full entry points from the cache, the same bytes and ETags as viewer 1.
     one.forEach((f, i) => {
       const g = two[i] as Fetched;
@@ -803,7 +879,19 @@ describe.skipIf(SKIP_FFMPEG)('c. hostile requests on the stream routes', () => {
       dataVersion,
     ];
     expect(others.filter((v) => v === version)).toEqual([]);
-    const files = ['t0/index.m3u8', 't0/iframes.m3u8', 't1/index.m3u8', 't0/init.mp4', 't1/init.mp4', 't0/0.m4s', 't1/0.m4s', 't0/0.key.m4s', 't0/4.m4s', 't0/99.m4s', 't9/0.m4s'];
+    const files = [
+      't0/index.m3u8',
+      't0/iframes.m3u8',
+      't1/index.m3u8',
+      't0/init.mp4',
+      't1/init.mp4',
+      't0/0.m4s',
+      't1/0.m4s',
+      't0/0.key.m4s',
+      't0/4.m4s',
+      't0/99.m4s',
+      't9/0.m4s',
+    ];
     for (const v of others) {
       for (const f of files) {
         const label = `GET hls/${v.slice(0, 40)}/${f}`;
@@ -967,7 +1055,19 @@ describe.skipIf(SKIP_FFMPEG)('c. hostile requests on the stream routes', () => {
   });
 
   it('an encrypted container: 403 E_KEY on every stream route', async () => {
-    for (const p of ['hls/master.m3u8', 't0/index.m3u8', 't1/index.m3u8', 't0/iframes.m3u8', 't0/init.mp4', 't1/init.mp4', 't0/0.m4s', 't1/0.m4s', 't0/0.key.m4s', 't0/99.m4s', 'dash/manifest.mpd']) {
+    for (const p of [
+      'hls/master.m3u8',
+      't0/index.m3u8',
+      't1/index.m3u8',
+      't0/iframes.m3u8',
+      't0/init.mp4',
+      't1/init.mp4',
+      't0/0.m4s',
+      't1/0.m4s',
+      't0/0.key.m4s',
+      't0/99.m4s',
+      'dash/manifest.mpd',
+    ]) {
       const path = p.startsWith('t') ? `hls/${secretVersion}/${p}` : p;
       const e = expectError(await get(port, `/v1/containers/secret.h4mk/${path}`), 403, 'E_KEY', `secret ${path}`);
       expect(e.message, p).toMatch(/encrypted/);

@@ -108,7 +108,10 @@ async function stop(p: Proc | null): Promise<void> {
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms / 1000} s`)), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms / 1000} s`)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -170,7 +173,17 @@ beforeAll(async () => {
   const launching = chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
   });
   base = await within(
     (async () => {
@@ -318,13 +331,44 @@ describe('live HLS (import --live + serve) in chromium with hls.js', () => {
       const imp = importer;
       imp.child.stdin?.on('error', () => relayErrors++);
       const ffArgs = [
-        '-v', 'error', '-nostdin',
-        '-re', '-f', 'lavfi', '-i', `testsrc2=size=320x180:rate=${FPS}`,
-        '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:beep_factor=4:sample_rate=48000',
-        '-t', String(LIVE_SECONDS),
-        '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', String(FPS), '-keyint_min', String(FPS), '-sc_threshold', '0', '-pix_fmt', 'yuv420p',
-        '-c:a', 'aac', '-b:a', '64k',
-        '-f', 'matroska', '-cluster_time_limit', '100', '-',
+        '-v',
+        'error',
+        '-nostdin',
+        '-re',
+        '-f',
+        'lavfi',
+        '-i',
+        `testsrc2=size=320x180:rate=${FPS}`,
+        '-re',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:beep_factor=4:sample_rate=48000',
+        '-t',
+        String(LIVE_SECONDS),
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-tune',
+        'zerolatency',
+        '-g',
+        String(FPS),
+        '-keyint_min',
+        String(FPS),
+        '-sc_threshold',
+        '0',
+        '-pix_fmt',
+        'yuv420p',
+        '-c:a',
+        'aac',
+        '-b:a',
+        '64k',
+        '-f',
+        'matroska',
+        '-cluster_time_limit',
+        '100',
+        '-',
       ];
       const ffSpawnAt = wallNow();
       ffmpeg = start('ffmpeg', ffArgs, 'ignore', false);
@@ -356,7 +400,10 @@ describe('live HLS (import --live + serve) in chromium with hls.js', () => {
               return;
             }
             await r?.arrayBuffer().catch(() => {});
-            if (ff.child.exitCode !== null || imp.child.exitCode !== null) throw new Error(`ffmpeg (${ff.child.exitCode}) or the importer (${imp.child.exitCode}) ended before the master playlist answered: ${ff.err()} ${imp.err()}`);
+            if (ff.child.exitCode !== null || imp.child.exitCode !== null)
+              throw new Error(
+                `ffmpeg (${ff.child.exitCode}) or the importer (${imp.child.exitCode}) ended before the master playlist answered: ${ff.err()} ${imp.err()}`,
+              );
             await sleep(100);
           }
         })(),
@@ -401,14 +448,17 @@ describe('live HLS (import --live + serve) in chromium with hls.js', () => {
         'the media playlist getting #EXT-X-ENDLIST',
       ).catch((e: unknown) => failures.push(String(e)));
       const importCode = await within(imp.exit, 10_000, 'the importer exiting');
-      notes.push(`importer: exit ${importCode} at +${f3(((imp.exitedAt() ?? Number.NaN) - endAt) / 1000)} s after the pipe's end; ${imp.out().trim().split('\n')[0] ?? ''}`);
+      notes.push(
+        `importer: exit ${importCode} at +${f3(((imp.exitedAt() ?? Number.NaN) - endAt) / 1000)} s after the pipe's end; ${imp.out().trim().split('\n')[0] ?? ''}`,
+      );
       expect(importCode, `importer: ${imp.err().slice(-2000)}`).toBe(0);
 
       const videoTrack = clock.trackOf(1);
       const audioTrack = clock.trackOf(2);
       const video = clock.blocks.filter((b) => b.track === videoTrack).sort((a, b) => a.ptsMs - b.ptsMs);
       const keys = video.filter((b) => b.keyframe);
-      if (video.length === 0 || keys.length === 0) throw new Error(`no video blocks read from the pipe (${clock.blocks.length} blocks, tracks ${JSON.stringify([...clock.trackTypes])})`);
+      if (video.length === 0 || keys.length === 0)
+        throw new Error(`no video blocks read from the pipe (${clock.blocks.length} blocks, tracks ${JSON.stringify([...clock.trackTypes])})`);
       const sourceEnd = ((video[video.length - 1] as (typeof video)[number]).ptsMs + 1000 / FPS) / 1000;
 
       let ended: PlayerState | null = null;
@@ -436,7 +486,8 @@ describe('live HLS (import --live + serve) in chromium with hls.js', () => {
       // hls.js timeline = source pts + c: each appended main fragment's start against its keyframe.
       const cs: number[] = [];
       for (const e of log.hls) {
-        if (e.ev === 'buffered' && e.kind === 'main' && typeof e.sn === 'number' && e.startPTS !== null && keyPts[e.sn] !== undefined) cs.push(e.startPTS - (keyPts[e.sn] as number));
+        if (e.ev === 'buffered' && e.kind === 'main' && typeof e.sn === 'number' && e.startPTS !== null && keyPts[e.sn] !== undefined)
+          cs.push(e.startPTS - (keyPts[e.sn] as number));
       }
       const c = cs.length > 0 ? median(cs) : 0;
       // The pipe arrival of each video pts (ms, rounded).
@@ -481,7 +532,9 @@ describe('live HLS (import --live + serve) in chromium with hls.js', () => {
         `  pipe: ${chunks} chunks, ${clock.blocks.length} blocks (${video.length} video, ${keys.length} keyframes at ${keys
           .slice(0, 3)
           .map((k) => k.ptsMs)
-          .join(', ')}… ms; ${audioTrack === null ? 0 : clock.blocks.length - video.length} audio); video block arrival − (T0 + pts): median ${f3(median(pipeLag) / 1000)} s, max ${f3(Math.max(...pipeLag) / 1000)} s; last chunk at T0 + ${f3((lastChunkAt - firstChunkAt) / 1000)} s; relay errors ${relayErrors}`,
+          .join(
+            ', ',
+          )}… ms; ${audioTrack === null ? 0 : clock.blocks.length - video.length} audio); video block arrival − (T0 + pts): median ${f3(median(pipeLag) / 1000)} s, max ${f3(Math.max(...pipeLag) / 1000)} s; last chunk at T0 + ${f3((lastChunkAt - firstChunkAt) / 1000)} s; relay errors ${relayErrors}`,
       );
 
       // Where the time goes, per segment k (1 ≤ k < last): when its last frame can exist (keyframe k+1 arrives), …
@@ -555,7 +608,9 @@ describe('live HLS (import --live + serve) in chromium with hls.js', () => {
       const checkpoints = seen.map((x) => ({ written: sizeReached(x.fileSize) ?? x.at, complete: x.finished ? x.cuts : Math.max(0, x.cuts - 1) }));
       const availableAt = (t: number) => checkpoints.filter((x) => x.written <= t).reduce((m, x) => Math.max(m, x.complete), 0);
       const firstHaving = (n: number) => checkpoints.find((x) => x.complete >= n)?.written ?? null;
-      const answers = log.hls.filter((e): e is Extract<LiveLog['hls'][number], { ev: 'level' }> => e.ev === 'level' && e.kind === 'main' && e.requested !== null && e.live);
+      const answers = log.hls.filter(
+        (e): e is Extract<LiveLog['hls'][number], { ev: 'level' }> => e.ev === 'level' && e.kind === 'main' && e.requested !== null && e.live,
+      );
       const staleBy: number[] = [];
       for (const e of answers) {
         const asked = pageWall(e.requested as number);
@@ -612,7 +667,10 @@ describe('live HLS (import --live + serve) in chromium with hls.js', () => {
         }
       }
       const errs = log.hls.filter((e): e is Extract<LiveLog['hls'][number], { ev: 'error' }> => e.ev === 'error');
-      if (errs.length > 0) summary.push(`  hls.js errors: ${errs.map((e) => `+${f2((pageWall(e.t) - firstChunkAt) / 1000)}s t=${f2(e.currentTime)} ${e.details}${e.fatal ? ' FATAL' : ''}`).join('; ')}`);
+      if (errs.length > 0)
+        summary.push(
+          `  hls.js errors: ${errs.map((e) => `+${f2((pageWall(e.t) - firstChunkAt) / 1000)}s t=${f2(e.currentTime)} ${e.details}${e.fatal ? ' FATAL' : ''}`).join('; ')}`,
+        );
 
       // ---- Assertions ----
       expect(final.fatal, 'no fatal player error').toBeNull();

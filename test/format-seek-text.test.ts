@@ -20,7 +20,7 @@ describe('§8.2 before the first keyframe', () => {
   it('the text states the fallback the reader implements', async () => {
     const text = section82();
     expect(text).not.toContain('None: there is no keyframe at or before T');
-    expect(text).toContain('None: T is before the track\'s first keyframe, and the seek gives that first keyframe instead');
+    expect(text).toContain("None: T is before the track's first keyframe, and the seek gives that first keyframe instead");
     expect(text).toContain('on equal pts the last such keyframe in file order');
     expect(text).toContain('Only a track with no entry with key_count > 0 (no keyframe at all, e.g. an empty track) has no result');
 

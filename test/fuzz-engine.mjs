@@ -241,9 +241,21 @@ export function mutate(rng, seed, crc32c) {
   const L = seed.layout;
   const allChunks = [...L.indexChunks, ...L.dataChunks, L.footer];
   const kind = rng.pick([
-    'bitflip', 'bitflip', 'byteset', 'insert', 'delete', 'truncate', 'append',
-    'chunk-length', 'chunk-length', 'u64-field', 'splice',
-    'reseal', 'reseal', 'reseal', 'reseal',
+    'bitflip',
+    'bitflip',
+    'byteset',
+    'insert',
+    'delete',
+    'truncate',
+    'append',
+    'chunk-length',
+    'chunk-length',
+    'u64-field',
+    'splice',
+    'reseal',
+    'reseal',
+    'reseal',
+    'reseal',
   ]);
   let bytes = src.slice();
   let resealed = false;
@@ -303,7 +315,8 @@ export function mutate(rng, seed, crc32c) {
       const a = rng.pick(allChunks);
       const b = rng.pick(allChunks);
       const aBytes = src.subarray(a.start, a.end);
-      if (rng.bool()) bytes = concat(src.subarray(0, b.start), aBytes, src.subarray(b.start)); // duplicate a before b
+      if (rng.bool())
+        bytes = concat(src.subarray(0, b.start), aBytes, src.subarray(b.start)); // duplicate a before b
       else if (a.start < b.start && a.end <= b.start) {
         bytes = concat(src.subarray(0, a.start), src.subarray(b.start, b.end), src.subarray(a.end, b.start), aBytes, src.subarray(b.end)); // swap
       } else bytes = concat(src.subarray(0, a.start), src.subarray(a.end)); // drop a
@@ -379,7 +392,8 @@ export async function runCase(lib, bytes, rng, context = {}) {
   }
   if (report.ok !== (report.failures.length === 0)) return fail('verify', new Error('ok disagrees with failures'));
   for (const f of report.failures) {
-    if (typeof f.code !== 'string' || (f.coreIndex === undefined && f.chunk === undefined)) return fail('verify', new Error(`failure names neither a block nor a chunk: ${JSON.stringify(f)}`));
+    if (typeof f.code !== 'string' || (f.coreIndex === undefined && f.chunk === undefined))
+      return fail('verify', new Error(`failure names neither a block nor a chunk: ${JSON.stringify(f)}`));
   }
   const tracks = reader.tracks();
   const n = reader.blockCount;
@@ -452,7 +466,8 @@ export async function runCase(lib, bytes, rng, context = {}) {
     }
     if (report.ok && !context.resealed && context.payloads) {
       const want = context.payloads[i];
-      if (want === undefined || !equalBytes(want, b.payload)) return fail(`readBlock(${i})`, new Error('verify ok on an unsealed mutation, but the payload differs from the seed'));
+      if (want === undefined || !equalBytes(want, b.payload))
+        return fail(`readBlock(${i})`, new Error('verify ok on an unsealed mutation, but the payload differs from the seed'));
     }
   }
   // A range over part of the file, with payloads.

@@ -38,7 +38,14 @@ beforeAll(async () => {
     for (const d of gopDecodeOrder()) {
       const display = g * GOP + d;
       const dts = (decodeIndex - 1) * FRAME;
-      await writer.writeBlock({ track: 'v', pts: display * FRAME, dts, duration: FRAME, keyframe: d === 0, payload: new TextEncoder().encode(`video ${display}`) });
+      await writer.writeBlock({
+        track: 'v',
+        pts: display * FRAME,
+        dts,
+        duration: FRAME,
+        keyframe: d === 0,
+        payload: new TextEncoder().encode(`video ${display}`),
+      });
       decodeIndex++;
       // Audio up to this video block's dts (20 ms = 960 ticks at 48 kHz).
       while ((audioPts / 48_000) * 90_000 <= dts) {
@@ -83,7 +90,7 @@ describe('makeDecodableGrant', () => {
     expect((error as H4mkError).code).toBe('E_KEY');
   });
 
-  it('widens the end to a later reference the window\'s frames need (B-frames before their P)', async () => {
+  it("widens the end to a later reference the window's frames need (B-frames before their P)", async () => {
     const reader = await withKey();
     // [7 s, 7.9 s): the B-frames at 7.84 and 7.88 s are decoded after the P at 7.92 s.
     const w = await decodableGrantWindow(reader, 'v', 7_000_000, 7_900_000);
@@ -95,7 +102,12 @@ describe('makeDecodableGrant', () => {
 
   it('no widening on a keyframe, on tracks whose blocks are all keyframes, or outside the track', async () => {
     const reader = await withKey();
-    expect(await decodableGrantWindow(reader, 'v', 6_000_000, 8_000_000)).toMatchObject({ fromUs: 6_000_000, toUs: 8_000_000, keyframeUs: null, widened: false });
+    expect(await decodableGrantWindow(reader, 'v', 6_000_000, 8_000_000)).toMatchObject({
+      fromUs: 6_000_000,
+      toUs: 8_000_000,
+      keyframeUs: null,
+      widened: false,
+    });
     expect(await decodableGrantWindow(reader, 'a', 7_010_000, 8_000_000)).toMatchObject({ fromUs: 7_010_000, toUs: 8_000_000, widened: false });
     expect(await decodableGrantWindow(reader, 'v', 60_000_000, 61_000_000)).toMatchObject({ fromUs: 60_000_000, widened: false });
     // Before the first keyframe nothing earlier decodes anything: the start stays.

@@ -117,7 +117,15 @@ export function makeSample(options: SampleOptions = {}): Sample {
   const controlEvents = options.controlEvents ?? gops * 3;
   const scale = options.scale ?? 1;
   const tracks: TrackOptions[] = [
-    { id: 'video_main', kind: 'video', codec: 'avc1.64001f', timescale: VIDEO_TIMESCALE, config: Uint8Array.of(1, 0x64, 0, 0x1f), name: 'Main', language: 'und' },
+    {
+      id: 'video_main',
+      kind: 'video',
+      codec: 'avc1.64001f',
+      timescale: VIDEO_TIMESCALE,
+      config: Uint8Array.of(1, 0x64, 0, 0x1f),
+      name: 'Main',
+      language: 'und',
+    },
     { id: 'audio_main', kind: 'audio', codec: 'opus', timescale: AUDIO_TIMESCALE, language: 'en', extra: { channels: 2 } },
     { id: 'control', kind: 'control', codec: 'json' },
   ];

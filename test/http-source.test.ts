@@ -366,7 +366,8 @@ describe.skipIf(NGINX_SKIPPED)('HttpSource against nginx', () => {
   });
 
   it('keeps a presigned-style query string verbatim', async () => {
-    const query = '?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20250101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=0123abcd';
+    const query =
+      '?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20250101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=0123abcd';
     const before = await mark();
     const source = await HttpSource.open(nginx.url(`tiny.bin${query}`));
     expect(same((await source.readHead(64)).bytes, file('tiny.bin').subarray(0, 64))).toBe(true);

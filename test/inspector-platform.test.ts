@@ -171,7 +171,9 @@ describe('web primitives give the bytes of node:crypto and the vectors', () => {
     const key = new Uint8Array(randomBytes(32));
     expect(toHex(webPrimitives.sha256(bytes))).toBe(toHex(new Uint8Array(createHash('sha256').update(bytes).digest())));
     expect(toHex(webPrimitives.sha256Parts(bytes.subarray(0, 10), bytes.subarray(10)))).toBe(toHex(webPrimitives.sha256(bytes)));
-    expect(toHex(webPrimitives.hmacSha256(key, bytes.subarray(0, 7), bytes.subarray(7)))).toBe(toHex(new Uint8Array(createHmac('sha256', key).update(bytes).digest())));
+    expect(toHex(webPrimitives.hmacSha256(key, bytes.subarray(0, 7), bytes.subarray(7)))).toBe(
+      toHex(new Uint8Array(createHmac('sha256', key).update(bytes).digest())),
+    );
     expect(webPrimitives.randomBytes(16)).toHaveLength(16);
   });
 
@@ -216,7 +218,14 @@ describe('WebCipher: WebCrypto HKDF and AES-GCM', () => {
   it('refuses a wrong key with E_KEY (key check) and a grant for another container', async () => {
     const c = VECTORS.containers[0] as VectorContainer;
     await rejectsWith(WebCipher.unlock(paramsOf(c), { secret: new Uint8Array(32) }, indexOf(c)), 'E_KEY');
-    await rejectsWith(WebCipher.unlock(paramsOf(c), { grant: { h4mk_grant: 1, container_id: '00'.repeat(16), track: 'v', track_number: 0, epoch_us: c.epoch_us, from_us: 0, to_us: 1, keys: [] } }, indexOf(c)), 'E_KEY');
+    await rejectsWith(
+      WebCipher.unlock(
+        paramsOf(c),
+        { grant: { h4mk_grant: 1, container_id: '00'.repeat(16), track: 'v', track_number: 0, epoch_us: c.epoch_us, from_us: 0, to_us: 1, keys: [] } },
+        indexOf(c),
+      ),
+      'E_KEY',
+    );
     await rejectsWith(WebCipher.unlock(paramsOf(c), { grant: { nonsense: true } }, indexOf(c)), 'E_KEY');
   });
 
@@ -362,7 +371,9 @@ describe('capped browser codecs', () => {
     expect(error).toBeInstanceOf(H4mkError);
     expect((error as H4mkError).code).toBe('E_DECOMPRESS');
     expect(toHex(decompressPayload(rawFrame(five, 5), COMPRESSIONS.indexOf('zstd'), 5, 1))).toBe(toHex(five));
-    expect(() => decompressPayload(new Uint8Array(deflateRawSync(new Uint8Array(5000))), COMPRESSIONS.indexOf('deflate'), 100, 2)).toThrow(/decompressed to 101 bytes/);
+    expect(() => decompressPayload(new Uint8Array(deflateRawSync(new Uint8Array(5000))), COMPRESSIONS.indexOf('deflate'), 100, 2)).toThrow(
+      /decompressed to 101 bytes/,
+    );
     expect(() => decompressPayload(Uint8Array.of(1), COMPRESSIONS.indexOf('brotli'), 1, 3)).toThrow(/brotli blocks cannot be read in the browser/);
   });
 
@@ -374,4 +385,3 @@ describe('capped browser codecs', () => {
     expect(capped.length).toBe(1001);
   });
 });
-

@@ -55,16 +55,36 @@ const videoOffsets: number[] = [];
 /** Every frame of each source: pts (s) and RGB24 pixels. */
 const references = new Map<string, { pts: number[]; frames: Uint8Array[] }>();
 
-
 /** Every video frame of `file` in presentation order, RGB24, with its pts; `matrix`: how ffmpeg converts YUV. */
-async function decodeAll(file: string, matrix: 'bt601' | 'bt709', [w, h]: readonly [number, number] = [W, H]): Promise<{ pts: number[]; frames: Uint8Array[] }> {
+async function decodeAll(
+  file: string,
+  matrix: 'bt601' | 'bt709',
+  [w, h]: readonly [number, number] = [W, H],
+): Promise<{ pts: number[]; frames: Uint8Array[] }> {
   const pts = (await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0', file]))
     .toString()
     .split('\n')
     .map((l) => l.trim().replace(/,$/, ''))
     .filter((l) => l !== '')
     .map(Number);
-  const raw = await run('ffmpeg', ['-v', 'error', '-nostdin', '-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf', `scale=${w}:${h}:in_color_matrix=${matrix}:in_range=tv`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+  const raw = await run('ffmpeg', [
+    '-v',
+    'error',
+    '-nostdin',
+    '-i',
+    file,
+    '-map',
+    '0:v:0',
+    '-fps_mode',
+    'passthrough',
+    '-vf',
+    `scale=${w}:${h}:in_color_matrix=${matrix}:in_range=tv`,
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    '-',
+  ]);
   const size = w * h * 3;
   if (raw.length !== pts.length * size) throw new Error(`${file}: ${raw.length / size} frames, ${pts.length} timestamps`);
   return { pts, frames: pts.map((_, i) => new Uint8Array(raw.buffer, raw.byteOffset + i * size, size)) };
@@ -92,8 +112,18 @@ function presentedIndex(pts: number[], t: number): number {
 
 const SOURCES: { name: string; file: string; matrix: 'bt601' | 'bt709'; size?: readonly [number, number]; make: (out: string) => Promise<unknown> }[] = [
   // The demo clip twice over (stream copy): its own H.264 (B-frames, untagged SD: BT.601) and AAC, 8 s.
-  { name: 'h264-aac', file: 'h264-aac.mp4', matrix: 'bt601', make: (out) => run('ffmpeg', ['-v', 'error', '-nostdin', '-y', '-stream_loop', '1', '-i', CLIP, '-c', 'copy', out]) },
-  { name: 'vp9-opus', file: 'vp9-opus.webm', matrix: 'bt709', make: (out) => synth(out, ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1', '-g', '50', '-b:v', '400k']) },
+  {
+    name: 'h264-aac',
+    file: 'h264-aac.mp4',
+    matrix: 'bt601',
+    make: (out) => run('ffmpeg', ['-v', 'error', '-nostdin', '-y', '-stream_loop', '1', '-i', CLIP, '-c', 'copy', out]),
+  },
+  {
+    name: 'vp9-opus',
+    file: 'vp9-opus.webm',
+    matrix: 'bt709',
+    make: (out) => synth(out, ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1', '-g', '50', '-b:v', '400k']),
+  },
   { name: 'av1-opus', file: 'av1-opus.webm', matrix: 'bt709', make: (out) => synth(out, av1Encoder()) },
   // Untagged (no colour description in the container or the sequence header), 640×360: drawn as ffmpeg
   // converts untagged video, BT.601 limited range, not as BT.709 (what chromium assumes).
@@ -151,8 +181,31 @@ beforeAll(async () => {
     references.set(s.name, await decodeAll(file, s.matrix, s.size));
   }
   await run(process.execPath, [MAIN, 'keygen', '-o', join(work, 'player.key')]);
-  await run(process.execPath, [MAIN, 'import', join(work, 'h264-aac.mp4'), '--encrypt', '--key-file', join(work, 'player.key'), '-o', join(served, 'encrypted.h4mk')]);
-  await run('ffmpeg', ['-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', 'sine=frequency=330:beep_factor=3:sample_rate=44100:duration=8', '-c:a', 'aac', '-b:a', '96k', join(work, 'audio.m4a')]);
+  await run(process.execPath, [
+    MAIN,
+    'import',
+    join(work, 'h264-aac.mp4'),
+    '--encrypt',
+    '--key-file',
+    join(work, 'player.key'),
+    '-o',
+    join(served, 'encrypted.h4mk'),
+  ]);
+  await run('ffmpeg', [
+    '-v',
+    'error',
+    '-nostdin',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=330:beep_factor=3:sample_rate=44100:duration=8',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '96k',
+    join(work, 'audio.m4a'),
+  ]);
   await run(process.execPath, [MAIN, 'import', join(work, 'audio.m4a'), '-o', join(served, 'audio-only.h4mk')]);
   const started = startServe(MAIN, served);
   server = started.child;
@@ -160,7 +213,16 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   context = await newContext({ viewport: { width: 1280, height: 900 } });
   mkdirSync(SCREENSHOTS, { recursive: true });
@@ -288,7 +350,8 @@ function checkStill(name: string, g: { frameUs: number; canvas: Uint8Array; vide
   expect(Math.abs((ref.pts[i] as number) - g.frameUs / 1e6), `${name}: the still is a source frame`).toBeLessThan(0.001);
   const at = psnr(g.canvas, ref.frames[i] as Uint8Array);
   expect(at, `${name}: still at ${g.frameUs / 1e6} s vs ffmpeg`).toBeGreaterThanOrEqual(30);
-  for (const j of [i - 1, i + 1]) if (ref.frames[j] !== undefined) expect(at, `${name}: closer to frame ${i} than to ${j}`).toBeGreaterThan(psnr(g.canvas, ref.frames[j] as Uint8Array));
+  for (const j of [i - 1, i + 1])
+    if (ref.frames[j] !== undefined) expect(at, `${name}: closer to frame ${i} than to ${j}`).toBeGreaterThan(psnr(g.canvas, ref.frames[j] as Uint8Array));
   // The paused <video>'s picture (colour as chromium converts it) best matches the same source frame:
   // playback is not shifted, and pausing seeks the element onto the frame it painted last. Searched
   // within ±12 frames: the looped demo clip repeats itself every 100 frames.
@@ -365,7 +428,9 @@ describe('inspector player', () => {
     }
     const line = readFileSync(join(work, 'player.key'), 'utf8').trim();
     const secret = Buffer.from(line.split(' ')[1] as string, 'base64');
-    for (const r of sent) for (const n of [line, secret.toString('base64'), secret.toString('base64url'), secret.toString('hex')]) expect(r.includes(n), 'a request carries the key').toBe(false);
+    for (const r of sent)
+      for (const n of [line, secret.toString('base64'), secret.toString('base64url'), secret.toString('hex')])
+        expect(r.includes(n), 'a request carries the key').toBe(false);
   });
 
   it('an audio-only container: waveform, playback, seeking; no video box or frame buttons', async () => {
@@ -388,12 +453,16 @@ describe('inspector player', () => {
       });
       const after = await until(page, 'playing after the seek to 6 s', (c) => c.seekMs !== '' && c.t - Number(c.shift) >= 6.3);
       // The waveform follows the clock while playing.
-      await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-testid=waveform]')?.dataset.centerUs) > 6_000_000, undefined, { timeout: 10_000 });
+      await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-testid=waveform]')?.dataset.centerUs) > 6_000_000, undefined, {
+        timeout: 10_000,
+      });
       await page.screenshot({ path: join(SCREENSHOTS, 'player-audio.png') });
       await page.click('[data-testid=play]');
       const paused = await until(page, 'paused', (c) => c.paused && c.state === 'paused');
       const at = Math.round((paused.t - Number(paused.shift)) * 1e6);
-      await page.waitForFunction((us) => Number(document.querySelector<HTMLElement>('[data-testid=waveform]')?.dataset.centerUs) === us, at, { timeout: 10_000 });
+      await page.waitForFunction((us) => Number(document.querySelector<HTMLElement>('[data-testid=waveform]')?.dataset.centerUs) === us, at, {
+        timeout: 10_000,
+      });
       expect(await page.getAttribute('[data-testid=waveform]', 'data-state')).toBe('drawn');
       expect(await page.locator('[data-testid=seek-stats] h3').textContent()).toBe('Audio only');
       figures.push(`  audio-only: first sound ${played.ttff} ms, seek while playing ${after.seekMs} ms`);
@@ -410,10 +479,14 @@ describe('inspector player', () => {
       const step = async (): Promise<{ requests: string; frameUs: string }> => {
         const seq = Number(await page.getAttribute('[data-testid=preview]', 'data-seq'));
         await page.click('[data-testid=next-frame]');
-        await page.waitForFunction((n) => {
-          const p = document.querySelector<HTMLElement>('[data-testid=preview]') as HTMLElement;
-          return Number(p.dataset.seq) > n && p.dataset.done === p.dataset.seq;
-        }, seq, { timeout: 15_000 });
+        await page.waitForFunction(
+          (n) => {
+            const p = document.querySelector<HTMLElement>('[data-testid=preview]') as HTMLElement;
+            return Number(p.dataset.seq) > n && p.dataset.done === p.dataset.seq;
+          },
+          seq,
+          { timeout: 15_000 },
+        );
         return {
           requests: (await page.getAttribute('[data-testid=seek-stats]', 'data-requests')) ?? '',
           frameUs: (await page.getAttribute('[data-testid=preview]', 'data-frame-us')) ?? '',

@@ -42,7 +42,12 @@ describe('inspector route', () => {
 
   it('serves each asset with its content type and immutable caching; nothing else', async () => {
     const assets = await readdir(join(ROOT, 'dist-web/assets'));
-    const types: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', wasm: 'application/wasm', map: 'application/json; charset=utf-8' };
+    const types: Record<string, string> = {
+      js: 'text/javascript; charset=utf-8',
+      css: 'text/css; charset=utf-8',
+      wasm: 'application/wasm',
+      map: 'application/json; charset=utf-8',
+    };
     for (const name of assets) {
       const r = await app.inject({ method: 'GET', url: `/assets/${name}` });
       expect(r.statusCode, name).toBe(200);

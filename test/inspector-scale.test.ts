@@ -114,7 +114,16 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   mkdirSync(SCREENSHOTS, { recursive: true });
 }, 240_000);
@@ -177,7 +186,9 @@ describe('inspector at scale', () => {
       await page.mouse.click(box.x + box.width * 0.25, box.y + box.height / 2);
       const clicked = await timelineWindow(page);
       const target = clicked.fromUs + (clicked.toUs - clicked.fromUs) * 0.25;
-      await expect.poll(async () => Number(await page.inputValue('[data-testid=seek-slider]')), { timeout: 15_000 }).toBeGreaterThan(target - (clicked.toUs - clicked.fromUs) * 0.01);
+      await expect
+        .poll(async () => Number(await page.inputValue('[data-testid=seek-slider]')), { timeout: 15_000 })
+        .toBeGreaterThan(target - (clicked.toUs - clicked.fromUs) * 0.01);
       expect(Number(await page.inputValue('[data-testid=seek-slider]'))).toBeLessThan(target + (clicked.toUs - clicked.fromUs) * 0.01);
       // Key 0: the whole container again, from the index.
       await page.focus('canvas.timeline[data-track=video_0]');
@@ -251,7 +262,10 @@ describe('a private server', () => {
   });
 
   it('a signed URL from h4mk share opens its container in the page', async () => {
-    const signed = run(['share', 'clip.h4mk', '--expires', '1h', '--base', privateBase, '--secret-file', join(work, 'secret')]).trim().split('\n').pop() as string;
+    const signed = run(['share', 'clip.h4mk', '--expires', '1h', '--base', privateBase, '--secret-file', join(work, 'secret')])
+      .trim()
+      .split('\n')
+      .pop() as string;
     expect(signed).toMatch(/\/v1\/containers\/clip\.h4mk\?expires=\d+&sig=/);
     const { page, requests } = await newPage();
     try {

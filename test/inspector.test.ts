@@ -43,9 +43,13 @@ const sent: { url: string; headers: Record<string, string>; body: string }[] = [
 
 /** `ffmpeg -ss T -i clip -frames:v 1 -f rawvideo -pix_fmt rgba`: the frame at T seconds. */
 function ffmpegFrame(seconds: number): Uint8Array {
-  const r = spawnSync('ffmpeg', ['-v', 'error', '-nostdin', '-ss', seconds.toFixed(6), '-i', CLIP, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], {
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    'ffmpeg',
+    ['-v', 'error', '-nostdin', '-ss', seconds.toFixed(6), '-i', CLIP, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'],
+    {
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr.toString()}`);
   const frame = new Uint8Array(r.stdout);
   if (frame.length !== WIDTH * HEIGHT * 4) throw new Error(`ffmpeg gave ${frame.length} bytes, expected ${WIDTH}x${HEIGHT} RGBA`);
@@ -176,7 +180,16 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   context.on('request', (request) => {
     void request.allHeaders().then(
@@ -205,7 +218,9 @@ describe('inspector', () => {
     const page = await context.newPage();
     await page.goto(`${base}/`);
     await page.waitForSelector('[data-testid=container-list][data-complete=true]');
-    const rows = await page.$$eval('[data-testid=container-list] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    const rows = await page.$$eval('[data-testid=container-list] tbody tr', (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+    );
     expect(rows.map((r) => r[0])).toEqual(['demo-encrypted.h4mk', 'demo.h4mk']);
     const [encrypted, plain] = rows as [string[], string[]];
     expect(plain[2]).toContain('video avc1.');

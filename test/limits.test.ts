@@ -24,7 +24,13 @@ async function expectLimit(promise: Promise<unknown> | (() => unknown), what: Re
 describe('reader limits: exact is accepted, one less is E_LIMIT', () => {
   it('maxIndexLength', async () => {
     for (const layout of ['tail', 'faststart'] as const) {
-      const bytes = await buildH4mkTracks([{ id: 'x', kind: 'data' }], [{ track: 'x', pts: 0, keyframe: true, payload: data(10) }], { pad: 'p'.repeat(500) }, undefined, { layout });
+      const bytes = await buildH4mkTracks(
+        [{ id: 'x', kind: 'data' }],
+        [{ track: 'x', pts: 0, keyframe: true, payload: data(10) }],
+        { pad: 'p'.repeat(500) },
+        undefined,
+        { layout },
+      );
       const reader = await openBytes(bytes);
       const n = reader.indexLength;
       expect(n).toBeGreaterThan(500);
@@ -178,7 +184,10 @@ describe('decompression bombs: original_length is a hard cap', () => {
    * stands between the reader and the bomb.
    */
   async function patchedContainer(name: Compression, declared: number): Promise<Uint8Array> {
-    const bytes = await buildH4mkTracks([{ id: 'x', kind: 'data', compression: name }], [{ track: 'x', pts: 0, keyframe: true, payload: new Uint8Array(1 << 20) }]);
+    const bytes = await buildH4mkTracks(
+      [{ id: 'x', kind: 'data', compression: name }],
+      [{ track: 'x', pts: 0, keyframe: true, payload: new Uint8Array(1 << 20) }],
+    );
     const layout = layoutOf(bytes);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const core = layout.dataChunks.find((c) => c.type === 'CORE') as ChunkPosition;

@@ -115,7 +115,22 @@ describe.skipIf(NGINX_SKIPPED)('live append: a slow writer followed locally and 
     const path = join(nginx.root, 'live.h4mk');
     const log = join(work, 'live.log');
     const url = nginx.url('live.h4mk');
-    const writer = start([CHILD, '--out', path, '--log', log, '--live', '--blocks', String(BLOCKS), '--delay-ms', String(DELAY_MS), '--checkpoint-ms', String(CHECKPOINT_MS), '--seed', String(SEED)]);
+    const writer = start([
+      CHILD,
+      '--out',
+      path,
+      '--log',
+      log,
+      '--live',
+      '--blocks',
+      String(BLOCKS),
+      '--delay-ms',
+      String(DELAY_MS),
+      '--checkpoint-ms',
+      String(CHECKPOINT_MS),
+      '--seed',
+      String(SEED),
+    ]);
     while (!writer.stdout().includes('"ready"')) {
       if (writer.child.exitCode !== null) throw new Error(writer.stderr());
       await new Promise((r) => setTimeout(r, 5));
@@ -128,8 +143,16 @@ describe.skipIf(NGINX_SKIPPED)('live append: a slow writer followed locally and 
     const tailFile = start([MAIN, 'tail', path, '--json', '--from-start', '--exit-on-finish', '--interval-ms', '50']);
     const tailUrl = start([MAIN, 'tail', url, '--json', '--from-start', '--exit-on-finish', '--interval-ms', '50', '--stats']);
     const [local, remote] = await Promise.all([
-      follow(() => FileSource.open(path), () => writerDone, 1),
-      follow(() => openAppendOnlyHttpSource(url), () => writerDone, 2),
+      follow(
+        () => FileSource.open(path),
+        () => writerDone,
+        1,
+      ),
+      follow(
+        () => openAppendOnlyHttpSource(url),
+        () => writerDone,
+        2,
+      ),
     ]);
     expect(await finished, writer.stderr()).toBe(0);
     const { begun, done } = writerLog(log);
@@ -184,7 +207,11 @@ describe.skipIf(NGINX_SKIPPED)('live append: a slow writer followed locally and 
       ['url', tailUrl],
     ] as const) {
       expect(await tail.done, `${name}: ${tail.stderr()}`).toBe(0);
-      const lines = tail.stdout().trim().split('\n').map((l) => JSON.parse(l) as { core_index?: number; stats?: { requests: number } });
+      const lines = tail
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { core_index?: number; stats?: { requests: number } });
       const blocks = lines.filter((l) => l.core_index !== undefined).map((l) => l.core_index);
       expect(blocks, name).toEqual(Array.from({ length: BLOCKS }, (_, i) => i));
       // It followed the growth (more than one open); how many polls fit in the run depends on the machine's speed,
@@ -199,7 +226,8 @@ describe.skipIf(NGINX_SKIPPED)('live append: a slow writer followed locally and 
     const stdin = pack.child.stdin;
     if (stdin === null) throw new Error('no stdin');
     stdin.write(`${JSON.stringify({ track: { id: 'v', kind: 'video', codec: 'opaque', timescale: 1000 } })}\n`);
-    const line = (i: number) => `${JSON.stringify({ track: 'v', pts: i * 40, keyframe: i % 10 === 0, payload_b64: Buffer.from(`frame ${i}`.repeat(20)).toString('base64') })}\n`;
+    const line = (i: number) =>
+      `${JSON.stringify({ track: 'v', pts: i * 40, keyframe: i % 10 === 0, payload_b64: Buffer.from(`frame ${i}`.repeat(20)).toString('base64') })}\n`;
     stdin.write(line(0));
     while (!existsSync(out)) await new Promise((r) => setTimeout(r, 5));
     const tail = start([MAIN, 'tail', nginx.url('packed-live.h4mk'), '--from-start', '--exit-on-finish', '--interval-ms', '40']);
@@ -232,7 +260,8 @@ describe.skipIf(NGINX_SKIPPED)('live append: a slow writer followed locally and 
     const sink = new MemorySink();
     const writer = await H4mkWriter.create(sink, { live: { checkpointMs: 0 } });
     writer.addTrack({ id: 'v', kind: 'video', codec: 'opaque' });
-    for (let i = 0; i < 10; i++) await writer.writeBlock({ track: 'v', ptsUs: i * 40_000, durationUs: 40_000, keyframe: true, payload: new TextEncoder().encode(`frame ${i}`) });
+    for (let i = 0; i < 10; i++)
+      await writer.writeBlock({ track: 'v', ptsUs: i * 40_000, durationUs: 40_000, keyframe: true, payload: new TextEncoder().encode(`frame ${i}`) });
     await writer.finish();
     const bytes = sink.bytes();
     // Where the fifth checkpoint's FOOT ends: the file a writer paused right after it leaves behind.

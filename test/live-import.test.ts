@@ -65,7 +65,10 @@ type LiveRun = {
  * exits. `stopAfterMs`: SIGTERM to h4mk that long after the first visible block.
  */
 async function liveRun(source: string, out: string, options: { format?: string; stopAfterMs?: number } = {}): Promise<LiveRun> {
-  const importer = spawn(process.execPath, [MAIN, 'import', '-', '-o', out, '--live', '--checkpoint-ms', String(CHECKPOINT_MS), '--json'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+  const importer = spawn(process.execPath, [MAIN, 'import', '-', '-o', out, '--live', '--checkpoint-ms', String(CHECKPOINT_MS), '--json'], {
+    cwd: dir,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   importer.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
@@ -73,7 +76,11 @@ async function liveRun(source: string, out: string, options: { format?: string; 
   importer.stdin.on('error', () => {}); // EPIPE once h4mk has stopped reading (SIGTERM)
   const done = new Promise<number | null>((resolve) => importer.once('close', (code) => resolve(code)));
   const ffmpegStart = performance.now();
-  const producer: ChildProcess = spawn('ffmpeg', ['-v', 'error', '-nostdin', '-re', '-i', source, '-map', '0', '-c', 'copy', '-f', options.format ?? 'matroska', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const producer: ChildProcess = spawn(
+    'ffmpeg',
+    ['-v', 'error', '-nostdin', '-re', '-i', source, '-map', '0', '-c', 'copy', '-f', options.format ?? 'matroska', '-'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const chunks: Buffer[] = [];
   const arrivals: { end: number; t: number }[] = [];
   let offset = 0;
@@ -162,7 +169,15 @@ async function blockLists(bytesOrPath: Uint8Array | string): Promise<{ tracks: u
       const m = { ...(t.extra.matroska as Record<string, unknown> | undefined) };
       // What only a whole file tells (BlockGroups, BlockDurations, lacing) is not known to a live import.
       for (const k of ['block_groups', 'block_durations', 'discard_padding', 'invisible', 'laced']) delete m[k];
-      return { id: t.id, kind: t.kind, codec: t.codec, config: Buffer.from(t.config).toString('hex'), timescale: t.timescale, language: t.language, extra: { ...t.extra, matroska: m } };
+      return {
+        id: t.id,
+        kind: t.kind,
+        codec: t.codec,
+        config: Buffer.from(t.config).toString('hex'),
+        timescale: t.timescale,
+        language: t.language,
+        extra: { ...t.extra, matroska: m },
+      };
     });
     return { tracks, blocks };
   } finally {
@@ -210,7 +225,21 @@ describe.skipIf(SKIP_FFMPEG)('import - --live: a Matroska stream from ffmpeg -re
     dir = mkdtempSync(join(tmpdir(), 'h4mk-live-import-'));
     const picture = ['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '6'];
     ffmpeg([...picture, '-c:v', 'libx264', '-g', '30', '-bf', '2', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', join(dir, 'h264-aac.mp4')]);
-    ffmpeg([...picture, '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-g', '30', '-c:a', 'libopus', '-shortest', join(dir, 'vp9-opus.webm')]);
+    ffmpeg([
+      ...picture,
+      '-c:v',
+      'libvpx-vp9',
+      '-deadline',
+      'realtime',
+      '-cpu-used',
+      '8',
+      '-g',
+      '30',
+      '-c:a',
+      'libopus',
+      '-shortest',
+      join(dir, 'vp9-opus.webm'),
+    ]);
   });
   afterAll(() => {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
@@ -267,7 +296,7 @@ describe.skipIf(SKIP_FFMPEG)('import - --live: a Matroska stream from ffmpeg -re
     expect(h4mk(['verify', out]).code).toBe(0);
   });
 
-  it('MPEG-TS on stdin: the file importer\'s tracks and blocks', async () => {
+  it("MPEG-TS on stdin: the file importer's tracks and blocks", async () => {
     const ts = join(dir, 'h264-aac.ts');
     ffmpeg(['-i', join(dir, 'h264-aac.mp4'), '-c', 'copy', '-f', 'mpegts', ts]);
     const r = h4mk(['import', '-', '-o', 'ts.h4mk', '--live', '--json'], readFileSync(ts));
@@ -335,7 +364,12 @@ async function* chunked(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
 function syntheticOpus(frames: Uint8Array[], opusHead: Uint8Array, lace: boolean): Uint8Array {
   const unknown = (id: number) => concat([idBytes(id), Uint8Array.of(0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)]);
   const parts: Uint8Array[] = [
-    element(Id.EBML, [uintElement(Id.EBMLVersion, 1), stringElement(Id.DocType, 'matroska'), uintElement(Id.DocTypeVersion, 4), uintElement(Id.DocTypeReadVersion, 2)]),
+    element(Id.EBML, [
+      uintElement(Id.EBMLVersion, 1),
+      stringElement(Id.DocType, 'matroska'),
+      uintElement(Id.DocTypeVersion, 4),
+      uintElement(Id.DocTypeReadVersion, 2),
+    ]),
     unknown(Id.Segment),
     element(Id.Info, [uintElement(Id.TimestampScale, 1_000_000), stringElement(Id.MuxingApp, 'test')]),
     element(Id.Tracks, [
@@ -354,7 +388,7 @@ function syntheticOpus(frames: Uint8Array[], opusHead: Uint8Array, lace: boolean
   for (let i = 0, n = 0; i < frames.length; i += per, n++) {
     if (i % 100 === 0) parts.push(unknown(Id.Cluster), uintElement(Id.Timestamp, i * 20));
     const group = frames.slice(i, i + per);
-    const lacing = group.length === 1 ? 0 : [1, 2, 3][n % 3] as number;
+    const lacing = group.length === 1 ? 0 : ([1, 2, 3][n % 3] as number);
     const sizes = group.map((f) => f.length);
     let head: number[] = [];
     if (lacing === 1) for (const s of sizes.slice(0, -1)) head.push(...Array(Math.floor(s / 255)).fill(255), s % 255);

@@ -134,7 +134,8 @@ describe('live writer', () => {
     const sink = new MemorySink();
     const writer = await H4mkWriter.create(sink, { live: { checkpointMs: 0 } });
     writer.addTrack({ id: 'v', kind: 'video', codec: 'opaque' });
-    for (let i = 0; i < 3; i++) await writer.writeBlock({ track: 'v', ptsUs: i * 40_000, durationUs: 40_000, keyframe: true, kind: 'I', payload: new TextEncoder().encode('H4MK') });
+    for (let i = 0; i < 3; i++)
+      await writer.writeBlock({ track: 'v', ptsUs: i * 40_000, durationUs: 40_000, keyframe: true, kind: 'I', payload: new TextEncoder().encode('H4MK') });
     await writer.finish();
     const bytes = sink.bytes();
     expect(bytes.length).toBe(1691);

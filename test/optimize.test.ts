@@ -94,7 +94,9 @@ describe('optimize', () => {
       expect(doc).toMatchObject({ layout: 'faststart', index_copied: true, verified: true });
       const text = spawnSync(process.execPath, [MAIN, 'optimize', output, '-o', join(dir, 'back.h4mk'), '--tail'], { encoding: 'utf8' });
       expect(text.status, text.stderr).toBe(0);
-      expect(text.stdout).toMatch(/^wrote .*back\.h4mk: tail layout, \d+ bytes, \d+ blocks in \d+ segments; index \d+ bytes copied verbatim; chain head [0-9a-f]{64}; verified OK\n$/);
+      expect(text.stdout).toMatch(
+        /^wrote .*back\.h4mk: tail layout, \d+ bytes, \d+ blocks in \d+ segments; index \d+ bytes copied verbatim; chain head [0-9a-f]{64}; verified OK\n$/,
+      );
       // A damaged block: the copy would carry the damage, so it is not published.
       const damaged = bytes.slice();
       damaged[200] = (damaged[200] as number) ^ 1;

@@ -134,7 +134,9 @@ describe('readSpan: everything to decode at a time, in one read', () => {
         for (const [i, b] of blocks.entries()) expect(Buffer.from(b.payload).equals(Buffer.from((brute[i] as Expected).payload))).toBe(true);
         // seek() may read one segment table; the span itself is one read.
         expect(source.reads.length - before).toBe(1);
-        const spanReads = source.reads.slice(before).filter((r) => r.length > 16 + 72 * 4096 || r.offset === (span as { keyframe: { span: { offset: number } } }).keyframe.span.offset);
+        const spanReads = source.reads
+          .slice(before)
+          .filter((r) => r.length > 16 + 72 * 4096 || r.offset === (span as { keyframe: { span: { offset: number } } }).keyframe.span.offset);
         expect(spanReads).toHaveLength(1);
       }
     });
@@ -157,7 +159,8 @@ describe('plan', () => {
       const before = source.reads.length;
       for await (const _ of reader.blocks(query)) void _;
       expect(source.reads.slice(before)).toEqual(plan.map((p) => ({ offset: p.offset, length: p.length })));
-      for (let i = 1; i < plan.length; i++) expect((plan[i] as { offset: number }).offset).toBeGreaterThan((plan[i - 1] as { offset: number; length: number }).offset);
+      for (let i = 1; i < plan.length; i++)
+        expect((plan[i] as { offset: number }).offset).toBeGreaterThan((plan[i - 1] as { offset: number; length: number }).offset);
     }
   });
 

@@ -8,7 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { crc32c, crc32cPortable, H4mkError } from '../src/node.js';
 import { Cursor, ByteWriter } from '../src/format/bytes.js';
 import { decodeChunk, encodeChunk } from '../src/format/chunk.js';
-import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, BLOCK_HEADER_LENGTH, CHUNK_OVERHEAD, DEFAULT_LIMITS, DIGEST_LENGTH, MAX_TIMESTAMP } from '../src/format/constants.js';
+import {
+  BIDX_ENTRY_LENGTH,
+  BIDX_HEADER_LENGTH,
+  BLOCK_HEADER_LENGTH,
+  CHUNK_OVERHEAD,
+  DEFAULT_LIMITS,
+  DIGEST_LENGTH,
+  MAX_TIMESTAMP,
+} from '../src/format/constants.js';
 import { createTrackSeekTable, decodeSeekTables, encodeSeekTables, type TrackSeekTable } from '../src/format/seek-table.js';
 import { decodeSegmentDirectory, encodeSegmentDirectory, minimalSegmentLength, type SegmentDirectory } from '../src/format/segment-directory.js';
 import { createSegmentTable, decodeSegmentTable, encodeSegmentTable, type SegmentTable } from '../src/format/segment-table.js';
@@ -42,7 +50,7 @@ function applyMutation(bytes: Uint8Array, m: { at: number; kind: string; value: 
   const out = bytes.slice();
   if (out.length === 0) return out;
   const at = m.at % out.length;
-  if (m.kind === 'xor') out[at] = (out[at] as number) ^ ((m.value & 0xff) || 1);
+  if (m.kind === 'xor') out[at] = (out[at] as number) ^ (m.value & 0xff || 1);
   else if (m.kind === 'set') out[at] = m.value & 0xff;
   else for (let i = 0; i < 4 && at + i < out.length; i++) out[at + i] = (m.value >>> (8 * i)) & 0xff;
   return out;

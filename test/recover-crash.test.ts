@@ -144,26 +144,32 @@ async function checkTrial(t: Trial, live: boolean): Promise<{ done: number; reco
 }
 
 describe('crash safety: SIGKILL at random moments, then recover', () => {
-  it(`${TRIALS} trials: recover restores exactly the blocks the writer logged as fully written`, async () => {
-    const rng = new Rng(SEED);
-    const started = Date.now();
-    const results: { done: number; recovered: number; finished: boolean }[] = [];
-    for (let n = 0; n < TRIALS; n += PARALLEL) {
-      // Some writers are short enough to finish before their kill: then the final path must hold the complete container.
-      const batch = Array.from({ length: Math.min(PARALLEL, TRIALS - n) }, (_, k) => runTrial(n + k, rng.int(0, 700), false, rng.bool(0.15) ? rng.int(5, 120) : 3000));
-      for (const t of await Promise.all(batch)) results.push({ ...(await checkTrial(t, false)), finished: t.finished });
-    }
-    const extra = results.filter((r) => r.recovered === r.done + 1).length;
-    console.info(
-      `crash trials: ${results.length} in ${((Date.now() - started) / 1000).toFixed(1)} s; blocks done per trial ` +
-        `${Math.min(...results.map((r) => r.done))}..${Math.max(...results.map((r) => r.done))}; ` +
-        `recovered = done in ${results.length - extra}, done + 1 (a block complete on disk, killed before its log line) in ${extra}; ` +
-        `${results.filter((r) => r.finished).length} finished before the kill`,
-    );
-    expect(results).toHaveLength(TRIALS);
-    // The kills landed at different moments: a spread of progress.
-    expect(new Set(results.map((r) => r.done)).size).toBeGreaterThan(TRIALS / 3);
-  }, Math.max(120_000, TRIALS * 2000));
+  it(
+    `${TRIALS} trials: recover restores exactly the blocks the writer logged as fully written`,
+    async () => {
+      const rng = new Rng(SEED);
+      const started = Date.now();
+      const results: { done: number; recovered: number; finished: boolean }[] = [];
+      for (let n = 0; n < TRIALS; n += PARALLEL) {
+        // Some writers are short enough to finish before their kill: then the final path must hold the complete container.
+        const batch = Array.from({ length: Math.min(PARALLEL, TRIALS - n) }, (_, k) =>
+          runTrial(n + k, rng.int(0, 700), false, rng.bool(0.15) ? rng.int(5, 120) : 3000),
+        );
+        for (const t of await Promise.all(batch)) results.push({ ...(await checkTrial(t, false)), finished: t.finished });
+      }
+      const extra = results.filter((r) => r.recovered === r.done + 1).length;
+      console.info(
+        `crash trials: ${results.length} in ${((Date.now() - started) / 1000).toFixed(1)} s; blocks done per trial ` +
+          `${Math.min(...results.map((r) => r.done))}..${Math.max(...results.map((r) => r.done))}; ` +
+          `recovered = done in ${results.length - extra}, done + 1 (a block complete on disk, killed before its log line) in ${extra}; ` +
+          `${results.filter((r) => r.finished).length} finished before the kill`,
+      );
+      expect(results).toHaveLength(TRIALS);
+      // The kills landed at different moments: a spread of progress.
+      expect(new Set(results.map((r) => r.done)).size).toBeGreaterThan(TRIALS / 3);
+    },
+    Math.max(120_000, TRIALS * 2000),
+  );
 
   it('live writers killed at random moments: a live open gives the last checkpoint, recover everything logged', async () => {
     const rng = new Rng(SEED + 1);

@@ -152,7 +152,7 @@ describe('recover', () => {
     }
   });
 
-  it('a segment forged consistently (block, its CRC, its table entry and table CRC) fails the SEGX cross-check: recovery ends at the segment\'s first block', async () => {
+  it("a segment forged consistently (block, its CRC, its table entry and table CRC) fails the SEGX cross-check: recovery ends at the segment's first block", async () => {
     const infos = await allInfos(originalReader);
     const segmentCount = originalReader.segmentCount;
     for (const seg of [0, Math.floor(segmentCount / 2), segmentCount - 1]) {

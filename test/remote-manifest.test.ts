@@ -54,11 +54,22 @@ describe.skipIf(NGINX_SKIPPED)('manifest over HTTP', () => {
     const local = JSON.parse((await run('node', [MAIN, 'manifest', join(nginx.root, 'long.h4mk'), '--json'])).stdout) as typeof remote;
     expect(remote.stats.requests).toBe(1);
     expect(remote.tracks).toEqual(local.tracks);
-    expect(remote.tracks[0]?.gop).toEqual({ keyframes: 900, min_us: 1_000_000, mean_us: 2_000_000, max_us: 3_000_000, min_frames: 25, mean_frames: 50, max_frames: 75 });
+    expect(remote.tracks[0]?.gop).toEqual({
+      keyframes: 900,
+      min_us: 1_000_000,
+      mean_us: 2_000_000,
+      max_us: 3_000_000,
+      min_frames: 25,
+      mean_frames: 50,
+      max_frames: 75,
+    });
   }, 60_000);
 
   it('block URL --index N: the open and one request (the segment of the block, its table included)', async () => {
-    const out = JSON.parse((await run('node', [MAIN, 'block', nginx.url('long.h4mk'), '--index', '60000', '--json', '--stats'])).stdout) as { stats: { requests: number }; core_index: number };
+    const out = JSON.parse((await run('node', [MAIN, 'block', nginx.url('long.h4mk'), '--index', '60000', '--json', '--stats'])).stdout) as {
+      stats: { requests: number };
+      core_index: number;
+    };
     expect(out.core_index).toBe(60000);
     expect(out.stats.requests).toBe(2);
   }, 60_000);

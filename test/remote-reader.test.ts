@@ -208,7 +208,12 @@ describe.skipIf(NGINX_SKIPPED)('reader and CLI over HTTP (nginx)', () => {
       const url = nginx.url('tail.h4mk');
       const local = join(work, 'tail.h4mk');
       await writeFile(local, bytesOf('tail.h4mk'));
-      for (const args of [['manifest'], ['seek', '--track', 'video_main', '--pts-us', '4000000'], ['range', '--from-us', '1000000', '--to-us', '3000000'], ['verify']]) {
+      for (const args of [
+        ['manifest'],
+        ['seek', '--track', 'video_main', '--pts-us', '4000000'],
+        ['range', '--from-us', '1000000', '--to-us', '3000000'],
+        ['verify'],
+      ]) {
         const remote = await h4mkAsync([args[0] as string, url, ...args.slice(1), '--json']);
         const file = await h4mkAsync([args[0] as string, local, ...args.slice(1), '--json']);
         expect(remote.code, remote.stderr).toBe(0);
@@ -236,13 +241,20 @@ describe.skipIf(NGINX_SKIPPED)('reader and CLI over HTTP (nginx)', () => {
       const text = await h4mkAsync(['seek', nginx.url('tail.h4mk'), '--track', 'video_main', '--pts-us', '7000000', '--stats']);
       expect(text.code).toBe(0);
       expect(text.stderr).toMatch(/^h4mk: stats: 1 request, \d+ bytes read in \d+ reads, \d+ from cache\n$/);
-      const json = JSON.parse((await h4mkAsync(['seek', nginx.url('fast.h4mk'), '--track', 'video_main', '--pts-us', '1000000', '--layout', 'faststart', '--stats', '--json'])).stdout) as {
+      const json = JSON.parse(
+        (await h4mkAsync(['seek', nginx.url('fast.h4mk'), '--track', 'video_main', '--pts-us', '1000000', '--layout', 'faststart', '--stats', '--json']))
+          .stdout,
+      ) as {
         stats: { source: string; requests: number; bytes: number };
       };
       expect(json.stats).toMatchObject({ source: 'http', requests: 1 });
-      const unhinted = JSON.parse((await h4mkAsync(['seek', nginx.url('fast.h4mk'), '--track', 'video_main', '--pts-us', '1000000', '--stats', '--json'])).stdout) as { stats: { requests: number } };
+      const unhinted = JSON.parse(
+        (await h4mkAsync(['seek', nginx.url('fast.h4mk'), '--track', 'video_main', '--pts-us', '1000000', '--stats', '--json'])).stdout,
+      ) as { stats: { requests: number } };
       expect(unhinted.stats.requests).toBe(2);
-      const file = JSON.parse((await h4mkAsync(['manifest', join(work, 'tail.h4mk'), '--stats', '--json'])).stdout) as { stats: { source: string; requests: number } };
+      const file = JSON.parse((await h4mkAsync(['manifest', join(work, 'tail.h4mk'), '--stats', '--json'])).stdout) as {
+        stats: { source: string; requests: number };
+      };
       expect(file.stats).toMatchObject({ source: 'file', requests: 0 });
     });
 
@@ -267,7 +279,8 @@ describe.skipIf(NGINX_SKIPPED)('reader and CLI over HTTP (nginx)', () => {
       let stripIfRange = false;
       const proxy: Server = createServer(async (req, res) => {
         const headers: Record<string, string> = {};
-        for (const h of ['range', 'if-range', 'if-match']) if (typeof req.headers[h] === 'string' && !(h === 'if-range' && stripIfRange)) headers[h] = req.headers[h] as string;
+        for (const h of ['range', 'if-range', 'if-match'])
+          if (typeof req.headers[h] === 'string' && !(h === 'if-range' && stripIfRange)) headers[h] = req.headers[h] as string;
         const upstream = await fetch(`http://127.0.0.1:${nginx.port}${req.url}`, { headers });
         const body = Buffer.from(await upstream.arrayBuffer());
         const out: Record<string, string> = {};

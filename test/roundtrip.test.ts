@@ -349,7 +349,14 @@ describe('writer misuse', () => {
   });
 
   it('validates the segment policy; undefined entries keep their defaults', async () => {
-    for (const segment of [{ maxBlocks: Number.NaN }, { maxBlocks: 2.5 }, { maxBlocks: 0 }, { maxBytes: -1 }, { maxDurationUs: Number.NaN }, { splitAtKeyframes: 'yes' as never }]) {
+    for (const segment of [
+      { maxBlocks: Number.NaN },
+      { maxBlocks: 2.5 },
+      { maxBlocks: 0 },
+      { maxBytes: -1 },
+      { maxDurationUs: Number.NaN },
+      { splitAtKeyframes: 'yes' as never },
+    ]) {
       const error = await caught(() => H4mkWriter.create(new MemorySink(), { segment }));
       expect(error instanceof RangeError || error instanceof TypeError, JSON.stringify(segment)).toBe(true);
     }
@@ -434,7 +441,12 @@ describe('file output is atomic', () => {
 
   it('options rejected by create leave no temporary file', async () => {
     const path = join(dir, 'rejected.h4mk');
-    for (const options of [{ meta: [] as never }, { layout: 'sideways' as never }, { compression: 'lz4' as never }, { layout: 'faststart' as const, segment: { maxBlocks: 0 } }]) {
+    for (const options of [
+      { meta: [] as never },
+      { layout: 'sideways' as never },
+      { compression: 'lz4' as never },
+      { layout: 'faststart' as const, segment: { maxBlocks: 0 } },
+    ]) {
       expect(await caught(() => FileSink.create(path).then((sink) => H4mkWriter.create(sink, options)))).toBeInstanceOf(Error);
       expect((await readdir(dir)).filter((f) => f.includes('rejected'))).toEqual([]);
     }
@@ -456,7 +468,13 @@ describe('file output is atomic', () => {
 describe('empty containers', () => {
   for (const layout of ALL_LAYOUTS) {
     it(`${layout}: tracks but zero blocks, and no tracks at all, are valid`, async () => {
-      for (const tracks of [[{ id: 'v', kind: 'video' as const, timescale: 90000 }, { id: 'a', kind: 'audio' as const }], []]) {
+      for (const tracks of [
+        [
+          { id: 'v', kind: 'video' as const, timescale: 90000 },
+          { id: 'a', kind: 'audio' as const },
+        ],
+        [],
+      ]) {
         const sink = new MemorySink();
         const writer = await H4mkWriter.create(sink, { layout });
         for (const t of tracks) writer.addTrack(t);
@@ -469,9 +487,7 @@ describe('empty containers', () => {
         expect(reader.blockCount).toBe(0);
         expect(reader.segmentCount).toBe(0);
         expect(reader.layout).toBe(layout);
-        expect(reader.tracks().map((t) => [t.id, t.blockCount, t.keyframeCount, t.firstPts, t.lastPts])).toEqual(
-          tracks.map((t) => [t.id, 0, 0, null, null]),
-        );
+        expect(reader.tracks().map((t) => [t.id, t.blockCount, t.keyframeCount, t.firstPts, t.lastPts])).toEqual(tracks.map((t) => [t.id, 0, 0, null, null]));
         for (const t of tracks) expect(await reader.seek(t.id, 1e9)).toBeNull();
         expect(await reader.seekAll(0)).toEqual(Object.fromEntries(tracks.map((t) => [t.id, null])));
         const all = [];

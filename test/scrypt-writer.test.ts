@@ -24,7 +24,12 @@ describe('writer scrypt parameters', () => {
   });
 
   it('above the format bounds: E_LIMIT on CRYP, before any work', async () => {
-    for (const scrypt of [{ log2N: SCRYPT_BOUNDS.maxLog2N + 1 }, { log2N: 4, r: SCRYPT_BOUNDS.maxR + 1 }, { log2N: 4, p: SCRYPT_BOUNDS.maxP + 1 }, { log2N: 24, r: 64, p: 16 }]) {
+    for (const scrypt of [
+      { log2N: SCRYPT_BOUNDS.maxLog2N + 1 },
+      { log2N: 4, r: SCRYPT_BOUNDS.maxR + 1 },
+      { log2N: 4, p: SCRYPT_BOUNDS.maxP + 1 },
+      { log2N: 24, r: 64, p: 16 },
+    ]) {
       const started = performance.now();
       const error = (await caught(() => create(scrypt))) as H4mkError;
       expect([error.code, error.chunk], JSON.stringify(scrypt)).toEqual(['E_LIMIT', 'CRYP']);

@@ -49,8 +49,10 @@ function queryTargets(rng: Rng, infos: readonly BlockInfo[], trackId: string, n:
       const b = rng.pick(mine);
       out.push(b.ptsUs + rng.int(-2, 2));
     } else if (r < 0.8) out.push(rng.int(lo - 500_000, hi + 500_000));
-    else if (r < 0.9) out.push(lo - rng.int(1, 10_000_000)); // before the first keyframe
-    else if (r < 0.95) out.push(hi + rng.int(0, 10_000_000)); // after the last block
+    else if (r < 0.9)
+      out.push(lo - rng.int(1, 10_000_000)); // before the first keyframe
+    else if (r < 0.95)
+      out.push(hi + rng.int(0, 10_000_000)); // after the last block
     else out.push(rng.int(lo, hi) + rng.float()); // fractional µs
   }
   return out;
@@ -88,7 +90,11 @@ beforeAll(async () => {
     // Segments cut at every video keyframe (GOP): several audio keyframes per segment.
     { name: 'gop-segments', seed: 11, options: {} },
     // Small segments not aligned to keyframes: many segments without a video keyframe.
-    { name: 'small-segments', seed: 12, options: { segment: { maxBlocks: 13, splitAtKeyframes: false }, layout: 'faststart' as const, compression: 'zstd' as const } },
+    {
+      name: 'small-segments',
+      seed: 12,
+      options: { segment: { maxBlocks: 13, splitAtKeyframes: false }, layout: 'faststart' as const, compression: 'zstd' as const },
+    },
     // Large segments: several video keyframes per segment too.
     { name: 'large-segments', seed: 13, options: { segment: { maxBlocks: 200, splitAtKeyframes: false, maxDurationUs: 1e12 } } },
   ];
@@ -106,7 +112,9 @@ describe('fixtures', () => {
       expect(f.reader.tracks().map((t) => t.timescale)).toEqual([90000, 48000, 1_000_000]);
       // Audio: several keyframes inside one segment.
       const audioKeysPerSegment = new Map<number, number>();
-      for (const b of f.infos) if (b.trackId === 'audio_main') audioKeysPerSegment.set(f.reader.segmentOf(b.coreIndex), (audioKeysPerSegment.get(f.reader.segmentOf(b.coreIndex)) ?? 0) + 1);
+      for (const b of f.infos)
+        if (b.trackId === 'audio_main')
+          audioKeysPerSegment.set(f.reader.segmentOf(b.coreIndex), (audioKeysPerSegment.get(f.reader.segmentOf(b.coreIndex)) ?? 0) + 1);
       expect(Math.max(...audioKeysPerSegment.values())).toBeGreaterThan(3);
       // Control: keyframes with equal pts exist (ties).
       const controlKeys = f.infos.filter((b) => b.trackId === 'control' && b.keyframe);
@@ -114,7 +122,9 @@ describe('fixtures', () => {
     }
     const large = fixtures.find((f) => f.name === 'large-segments') as Fixture;
     const videoKeysPerSegment = new Map<number, number>();
-    for (const b of large.infos) if (b.trackId === 'video_main' && b.keyframe) videoKeysPerSegment.set(large.reader.segmentOf(b.coreIndex), (videoKeysPerSegment.get(large.reader.segmentOf(b.coreIndex)) ?? 0) + 1);
+    for (const b of large.infos)
+      if (b.trackId === 'video_main' && b.keyframe)
+        videoKeysPerSegment.set(large.reader.segmentOf(b.coreIndex), (videoKeysPerSegment.get(large.reader.segmentOf(b.coreIndex)) ?? 0) + 1);
     expect(Math.max(...videoKeysPerSegment.values())).toBeGreaterThan(2);
   });
 });

@@ -14,7 +14,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeys, H4mkReader, MemorySink, MemorySource, signContainer, writeSealed } from '../src/node.js';
 import { build } from '../src/server/app.js';
 import { signedUrl } from '../src/server/signed-url.js';
-import { type Client, injectClient, makeServerFixture, parseMultipart, READ_TOKEN, type ServerFixture, SHARE_SECRET, snapshot, socketClient, WRITE_TOKEN } from './support/server-fixtures.js';
+import {
+  type Client,
+  injectClient,
+  makeServerFixture,
+  parseMultipart,
+  READ_TOKEN,
+  type ServerFixture,
+  SHARE_SECRET,
+  snapshot,
+  socketClient,
+  WRITE_TOKEN,
+} from './support/server-fixtures.js';
 import { makeSample, writeSample } from './helpers.js';
 import { NGINX_SKIPPED, type Nginx, startNginx } from './support/nginx.js';
 
@@ -43,7 +54,12 @@ const auth = { authorization: `Bearer ${WRITE_TOKEN}` };
 beforeAll(async () => {
   fx = await makeServerFixture();
   for (const [name, bytes] of fx.files) if (name !== 'garbage.h4mk') readers.set(name, await H4mkReader.open(new MemorySource(bytes)));
-  app = await build({ dir: fx.dir, writeToken: WRITE_TOKEN, revalidateMs: 0, logger: { level: 'info', stream: { write: (line) => void logLines.push(line) } } });
+  app = await build({
+    dir: fx.dir,
+    writeToken: WRITE_TOKEN,
+    revalidateMs: 0,
+    logger: { level: 'info', stream: { write: (line) => void logLines.push(line) } },
+  });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   socket = socketClient(base);
 });
@@ -76,7 +92,15 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
     const all = await client({ url: '/v1/containers?limit=1000' });
     expect(all.status).toBe(200);
     const names = all.json().items.map((i: { name: string }) => i.name);
-    expect(names.filter((n: string) => !n.startsWith('upload-'))).toEqual(['alias.h4mk', 'big.h4mk', 'fast.h4mk', 'garbage.h4mk', 'movie.h4mk', 'sealed.h4mk', 'secret.h4mk']);
+    expect(names.filter((n: string) => !n.startsWith('upload-'))).toEqual([
+      'alias.h4mk',
+      'big.h4mk',
+      'fast.h4mk',
+      'garbage.h4mk',
+      'movie.h4mk',
+      'sealed.h4mk',
+      'secret.h4mk',
+    ]);
     const movie = all.json().items.find((i: { name: string }) => i.name === 'movie.h4mk');
     expect(movie).toEqual({ name: 'movie.h4mk', size: bytesOf('movie.h4mk').length, modified: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
     const paged: string[] = [];
@@ -100,9 +124,35 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
       const m = r.json();
       const lib = reader(name);
       expect(Object.keys(m).sort()).toEqual(
-        ['block_count', 'chain_head', 'encrypted', 'encryption', 'etag', 'file_size', 'format_version', 'index_length', 'index_offset', 'layout', 'meta', 'name', 'safe', 'seal', 'sealed', 'segment_count', 'tracks'].sort(),
+        [
+          'block_count',
+          'chain_head',
+          'encrypted',
+          'encryption',
+          'etag',
+          'file_size',
+          'format_version',
+          'index_length',
+          'index_offset',
+          'layout',
+          'meta',
+          'name',
+          'safe',
+          'seal',
+          'sealed',
+          'segment_count',
+          'tracks',
+        ].sort(),
       );
-      expect(m).toMatchObject({ name, file_size: lib.fileSize, layout: lib.layout, block_count: lib.blockCount, segment_count: lib.segmentCount, chain_head: lib.chainHead, encrypted: lib.encrypted });
+      expect(m).toMatchObject({
+        name,
+        file_size: lib.fileSize,
+        layout: lib.layout,
+        block_count: lib.blockCount,
+        segment_count: lib.segmentCount,
+        chain_head: lib.chainHead,
+        encrypted: lib.encrypted,
+      });
       expect(m.tracks.map((t: { id: string }) => t.id)).toEqual(lib.tracks().map((t) => t.id));
       expect(m.tracks[0].block_count).toBe(lib.tracks()[0]?.blockCount);
       const raw = await client({ method: 'HEAD', url: `/v1/containers/${name}` });
@@ -114,7 +164,12 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
 
   it('GET …/seek matches reader.seek, before the first keyframe too', async () => {
     const lib = reader('movie.h4mk');
-    for (const [track, pts] of [['video_main', 1_000_000], ['audio_main', 333_333], ['video_main', 0], ['control', 2_500_000]] as const) {
+    for (const [track, pts] of [
+      ['video_main', 1_000_000],
+      ['audio_main', 333_333],
+      ['video_main', 0],
+      ['control', 2_500_000],
+    ] as const) {
       const r = await client({ url: `/v1/containers/movie.h4mk/seek?track=${track}&pts_us=${pts}` });
       expect(r.status).toBe(200);
       const hit = await lib.seek(track, pts);
@@ -153,7 +208,16 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
     const one = (await client({ url: '/v1/containers/movie.h4mk/range?track=video_main&keyframes_only=true' })).json();
     expect(one.blocks.every((b: { keyframe: boolean; track: string }) => b.keyframe && b.track === 'video_main')).toBe(true);
     const info = await lib.blockInfo(one.blocks[1].core_index);
-    expect(one.blocks[1]).toMatchObject({ offset: info.offset, chunk_length: info.chunkLength, sha256: Buffer.from(info.digest).toString('hex'), pts_us: info.ptsUs, pts: info.pts, dts: info.dts, duration: info.duration, end_of_track: info.endOfTrack });
+    expect(one.blocks[1]).toMatchObject({
+      offset: info.offset,
+      chunk_length: info.chunkLength,
+      sha256: Buffer.from(info.digest).toString('hex'),
+      pts_us: info.ptsUs,
+      pts: info.pts,
+      dts: info.dts,
+      duration: info.duration,
+      end_of_track: info.endOfTrack,
+    });
   });
 
   it('GET …/plan matches reader.plan', async () => {
@@ -161,7 +225,11 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
     const r = await client({ url: '/v1/containers/movie.h4mk/plan?from_us=1000000&to_us=2000000&from_keyframe=true&max_gap=0' });
     expect(r.status).toBe(200);
     const planned = await lib.plan({ fromUs: 1_000_000, toUs: 2_000_000, fromKeyframe: true }, { maxGap: 0 });
-    expect(r.json()).toEqual({ requests: planned.length, bytes: planned.reduce((n, p) => n + p.length, 0), ranges: planned.map((p) => ({ offset: p.offset, length: p.length, segments: p.segments })) });
+    expect(r.json()).toEqual({
+      requests: planned.length,
+      bytes: planned.reduce((n, p) => n + p.length, 0),
+      ranges: planned.map((p) => ({ offset: p.offset, length: p.length, segments: p.segments })),
+    });
   });
 
   it('GET …/blocks/{i}: stored bytes, or decompressed, with block headers and a per-representation ETag', async () => {
@@ -203,7 +271,14 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
     for (const name of ['movie.h4mk', 'secret.h4mk', 'sealed.h4mk']) {
       const r = await client({ url: `/v1/containers/${name}/verify` });
       expect(r.status).toBe(200);
-      expect(r.json()).toMatchObject({ name, ok: true, block_count: reader(name).blockCount, blocks_checked: reader(name).blockCount, failed_blocks: [], chain_head: reader(name).chainHead });
+      expect(r.json()).toMatchObject({
+        name,
+        ok: true,
+        block_count: reader(name).blockCount,
+        blocks_checked: reader(name).blockCount,
+        failed_blocks: [],
+        chain_head: reader(name).chainHead,
+      });
     }
   });
 
@@ -273,11 +348,21 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
     expect(byName.status).toBe(200);
     expect(byName.json()).toMatchObject({ name: 'movie.h4mk', chain_head: lib.chainHead, block_count: lib.blockCount });
     const before = await snapshot(fx.dir);
-    const byBody = await client({ method: 'POST', url: '/video/manifest', headers: { 'content-type': 'application/octet-stream' }, body: bytesOf('fast.h4mk') });
+    const byBody = await client({
+      method: 'POST',
+      url: '/video/manifest',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: bytesOf('fast.h4mk'),
+    });
     expect(byBody.status).toBe(200);
     expect(byBody.json()).toMatchObject({ name: null, etag: null, layout: 'faststart', chain_head: reader('fast.h4mk').chainHead });
     // Python's requests sends bytes without a Content-Type; curl --data-binary as a form.
-    const untyped = await client({ method: 'POST', url: '/video/manifest', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: bytesOf('movie.h4mk') });
+    const untyped = await client({
+      method: 'POST',
+      url: '/video/manifest',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: bytesOf('movie.h4mk'),
+    });
     expect(untyped.json().chain_head).toBe(lib.chainHead);
     expect(await snapshot(fx.dir)).toBe(before);
 
@@ -297,10 +382,22 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
 
   it('PUT and DELETE /v1/containers/{name}: create, replace, preconditions, delete', async () => {
     const name = `upload-${mode}.h4mk`;
-    const created = await client({ method: 'PUT', url: `/v1/containers/${name}`, headers: { ...auth, 'content-type': 'application/octet-stream' }, body: bytesOf('movie.h4mk') });
+    const created = await client({
+      method: 'PUT',
+      url: `/v1/containers/${name}`,
+      headers: { ...auth, 'content-type': 'application/octet-stream' },
+      body: bytesOf('movie.h4mk'),
+    });
     expect(created.status).toBe(201);
     const c = created.json();
-    expect(c).toEqual({ name, created: true, size: bytesOf('movie.h4mk').length, etag: expect.any(String), chain_head: reader('movie.h4mk').chainHead, block_count: reader('movie.h4mk').blockCount });
+    expect(c).toEqual({
+      name,
+      created: true,
+      size: bytesOf('movie.h4mk').length,
+      etag: expect.any(String),
+      chain_head: reader('movie.h4mk').chainHead,
+      block_count: reader('movie.h4mk').blockCount,
+    });
     expect(created.headers.location).toBe(`/v1/containers/${name}`);
     const served = await client({ url: `/v1/containers/${name}` });
     expect(same(served.body, bytesOf('movie.h4mk'))).toBe(true);
@@ -309,8 +406,12 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
     // Cached by the block cache under this version's ETag: it must not outlive the version.
     const blockBefore = await client({ url: `/v1/containers/${name}/blocks/0` });
     expect(same(blockBefore.body, (await reader('movie.h4mk').readBlock(0, { decompress: false })).payload)).toBe(true);
-    expect((await client({ method: 'PUT', url: `/v1/containers/${name}`, headers: { ...auth, 'if-none-match': '*' }, body: bytesOf('fast.h4mk') })).status).toBe(412);
-    expect((await client({ method: 'PUT', url: `/v1/containers/${name}`, headers: { ...auth, 'if-match': '"not-it"' }, body: bytesOf('fast.h4mk') })).status).toBe(412);
+    expect(
+      (await client({ method: 'PUT', url: `/v1/containers/${name}`, headers: { ...auth, 'if-none-match': '*' }, body: bytesOf('fast.h4mk') })).status,
+    ).toBe(412);
+    expect(
+      (await client({ method: 'PUT', url: `/v1/containers/${name}`, headers: { ...auth, 'if-match': '"not-it"' }, body: bytesOf('fast.h4mk') })).status,
+    ).toBe(412);
     const replaced = await client({ method: 'PUT', url: `/v1/containers/${name}`, headers: { ...auth, 'if-match': c.etag }, body: bytesOf('fast.h4mk') });
     expect(replaced.status).toBe(200);
     expect(replaced.json()).toMatchObject({ created: false, chain_head: reader('fast.h4mk').chainHead });
@@ -331,7 +432,20 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
   it('GET /openapi.json and /docs', async () => {
     const doc = (await client({ url: '/openapi.json' })).json();
     expect(doc.openapi).toBe('3.0.3');
-    for (const path of ['/v1/containers', '/v1/containers/{name}', '/v1/containers/{name}/manifest', '/v1/containers/{name}/seek', '/v1/containers/{name}/range', '/v1/containers/{name}/plan', '/v1/containers/{name}/blocks/{core_index}', '/v1/containers/{name}/verify', '/video/manifest', '/video/seek_to_block', '/video/block', '/healthz']) {
+    for (const path of [
+      '/v1/containers',
+      '/v1/containers/{name}',
+      '/v1/containers/{name}/manifest',
+      '/v1/containers/{name}/seek',
+      '/v1/containers/{name}/range',
+      '/v1/containers/{name}/plan',
+      '/v1/containers/{name}/blocks/{core_index}',
+      '/v1/containers/{name}/verify',
+      '/video/manifest',
+      '/video/seek_to_block',
+      '/video/block',
+      '/healthz',
+    ]) {
       expect(doc.paths[path], path).toBeDefined();
     }
     expect(Object.keys(doc.paths['/v1/containers/{name}']).sort()).toEqual(['delete', 'get', 'head', 'put']);
@@ -341,7 +455,11 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
   });
 
   it('CORS: preflight for ranged reads, exposed headers', async () => {
-    const pre = await client({ method: 'OPTIONS', url: '/v1/containers/movie.h4mk', headers: { origin: 'https://inspector.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'range, if-range' } });
+    const pre = await client({
+      method: 'OPTIONS',
+      url: '/v1/containers/movie.h4mk',
+      headers: { origin: 'https://inspector.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'range, if-range' },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers['access-control-allow-origin']).toBe('*');
     expect(pre.headers['access-control-allow-headers']).toMatch(/Range/);
@@ -360,7 +478,10 @@ describe('contracts that are not per request', () => {
       for (const [method, op] of Object.entries(methods)) {
         operations++;
         const codes = Object.keys(op.responses);
-        expect(codes.some((c) => /^2/.test(c)), `${method} ${path}`).toBe(true);
+        expect(
+          codes.some((c) => /^2/.test(c)),
+          `${method} ${path}`,
+        ).toBe(true);
         if (path !== '/healthz') expect(codes, `${method} ${path}`).toEqual(expect.arrayContaining(['4XX', '5XX']));
       }
     }
@@ -383,15 +504,25 @@ describe('contracts that are not per request', () => {
   });
 
   it('logs: JSON lines with request ids; never tokens, signatures or query strings', async () => {
-    const locked = await build({ dir: fx.dir, writeToken: WRITE_TOKEN, readToken: READ_TOKEN, shareSecret: SHARE_SECRET, logger: { level: 'info', stream: { write: (l) => void logLines.push(l) } } });
+    const locked = await build({
+      dir: fx.dir,
+      writeToken: WRITE_TOKEN,
+      readToken: READ_TOKEN,
+      shareSecret: SHARE_SECRET,
+      logger: { level: 'info', stream: { write: (l) => void logLines.push(l) } },
+    });
     try {
       const url = new URL(signedUrl('http://x/', 'movie.h4mk', SHARE_SECRET, Math.floor(Date.now() / 1000) + 60));
       const signedPath = `${url.pathname}${url.search}`;
       const c = injectClient(locked);
       expect((await c({ url: signedPath, headers: { 'x-request-id': 'req-signed-1', range: 'bytes=0-1' } })).status).toBe(206);
-      expect((await c({ url: '/v1/containers/movie.h4mk/manifest', headers: { authorization: `Bearer ${READ_TOKEN}`, 'x-request-id': 'req-token-1' } })).status).toBe(200);
+      expect(
+        (await c({ url: '/v1/containers/movie.h4mk/manifest', headers: { authorization: `Bearer ${READ_TOKEN}`, 'x-request-id': 'req-token-1' } })).status,
+      ).toBe(200);
       expect((await c({ url: '/v1/containers/movie.h4mk/manifest', headers: { authorization: 'Bearer wrong-token-xxxxxxxx' } })).status).toBe(401);
-      expect((await c({ method: 'PUT', url: '/v1/containers/x.h4mk', headers: { authorization: `Bearer ${WRITE_TOKEN}` }, body: new Uint8Array(10) })).status).toBe(422);
+      expect(
+        (await c({ method: 'PUT', url: '/v1/containers/x.h4mk', headers: { authorization: `Bearer ${WRITE_TOKEN}` }, body: new Uint8Array(10) })).status,
+      ).toBe(422);
       expect((await c({ url: `/nowhere${url.search}` })).status).toBe(404);
     } finally {
       await locked.close();
@@ -403,7 +534,14 @@ describe('contracts that are not per request', () => {
     const entries = logLines.map((l) => JSON.parse(l) as { reqId?: string; req?: { path?: string }; msg: string });
     const signed = entries.filter((e) => e.reqId === 'req-signed-1');
     // One line per request, when it completes: method, path (no query), status, time, request id.
-    expect(signed).toEqual([expect.objectContaining({ msg: 'request completed', req: { method: 'GET', path: '/v1/containers/movie.h4mk', remoteAddress: expect.any(String) }, res: { statusCode: 206 }, responseTime: expect.any(Number) })]);
+    expect(signed).toEqual([
+      expect.objectContaining({
+        msg: 'request completed',
+        req: { method: 'GET', path: '/v1/containers/movie.h4mk', remoteAddress: expect.any(String) },
+        res: { statusCode: 206 },
+        responseTime: expect.any(Number),
+      }),
+    ]);
     expect(entries.some((e) => e.reqId === 'req-token-1')).toBe(true);
   });
 
@@ -462,7 +600,11 @@ describe.skipIf(NGINX_SKIPPED)('origin mode: the same containers read from nginx
   it('serves the same answers as local mode', async () => {
     const local = injectClient(app);
     const c = injectClient(remote);
-    for (const url of ['/v1/containers/movie.h4mk/manifest', '/v1/containers/fast.h4mk/seek?track=audio_main&pts_us=1500000', '/v1/containers/movie.h4mk/verify']) {
+    for (const url of [
+      '/v1/containers/movie.h4mk/manifest',
+      '/v1/containers/fast.h4mk/seek?track=audio_main&pts_us=1500000',
+      '/v1/containers/movie.h4mk/verify',
+    ]) {
       const a = await local({ url });
       const b = await c({ url });
       expect(b.status, url).toBe(200);

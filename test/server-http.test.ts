@@ -52,7 +52,9 @@ async function curl(url: string, args: string[] = []): Promise<CurlResult> {
   const dir = mkdtempSync(join(tmpdir(), 'h4mk-curl-'));
   try {
     await execFileAsync('curl', ['-s', '-S', '--path-as-is', '-D', join(dir, 'h'), '-o', join(dir, 'b'), ...args, url]);
-    const blocks = readFileSync(join(dir, 'h'), 'latin1').trim().split(/\r\n\r\n/);
+    const blocks = readFileSync(join(dir, 'h'), 'latin1')
+      .trim()
+      .split(/\r\n\r\n/);
     const lines = (blocks[blocks.length - 1] ?? '').split('\r\n');
     const status = Number(/^HTTP\/[\d.]+ (\d{3})/.exec(lines[0] ?? '')?.[1]);
     const headers: Record<string, string> = {};
@@ -98,7 +100,10 @@ describe.skipIf(NGINX_SKIPPED)('ranges: curl against our server and against ngin
       expect(b.headers['content-type'], label).toMatch(/^multipart\/byteranges; boundary=/);
       const pa = parseMultipart(a.body, a.headers['content-type'] ?? '');
       const pb = parseMultipart(b.body, b.headers['content-type'] ?? '');
-      expect(pa.map((p) => p.contentRange), label).toEqual(pb.map((p) => p.contentRange));
+      expect(
+        pa.map((p) => p.contentRange),
+        label,
+      ).toEqual(pb.map((p) => p.contentRange));
       for (let i = 0; i < pa.length; i++) expect(pa[i]?.bytes.equals(pb[i]?.bytes ?? Buffer.alloc(0)), `${label}: part ${i}`).toBe(true);
     } else if (a.status < 400 && !head) {
       expect(a.body.equals(b.body), `${label}: body bytes`).toBe(true);
@@ -159,7 +164,11 @@ describe.skipIf(NGINX_SKIPPED)('ranges: curl against our server and against ngin
     expect(ourStale.status).toBe(200);
     const a = (await curl(ours(), ['--head'])).headers.etag ?? '';
     const b = (await curl(theirs(), ['--head'])).headers.etag ?? '';
-    compare(await curl(ours(), ['-H', 'Range: bytes=0-99', '-H', `If-Range: ${a}`]), await curl(theirs(), ['-H', 'Range: bytes=0-99', '-H', `If-Range: ${b}`]), 'If-Range current');
+    compare(
+      await curl(ours(), ['-H', 'Range: bytes=0-99', '-H', `If-Range: ${a}`]),
+      await curl(theirs(), ['-H', 'Range: bytes=0-99', '-H', `If-Range: ${b}`]),
+      'If-Range current',
+    );
   });
 
   it('our extras over curl: strong ETag from the chain head, immutable caching, dot segments refused', async () => {
@@ -263,13 +272,21 @@ describe('clients that go away mid-body', () => {
       stalled.write(`PUT /v1/containers/stalled.h4mk HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${WRITE_TOKEN}\r\nContent-Length: 100000\r\n\r\n`);
       stalled.write(Buffer.alloc(1000));
       await sleep(100);
-      const second = await fetch(`${busyBase}/v1/containers/second.h4mk`, { method: 'PUT', headers: { authorization: `Bearer ${WRITE_TOKEN}` }, body: Buffer.from(fx.files.get('movie.h4mk') as Uint8Array) });
+      const second = await fetch(`${busyBase}/v1/containers/second.h4mk`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${WRITE_TOKEN}` },
+        body: Buffer.from(fx.files.get('movie.h4mk') as Uint8Array),
+      });
       expect(second.status).toBe(503);
       expect(second.headers.get('retry-after')).toBe('1');
       expect((await second.json()).error.code).toBe('E_BUSY');
       stalled.destroy();
       await sleep(100);
-      const third = await fetch(`${busyBase}/v1/containers/third.h4mk`, { method: 'PUT', headers: { authorization: `Bearer ${WRITE_TOKEN}` }, body: Buffer.from(fx.files.get('movie.h4mk') as Uint8Array) });
+      const third = await fetch(`${busyBase}/v1/containers/third.h4mk`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${WRITE_TOKEN}` },
+        body: Buffer.from(fx.files.get('movie.h4mk') as Uint8Array),
+      });
       expect(third.status).toBe(201);
       rmSync(join(fx.dir, 'third.h4mk'));
       expect(await snapshot(fx.dir)).toBe(before);
@@ -303,7 +320,10 @@ describe('clients that go away mid-body', () => {
 });
 
 /** Starts `h4mk serve` and resolves with its base URL once it listens. */
-function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string; stdout: () => string; exited: Promise<number | null> }> {
+function startServe(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; url: string; stdout: () => string; exited: Promise<number | null> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -326,7 +346,11 @@ describe('h4mk serve and h4mk share (the CLI)', () => {
     const { child, url, stdout, exited } = await startServe([fx.dir, '--port', '0', '--log-level', 'info'], { H4MK_WRITE_TOKEN: WRITE_TOKEN });
     try {
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
-      const put = await fetch(`${url}/v1/containers/cli-upload.h4mk`, { method: 'PUT', headers: { authorization: `Bearer ${WRITE_TOKEN}` }, body: Buffer.from(fx.files.get('movie.h4mk') as Uint8Array) });
+      const put = await fetch(`${url}/v1/containers/cli-upload.h4mk`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${WRITE_TOKEN}` },
+        body: Buffer.from(fx.files.get('movie.h4mk') as Uint8Array),
+      });
       expect(put.status).toBe(201);
       // A slow download in flight when SIGTERM arrives: it must complete.
       const big = fx.files.get('big.h4mk') as Uint8Array;
@@ -389,7 +413,10 @@ describe('h4mk serve and h4mk share (the CLI)', () => {
       forged.searchParams.set('expires', String(Number(forged.searchParams.get('expires')) + 1));
       expect((await fetch(forged)).status).toBe(403);
 
-      const json = spawnSync(process.execPath, [MAIN, 'share', 'movie.h4mk', '--expires', '1s', '--base', url, '--json'], { encoding: 'utf8', env: { ...process.env, H4MK_SHARE_SECRET: SHARE_SECRET } });
+      const json = spawnSync(process.execPath, [MAIN, 'share', 'movie.h4mk', '--expires', '1s', '--base', url, '--json'], {
+        encoding: 'utf8',
+        env: { ...process.env, H4MK_SHARE_SECRET: SHARE_SECRET },
+      });
       expect(json.status).toBe(0);
       const doc = JSON.parse(json.stdout) as { url: string; expires: number; expires_at: string };
       await sleep(Math.max(0, doc.expires * 1000 - Date.now()) + 1100);
@@ -411,7 +438,8 @@ describe('h4mk serve and h4mk share (the CLI)', () => {
   });
 
   it('refuses bad arguments with exit 2 and one error line', () => {
-    const run = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [MAIN, 'serve', ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 10_000 });
+    const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+      spawnSync(process.execPath, [MAIN, 'serve', ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 10_000 });
     for (const [args, pattern, env] of [
       [[], /give a directory or --origin/, {}],
       [[fx.dir, '--origin', 'http://x/'], /give a directory or --origin/, {}],

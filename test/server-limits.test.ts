@@ -236,7 +236,11 @@ function rawRequest(port: number, bytes: string | Buffer, timeoutMs = 10_000): P
 }
 
 /** GET with node:http; the body is counted, not kept, and read only after `readAfterMs`. */
-function slowGet(base: string, path: string, readAfterMs: number): Promise<{ status: number; code: string | null; retryAfter: string | null; bytes: number } | { error: string }> {
+function slowGet(
+  base: string,
+  path: string,
+  readAfterMs: number,
+): Promise<{ status: number; code: string | null; retryAfter: string | null; bytes: number } | { error: string }> {
   return new Promise((resolve) => {
     const req = httpRequest(new URL(path, base), { agent: false }, (res) => {
       res.pause();
@@ -247,7 +251,12 @@ function slowGet(base: string, path: string, readAfterMs: number): Promise<{ sta
         if (small.length < 4096) small += c.toString('latin1');
       });
       res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, code: (res.statusCode ?? 0) >= 400 ? errorCode(small) : null, retryAfter: (res.headers['retry-after'] as string | undefined) ?? null, bytes }),
+        resolve({
+          status: res.statusCode ?? 0,
+          code: (res.statusCode ?? 0) >= 400 ? errorCode(small) : null,
+          retryAfter: (res.headers['retry-after'] as string | undefined) ?? null,
+          bytes,
+        }),
       );
       res.on('error', (e: Error) => resolve({ error: e.message }));
       setTimeout(() => res.resume(), readAfterMs);
@@ -283,7 +292,8 @@ async function smallContainer(): Promise<Buffer> {
   const sink = new MemorySink();
   const writer = await H4mkWriter.create(sink, {});
   writer.addTrack({ id: 'data', kind: 'data' });
-  for (let i = 0; i < 5; i++) await writer.writeBlock({ track: 'data', pts: i * 1000, keyframe: true, payload: new TextEncoder().encode(`block ${i} `.repeat(50)) });
+  for (let i = 0; i < 5; i++)
+    await writer.writeBlock({ track: 'data', pts: i * 1000, keyframe: true, payload: new TextEncoder().encode(`block ${i} `.repeat(50)) });
   await writer.finish();
   return Buffer.from(sink.bytes());
 }
@@ -315,8 +325,12 @@ describe.skipIf(!LINUX)('memory and connections under attack (h4mk serve in a ch
     await server?.stop();
     if (dir !== '') await rm(dir, { recursive: true, force: true });
     if (figures.length > 0) {
-      const lines = figures.map((f) => `  ${f.attack.padEnd(46)} idle ${f.idle.toFixed(0).padStart(5)} MiB   peak ${f.peak.toFixed(0).padStart(5)} MiB   ${f.answers}`);
-      console.log(`h4mk serve resident memory (VmRSS, limit ${RSS_LIMIT_MIB} MiB)${BASELINE ? ' [baseline build, not asserted]' : ''}:\n${[...lines, ...notes.map((n) => `  ${n}`)].join('\n')}`);
+      const lines = figures.map(
+        (f) => `  ${f.attack.padEnd(46)} idle ${f.idle.toFixed(0).padStart(5)} MiB   peak ${f.peak.toFixed(0).padStart(5)} MiB   ${f.answers}`,
+      );
+      console.log(
+        `h4mk serve resident memory (VmRSS, limit ${RSS_LIMIT_MIB} MiB)${BASELINE ? ' [baseline build, not asserted]' : ''}:\n${[...lines, ...notes.map((n) => `  ${n}`)].join('\n')}`,
+      );
     }
   });
 
@@ -451,7 +465,14 @@ describe.skipIf(!LINUX)('memory and connections under attack (h4mk serve in a ch
       expect((await get(host)).status, host).toBe(200);
     }
     // DNS rebinding: a page on attacker.example whose name now resolves to 127.0.0.1.
-    for (const host of [`attacker.example:${server.port}`, 'attacker.example', '127.0.0.1.attacker.example', 'localhost.attacker.example', '0.0.0.0', `[::ffff:7f00:1]:${server.port}`]) {
+    for (const host of [
+      `attacker.example:${server.port}`,
+      'attacker.example',
+      '127.0.0.1.attacker.example',
+      'localhost.attacker.example',
+      '0.0.0.0',
+      `[::ffff:7f00:1]:${server.port}`,
+    ]) {
       const r = await get(host);
       expect({ host, status: r.status, code: r.code }).toEqual({ host, status: 421, code: 'E_HOST' });
       expect(JSON.parse(r.body).error.request_id).toEqual(expect.any(String));
@@ -478,12 +499,18 @@ describe.skipIf(!LINUX)('memory and connections under attack (h4mk serve in a ch
   it.skipIf(BASELINE)('h4mk serve --cors ORIGIN --allowed-host NAME: that origin may read, that Host is answered', async () => {
     const other = await startServe([dir, '--log-level', 'warn', '--cors', 'https://app.example', '--allowed-host', 'media.example']);
     try {
-      const r = await rawRequest(other.port, `GET /v1/containers HTTP/1.1\r\nHost: media.example:${other.port}\r\nOrigin: https://app.example\r\nConnection: close\r\n\r\n`);
+      const r = await rawRequest(
+        other.port,
+        `GET /v1/containers HTTP/1.1\r\nHost: media.example:${other.port}\r\nOrigin: https://app.example\r\nConnection: close\r\n\r\n`,
+      );
       expect(r.status).toBe(200);
       expect(r.headers).toMatch(/\r\naccess-control-allow-origin: https:\/\/app\.example/i);
       const evil = await rawRequest(other.port, `GET /v1/containers HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`);
       expect(evil.status).toBe(421);
-      const local = await rawRequest(other.port, `GET /v1/containers HTTP/1.1\r\nHost: localhost:${other.port}\r\nOrigin: https://attacker.example\r\nConnection: close\r\n\r\n`);
+      const local = await rawRequest(
+        other.port,
+        `GET /v1/containers HTTP/1.1\r\nHost: localhost:${other.port}\r\nOrigin: https://attacker.example\r\nConnection: close\r\n\r\n`,
+      );
       expect(local.status).toBe(200);
       // Only the configured origin is ever named: a browser on another origin cannot read the answer.
       expect(local.headers).not.toMatch(/access-control-allow-origin: *(\*|https:\/\/attacker)/i);
@@ -556,7 +583,11 @@ describe.skipIf(BASELINE)('protocol edges (in process)', () => {
     expect(refused.statuses).toEqual([401]);
     expect(refused.last.code).toBe('E_UNAUTHORIZED');
     expect(refused.last.headers).toMatch(/\r\nconnection: close/i);
-    const tooLarge = await expectContinue(port, put(WRITE_TOKEN, 'continued.h4mk').replace(`Content-Length: ${container.length}`, 'Content-Length: 99999999999'), container);
+    const tooLarge = await expectContinue(
+      port,
+      put(WRITE_TOKEN, 'continued.h4mk').replace(`Content-Length: ${container.length}`, 'Content-Length: 99999999999'),
+      container,
+    );
     expect(tooLarge.statuses).toEqual([413]);
     const precondition = await expectContinue(port, put(WRITE_TOKEN, 'small.h4mk', 'If-None-Match: *\r\n'), container);
     expect(precondition.statuses).toEqual([412]);
@@ -589,7 +620,11 @@ describe.skipIf(BASELINE)('protocol edges (in process)', () => {
         const piece = body.subarray(at, at + size);
         parts.push(Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n'));
       }
-      return Buffer.concat([Buffer.from(`POST /video/manifest HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`), ...parts, Buffer.from('0\r\n\r\n')]);
+      return Buffer.concat([
+        Buffer.from(`POST /video/manifest HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`),
+        ...parts,
+        Buffer.from('0\r\n\r\n'),
+      ]);
     };
     const whole = await rawRequest(port, chunked(container, 4));
     expect(whole.status).toBe(200);
@@ -638,7 +673,11 @@ describe.skipIf(BASELINE)('protocol edges (in process)', () => {
     expect(big.headers).toMatch(/\r\ncontent-type: application\/json/i);
     expect(JSON.parse(big.body)).toEqual({ error: { code: 'E_HEADERS_TOO_LARGE', message: expect.any(String), request_id: expect.any(String) } });
     expect(big.headers).toMatch(new RegExp(`\\r\\nx-request-id: ${JSON.parse(big.body).error.request_id}`, 'i'));
-    for (const bad of ['GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', 'NOT A REQUEST\r\n\r\n', 'GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n']) {
+    for (const bad of [
+      'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
+      'NOT A REQUEST\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n',
+    ]) {
       const r = await rawRequest(port, bad);
       expect(r.status, JSON.stringify(bad)).toBe(400);
       expect(JSON.parse(r.body)).toEqual({ error: { code: 'E_BAD_REQUEST', message: expect.any(String), request_id: expect.any(String) } });
@@ -653,7 +692,13 @@ describe.skipIf(BASELINE)('protocol edges (in process)', () => {
       const r = await seek(bad);
       expect({ bad, status: r.statusCode, code: r.json().error?.code }).toEqual({ bad, status: 400, code: 'E_BAD_REQUEST' });
     }
-    for (const url of ['/v1/containers/small.h4mk/blocks/0x1', '/v1/containers/small.h4mk/blocks/1e0', '/v1/containers/small.h4mk/blocks/+1', '/v1/containers/small.h4mk/range?limit=0x10', '/video/block?core_index=0x0&file=small.h4mk']) {
+    for (const url of [
+      '/v1/containers/small.h4mk/blocks/0x1',
+      '/v1/containers/small.h4mk/blocks/1e0',
+      '/v1/containers/small.h4mk/blocks/+1',
+      '/v1/containers/small.h4mk/range?limit=0x10',
+      '/video/block?core_index=0x0&file=small.h4mk',
+    ]) {
       const r = await app.inject({ method: url.startsWith('/video') ? 'POST' : 'GET', url });
       expect({ url, status: r.statusCode }).toEqual({ url, status: 400 });
     }
@@ -663,10 +708,20 @@ describe.skipIf(BASELINE)('protocol edges (in process)', () => {
 
   it('PUT accepts any Content-Type (curl --data-binary sends a form type): the bytes are verified anyway', async () => {
     for (const [i, type] of ['application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x', 'video/x-h4mk'].entries()) {
-      const r = await app.inject({ method: 'PUT', url: `/v1/containers/typed-${i}.h4mk`, headers: { authorization: `Bearer ${WRITE_TOKEN}`, 'content-type': type }, payload: container });
+      const r = await app.inject({
+        method: 'PUT',
+        url: `/v1/containers/typed-${i}.h4mk`,
+        headers: { authorization: `Bearer ${WRITE_TOKEN}`, 'content-type': type },
+        payload: container,
+      });
       expect({ type, status: r.statusCode }).toEqual({ type, status: 201 });
     }
-    const garbage = await app.inject({ method: 'PUT', url: '/v1/containers/typed-x.h4mk', headers: { authorization: `Bearer ${WRITE_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a=1&b=2' });
+    const garbage = await app.inject({
+      method: 'PUT',
+      url: '/v1/containers/typed-x.h4mk',
+      headers: { authorization: `Bearer ${WRITE_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'a=1&b=2',
+    });
     expect(garbage.statusCode).toBe(422);
   });
 

@@ -24,9 +24,36 @@ describe('parseRange (RFC 9110 §14.2)', () => {
     ['bytes=0-99999999999999999999', { kind: 'partial', ranges: [{ start: 0, end: 999 }] }],
     ['bytes=-10', { kind: 'partial', ranges: [{ start: 990, end: 999 }] }],
     ['bytes=-5000', { kind: 'partial', ranges: [{ start: 0, end: 999 }] }],
-    ['bytes=0-1, 5-9', { kind: 'partial', ranges: [{ start: 0, end: 1 }, { start: 5, end: 9 }] }],
-    ['bytes=0-1,,5-9', { kind: 'partial', ranges: [{ start: 0, end: 1 }, { start: 5, end: 9 }] }],
-    ['bytes=5-9,0-1', { kind: 'partial', ranges: [{ start: 5, end: 9 }, { start: 0, end: 1 }] }],
+    [
+      'bytes=0-1, 5-9',
+      {
+        kind: 'partial',
+        ranges: [
+          { start: 0, end: 1 },
+          { start: 5, end: 9 },
+        ],
+      },
+    ],
+    [
+      'bytes=0-1,,5-9',
+      {
+        kind: 'partial',
+        ranges: [
+          { start: 0, end: 1 },
+          { start: 5, end: 9 },
+        ],
+      },
+    ],
+    [
+      'bytes=5-9,0-1',
+      {
+        kind: 'partial',
+        ranges: [
+          { start: 5, end: 9 },
+          { start: 0, end: 1 },
+        ],
+      },
+    ],
     ['bytes=0-1,2000-3000', { kind: 'partial', ranges: [{ start: 0, end: 1 }] }],
     ['bytes=1000-', { kind: 'unsatisfiable' }],
     ['bytes=5000-6000', { kind: 'unsatisfiable' }],
@@ -120,7 +147,25 @@ describe('signed URLs', () => {
 describe('names and secrets', () => {
   it('accepts plain names only', () => {
     for (const good of ['a', 'movie.h4mk', 'A-b_c.1', 'x'.repeat(255), '9']) expect(isValidName(good)).toBe(true);
-    for (const bad of ['', '.', '..', '.hidden', '../x', 'a/b', 'a\\b', '/etc/passwd', 'a\0b', 'x'.repeat(256), 'é.h4mk', 'a b', 'C:x', '-x', '_x', 'a%2Fb', 'a\nb']) {
+    for (const bad of [
+      '',
+      '.',
+      '..',
+      '.hidden',
+      '../x',
+      'a/b',
+      'a\\b',
+      '/etc/passwd',
+      'a\0b',
+      'x'.repeat(256),
+      'é.h4mk',
+      'a b',
+      'C:x',
+      '-x',
+      '_x',
+      'a%2Fb',
+      'a\nb',
+    ]) {
       expect(isValidName(bad), JSON.stringify(bad)).toBe(false);
     }
     expect(() => checkName('../x')).toThrow(HttpError);
@@ -156,7 +201,10 @@ describe('the error table', () => {
       code: 'E_BAD_REQUEST',
       message: 'querystring/x must be integer',
     });
-    expect(toErrorResponse(Object.assign(new Error('Request body is too large'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }))).toMatchObject({ status: 413, code: 'E_TOO_LARGE' });
+    expect(toErrorResponse(Object.assign(new Error('Request body is too large'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }))).toMatchObject({
+      status: 413,
+      code: 'E_TOO_LARGE',
+    });
     const internal = toErrorResponse(new TypeError("Cannot read properties of undefined (reading 'x') at /srv/secret/path.js"));
     expect(internal).toEqual({ status: 500, code: 'E_INTERNAL', message: 'internal error', headers: {} });
     expect(toErrorResponse('a string')).toMatchObject({ status: 500, code: 'E_INTERNAL' });

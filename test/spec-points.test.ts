@@ -67,7 +67,8 @@ async function liveExample(): Promise<Uint8Array> {
   const sink = new MemorySink();
   const writer = await H4mkWriter.create(sink, { live: { checkpointMs: 0 } });
   writer.addTrack({ id: 'v', kind: 'video', codec: 'opaque' });
-  for (let i = 0; i < 3; i++) await writer.writeBlock({ track: 'v', ptsUs: i * 40_000, durationUs: 40_000, keyframe: true, kind: 'I', payload: new TextEncoder().encode('H4MK') });
+  for (let i = 0; i < 3; i++)
+    await writer.writeBlock({ track: 'v', ptsUs: i * 40_000, durationUs: 40_000, keyframe: true, kind: 'I', payload: new TextEncoder().encode('H4MK') });
   await writer.finish();
   return sink.bytes();
 }
@@ -76,7 +77,8 @@ async function plainExample(options = {}): Promise<Uint8Array> {
   const sink = new MemorySink();
   const writer = await H4mkWriter.create(sink, options);
   writer.addTrack({ id: 'v', kind: 'video', codec: 'opaque' });
-  for (let i = 0; i < 3; i++) await writer.writeBlock({ track: 'v', ptsUs: i * 40_000, durationUs: 40_000, keyframe: true, kind: 'I', payload: new TextEncoder().encode('H4MK') });
+  for (let i = 0; i < 3; i++)
+    await writer.writeBlock({ track: 'v', ptsUs: i * 40_000, durationUs: 40_000, keyframe: true, kind: 'I', payload: new TextEncoder().encode('H4MK') });
   await writer.finish();
   return sink.bytes();
 }
@@ -87,7 +89,8 @@ async function encrypted(options: { epochUs?: number; blocks?: number } = {}): P
   const sink = new MemorySink();
   const writer = await H4mkWriter.create(sink, { encryption: { secret: SECRET, epochUs: options.epochUs ?? 0 } });
   writer.addTrack({ id: 'v', kind: 'video', codec: 'opaque' });
-  for (let i = 0; i < (options.blocks ?? 1); i++) await writer.writeBlock({ track: 'v', ptsUs: i * 1_000_000, keyframe: true, payload: new TextEncoder().encode(`block ${i}`) });
+  for (let i = 0; i < (options.blocks ?? 1); i++)
+    await writer.writeBlock({ track: 'v', ptsUs: i * 1_000_000, keyframe: true, payload: new TextEncoder().encode(`block ${i}`) });
   await writer.finish();
   return sink.bytes();
 }
@@ -117,7 +120,12 @@ describe('1. §6.3/§13.1 compression none: stored_length = original_length, + 1
     view.setUint32(core.payloadStart + 32, 8, true);
     view.setUint32(bidx.payloadStart + 16 + 32, 8, true);
     view.setUint32(seek.payloadStart + 4 + 32, 8, true); // SEEK original_bytes (low half)
-    const context = { containerId: params.containerId, epochUs: params.epochUs, engineDigest: contextDigest(params.engineId, params.engineFp, reader.index.raw), keys: new SecretKeys(SECRET, params.containerId) };
+    const context = {
+      containerId: params.containerId,
+      epochUs: params.epochUs,
+      engineDigest: contextDigest(params.engineId, params.engineFp, reader.index.raw),
+      keys: new SecretKeys(SECRET, params.containerId),
+    };
     const sealed = sealBlock(context, { ...fields, originalLength: 8 }, timescale, new TextEncoder().encode('block 0'));
     expect(sealed.length).toBe(fields.storedLength);
     bytes.set(sealed, core.payloadStart + 36);
@@ -138,8 +146,8 @@ describe('1. §6.3/§13.1 compression none: stored_length = original_length, + 1
   });
 });
 
-describe('2. §5.5 gaps: zero without checkpoints, a checkpoint\'s size with them; gap chunks checked by verify', () => {
-  it('a non-live writer writes gap 0; a live writer records each checkpoint as the next segment\'s gap', async () => {
+describe("2. §5.5 gaps: zero without checkpoints, a checkpoint's size with them; gap chunks checked by verify", () => {
+  it("a non-live writer writes gap 0; a live writer records each checkpoint as the next segment's gap", async () => {
     const plain = await open(await plainExample());
     expect([...plain.index.segments.offset]).toEqual([0, 152, 304]);
     const live = await open(await liveExample());
@@ -288,10 +296,23 @@ describe('7. §4.2 every chunk payload ends exactly: bytes left over are E_FORMA
     ['BIDX', payload(84, 88), (p) => decodeSegmentTable(p, 0, limits)],
     [
       'CRYP',
-      encodeCryptoParams({ aead: 1, kdf: { kind: 'raw' }, containerId: new Uint8Array(16), epochUs: 0, keyCheck: new Uint8Array(16), transcriptMac: new Uint8Array(32), engineId: 'e', engineFp: 'f' }),
+      encodeCryptoParams({
+        aead: 1,
+        kdf: { kind: 'raw' },
+        containerId: new Uint8Array(16),
+        epochUs: 0,
+        keyCheck: new Uint8Array(16),
+        transcriptMac: new Uint8Array(32),
+        engineId: 'e',
+        engineFp: 'f',
+      }),
       (p) => decodeCryptoParams(p, 0),
     ],
-    ['SEAL', encodeSeal({ algorithm: 1, messageVersion: 1, publicKey: new Uint8Array(32), signature: new Uint8Array(64), signer: 'me', signedAt: 1 }), (p) => decodeSeal(p, 0)],
+    [
+      'SEAL',
+      encodeSeal({ algorithm: 1, messageVersion: 1, publicKey: new Uint8Array(32), signature: new Uint8Array(64), signer: 'me', signedAt: 1 }),
+      (p) => decodeSeal(p, 0),
+    ],
   ];
 
   for (const [type, good, decode] of decoders) {
@@ -335,7 +356,7 @@ describe('8. §3/§5.9 check order: CRC before version, version before flags, he
     expect(await codeOf(() => decodeFooter(foot, 537))).toBe('E_VERSION');
   });
 
-  it('a damaged header and a damaged footer: the header\'s code', async () => {
+  it("a damaged header and a damaged footer: the header's code", async () => {
     const bytes = load('v1-minimal-tail');
     bytes[28] = (bytes[28] as number) ^ 1;
     bytes[536] = (bytes[536] as number) ^ 1;
@@ -420,17 +441,30 @@ describe('10. §13.2 scrypt bounds: 1 ≤ log2N ≤ 20, 1 ≤ r ≤ 16, 1 ≤ p 
       expect(performance.now() - started).toBeLessThan(500);
     }
     // Lowered caps refuse less.
-    expect(await codeOf(() => secretFromPassphrase('pw', { kind: 'scrypt', salt, log2N: 11, r: 1, p: 1 }, { maxLog2N: 10, maxR: 16, maxP: 4 }))).toBe('E_LIMIT');
+    expect(await codeOf(() => secretFromPassphrase('pw', { kind: 'scrypt', salt, log2N: 11, r: 1, p: 1 }, { maxLog2N: 10, maxR: 16, maxP: 4 }))).toBe(
+      'E_LIMIT',
+    );
     // Within the bounds: derived.
     expect(secretFromPassphrase('pw', { kind: 'scrypt', salt, log2N: 4, r: 16, p: 4 }).length).toBe(32);
   });
 
   it('a container whose CRYP exceeds a bound: opens, and a passphrase is E_LIMIT on CRYP', async () => {
-    const good = encodeCryptoParams({ aead: 1, kdf: { kind: 'scrypt', log2N: 20, r: 16, p: 4, salt }, containerId: new Uint8Array(16), epochUs: 0, keyCheck: new Uint8Array(16), transcriptMac: new Uint8Array(32), engineId: '', engineFp: '' });
+    const good = encodeCryptoParams({
+      aead: 1,
+      kdf: { kind: 'scrypt', log2N: 20, r: 16, p: 4, salt },
+      containerId: new Uint8Array(16),
+      epochUs: 0,
+      keyCheck: new Uint8Array(16),
+      transcriptMac: new Uint8Array(32),
+      engineId: '',
+      engineFp: '',
+    });
     const forged = good.slice();
     forged[3] = 21;
     const params = decodeCryptoParams(forged, 0);
-    const error = (await caught(() => unlock(params, { passphrase: 'pw' }, { trak: new Uint8Array(0), meta: new Uint8Array(0), safe: new Uint8Array(0) }))) as H4mkError;
+    const error = (await caught(() =>
+      unlock(params, { passphrase: 'pw' }, { trak: new Uint8Array(0), meta: new Uint8Array(0), safe: new Uint8Array(0) }),
+    )) as H4mkError;
     expect([error.code, error.chunk]).toEqual(['E_LIMIT', 'CRYP']);
     // Zero with kdf 1 is E_FORMAT when CRYP is decoded.
     const zero = good.slice();
@@ -439,9 +473,18 @@ describe('10. §13.2 scrypt bounds: 1 ≤ log2N ≤ 20, 1 ≤ r ≤ 16, 1 ≤ p 
   });
 
   it('writers refuse parameters outside the bounds', async () => {
-    expect(() => encodeCryptoParams({ aead: 1, kdf: { kind: 'scrypt', log2N: 21, r: 8, p: 1, salt }, containerId: new Uint8Array(16), epochUs: 0, keyCheck: new Uint8Array(16), transcriptMac: new Uint8Array(32), engineId: '', engineFp: '' })).toThrow(
-      RangeError,
-    );
+    expect(() =>
+      encodeCryptoParams({
+        aead: 1,
+        kdf: { kind: 'scrypt', log2N: 21, r: 8, p: 1, salt },
+        containerId: new Uint8Array(16),
+        epochUs: 0,
+        keyCheck: new Uint8Array(16),
+        transcriptMac: new Uint8Array(32),
+        engineId: '',
+        engineFp: '',
+      }),
+    ).toThrow(RangeError);
     // The writer checks the parameters before running scrypt, as a reader would.
     expect(await codeOf(() => H4mkWriter.create(new MemorySink(), { encryption: { passphrase: 'pw', scrypt: { log2N: 21 } } }))).toBe('E_LIMIT');
     expect(await codeOf(() => H4mkWriter.create(new MemorySink(), { encryption: { passphrase: 'pw', scrypt: { log2N: 12, r: 17 } } }))).toBe('E_LIMIT');
@@ -579,7 +622,7 @@ describe('13. §14.3 optimize equals a non-live writer only with the same segmen
   });
 });
 
-describe('14. §13.8 each container\'s transcript lists its TRAK\'s tracks', () => {
+describe("14. §13.8 each container's transcript lists its TRAK's tracks", () => {
   type V = { name: string; trak: string; transcript: { block_count: number; tracks: { block_count: number; last_core_index: number | null }[] } };
   const json = JSON.parse(readFileSync(join(vectors, 'crypto-v1.json'), 'utf8')) as { containers: V[] };
 
@@ -587,7 +630,10 @@ describe('14. §13.8 each container\'s transcript lists its TRAK\'s tracks', () 
     for (const c of json.containers) {
       const t = c.transcript;
       if (c.trak !== '') expect(t.tracks.length, c.name).toBe(Buffer.from(c.trak, 'hex').readUInt16LE(0));
-      expect(t.tracks.reduce((n, x) => n + x.block_count, 0), c.name).toBe(t.block_count);
+      expect(
+        t.tracks.reduce((n, x) => n + x.block_count, 0),
+        c.name,
+      ).toBe(t.block_count);
       for (const x of t.tracks) expect(x.last_core_index === null, c.name).toBe(x.block_count === 0);
     }
     expect(json.containers.some((c) => c.transcript.tracks.some((x) => x.last_core_index === null))).toBe(true);
@@ -633,7 +679,18 @@ describe('15. §5.9 FOOT state and §9 max_segment_length', () => {
     expect(decodeSegmentTable(payload, 0, { maxBlockLength: BLOCK, maxSegmentBlocks: 65536 }).count).toBe(n - 1);
     // The same 64 entries written by hand: the reader stops at the block that crosses the limit.
     const w = new ByteWriter().u64(0).u32(n).u32(0);
-    for (let i = 0; i < n; i++) w.u32(i * (48 + BLOCK)).u32(BLOCK).u16(0).u8(1).u8(0).u32(0).i64(i).i64(i).u32(BLOCK).u32(0).bytes(new Uint8Array(32));
+    for (let i = 0; i < n; i++)
+      w.u32(i * (48 + BLOCK))
+        .u32(BLOCK)
+        .u16(0)
+        .u8(1)
+        .u8(0)
+        .u32(0)
+        .i64(i)
+        .i64(i)
+        .u32(BLOCK)
+        .u32(0)
+        .bytes(new Uint8Array(32));
     const error = (await caught(() => decodeSegmentTable(w.finish(), 0, { maxBlockLength: BLOCK, maxSegmentBlocks: 65536 }))) as H4mkError;
     expect([error.code, error.coreIndex]).toEqual(['E_LIMIT', undefined]);
   });

@@ -63,10 +63,17 @@ export function startServe(dir, extraArgs = [], env = {}) {
     child.stderr.on('data', (c) => {
       stderr += c;
       const m = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (m !== null) resolve({ child, pid: child.pid, url: m[1], exited, stop: async () => {
-        child.kill('SIGTERM');
-        return exited;
-      } });
+      if (m !== null)
+        resolve({
+          child,
+          pid: child.pid,
+          url: m[1],
+          exited,
+          stop: async () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
     });
     exited.then((code) => reject(new Error(`h4mk serve exited (${code}): ${stderr}`)));
   });

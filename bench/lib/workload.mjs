@@ -60,7 +60,15 @@ export const CONTROL_TIMESCALE = 1_000_000;
 export const CONTROL_PERIOD_US = 100_000; // 10 Hz
 
 export const TRACKS = Object.freeze([
-  { id: 'video_main', kind: 'video', codec: 'avc1.64001f', timescale: VIDEO_TIMESCALE, name: 'Main video', language: 'und', config: Uint8Array.of(1, 0x64, 0, 0x1f, 0xff) },
+  {
+    id: 'video_main',
+    kind: 'video',
+    codec: 'avc1.64001f',
+    timescale: VIDEO_TIMESCALE,
+    name: 'Main video',
+    language: 'und',
+    config: Uint8Array.of(1, 0x64, 0, 0x1f, 0xff),
+  },
   { id: 'audio_main', kind: 'audio', codec: 'mp4a.40.2', timescale: AUDIO_TIMESCALE, name: 'Main audio', language: 'en', config: Uint8Array.of(0x11, 0x90) },
   { id: 'control', kind: 'control', codec: 'application/json', timescale: CONTROL_TIMESCALE, name: 'Control' },
 ]);

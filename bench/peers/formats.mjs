@@ -34,7 +34,20 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { McapIndexedReader, McapWriter } from '@mcap/core';
 import { FileHandleReadable, FileHandleWritable } from '@mcap/nodejs';
-import { ALL_FORMATS, Conversion, EncodedAudioPacketSource, EncodedPacket, EncodedPacketSink, EncodedVideoPacketSource, FilePathSource, FilePathTarget, Input, MP4, Mp4OutputFormat, Output } from 'mediabunny';
+import {
+  ALL_FORMATS,
+  Conversion,
+  EncodedAudioPacketSource,
+  EncodedPacket,
+  EncodedPacketSink,
+  EncodedVideoPacketSource,
+  FilePathSource,
+  FilePathTarget,
+  Input,
+  MP4,
+  Mp4OutputFormat,
+  Output,
+} from 'mediabunny';
 import { FileSink, FileSource, H4mkReader, H4mkWriter } from '../../dist/node.js';
 import { packPlain } from '../lib/pack.mjs';
 import { blockInputAt } from '../lib/workload.mjs';
@@ -104,13 +117,17 @@ async function mcapWriter(path, tracks, { compression = 'none', chunkSize = MCAP
   const writer = new McapWriter({
     writable: new FileHandleWritable(handle),
     chunkSize,
-    compressChunk: compression === 'zstd' ? (data) => ({ compression: 'zstd', compressedData: zstd.compress(data, { compressionLevel: ZSTD_LEVEL }) }) : undefined,
+    compressChunk:
+      compression === 'zstd' ? (data) => ({ compression: 'zstd', compressedData: zstd.compress(data, { compressionLevel: ZSTD_LEVEL }) }) : undefined,
   });
   await writer.start({ profile: '', library: 'h4mk bench/peers' });
   const channels = [];
   const scales = tracks.map((t) => t.h4mk.timescale);
   for (const t of tracks) {
-    const metadata = new Map([['timescale', String(t.h4mk.timescale)], ['kind', t.h4mk.kind]]);
+    const metadata = new Map([
+      ['timescale', String(t.h4mk.timescale)],
+      ['kind', t.h4mk.kind],
+    ]);
     if (t.h4mk.config) metadata.set('config_hex', Buffer.from(t.h4mk.config).toString('hex'));
     channels.push(await writer.registerChannel({ schemaId: 0, topic: t.h4mk.id, messageEncoding: t.h4mk.codec, metadata }));
   }
@@ -143,7 +160,11 @@ export const MCAP_DECOMPRESS = { zstd: (buffer) => zstd.decompress(buffer) };
 
 async function openMcap(path, { messageIndexCacheSizeBytes } = {}) {
   const handle = await open(path, 'r');
-  const reader = await McapIndexedReader.Initialize({ readable: new FileHandleReadable(handle), decompressHandlers: MCAP_DECOMPRESS, ...(messageIndexCacheSizeBytes ? { messageIndexCacheSizeBytes } : {}) });
+  const reader = await McapIndexedReader.Initialize({
+    readable: new FileHandleReadable(handle),
+    decompressHandlers: MCAP_DECOMPRESS,
+    ...(messageIndexCacheSizeBytes ? { messageIndexCacheSizeBytes } : {}),
+  });
   return {
     reader,
     blocks: Number(reader.statistics?.messageCount ?? 0n),
@@ -299,10 +320,18 @@ export async function remuxMp4(from, to) {
 
 /** Pack variants, in the order of the report. */
 export const PACKERS = {
-  plain: { label: 'plain copy (1 MiB buffer)', format: null, run: async (w, path) => ({ ...(await packPlain(w.cols, path)), payloadBytes: w.cols.payloadBytes, blocks: w.cols.count }) },
+  plain: {
+    label: 'plain copy (1 MiB buffer)',
+    format: null,
+    run: async (w, path) => ({ ...(await packPlain(w.cols, path)), payloadBytes: w.cols.payloadBytes, blocks: w.cols.count }),
+  },
   'h4mk-none': { label: 'h4mk, compression none', format: 'h4mk', run: (w, path) => pack('h4mk', w, path, { compression: 'none' }) },
   'h4mk-zstd': { label: 'h4mk, zstd (level 3)', format: 'h4mk', run: (w, path) => pack('h4mk', w, path, { compression: 'zstd' }) },
-  'h4mk-enc': { label: 'h4mk, encrypted (AES-256-GCM), none', format: 'h4mk', run: (w, path) => pack('h4mk', w, path, { compression: 'none', encryption: { secret: BENCH_SECRET } }) },
+  'h4mk-enc': {
+    label: 'h4mk, encrypted (AES-256-GCM), none',
+    format: 'h4mk',
+    run: (w, path) => pack('h4mk', w, path, { compression: 'none', encryption: { secret: BENCH_SECRET } }),
+  },
   'mcap-none': { label: 'mcap, 1 MiB chunks, uncompressed', format: 'mcap', run: (w, path) => pack('mcap', w, path, { compression: 'none' }) },
   'mcap-zstd': { label: 'mcap, 1 MiB chunks, zstd (level 3)', format: 'mcap', run: (w, path) => pack('mcap', w, path, { compression: 'zstd' }) },
   mp4: { label: 'mp4 (mediabunny, fastStart false)', format: 'mp4', run: (w, path) => pack('mp4', w, path) },

@@ -76,16 +76,27 @@ const dir = mkdtempSync(join(tmpdir(), 'h4mk-peers-'));
 const log = (msg) => process.stderr.write(`[peers ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
 const out = {
   date: new Date().toISOString(),
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, platform: `${process.platform} ${process.arch}`, totalMemGiB: +(totalmem() / 2 ** 30).toFixed(1) },
-  command: `node ${process.argv.slice(1).map((a) => a.replace(/^.*\/bench\//, 'bench/')).join(' ')}`,
+  machine: {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    totalMemGiB: +(totalmem() / 2 ** 30).toFixed(1),
+  },
+  command: `node ${process.argv
+    .slice(1)
+    .map((a) => a.replace(/^.*\/bench\//, 'bench/'))
+    .join(' ')}`,
   loadAverageAtStart: loadavg().map((x) => +x.toFixed(2)),
   args: { scale: SCALE, clipSeconds: CLIP_SECONDS, runs: RUNS, opens: OPENS, seeks: SEEKS, mcapSeeks: MCAP_SEEKS, blocks: LARGE, smallBlocks: SMALL },
   options: {
     h4mk: 'H4mkWriter + FileSink (tail layout, default segment policy); zstd level 3; encryption { secret } = AES-256-GCM per block. Reader: FileSource + H4mkReader.open defaults (256 cached segment tables, each block read checked against its SHA-256).',
     mcap: `@mcap/core McapWriter over @mcap/nodejs FileHandleWritable, defaults (chunked, chunkSize ${fmtBytes(MCAP_CHUNK_SIZE)}, message and chunk indexes, statistics, summary offsets, CRCs); compressChunk none or zstd level 3 (zstd-napi). One schemaless channel per track, logTime = dts, publishTime = pts. Reader: McapIndexedReader.Initialize over FileHandleReadable (defaults: CRCs checked, no message-index cache), readMessages({ topics, startTime }), first message.`,
     mp4: 'mediabunny Output + Mp4OutputFormat({ fastStart: false }) + FilePathTarget (default chunked writes); EncodedVideoPacketSource / EncodedAudioPacketSource, decoder config with the first packet, packets in decode order. Reader: Input(FilePathSource, [MP4]) + EncodedPacketSink.getKeyPacket(t) (metadataOnly for index-only seeks). The JSON control track has no MP4 track type: MP4 files carry video + audio only. Decoder configs: synthetic stream, codec avc with a minimal avcC (no SPS/PPS: random payloads, a muxing-throughput test) and the AAC AudioSpecificConfig; demo clip, its real avcC and AudioSpecificConfig (the looped MP4 decodes with ffmpeg).',
-    import: "h4mk importMedia(path, FileSink, { compression: 'none' }) (what `h4mk import` runs) against mediabunny Conversion.init({ input: Input(FilePathSource, ALL_FORMATS), output: Output(Mp4OutputFormat({ fastStart: false }), FilePathTarget) }).execute() (no transcoding: packets copied), then fsync.",
-    seeks: 'h4mk and MP4 return the keyframe at or before t (audio: the packet at t); MCAP returns the first message with logTime ≥ t (it has no keyframe notion). Each call is timed alone (process.hrtime), on a reader that has made one seek; payload = the packet bytes in hand (h4mk readBlock, verified; MCAP message data; mediabunny packet data).',
+    import:
+      "h4mk importMedia(path, FileSink, { compression: 'none' }) (what `h4mk import` runs) against mediabunny Conversion.init({ input: Input(FilePathSource, ALL_FORMATS), output: Output(Mp4OutputFormat({ fastStart: false }), FilePathTarget) }).execute() (no transcoding: packets copied), then fsync.",
+    seeks:
+      'h4mk and MP4 return the keyframe at or before t (audio: the packet at t); MCAP returns the first message with logTime ≥ t (it has no keyframe notion). Each call is timed alone (process.hrtime), on a reader that has made one seek; payload = the packet bytes in hand (h4mk readBlock, verified; MCAP message data; mediabunny packet data).',
     plain: 'the same payload bytes in the same order through a 1 MiB buffer into a file, datasync, close, rename (bench/lib/pack.mjs).',
     durability: 'every pack is timed from create to a durable file: data synced, closed, renamed into place (MP4: fsync through a new handle after finalize).',
   },
@@ -141,7 +152,11 @@ async function benchPack(workload, keepFiles) {
       overheadBytesPerBlock: (bytes - payloadBytes) / blocks,
     };
   }
-  return { workload: { description: workload.description, blocks: workload.cols.count, payloadBytes: workload.cols.payloadBytes, durationUs: workload.durationUs }, variants, kept };
+  return {
+    workload: { description: workload.description, blocks: workload.cols.count, payloadBytes: workload.cols.payloadBytes, durationUs: workload.durationUs },
+    variants,
+    kept,
+  };
 }
 
 /* ----------------------------------------- 1b. import from real MP4 */
@@ -154,7 +169,15 @@ async function benchImport(inputs) {
     let blocks = 0;
     let bytes = 0;
     for (let r = 0; r < runs; r++) {
-      for (const [name, fn] of r % 2 ? [['mp4', remuxMp4], ['h4mk', importH4mk]] : [['h4mk', importH4mk], ['mp4', remuxMp4]]) {
+      for (const [name, fn] of r % 2
+        ? [
+            ['mp4', remuxMp4],
+            ['h4mk', importH4mk],
+          ]
+        : [
+            ['h4mk', importH4mk],
+            ['mp4', remuxMp4],
+          ]) {
         const to = join(dir, `import.${name}`);
         const x = await fn(path, to);
         times[name].push(x.ms);
@@ -162,7 +185,16 @@ async function benchImport(inputs) {
         await unlink(to);
       }
     }
-    result[label] = { sourceBytes: statSync(path).size, blocks, payloadBytes: bytes, runs, h4mkMs: median(times.h4mk), mp4Ms: median(times.mp4), h4mkRunsMs: times.h4mk.map((x) => +x.toFixed(1)), mp4RunsMs: times.mp4.map((x) => +x.toFixed(1)) };
+    result[label] = {
+      sourceBytes: statSync(path).size,
+      blocks,
+      payloadBytes: bytes,
+      runs,
+      h4mkMs: median(times.h4mk),
+      mp4Ms: median(times.mp4),
+      h4mkRunsMs: times.h4mk.map((x) => +x.toFixed(1)),
+      mp4RunsMs: times.mp4.map((x) => +x.toFixed(1)),
+    };
     log(`import ${label}: h4mk ${fmtNum(result[label].h4mkMs, 1)} ms, mediabunny remux ${fmtNum(result[label].mp4Ms, 1)} ms`);
   }
   return result;
@@ -191,7 +223,14 @@ async function benchOpen(files, durationUs) {
       total.push(Number(t2 - t0) / 1e6);
       await reader.close();
     }
-    result[format] = { fileBytes: statSync(path).size, openMs: median(open), firstSeekMs: median(first), openFirstMs: median(total), openFirstP99Ms: percentile(total, 99), n: OPENS };
+    result[format] = {
+      fileBytes: statSync(path).size,
+      openMs: median(open),
+      firstSeekMs: median(first),
+      openFirstMs: median(total),
+      openFirstP99Ms: percentile(total, 99),
+      n: OPENS,
+    };
   }
   return result;
 }
@@ -208,7 +247,10 @@ async function child(extra) {
 /** Growth per block between the small and the large run: of the peak RSS, and of the memory retained after GC. */
 function growth({ small, large }) {
   const d = large.blocks - small.blocks;
-  return { peakGrowthBytesPerBlock: ((large.peakRssKiB - small.peakRssKiB) * 1024) / d, retainedGrowthBytesPerBlock: (large.retainedGrowth - small.retainedGrowth) / d };
+  return {
+    peakGrowthBytesPerBlock: ((large.peakRssKiB - small.peakRssKiB) * 1024) / d,
+    retainedGrowthBytesPerBlock: (large.retainedGrowth - small.retainedGrowth) / d,
+  };
 }
 
 async function benchMemory() {
@@ -217,7 +259,10 @@ async function benchMemory() {
   const reader = {};
   for (const format of FORMATS) {
     const w = {};
-    for (const [size, n] of [['small', SMALL], ['large', LARGE]]) {
+    for (const [size, n] of [
+      ['small', SMALL],
+      ['large', LARGE],
+    ]) {
       const path = join(dir, `${size}.${format}`);
       log(`writer RSS ${format} ${fmtInt(n)} blocks`);
       w[size] = await child(['--format', format, '--role', 'write', '--out', path, '--blocks', String(n)]);
@@ -303,7 +348,10 @@ try {
 
   begin('import from real MP4');
   try {
-    out.import = await benchImport({ 'demo clip (4 s)': { path: clip.path, runs: OPENS }, [`looped clip MP4 (${fmtNum(CLIP_SECONDS / 60, 0)} min, written by mediabunny above)`]: { path: packB.kept.mp4, runs: RUNS } });
+    out.import = await benchImport({
+      'demo clip (4 s)': { path: clip.path, runs: OPENS },
+      [`looped clip MP4 (${fmtNum(CLIP_SECONDS / 60, 0)} min, written by mediabunny above)`]: { path: packB.kept.mp4, runs: RUNS },
+    });
   } catch (error) {
     out.import = { error: String(error?.message ?? error) };
     log(`import: ${out.import.error}`);
@@ -321,7 +369,10 @@ try {
   end('memory (child processes)');
 
   begin(`open + seek latency at ${fmtInt(LARGE)} blocks`);
-  out.open.large = await benchOpen(Object.fromEntries(FORMATS.map((f) => [f, memory.files[f].path])), Math.min(...FORMATS.map((f) => memory.files[f].durationUs)));
+  out.open.large = await benchOpen(
+    Object.fromEntries(FORMATS.map((f) => [f, memory.files[f].path])),
+    Math.min(...FORMATS.map((f) => memory.files[f].durationUs)),
+  );
   out.seek = await benchSeek(memory.files);
   end(`open + seek latency at ${fmtInt(LARGE)} blocks`);
 } finally {
@@ -342,26 +393,79 @@ writeFileSync(jsonPath, `${JSON.stringify(out, null, 2)}\n`);
 /* ---------------------------------------------------------- stdout */
 
 console.log(`H4MK peer comparison — ${out.date}`);
-console.log(`machine: ${out.machine.cpu}, ${out.machine.cores} cores, node ${out.machine.node}, ${out.machine.platform}; load ${out.loadAverageAtStart.join(' ')} → ${out.loadAverageAtEnd.join(' ')}`);
+console.log(
+  `machine: ${out.machine.cpu}, ${out.machine.cores} cores, node ${out.machine.node}, ${out.machine.platform}; load ${out.loadAverageAtStart.join(' ')} → ${out.loadAverageAtEnd.join(' ')}`,
+);
 for (const [key, p] of Object.entries(out.pack)) {
-  table(`pack: ${p.workload.description} — ${fmtInt(p.workload.blocks)} blocks, ${fmtBytes(p.workload.payloadBytes)}; median of ${RUNS}, to a durable file`, Object.entries(p.variants).map(([n, v]) => [v.label, `${fmtNum(v.mbPerS, 1)} MB/s`, `${fmtNum(v.medianMs, 0)} ms (runs ${v.runsMs.map((x) => x.toFixed(0)).join(', ')}); CPU ${fmtNum(v.cpuMs, 0)} ms; file ${fmtBytes(v.fileBytes)}; ${fmtNum(v.overheadBytesPerBlock, 1)} B/block over payload${n === 'mp4' && key === 'synthetic' ? ` (${fmtInt(v.blocks)} packets: no control track)` : ''}`]));
+  table(
+    `pack: ${p.workload.description} — ${fmtInt(p.workload.blocks)} blocks, ${fmtBytes(p.workload.payloadBytes)}; median of ${RUNS}, to a durable file`,
+    Object.entries(p.variants).map(([n, v]) => [
+      v.label,
+      `${fmtNum(v.mbPerS, 1)} MB/s`,
+      `${fmtNum(v.medianMs, 0)} ms (runs ${v.runsMs.map((x) => x.toFixed(0)).join(', ')}); CPU ${fmtNum(v.cpuMs, 0)} ms; file ${fmtBytes(v.fileBytes)}; ${fmtNum(v.overheadBytesPerBlock, 1)} B/block over payload${n === 'mp4' && key === 'synthetic' ? ` (${fmtInt(v.blocks)} packets: no control track)` : ''}`,
+    ]),
+  );
 }
 if (out.import && !out.import.error) {
-  table('import from real MP4 (median, to a durable file)', Object.entries(out.import).map(([label, x]) => [label, `h4mk ${fmtNum(x.h4mkMs, 1)} ms`, `mediabunny remux ${fmtNum(x.mp4Ms, 1)} ms; ${fmtInt(x.blocks)} packets, ${fmtBytes(x.sourceBytes)}; ${x.runs} runs`]));
+  table(
+    'import from real MP4 (median, to a durable file)',
+    Object.entries(out.import).map(([label, x]) => [
+      label,
+      `h4mk ${fmtNum(x.h4mkMs, 1)} ms`,
+      `mediabunny remux ${fmtNum(x.mp4Ms, 1)} ms; ${fmtInt(x.blocks)} packets, ${fmtBytes(x.sourceBytes)}; ${x.runs} runs`,
+    ]),
+  );
 }
-for (const [label, o] of [['movie-shaped', out.open.synthetic], [`${fmtInt(LARGE)} blocks`, out.open.large]]) {
-  table(`open + first keyframe with payload (${label}; median of ${OPENS}, page cache warm)`, Object.entries(o).map(([f, x]) => [f, `${fmtNum(x.openFirstMs, 2)} ms`, `open ${fmtNum(x.openMs, 2)} ms + first seek ${fmtNum(x.firstSeekMs, 2)} ms; p99 ${fmtNum(x.openFirstP99Ms, 2)} ms; file ${fmtBytes(x.fileBytes)}`]));
+for (const [label, o] of [
+  ['movie-shaped', out.open.synthetic],
+  [`${fmtInt(LARGE)} blocks`, out.open.large],
+]) {
+  table(
+    `open + first keyframe with payload (${label}; median of ${OPENS}, page cache warm)`,
+    Object.entries(o).map(([f, x]) => [
+      f,
+      `${fmtNum(x.openFirstMs, 2)} ms`,
+      `open ${fmtNum(x.openMs, 2)} ms + first seek ${fmtNum(x.firstSeekMs, 2)} ms; p99 ${fmtNum(x.openFirstP99Ms, 2)} ms; file ${fmtBytes(x.fileBytes)}`,
+    ]),
+  );
 }
 const s = out.seek;
 const mem = out.memory;
 const mib = (kib) => kib / 1024;
-table(`seek latency per call (fresh reader after one seek; random targets over ${fmtNum(s.durationUs / 3600e6, 2)} h; blocks ${Object.entries(s.blocks).map(([f, n]) => `${f} ${fmtInt(n)}`).join(', ')})`, FORMATS.flatMap((f) => SEEK_TRACKS.flatMap((t) => Object.entries(s.tracks[f][t]).map(([kind, x]) => [`${f} ${t} ${kind}`, `${fmtNum(x.medianNs / 1e3, 2)} µs`, `p99 ${fmtNum(x.p99Ns / 1e3, 2)} µs over ${fmtInt(x.n)}`]))));
+table(
+  `seek latency per call (fresh reader after one seek; random targets over ${fmtNum(s.durationUs / 3600e6, 2)} h; blocks ${Object.entries(s.blocks)
+    .map(([f, n]) => `${f} ${fmtInt(n)}`)
+    .join(', ')})`,
+  FORMATS.flatMap((f) =>
+    SEEK_TRACKS.flatMap((t) =>
+      Object.entries(s.tracks[f][t]).map(([kind, x]) => [
+        `${f} ${t} ${kind}`,
+        `${fmtNum(x.medianNs / 1e3, 2)} µs`,
+        `p99 ${fmtNum(x.p99Ns / 1e3, 2)} µs over ${fmtInt(x.n)}`,
+      ]),
+    ),
+  ),
+);
 const memRow = (role, f, x) => [
   `${role} ${f}`,
   `${fmtNum(mib(x.large.peakRssKiB), 1)} MiB`,
   `peak RSS at ${fmtInt(x.large.blocks)} blocks (${fmtNum(mib(x.small.peakRssKiB), 1)} MiB at ${fmtInt(x.small.blocks)}): ${fmtNum(x.peakGrowthBytesPerBlock, 1)} B/block; retained after GC ${fmtBytes(x.small.retainedGrowth)} → ${fmtBytes(x.large.retainedGrowth)}: ${fmtNum(x.retainedGrowthBytesPerBlock, 1)} B/block`,
 ];
-table('memory: one child process per role; peak = VmHWM since set-up, retained = heap + external after a full GC', [...FORMATS.map((f) => memRow('writer', f, mem.writer[f])), ...Object.entries(mem.reader).map(([f, r]) => memRow('reader', f, r))]);
-table('h4mk against each baseline (ratio = h4mk ÷ baseline; advantage > 1 = h4mk better)', rows.map((r) => [`${r.section}: ${r.metric} — ${r.subject} vs ${r.baseline}`, `×${fmtNum(r.advantage, 2)}`, `${fmtNum(r.value, 2)} vs ${fmtNum(r.baselineValue, 2)} ${r.unit}${r.cpuRatio ? `; CPU-time ratio ×${fmtNum(r.cpuRatio, 2)}` : ''}`]));
-console.log(`\nsections: ${Object.entries(out.sections).map(([k, v]) => `${k} ${v} s`).join('; ')}`);
+table('memory: one child process per role; peak = VmHWM since set-up, retained = heap + external after a full GC', [
+  ...FORMATS.map((f) => memRow('writer', f, mem.writer[f])),
+  ...Object.entries(mem.reader).map(([f, r]) => memRow('reader', f, r)),
+]);
+table(
+  'h4mk against each baseline (ratio = h4mk ÷ baseline; advantage > 1 = h4mk better)',
+  rows.map((r) => [
+    `${r.section}: ${r.metric} — ${r.subject} vs ${r.baseline}`,
+    `×${fmtNum(r.advantage, 2)}`,
+    `${fmtNum(r.value, 2)} vs ${fmtNum(r.baselineValue, 2)} ${r.unit}${r.cpuRatio ? `; CPU-time ratio ×${fmtNum(r.cpuRatio, 2)}` : ''}`,
+  ]),
+);
+console.log(
+  `\nsections: ${Object.entries(out.sections)
+    .map(([k, v]) => `${k} ${v} s`)
+    .join('; ')}`,
+);
 console.log(`elapsed ${fmtNum(out.elapsedS, 1)} s; JSON: ${jsonPath}`);

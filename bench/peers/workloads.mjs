@@ -39,8 +39,19 @@ export function synthetic({ durationUs, tiny = false, payloadScale }) {
     cols,
     durationUs,
     tracks: [
-      { h4mk: { ...video }, mp4: { type: 'video', codec: 'avc', frameRate: 30, decoderConfig: { codec: 'avc1.64001f', codedWidth: 1920, codedHeight: 1080, description: FAKE_AVCC } } },
-      { h4mk: { ...audio }, mp4: { type: 'audio', codec: 'aac', decoderConfig: { codec: 'mp4a.40.2', numberOfChannels: 2, sampleRate: 48_000, description: audio.config } } },
+      {
+        h4mk: { ...video },
+        mp4: {
+          type: 'video',
+          codec: 'avc',
+          frameRate: 30,
+          decoderConfig: { codec: 'avc1.64001f', codedWidth: 1920, codedHeight: 1080, description: FAKE_AVCC },
+        },
+      },
+      {
+        h4mk: { ...audio },
+        mp4: { type: 'audio', codec: 'aac', decoderConfig: { codec: 'mp4a.40.2', numberOfChannels: 2, sampleRate: 48_000, description: audio.config } },
+      },
       // MP4 (mediabunny) has no track type for a JSON control stream: the MP4 file carries video + audio only.
       { h4mk: { ...control }, mp4: null },
     ],
@@ -52,11 +63,36 @@ function generateClip() {
   const dir = mkdtempSync(join(tmpdir(), 'h4mk-peers-clip-'));
   const path = join(dir, 'clip.mp4');
   execFileSync('ffmpeg', [
-    '-nostdin', '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=4',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=4',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-bf', '2', '-g', '50',
-    '-c:a', 'aac', '-b:a', '64k', '-ac', '1', path,
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x180:rate=25:duration=4',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000:duration=4',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    '-bf',
+    '2',
+    '-g',
+    '50',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '64k',
+    '-ac',
+    '1',
+    path,
   ]);
   return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
@@ -70,8 +106,16 @@ async function demux(path) {
       if (track.type !== 'video' && track.type !== 'audio') continue;
       const decoderConfig = await track.getDecoderConfig();
       const packets = [];
-      for await (const p of new EncodedPacketSink(track).packets()) packets.push({ data: p.data, timestamp: p.timestamp, duration: p.duration, key: p.type === 'key' });
-      tracks.push({ type: track.type, codec: track.codec, timescale: track.timeResolution, decoderConfig, packets, frameRate: track.type === 'video' ? (await track.computePacketStats(100)).averagePacketRate : undefined });
+      for await (const p of new EncodedPacketSink(track).packets())
+        packets.push({ data: p.data, timestamp: p.timestamp, duration: p.duration, key: p.type === 'key' });
+      tracks.push({
+        type: track.type,
+        codec: track.codec,
+        timescale: track.timeResolution,
+        decoderConfig,
+        packets,
+        frameRate: track.type === 'video' ? (await track.computePacketStats(100)).averagePacketRate : undefined,
+      });
     }
     return tracks;
   } finally {
@@ -114,7 +158,16 @@ export async function demoClip({ seconds, path = DEMO_CLIP }) {
     const shift = Math.max(0, ...pts.map((x, k) => sorted[k] - x));
     t.packets.forEach((p, k) => {
       pool.set(p.data, o);
-      items.push({ track: ti, pts: pts[k], dts: sorted[k] - shift, duration: ticks(t, p.duration), key: p.key, offset: o, length: p.data.length, time: (sorted[k] - shift) / t.timescale });
+      items.push({
+        track: ti,
+        pts: pts[k],
+        dts: sorted[k] - shift,
+        duration: ticks(t, p.duration),
+        key: p.key,
+        offset: o,
+        length: p.data.length,
+        time: (sorted[k] - shift) / t.timescale,
+      });
       o += p.data.length;
     });
   });

@@ -42,7 +42,17 @@ export async function writeEncryptedCopy(reader: H4mkReader, sink: Sink, options
   });
   try {
     for (const t of reader.tracks()) {
-      writer.addTrack({ id: t.id, kind: t.kind, codec: t.codec, config: t.config, timescale: t.timescale, name: t.name, language: t.language, extra: t.extra, compression: t.compression });
+      writer.addTrack({
+        id: t.id,
+        kind: t.kind,
+        codec: t.codec,
+        config: t.config,
+        timescale: t.timescale,
+        name: t.name,
+        language: t.language,
+        extra: t.extra,
+        compression: t.compression,
+      });
     }
     for await (const b of reader.blocks({})) {
       const block = b as Block;
@@ -65,7 +75,15 @@ export async function writeEncryptedCopy(reader: H4mkReader, sink: Sink, options
 }
 
 /** What {@link writeDemoCopies} wrote. */
-export type DemoCopies = { encrypted: string; keyFile: string; grantFile: string; publicKey: string; grantTrack: string; grantFromUs: number; grantToUs: number };
+export type DemoCopies = {
+  encrypted: string;
+  keyFile: string;
+  grantFile: string;
+  publicKey: string;
+  grantTrack: string;
+  grantFromUs: number;
+  grantToUs: number;
+};
 
 /**
  * Writes demo-encrypted.h4mk (encrypted, then sealed) into `dir` and

@@ -41,7 +41,13 @@ export class CliError extends Error {
     super(message);
     this.code =
       options.code ??
-      (exitCode === ExitCode.FAILED ? 'E_FAILED' : exitCode === ExitCode.INTERRUPTED ? 'E_INTERRUPTED' : exitCode === ExitCode.NOTHING ? 'E_NOT_FOUND' : 'E_USAGE');
+      (exitCode === ExitCode.FAILED
+        ? 'E_FAILED'
+        : exitCode === ExitCode.INTERRUPTED
+          ? 'E_INTERRUPTED'
+          : exitCode === ExitCode.NOTHING
+            ? 'E_NOT_FOUND'
+            : 'E_USAGE');
     this.hint = options.hint;
   }
 }
@@ -111,7 +117,10 @@ export function reportOf(error: unknown): ErrorReport {
   if (error instanceof CommanderError) {
     // Commander's messages start with "error: " and may carry a "(Did you mean …?)" line.
     const [first = '', ...rest] = error.message.replace(/^error: /, '').split('\n');
-    const suggestion = rest.join(' ').trim().replace(/^\((.*)\)$/, '$1');
+    const suggestion = rest
+      .join(' ')
+      .trim()
+      .replace(/^\((.*)\)$/, '$1');
     return withHint({ exitCode: ExitCode.USAGE, code: 'E_USAGE', message: first }, suggestion === '' ? undefined : suggestion);
   }
   if (error instanceof H4mkError) {

@@ -103,7 +103,9 @@ export function addStatsOption(command: Command): Command {
 /** Adds `--stats`, `--layout` and `--live` to a read verb. */
 export function addInputOptions(command: Command): Command {
   return addStatsOption(command)
-    .addOption(new Option('--layout <layout>', 'read this end first: a faststart container over HTTP then opens with one request').choices(['faststart', 'tail']))
+    .addOption(
+      new Option('--layout <layout>', 'read this end first: a faststart container over HTTP then opens with one request').choices(['faststart', 'tail']),
+    )
     .option('--live', 'open the latest checkpoint of a container still being written (h4mk pack --live)');
 }
 

@@ -114,7 +114,8 @@ export async function writeKeyFile(path: string, text: string, options: { force?
     try {
       handle = await open(path, 'wx', mode);
     } catch (error) {
-      if (isSystemError(error) && error.code === 'EEXIST') throw inputError(`${path} exists; refusing to replace it`, 'add --force to replace it (the old key is lost)');
+      if (isSystemError(error) && error.code === 'EEXIST')
+        throw inputError(`${path} exists; refusing to replace it`, 'add --force to replace it (the old key is lost)');
       throw aboutPath(path, error);
     }
     try {

@@ -55,7 +55,9 @@ function parseLog2N(value: string): number {
 export function addKeyOptions(command: Command, options: { grant?: boolean } = {}): Command {
   command
     .option('--key-file <file>', "the container's secret key file (from 'h4mk keygen')")
-    .addOption(new Option('--passphrase-env <var>', 'read the passphrase from this environment variable (never give it on the command line)').argParser(parseEnvName));
+    .addOption(
+      new Option('--passphrase-env <var>', 'read the passphrase from this environment variable (never give it on the command line)').argParser(parseEnvName),
+    );
   if (options.grant !== false) command.option('--grant <file>', "a grant (from 'h4mk grant'): opens only its track and key epochs");
   return command;
 }
@@ -65,7 +67,9 @@ export function addEncryptOptions(command: Command): Command {
   return command
     .option('--encrypt', 'encrypt every block with AES-256-GCM (needs --key-file or --passphrase-env)')
     .option('--key-file <file>', "with --encrypt: the secret key file (from 'h4mk keygen')")
-    .addOption(new Option('--passphrase-env <var>', 'with --encrypt: read a passphrase from this environment variable (stretched with scrypt)').argParser(parseEnvName))
+    .addOption(
+      new Option('--passphrase-env <var>', 'with --encrypt: read a passphrase from this environment variable (stretched with scrypt)').argParser(parseEnvName),
+    )
     .option('--epoch-us <n>', 'with --encrypt: a new key every N µs of media time, so grants can open time windows (default: one key per track)', parseIndex)
     .addOption(new Option('--scrypt-log2n <n>', 'with --passphrase-env: scrypt cost N = 2^n (default 15)').argParser(parseLog2N))
     .option('--engine-id <text>', 'with --encrypt: engine id bound into every block (seed engine_id)')
@@ -75,7 +79,8 @@ export function addEncryptOptions(command: Command): Command {
 /** Reads a passphrase from environment variable `name`. */
 export function passphraseFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
   const value = env[name];
-  if (value === undefined) throw inputError(`environment variable ${name} is not set`, `export ${name}=… first; the passphrase is never taken from the command line`);
+  if (value === undefined)
+    throw inputError(`environment variable ${name} is not set`, `export ${name}=… first; the passphrase is never taken from the command line`);
   if (value === '') throw inputError(`environment variable ${name} is empty`);
   return value;
 }
@@ -107,7 +112,11 @@ export async function readGrantFile(path: string, out: Output): Promise<Grant> {
  * The key the user gave on the command line, or undefined for none; a
  * usage error when more than one is given.
  */
-export async function keyInputOf(options: KeyOptions, out: Output, env: NodeJS.ProcessEnv = process.env): Promise<{ key: KeyInput; kind: KeyKind } | undefined> {
+export async function keyInputOf(
+  options: KeyOptions,
+  out: Output,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ key: KeyInput; kind: KeyKind } | undefined> {
   const given = [options.keyFile, options.passphraseEnv, options.grant].filter((x) => x !== undefined).length;
   if (given > 1) throw inputError('give one of --key-file, --passphrase-env and --grant');
   if (options.keyFile !== undefined) return { key: { secret: await secretFromKeyFile(options.keyFile, out) }, kind: 'key-file' };

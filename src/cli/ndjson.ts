@@ -23,7 +23,20 @@ export type BlockLine = {
 export type NdjsonLine = { kind: 'track'; track: TrackOptions } | { kind: 'block'; line: BlockLine };
 
 const TRACK_KEYS = new Set(['id', 'kind', 'codec', 'timescale', 'name', 'language', 'extra', 'config_b64', 'compression']);
-const BLOCK_KEYS = new Set(['track', 'pts_us', 'dts_us', 'duration_us', 'pts', 'dts', 'duration', 'keyframe', 'kind', 'compression', 'payload_b64', 'payload_file']);
+const BLOCK_KEYS = new Set([
+  'track',
+  'pts_us',
+  'dts_us',
+  'duration_us',
+  'pts',
+  'dts',
+  'duration',
+  'keyframe',
+  'kind',
+  'compression',
+  'payload_b64',
+  'payload_file',
+]);
 
 /** Parses one line. Throws a TypeError describing the first problem. */
 export function parseNdjsonLine(text: string): NdjsonLine | null {
@@ -76,7 +89,12 @@ function parseBlock(b: Record<string, unknown>): BlockLine {
     if (typeof b.keyframe !== 'boolean') throw new TypeError('"keyframe" must be true or false');
     block.keyframe = b.keyframe;
   }
-  if (b.kind !== undefined && b.kind !== null) block.kind = oneOf(b, 'kind', FRAME_KINDS.filter((k) => k !== null)) as FrameKind;
+  if (b.kind !== undefined && b.kind !== null)
+    block.kind = oneOf(
+      b,
+      'kind',
+      FRAME_KINDS.filter((k) => k !== null),
+    ) as FrameKind;
   if (b.compression !== undefined) block.compression = oneOf(b, 'compression', COMPRESSIONS) as Compression;
   const hasB64 = b.payload_b64 !== undefined;
   const hasFile = b.payload_file !== undefined;

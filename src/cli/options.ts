@@ -35,7 +35,10 @@ const PATH_ARGUMENTS = new Set(['file', 'input', 'blocks', 'dir']);
  */
 export function requirePaths(command: Command): void {
   for (const option of command.options) {
-    const placeholder = /<([^>]+)>|\[([^\]]+)\]/.exec(option.flags)?.slice(1).find((x) => x !== undefined);
+    const placeholder = /<([^>]+)>|\[([^\]]+)\]/
+      .exec(option.flags)
+      ?.slice(1)
+      .find((x) => x !== undefined);
     if (placeholder !== undefined && PATH_PLACEHOLDERS.has(placeholder) && option.parseArg === undefined) option.argParser(parsePath);
   }
   for (const argument of command.registeredArguments) {

@@ -99,16 +99,23 @@ export async function guardOutput(output: string, inputs: ReadonlyArray<string |
     if (st === null) continue;
     const inputReal = await realPathOf(input);
     if (inputReal === outputReal || resolve(input) === resolve(output) || sameFile(identity, st)) {
-      throw inputError(`refusing to write ${output}: it is the input ${input}`, `the output is the input: give ${flag} another ${directory ? 'directory' : 'path'} (h4mk never writes over its input, even with --force)`);
+      throw inputError(
+        `refusing to write ${output}: it is the input ${input}`,
+        `the output is the input: give ${flag} another ${directory ? 'directory' : 'path'} (h4mk never writes over its input, even with --force)`,
+      );
     }
     if (directory && (within(inputReal, outputReal) || within(resolve(input), resolve(output)))) {
-      throw inputError(`refusing to write ${output}: it contains the input ${input}`, `the output is the input's directory: give ${flag} a directory that does not hold the input`);
+      throw inputError(
+        `refusing to write ${output}: it contains the input ${input}`,
+        `the output is the input's directory: give ${flag} a directory that does not hold the input`,
+      );
     }
   }
   if (!identity.exists) return identity;
   // What --force could not replace: a directory with a file, a device or a pipe with anything.
   if (!directory && target?.isDirectory() === true) throw inputError(`${output}: is a directory`, `give ${flag} a file path`);
-  if (target !== null && !target.isFile() && !target.isDirectory()) throw inputError(`${output}: not a regular file; h4mk replaces files only`, `give ${flag} a file path`);
+  if (target !== null && !target.isFile() && !target.isDirectory())
+    throw inputError(`${output}: not a regular file; h4mk replaces files only`, `give ${flag} a file path`);
   if (options.force !== true) throw inputError(`${output} exists; refusing to replace it`, FORCE_HINT);
   if (options.inPlace === true) {
     // A live file is written in place: the old one goes first (it cannot be replaced atomically).

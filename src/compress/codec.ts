@@ -58,7 +58,8 @@ export function decompressPayload(stored: Uint8Array, compression: number, origi
     if (error instanceof H4mkError) throw error;
     throw new H4mkError('E_DECOMPRESS', `${name} payload does not decompress within ${originalLength} bytes`, { coreIndex, cause: error });
   }
-  if (out.length !== originalLength) throw new H4mkError('E_DECOMPRESS', `${name} payload decompressed to ${out.length} bytes, ${originalLength} declared`, { coreIndex });
+  if (out.length !== originalLength)
+    throw new H4mkError('E_DECOMPRESS', `${name} payload decompressed to ${out.length} bytes, ${originalLength} declared`, { coreIndex });
   return out;
 }
 

@@ -25,16 +25,35 @@ export type AddControlsOptions = {
  * Writes to `sink` a copy of the container read by `reader` with a controls
  * track holding `records` (validated again here). On error the sink is aborted.
  */
-export async function addControlsTrack(reader: H4mkReader, records: readonly ControlRecord[], sink: Sink, options: AddControlsOptions = {}): Promise<WriteSummary> {
+export async function addControlsTrack(
+  reader: H4mkReader,
+  records: readonly ControlRecord[],
+  sink: Sink,
+  options: AddControlsOptions = {},
+): Promise<WriteSummary> {
   const trackId = options.trackId ?? 'camera_control';
   let writer: H4mkWriter | undefined;
   try {
     if (reader.tracks().some((t) => t.id === trackId)) throw new MediaError('E_CONTROLS', `the container already has a track ${JSON.stringify(trackId)}`);
     const adapter = new ControlsAdapter();
     const controls = records.map((r, i) => adapter.toBlock(validateControl(r, `control record ${i}`))).sort((a, b) => (a.pts as number) - (b.pts as number));
-    writer = await H4mkWriter.create(sink, { layout: options.layout ?? reader.layout, meta: reader.meta, safe: { ...reader.safe, controls: CONTROLS_SAFE_POLICY } });
+    writer = await H4mkWriter.create(sink, {
+      layout: options.layout ?? reader.layout,
+      meta: reader.meta,
+      safe: { ...reader.safe, controls: CONTROLS_SAFE_POLICY },
+    });
     for (const t of reader.tracks()) {
-      writer.addTrack({ id: t.id, kind: t.kind, codec: t.codec, config: t.config, timescale: t.timescale, name: t.name, language: t.language, extra: t.extra, compression: t.compression });
+      writer.addTrack({
+        id: t.id,
+        kind: t.kind,
+        codec: t.codec,
+        config: t.config,
+        timescale: t.timescale,
+        name: t.name,
+        language: t.language,
+        extra: t.extra,
+        compression: t.compression,
+      });
     }
     const control = writer.addTrack({ id: trackId, ...adapter.trackOptions() });
     let next = 0;
@@ -74,7 +93,10 @@ export async function addControlsTrack(reader: H4mkReader, records: readonly Con
 }
 
 /** The control records of a controls track (every block validated); `track` defaults to the first controls track. */
-export async function readControls(reader: H4mkReader, track?: string | number): Promise<{ trackId: string; records: (ControlRecord & { core_index: number })[] }> {
+export async function readControls(
+  reader: H4mkReader,
+  track?: string | number,
+): Promise<{ trackId: string; records: (ControlRecord & { core_index: number })[] }> {
   const t = track === undefined ? reader.tracks().find((x) => x.kind === 'control' && x.codec === CONTROLS_CODEC) : reader.track(track);
   if (t === undefined) throw new MediaError('E_CONTROLS', 'the container has no camera-controls track');
   if (t.codec !== CONTROLS_CODEC) throw new MediaError('E_CONTROLS', `track ${t.id} is not a camera-controls track (codec ${t.codec})`);

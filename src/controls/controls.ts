@@ -94,7 +94,8 @@ export const ControlRecordSchema = z
   })
   .superRefine((r, ctx) => {
     const units = CONTROL_UNITS[r.control];
-    if (!units.includes(r.unit)) ctx.addIssue({ code: 'custom', path: ['unit'], message: `${r.control} takes ${units.join(' or ')}, not ${JSON.stringify(r.unit)}` });
+    if (!units.includes(r.unit))
+      ctx.addIssue({ code: 'custom', path: ['unit'], message: `${r.control} takes ${units.join(' or ')}, not ${JSON.stringify(r.unit)}` });
   });
 
 /** A validated control record. */
@@ -130,7 +131,10 @@ export function findIdentityField(value: unknown, path: string[] = []): string |
 export function validateControl(value: unknown, where = 'control record'): ControlRecord {
   const identity = findIdentityField(value);
   if (identity !== null) {
-    throw new MediaError('E_CONTROLS', `${where}: field "${identity}" is identity-bearing and is refused: controls describe the camera, never who is in the frame`);
+    throw new MediaError(
+      'E_CONTROLS',
+      `${where}: field "${identity}" is identity-bearing and is refused: controls describe the camera, never who is in the frame`,
+    );
   }
   const parsed = ControlRecordSchema.safeParse(value);
   if (!parsed.success) {
@@ -143,10 +147,18 @@ export function validateControl(value: unknown, where = 'control record'): Contr
 
 /** Parses a controls document: an array of records, or `{"controls": [...]}`; sorted by time. */
 export function parseControls(document: unknown, name = 'controls'): ControlRecord[] {
-  const list = Array.isArray(document) ? document : document !== null && typeof document === 'object' && Array.isArray((document as { controls?: unknown }).controls) ? (document as { controls: unknown[] }).controls : null;
+  const list = Array.isArray(document)
+    ? document
+    : document !== null && typeof document === 'object' && Array.isArray((document as { controls?: unknown }).controls)
+      ? (document as { controls: unknown[] }).controls
+      : null;
   if (list === null) throw new MediaError('E_CONTROLS', `${name}: expected an array of control records or {"controls": [...]}`);
   const identity = findIdentityField(document);
-  if (identity !== null) throw new MediaError('E_CONTROLS', `${name}: field "${identity}" is identity-bearing and is refused: controls describe the camera, never who is in the frame`);
+  if (identity !== null)
+    throw new MediaError(
+      'E_CONTROLS',
+      `${name}: field "${identity}" is identity-bearing and is refused: controls describe the camera, never who is in the frame`,
+    );
   return list.map((r, i) => validateControl(r, `${name}[${i}]`)).sort((a, b) => a.t_us - b.t_us);
 }
 

@@ -67,7 +67,16 @@ export function contextDigest(engineId: string, engineFp: string, index: IndexCo
   const id = enc.encode(engineId);
   const fp = enc.encode(engineFp);
   if (id.length > 255 || fp.length > 255) throw new RangeError('engine id and fingerprint are limited to 255 UTF-8 bytes');
-  return sha256Parts(enc.encode(LABEL_CONTEXT), Uint8Array.of(id.length), id, Uint8Array.of(fp.length), fp, sha256(index.trak), sha256(index.meta), sha256(index.safe));
+  return sha256Parts(
+    enc.encode(LABEL_CONTEXT),
+    Uint8Array.of(id.length),
+    id,
+    Uint8Array.of(fp.length),
+    fp,
+    sha256(index.trak),
+    sha256(index.meta),
+    sha256(index.safe),
+  );
 }
 
 /** The epoch of a block: floor(pts_us / epoch_us), or 0 when epochs are off. */
@@ -85,7 +94,9 @@ export function checkScryptCaps(kdf: Extract<KdfParams, { kind: 'scrypt' }>, cap
   const maxR = Math.min(caps.maxR, SCRYPT_BOUNDS.maxR);
   const maxP = Math.min(caps.maxP, SCRYPT_BOUNDS.maxP);
   if (kdf.log2N > maxLog2N || kdf.r > maxR || kdf.p > maxP) {
-    throw new H4mkError('E_LIMIT', `scrypt parameters N=2^${kdf.log2N} r=${kdf.r} p=${kdf.p} exceed the caps (log2N ≤ ${maxLog2N}, r ≤ ${maxR}, p ≤ ${maxP})`, { chunk: 'CRYP' });
+    throw new H4mkError('E_LIMIT', `scrypt parameters N=2^${kdf.log2N} r=${kdf.r} p=${kdf.p} exceed the caps (log2N ≤ ${maxLog2N}, r ≤ ${maxR}, p ≤ ${maxP})`, {
+      chunk: 'CRYP',
+    });
   }
 }
 

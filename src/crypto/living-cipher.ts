@@ -83,7 +83,8 @@ export function sealBlock(ctx: CipherContext, fields: BlockFields, timescale: nu
 export function openBlock(ctx: CipherContext, fields: BlockFields, timescale: number, stored: Uint8Array): Uint8Array {
   const epoch = blockEpoch(ctx, fields.pts, timescale);
   const key = ctx.keys.keyFor(fields.trackNumber, epoch);
-  if (key === null) throw new H4mkError('E_KEY', `cannot decrypt: ${ctx.keys.missingReason} for track ${fields.trackNumber}, epoch ${epoch}`, { coreIndex: fields.coreIndex });
+  if (key === null)
+    throw new H4mkError('E_KEY', `cannot decrypt: ${ctx.keys.missingReason} for track ${fields.trackNumber}, epoch ${epoch}`, { coreIndex: fields.coreIndex });
   const aad = encodeAssociatedData(ctx.containerId, fields, epoch, ctx.engineDigest);
   return aeadOpen(key, blockNonce(fields.coreIndex), aad, stored, fields.coreIndex);
 }
@@ -93,7 +94,13 @@ export function openBlock(ctx: CipherContext, fields: BlockFields, timescale: nu
  * "h4mk/v1/transcript" ‖ container_id ‖ chain_head ‖ u64 block_count ‖
  * u16 track_count ‖ per track (u64 block_count, u64 last core_index or 2^64−1).
  */
-export function transcriptMac(key: Uint8Array, containerId: Uint8Array, chainHead: Uint8Array, blockCount: number, tracks: readonly { blockCount: number; lastCoreIndex: number }[]): Uint8Array {
+export function transcriptMac(
+  key: Uint8Array,
+  containerId: Uint8Array,
+  chainHead: Uint8Array,
+  blockCount: number,
+  tracks: readonly { blockCount: number; lastCoreIndex: number }[],
+): Uint8Array {
   const fixed = new DataView(new ArrayBuffer(10));
   fixed.setBigUint64(0, BigInt(blockCount), true); //  u64 block_count
   fixed.setUint16(8, tracks.length, true); //          u16 track_count
@@ -163,7 +170,12 @@ function contextFields(payloadLength: number, ctx: CoreBlockContext): BlockField
 }
 
 function seedContext(state: LivingCipherState, ctx: CoreBlockContext): CipherContext {
-  return { containerId: state.containerId, epochUs: state.epochUs, engineDigest: contextDigest(ctx.engineId ?? '', ctx.engineFp ?? '', NO_INDEX_CONTEXT), keys: state.keys };
+  return {
+    containerId: state.containerId,
+    epochUs: state.epochUs,
+    engineDigest: contextDigest(ctx.engineId ?? '', ctx.engineFp ?? '', NO_INDEX_CONTEXT),
+    keys: state.keys,
+  };
 }
 
 /**

@@ -134,5 +134,14 @@ export function makeGrant(params: CryptoParams, context: CipherContext, track: {
   if (last - first > 1_000_000) throw new RangeError('the window spans more than a million epochs');
   const keys: Grant['keys'] = [];
   for (let e = first; e <= last; e++) keys.push({ epoch: e, key: Buffer.from(context.keys.keyFor(track.number, e)).toString('base64') });
-  return { h4mk_grant: 1, container_id: toHex(params.containerId), track: track.id, track_number: track.number, epoch_us: params.epochUs, from_us: fromUs, to_us: toUs, keys };
+  return {
+    h4mk_grant: 1,
+    container_id: toHex(params.containerId),
+    track: track.id,
+    track_number: track.number,
+    epoch_us: params.epochUs,
+    from_us: fromUs,
+    to_us: toUs,
+    keys,
+  };
 }

@@ -76,7 +76,8 @@ export function dashManifest(plan: DeliveryPlan, options: PlaylistOptions & { ba
     `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" ${head} minBufferTime="PT2S">`,
   ];
   for (const t of plan.tracks) {
-    if (t.carriage === null) lines.push(`  <!-- track ${t.info.number} (${xml(t.info.id)}, ${xml(t.info.codec)}) left out: ${xml(t.reason ?? '').replace(/--/g, '- -')} -->`);
+    if (t.carriage === null)
+      lines.push(`  <!-- track ${t.info.number} (${xml(t.info.id)}, ${xml(t.info.codec)}) left out: ${xml(t.reason ?? '').replace(/--/g, '- -')} -->`);
   }
   if (options.base !== undefined) lines.push(`  <BaseURL>${xml(options.base)}</BaseURL>`);
   lines.push(`  <Period id="0" start="PT0S">`);

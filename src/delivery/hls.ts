@@ -31,7 +31,6 @@ function quoted(text: string): string {
   return `"${text.replace(/["\r\n]/g, "'")}"`;
 }
 
-
 function audioGroup(t: DeliveryTrack): string {
   return `audio-${t.codecs.replace(/[^A-Za-z0-9]/g, '')}`;
 }
@@ -96,7 +95,11 @@ export function masterPlaylist(plan: DeliveryPlan, options: PlaylistOptions = {}
       }
     }
     for (const v of videos) {
-      const attrs = [`BANDWIDTH=${Math.ceil(v.bandwidth / 4) + 1}`, `CODECS=${quoted(v.codecs)}`, ...(v.width > 0 && v.height > 0 ? [`RESOLUTION=${v.width}x${v.height}`] : [])];
+      const attrs = [
+        `BANDWIDTH=${Math.ceil(v.bandwidth / 4) + 1}`,
+        `CODECS=${quoted(v.codecs)}`,
+        ...(v.width > 0 && v.height > 0 ? [`RESOLUTION=${v.width}x${v.height}`] : []),
+      ];
       lines.push(`#EXT-X-I-FRAME-STREAM-INF:${attrs.join(',')},URI=${quoted(`${p}${trackDir(v)}/iframes.m3u8${q}`)}`);
     }
   } else {
@@ -115,7 +118,16 @@ function header(durations: number[], live: boolean, extra: string[]): string[] {
   const target = Math.max(1, ...durations.map((d) => Math.ceil(d - 1e-6)));
   // Live: the server holds a reload that names the next segment (`_HLS_msn`) until it is listed (RFC 8216bis §6.2.5.2).
   const control = live ? ['#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES'] : [];
-  return ['#EXTM3U', '#EXT-X-VERSION:7', `#EXT-X-TARGETDURATION:${target}`, '#EXT-X-MEDIA-SEQUENCE:0', `#EXT-X-PLAYLIST-TYPE:${live ? 'EVENT' : 'VOD'}`, '#EXT-X-INDEPENDENT-SEGMENTS', ...control, ...extra];
+  return [
+    '#EXTM3U',
+    '#EXT-X-VERSION:7',
+    `#EXT-X-TARGETDURATION:${target}`,
+    '#EXT-X-MEDIA-SEQUENCE:0',
+    `#EXT-X-PLAYLIST-TYPE:${live ? 'EVENT' : 'VOD'}`,
+    '#EXT-X-INDEPENDENT-SEGMENTS',
+    ...control,
+    ...extra,
+  ];
 }
 
 /**

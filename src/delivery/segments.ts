@@ -29,11 +29,19 @@ export class DeliveryError extends Error {
 
 /** The deliverable track with number `n`, or a DeliveryError naming why not. */
 export function deliverable(plan: DeliveryPlan, n: number, carriage: 'cmaf' | 'webvtt'): DeliveryTrack {
-  if (plan.encrypted) throw new DeliveryError('E_ENCRYPTED', 'the container is encrypted: the server holds no keys (play it in the inspector with a key, or `h4mk package --key-file … --decrypt`)');
+  if (plan.encrypted)
+    throw new DeliveryError(
+      'E_ENCRYPTED',
+      'the container is encrypted: the server holds no keys (play it in the inspector with a key, or `h4mk package --key-file … --decrypt`)',
+    );
   const t = plan.tracks[n];
   if (t === undefined) throw new DeliveryError('E_NOT_FOUND', `no track ${n} in this container`);
   if (t.carriage === null) throw new DeliveryError('E_UNSUPPORTED', `track ${t.info.id} (codec ${t.info.codec}) is not delivered: ${t.reason}`);
-  if (t.carriage !== carriage) throw new DeliveryError('E_NOT_FOUND', `track ${t.info.id} is delivered as ${t.carriage === 'cmaf' ? 'fMP4' : 'WebVTT'}, not ${carriage === 'cmaf' ? 'fMP4' : 'WebVTT'}`);
+  if (t.carriage !== carriage)
+    throw new DeliveryError(
+      'E_NOT_FOUND',
+      `track ${t.info.id} is delivered as ${t.carriage === 'cmaf' ? 'fMP4' : 'WebVTT'}, not ${carriage === 'cmaf' ? 'fMP4' : 'WebVTT'}`,
+    );
   return t;
 }
 
@@ -87,7 +95,10 @@ export async function buildInitSegment(reader: H4mkReader, plan: DeliveryPlan, n
       ...(t.kind === 'video' ? colourSpec(trackColourSpace(t.info.codec, t.info.config, t.info.extra)) : {}),
     });
   } catch (error) {
-    throw new DeliveryError('E_UNSUPPORTED', `track ${t.info.id}: codec ${t.info.codec} cannot be written to fMP4 (${error instanceof Error ? error.message : String(error)})`);
+    throw new DeliveryError(
+      'E_UNSUPPORTED',
+      `track ${t.info.id}: codec ${t.info.codec} cannot be written to fMP4 (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   return initSegment({
     kind: t.kind as 'video' | 'audio',

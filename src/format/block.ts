@@ -39,11 +39,13 @@ export function writeBlockHeader(out: Uint8Array, offset: number, b: BlockFields
 /** Checks the fields every block carries, wherever they were read (§6.1 rules). */
 export function checkBlockFields(b: BlockFields, offset: number, maxBlockLength: number): void {
   if ((b.flags & BlockFlag.RESERVED_MASK) !== 0) throw new H4mkError('E_FORMAT', 'reserved block flag bits are set', { offset, coreIndex: b.coreIndex });
-  if (b.compression >= COMPRESSIONS.length) throw new H4mkError('E_UNSUPPORTED', `unknown compression codec ${b.compression}`, { offset, coreIndex: b.coreIndex });
+  if (b.compression >= COMPRESSIONS.length)
+    throw new H4mkError('E_UNSUPPORTED', `unknown compression codec ${b.compression}`, { offset, coreIndex: b.coreIndex });
   if (Math.abs(b.pts) > MAX_TIMESTAMP || Math.abs(b.dts) > MAX_TIMESTAMP) {
     throw new H4mkError('E_LIMIT', 'timestamp magnitude exceeds 2^51 - 1', { offset, coreIndex: b.coreIndex });
   }
-  if (b.originalLength > maxBlockLength) throw new H4mkError('E_LIMIT', `original length ${b.originalLength} exceeds the limit`, { offset, coreIndex: b.coreIndex });
+  if (b.originalLength > maxBlockLength)
+    throw new H4mkError('E_LIMIT', `original length ${b.originalLength} exceeds the limit`, { offset, coreIndex: b.coreIndex });
 }
 
 /**
@@ -65,6 +67,7 @@ export function decodeBlockHeader(payload: Uint8Array, base: number, maxBlockLen
   };
   const storedLength = payload.length - BLOCK_HEADER_LENGTH;
   checkBlockFields(fields, base, maxBlockLength);
-  if (storedLength > maxBlockLength) throw new H4mkError('E_LIMIT', `stored length ${storedLength} exceeds the limit`, { offset: base, coreIndex: fields.coreIndex });
+  if (storedLength > maxBlockLength)
+    throw new H4mkError('E_LIMIT', `stored length ${storedLength} exceeds the limit`, { offset: base, coreIndex: fields.coreIndex });
   return { ...fields, storedLength };
 }

@@ -79,7 +79,8 @@ export class Cursor {
     const lo = this.view.getUint32(this.position, true);
     const hi = this.view.getInt32(this.position + 4, true);
     // hi = −2^21 with lo = 0 is −2^53, one past the range.
-    if (hi >= MAX_HIGH || hi < -MAX_HIGH || (hi === -MAX_HIGH && lo === 0)) throw new H4mkError('E_LIMIT', `${what} outside ±(2^53 - 1)`, { offset: this.fileOffset });
+    if (hi >= MAX_HIGH || hi < -MAX_HIGH || (hi === -MAX_HIGH && lo === 0))
+      throw new H4mkError('E_LIMIT', `${what} outside ±(2^53 - 1)`, { offset: this.fileOffset });
     this.position += 8;
     return hi * TWO_32 + lo;
   }
@@ -195,7 +196,9 @@ export function writeI64(view: DataView, offset: number, v: number): void {
 
 /** Reads a u32 at `offset` without a cursor (caller has checked bounds). */
 export function peekU32(bytes: Uint8Array, offset: number): number {
-  return ((bytes[offset] as number) | ((bytes[offset + 1] as number) << 8) | ((bytes[offset + 2] as number) << 16) | ((bytes[offset + 3] as number) << 24)) >>> 0;
+  return (
+    ((bytes[offset] as number) | ((bytes[offset + 1] as number) << 8) | ((bytes[offset + 2] as number) << 16) | ((bytes[offset + 3] as number) << 24)) >>> 0
+  );
 }
 
 /** Byte-wise equality. */
@@ -222,7 +225,9 @@ export function fromHex(hex: string): Uint8Array {
 }
 
 /** Node's Buffer where there is one (faster on large inputs); the encoders below do without it. */
-const NodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike, o: number, l: number): { toString(e: string): string }; from(s: string, e: string): Uint8Array } }).Buffer;
+const NodeBuffer = (
+  globalThis as { Buffer?: { from(b: ArrayBufferLike, o: number, l: number): { toString(e: string): string }; from(s: string, e: string): Uint8Array } }
+).Buffer;
 
 /** Standard base64 (RFC 4648 §4), padded. */
 export function toBase64(bytes: Uint8Array): string {

@@ -33,9 +33,7 @@ function buildTables(): Uint32Array[] {
 
 /** Portable slicing-by-8 CRC-32C. */
 export function crc32cPortable(bytes: Uint8Array, previous = 0): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [
-    Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array,
-  ];
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
   let crc = ~previous >>> 0;
   let i = 0;
   const n = bytes.length;

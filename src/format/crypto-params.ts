@@ -36,14 +36,18 @@ const KDF_SCRYPT = 1;
 /** §13.3 Encodes CRYP. */
 export function encodeCryptoParams(c: CryptoParams): Uint8Array {
   const w = new ByteWriter(160);
-  w.u8(CRYP_VERSION).u8(c.aead).u8(c.kdf.kind === 'raw' ? KDF_RAW : KDF_SCRYPT);
+  w.u8(CRYP_VERSION)
+    .u8(c.aead)
+    .u8(c.kdf.kind === 'raw' ? KDF_RAW : KDF_SCRYPT);
   if (c.kdf.kind === 'scrypt') {
     // §13.2: writers MUST NOT exceed the scrypt bounds (readers refuse more).
-    if (!scryptWithinBounds(c.kdf)) throw new RangeError(`scrypt parameters N=2^${c.kdf.log2N} r=${c.kdf.r} p=${c.kdf.p} outside the format's bounds (log2N 1..${SCRYPT_BOUNDS.maxLog2N}, r 1..${SCRYPT_BOUNDS.maxR}, p 1..${SCRYPT_BOUNDS.maxP})`);
+    if (!scryptWithinBounds(c.kdf))
+      throw new RangeError(
+        `scrypt parameters N=2^${c.kdf.log2N} r=${c.kdf.r} p=${c.kdf.p} outside the format's bounds (log2N 1..${SCRYPT_BOUNDS.maxLog2N}, r 1..${SCRYPT_BOUNDS.maxR}, p 1..${SCRYPT_BOUNDS.maxP})`,
+      );
     if (c.kdf.salt.length !== 16) throw new RangeError('the scrypt salt must be 16 bytes');
     w.u8(c.kdf.log2N).u32(c.kdf.r).u32(c.kdf.p).bytes(c.kdf.salt);
-  }
-  else w.u8(0).u32(0).u32(0).bytes(new Uint8Array(16));
+  } else w.u8(0).u32(0).u32(0).bytes(new Uint8Array(16));
   w.bytes(c.containerId).u64(c.epochUs).bytes(c.keyCheck).bytes(c.transcriptMac);
   const id = utf8(c.engineId);
   const fp = utf8(c.engineFp);
@@ -84,7 +88,8 @@ export function decodeCryptoParams(payload: Uint8Array, base: number): CryptoPar
   const salt = c.bytesView(16, 'scrypt salt').slice();
   let kdf: KdfParams;
   if (kdfKind === KDF_RAW) {
-    if (log2N !== 0 || r !== 0 || p !== 0 || salt.some((b) => b !== 0)) throw new H4mkError('E_FORMAT', 'raw-key CRYP must have zero scrypt fields', { offset: base + 3, chunk: 'CRYP' });
+    if (log2N !== 0 || r !== 0 || p !== 0 || salt.some((b) => b !== 0))
+      throw new H4mkError('E_FORMAT', 'raw-key CRYP must have zero scrypt fields', { offset: base + 3, chunk: 'CRYP' });
     kdf = { kind: 'raw' };
   } else if (kdfKind === KDF_SCRYPT) {
     if (log2N < 1 || r < 1 || p < 1) throw new H4mkError('E_FORMAT', 'scrypt parameters must be positive', { offset: base + 3, chunk: 'CRYP' });

@@ -76,7 +76,11 @@ export function decodeHeader(bytes: Uint8Array): FileHeader {
 /** §5.9 Encodes the FOOT chunk. */
 export function encodeFooter(footer: Footer): Uint8Array {
   const w = new ByteWriter(FOOT_PAYLOAD_LENGTH);
-  w.u64(footer.indexOffset).u64(footer.indexLength).u16(footer.version).u16(footer.flags).u32(footer.checkpoint === true ? FOOT_STATE.CHECKPOINT : FOOT_STATE.FINAL);
+  w.u64(footer.indexOffset)
+    .u64(footer.indexLength)
+    .u16(footer.version)
+    .u16(footer.flags)
+    .u32(footer.checkpoint === true ? FOOT_STATE.CHECKPOINT : FOOT_STATE.FINAL);
   return encodeChunk('FOOT', w.finish());
 }
 
@@ -105,10 +109,12 @@ export function decodeFooter(bytes: Uint8Array, fileSize: number): Footer {
   const flags = c.u16('flags');
   checkVersionAndFlags(version, flags, base + 24);
   const state = c.u32('state');
-  if (state !== FOOT_STATE.FINAL && state !== FOOT_STATE.CHECKPOINT) throw new H4mkError('E_FORMAT', `unknown FOOT state ${state}`, { offset: base + 28, chunk: 'FOOT' });
+  if (state !== FOOT_STATE.FINAL && state !== FOOT_STATE.CHECKPOINT)
+    throw new H4mkError('E_FORMAT', `unknown FOOT state ${state}`, { offset: base + 28, chunk: 'FOOT' });
   if (indexOffset < HEADER_LENGTH || indexLength === 0) {
     throw new H4mkError('E_FORMAT', 'footer points into the header or at an empty index', { offset: base + 8, chunk: 'FOOT' });
   }
-  if (indexOffset + indexLength > base) throw new H4mkError('E_TRUNCATED', 'the index region the footer declares runs past the footer', { offset: base + 8, chunk: 'FOOT' });
+  if (indexOffset + indexLength > base)
+    throw new H4mkError('E_TRUNCATED', 'the index region the footer declares runs past the footer', { offset: base + 8, chunk: 'FOOT' });
   return { indexOffset, indexLength, version, flags, checkpoint: state === FOOT_STATE.CHECKPOINT };
 }

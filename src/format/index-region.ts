@@ -60,7 +60,12 @@ export function encodeIndexRegion(content: IndexContent, sha256: DigestFunction)
   const before = concatBytes(parts);
   const veri = encodeChunk(
     'VERI',
-    encodeIntegrity({ blockCount: content.segments.totalBlocks, segmentCount: content.segments.count, chainHead: content.chainHead, indexDigest: sha256(before) }),
+    encodeIntegrity({
+      blockCount: content.segments.totalBlocks,
+      segmentCount: content.segments.count,
+      chainHead: content.chainHead,
+      indexDigest: sha256(before),
+    }),
   );
   return concatBytes([before, veri]);
 }
@@ -77,7 +82,8 @@ export function decodeIndexRegion(region: Uint8Array, base: number, limits: Limi
   while (p < region.length) {
     const chunk = decodeChunk(region, p, { base, maxPayload: limits.maxIndexLength });
     if (found.has(chunk.type)) throw new H4mkError('E_FORMAT', `repeated ${chunk.type} chunk in the index`, { offset: base + p, chunk: chunk.type });
-    if (veriEnd >= 0 && chunk.type !== 'SEAL') throw new H4mkError('E_FORMAT', 'only SEAL may follow VERI in the index', { offset: base + p, chunk: chunk.type });
+    if (veriEnd >= 0 && chunk.type !== 'SEAL')
+      throw new H4mkError('E_FORMAT', 'only SEAL may follow VERI in the index', { offset: base + p, chunk: chunk.type });
     if (chunk.type === 'SEAL' && veriEnd < 0) throw new H4mkError('E_FORMAT', 'SEAL must follow VERI', { offset: base + p, chunk: 'SEAL' });
     if (KNOWN_INDEX_CHUNKS.has(chunk.type)) found.set(chunk.type, { payload: chunk.payload, offset: base + p + 8 });
     if (chunk.type === 'VERI') {
@@ -95,14 +101,19 @@ export function decodeIndexRegion(region: Uint8Array, base: number, limits: Limi
   const integrity = decodeIntegrity(veri.payload, veri.offset);
   const digest = sha256(region.subarray(0, veriStart));
   if (!bytesEqual(digest, integrity.indexDigest)) {
-    throw new H4mkError('E_DIGEST', `index digest mismatch (stored ${toHex(integrity.indexDigest).slice(0, 16)}…)`, { offset: veri.offset + 48, chunk: 'VERI' });
+    throw new H4mkError('E_DIGEST', `index digest mismatch (stored ${toHex(integrity.indexDigest).slice(0, 16)}…)`, {
+      offset: veri.offset + 48,
+      chunk: 'VERI',
+    });
   }
   const trak = get('TRAK');
   const tracks = decodeTrackTable(trak.payload, trak.offset, limits);
   const metaChunk = found.get('META');
   const safeChunk = found.get('SAFE');
-  if (metaChunk && metaChunk.payload.length > limits.maxJsonLength) throw new H4mkError('E_LIMIT', 'META exceeds the limit', { offset: metaChunk.offset, chunk: 'META' });
-  if (safeChunk && safeChunk.payload.length > limits.maxJsonLength) throw new H4mkError('E_LIMIT', 'SAFE exceeds the limit', { offset: safeChunk.offset, chunk: 'SAFE' });
+  if (metaChunk && metaChunk.payload.length > limits.maxJsonLength)
+    throw new H4mkError('E_LIMIT', 'META exceeds the limit', { offset: metaChunk.offset, chunk: 'META' });
+  if (safeChunk && safeChunk.payload.length > limits.maxJsonLength)
+    throw new H4mkError('E_LIMIT', 'SAFE exceeds the limit', { offset: safeChunk.offset, chunk: 'SAFE' });
   const meta = metaChunk ? parseJsonObject(metaChunk.payload, metaChunk.offset, 'META') : {};
   const safe = safeChunk ? parseJsonObject(safeChunk.payload, safeChunk.offset, 'SAFE') : { ...DEFAULT_SAFE };
   const seekChunk = get('SEEK');
@@ -136,7 +147,8 @@ function crossCheck(seek: TrackSeekTable[], segments: SegmentDirectory, integrit
     }
   }
   for (let s = 0; s < segments.count; s++) {
-    if (perSegment[s] !== segments.blockCount[s]) throw new H4mkError('E_FORMAT', `SEEK and SEGX disagree on segment ${s}`, { offset: seekOffset, chunk: 'SEEK' });
+    if (perSegment[s] !== segments.blockCount[s])
+      throw new H4mkError('E_FORMAT', `SEEK and SEGX disagree on segment ${s}`, { offset: seekOffset, chunk: 'SEEK' });
   }
 }
 

@@ -23,7 +23,11 @@ export function encodeIntegrity(v: Integrity): Uint8Array {
 export function decodeIntegrity(payload: Uint8Array, base: number): Integrity {
   // §4.2: a payload shorter than its fields is E_TRUNCATED, one with bytes left over E_FORMAT.
   if (payload.length !== VERI_PAYLOAD_LENGTH) {
-    throw new H4mkError(payload.length < VERI_PAYLOAD_LENGTH ? 'E_TRUNCATED' : 'E_FORMAT', `VERI payload is ${payload.length} bytes, must be ${VERI_PAYLOAD_LENGTH}`, { offset: base, chunk: 'VERI' });
+    throw new H4mkError(
+      payload.length < VERI_PAYLOAD_LENGTH ? 'E_TRUNCATED' : 'E_FORMAT',
+      `VERI payload is ${payload.length} bytes, must be ${VERI_PAYLOAD_LENGTH}`,
+      { offset: base, chunk: 'VERI' },
+    );
   }
   const c = new Cursor(payload, 0, payload.length, base);
   const blockCount = c.u64('block_count');

@@ -38,14 +38,26 @@ const SEAL_LABEL = utf8('h4mk/v1/seal');
  */
 export function encodeSeal(s: Seal): Uint8Array {
   if (s === null || typeof s !== 'object') throw new TypeError('a seal must be an object');
-  if (!(s.publicKey instanceof Uint8Array) || !(s.signature instanceof Uint8Array) || typeof s.signer !== 'string') throw new TypeError('a seal needs publicKey and signature bytes and a signer string');
+  if (!(s.publicKey instanceof Uint8Array) || !(s.signature instanceof Uint8Array) || typeof s.signer !== 'string')
+    throw new TypeError('a seal needs publicKey and signature bytes and a signer string');
   if (s.algorithm !== SEAL_ED25519) throw new RangeError(`seal algorithm ${String(s.algorithm)} is not Ed25519 (1)`);
-  if (s.messageVersion !== 0 && s.messageVersion !== SEAL_MESSAGE_VERSION) throw new RangeError(`seal message version ${String(s.messageVersion)} is not 0 or ${SEAL_MESSAGE_VERSION}`);
-  if (s.publicKey.length !== 32 || s.signature.length !== 64) throw new RangeError(`an Ed25519 seal has a 32-byte public key and a 64-byte signature, not ${s.publicKey.length} and ${s.signature.length}`);
+  if (s.messageVersion !== 0 && s.messageVersion !== SEAL_MESSAGE_VERSION)
+    throw new RangeError(`seal message version ${String(s.messageVersion)} is not 0 or ${SEAL_MESSAGE_VERSION}`);
+  if (s.publicKey.length !== 32 || s.signature.length !== 64)
+    throw new RangeError(`an Ed25519 seal has a 32-byte public key and a 64-byte signature, not ${s.publicKey.length} and ${s.signature.length}`);
   if (!Number.isSafeInteger(s.signedAt) || s.signedAt < 0) throw new RangeError(`signedAt must be a non-negative integer (seconds), got ${String(s.signedAt)}`);
   const signer = utf8(s.signer);
   if (signer.length > 255) throw new RangeError('signer is limited to 255 UTF-8 bytes');
-  return new ByteWriter(120).u8(s.algorithm).u8(s.messageVersion).u16(0).u64(s.signedAt).bytes(s.publicKey).bytes(s.signature).u8(signer.length).bytes(signer).finish();
+  return new ByteWriter(120)
+    .u8(s.algorithm)
+    .u8(s.messageVersion)
+    .u16(0)
+    .u64(s.signedAt)
+    .bytes(s.publicKey)
+    .bytes(s.signature)
+    .u8(signer.length)
+    .bytes(signer)
+    .finish();
 }
 
 /** §13.7 Decodes SEAL (`base` = absolute payload offset). */
@@ -54,7 +66,8 @@ export function decodeSeal(payload: Uint8Array, base: number): Seal {
   const algorithm = c.u8('seal algorithm');
   if (algorithm !== SEAL_ED25519) throw new H4mkError('E_UNSUPPORTED', `seal algorithm ${algorithm}`, { offset: base, chunk: 'SEAL' });
   const messageVersion = c.u8('message_version');
-  if (messageVersion > SEAL_MESSAGE_VERSION) throw new H4mkError('E_UNSUPPORTED', `seal message version ${messageVersion}`, { offset: base + 1, chunk: 'SEAL' });
+  if (messageVersion > SEAL_MESSAGE_VERSION)
+    throw new H4mkError('E_UNSUPPORTED', `seal message version ${messageVersion}`, { offset: base + 1, chunk: 'SEAL' });
   c.zeros(2, 'SEAL reserved field');
   const signedAt = c.u64('signed_at');
   const publicKey = c.bytesView(32, 'public key').slice();

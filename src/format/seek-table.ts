@@ -160,7 +160,8 @@ export function decodeSeekTables(payload: Uint8Array, base: number, trackCount: 
         let dp: number;
         [dp, p] = readVarint(bytes, p, end);
         // §5.4: one keyframe is both the first and the last (both deltas 0); two or more sit at distinct positions.
-        if (keys === 1 ? d !== 0 || dp !== 0 : dp === 0) throw new H4mkError('E_FORMAT', 'SEEK last-keyframe deltas disagree with key_count', { offset: entryAt, chunk: 'SEEK' });
+        if (keys === 1 ? d !== 0 || dp !== 0 : dp === 0)
+          throw new H4mkError('E_FORMAT', 'SEEK last-keyframe deltas disagree with key_count', { offset: entryAt, chunk: 'SEEK' });
         if (lastKey_ > minPts + span) throw new H4mkError('E_FORMAT', 'SEEK keyframe times must lie within the entry', { offset: entryAt, chunk: 'SEEK' });
         // §6.1 ordering rule, as the seek table shows it: E_ORDER, as in verification.
         if (firstKey < lastKey) throw new H4mkError('E_ORDER', 'keyframe pts decrease within the track (SEEK)', { offset: entryAt, chunk: 'SEEK' });
@@ -177,9 +178,11 @@ export function decodeSeekTables(payload: Uint8Array, base: number, trackCount: 
       sumKeys += keys;
     }
     if (p !== end) throw new H4mkError('E_FORMAT', 'SEEK entries_length does not match its entries', { offset: base + p, chunk: 'SEEK' });
-    if (sumCount !== blockCount || sumKeys !== keyframeCount) throw new H4mkError('E_FORMAT', 'SEEK track totals do not match its entries', { offset: at, chunk: 'SEEK' });
+    if (sumCount !== blockCount || sumKeys !== keyframeCount)
+      throw new H4mkError('E_FORMAT', 'SEEK track totals do not match its entries', { offset: at, chunk: 'SEEK' });
     // §6.1 ordering rule, as the seek table shows it: E_ORDER, as in verification.
-    if (blockCount > 0 && (t.keyCount[0] as number) === 0) throw new H4mkError('E_ORDER', 'the first block of a track must be a keyframe (SEEK)', { offset: at, chunk: 'SEEK' });
+    if (blockCount > 0 && (t.keyCount[0] as number) === 0)
+      throw new H4mkError('E_ORDER', 'the first block of a track must be a keyframe (SEEK)', { offset: at, chunk: 'SEEK' });
     c.position = end;
     tables.push(t);
   }

@@ -52,7 +52,8 @@ export function decodeSegmentDirectory(payload: Uint8Array, base: number, limits
   c.zeros(4, 'SEGX reserved field');
   // Each entry takes at least 35 bytes: bound the allocation by the bytes present.
   // (Short is E_TRUNCATED, §4.2: the count declares more entries than the payload holds.)
-  if (count * (3 + DIGEST_LENGTH) > c.remaining) throw new H4mkError('E_TRUNCATED', 'SEGX segment_count does not fit its entries', { offset: base, chunk: 'SEGX' });
+  if (count * (3 + DIGEST_LENGTH) > c.remaining)
+    throw new H4mkError('E_TRUNCATED', 'SEGX segment_count does not fit its entries', { offset: base, chunk: 'SEGX' });
   const d: SegmentDirectory = {
     count,
     offset: new Float64Array(count),
@@ -77,8 +78,10 @@ export function decodeSegmentDirectory(payload: Uint8Array, base: number, limits
     [length, p] = readVarint(bytes, p, end);
     [n, p] = readVarint(bytes, p, end);
     if (n === 0) throw new H4mkError('E_FORMAT', 'a segment holds at least one block', { offset: at, chunk: 'SEGX' });
-    if (n > limits.maxSegmentBlocks) throw new H4mkError('E_LIMIT', `segment block count ${n} outside 1..${limits.maxSegmentBlocks}`, { offset: at, chunk: 'SEGX' });
-    if (length > MAX_SEGMENT_LENGTH) throw new H4mkError('E_LIMIT', `segment of ${length} bytes exceeds max_segment_length (2^32 - 1)`, { offset: at, chunk: 'SEGX' });
+    if (n > limits.maxSegmentBlocks)
+      throw new H4mkError('E_LIMIT', `segment block count ${n} outside 1..${limits.maxSegmentBlocks}`, { offset: at, chunk: 'SEGX' });
+    if (length > MAX_SEGMENT_LENGTH)
+      throw new H4mkError('E_LIMIT', `segment of ${length} bytes exceeds max_segment_length (2^32 - 1)`, { offset: at, chunk: 'SEGX' });
     if (length < minimalSegmentLength(n)) throw new H4mkError('E_FORMAT', 'segment too short for its blocks', { offset: at, chunk: 'SEGX' });
     if (p + DIGEST_LENGTH > end) throw new H4mkError('E_TRUNCATED', 'SEGX digest runs past the chunk', { offset: base + p, chunk: 'SEGX' });
     d.digests.set(bytes.subarray(p, p + DIGEST_LENGTH), s * DIGEST_LENGTH);
@@ -90,7 +93,8 @@ export function decodeSegmentDirectory(payload: Uint8Array, base: number, limits
     d.firstCoreIndex[s] = total;
     total += n;
     prevEnd = offset + length;
-    if (!Number.isSafeInteger(prevEnd) || total > limits.maxBlocks) throw new H4mkError('E_LIMIT', 'segment directory exceeds the limits', { offset: at, chunk: 'SEGX' });
+    if (!Number.isSafeInteger(prevEnd) || total > limits.maxBlocks)
+      throw new H4mkError('E_LIMIT', 'segment directory exceeds the limits', { offset: at, chunk: 'SEGX' });
   }
   if (p !== end) throw new H4mkError('E_FORMAT', 'trailing bytes after the segment directory', { offset: base + p, chunk: 'SEGX' });
   d.totalBlocks = total;

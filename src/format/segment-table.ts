@@ -64,8 +64,10 @@ export function encodeSegmentTable(t: SegmentTable): Uint8Array {
   // The offsets are summed exactly (as doubles): a u32 chunkOffset that wrapped past 2^32 shows here.
   let expected = 0;
   for (let i = 0; i < t.count; i++) {
-    if (expected + segmentTableChunkLength(t.count) > MAX_SEGMENT_LENGTH) throw new RangeError(`segment exceeds max_segment_length (2^32 - 1 bytes) at block ${i}`);
-    if ((t.chunkOffset[i] as number) !== expected) throw new RangeError(`BIDX entry ${i}: chunk_offset ${t.chunkOffset[i]} where the CORE chunks put ${expected}`);
+    if (expected + segmentTableChunkLength(t.count) > MAX_SEGMENT_LENGTH)
+      throw new RangeError(`segment exceeds max_segment_length (2^32 - 1 bytes) at block ${i}`);
+    if ((t.chunkOffset[i] as number) !== expected)
+      throw new RangeError(`BIDX entry ${i}: chunk_offset ${t.chunkOffset[i]} where the CORE chunks put ${expected}`);
     expected += CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH + (t.storedLength[i] as number);
   }
   if (expected + segmentTableChunkLength(t.count) > MAX_SEGMENT_LENGTH) throw new RangeError('segment exceeds max_segment_length (2^32 - 1 bytes)');
@@ -100,10 +102,14 @@ export function decodeSegmentTable(payload: Uint8Array, base: number, options: {
   if (count > options.maxSegmentBlocks) throw new H4mkError('E_LIMIT', `segment of ${count} blocks exceeds the limit`, { offset: base + 8, chunk: 'BIDX' });
   if (payload.length !== BIDX_HEADER_LENGTH + count * BIDX_ENTRY_LENGTH) {
     // §4.2: fewer bytes than the entries need is E_TRUNCATED, bytes left over E_FORMAT.
-    throw new H4mkError(payload.length < BIDX_HEADER_LENGTH + count * BIDX_ENTRY_LENGTH ? 'E_TRUNCATED' : 'E_FORMAT', `BIDX payload is ${payload.length} bytes, ${count} entries need ${BIDX_HEADER_LENGTH + count * BIDX_ENTRY_LENGTH}`, {
-      offset: base,
-      chunk: 'BIDX',
-    });
+    throw new H4mkError(
+      payload.length < BIDX_HEADER_LENGTH + count * BIDX_ENTRY_LENGTH ? 'E_TRUNCATED' : 'E_FORMAT',
+      `BIDX payload is ${payload.length} bytes, ${count} entries need ${BIDX_HEADER_LENGTH + count * BIDX_ENTRY_LENGTH}`,
+      {
+        offset: base,
+        chunk: 'BIDX',
+      },
+    );
   }
   const tableChunk = segmentTableChunkLength(count);
   const t = createSegmentTable(firstCoreIndex, count);
@@ -125,10 +131,13 @@ export function decodeSegmentTable(payload: Uint8Array, base: number, options: {
     };
     c.zeros(4, 'BIDX entry reserved field');
     checkBlockFields(fields, at, options.maxBlockLength);
-    if (storedLength > options.maxBlockLength) throw new H4mkError('E_LIMIT', `stored length ${storedLength} exceeds the limit`, { offset: at, coreIndex: fields.coreIndex });
-    if (chunkOffset !== expectedOffset) throw new H4mkError('E_FORMAT', 'BIDX entries must describe contiguous CORE chunks', { offset: at, coreIndex: fields.coreIndex });
+    if (storedLength > options.maxBlockLength)
+      throw new H4mkError('E_LIMIT', `stored length ${storedLength} exceeds the limit`, { offset: at, coreIndex: fields.coreIndex });
+    if (chunkOffset !== expectedOffset)
+      throw new H4mkError('E_FORMAT', 'BIDX entries must describe contiguous CORE chunks', { offset: at, coreIndex: fields.coreIndex });
     expectedOffset += CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH + storedLength;
-    if (expectedOffset + tableChunk > MAX_SEGMENT_LENGTH) throw new H4mkError('E_LIMIT', 'segment exceeds max_segment_length (2^32 - 1 bytes)', { offset: at, chunk: 'BIDX' });
+    if (expectedOffset + tableChunk > MAX_SEGMENT_LENGTH)
+      throw new H4mkError('E_LIMIT', 'segment exceeds max_segment_length (2^32 - 1 bytes)', { offset: at, chunk: 'BIDX' });
     t.chunkOffset[i] = chunkOffset;
     t.storedLength[i] = storedLength;
     t.trackNumber[i] = fields.trackNumber;

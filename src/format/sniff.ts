@@ -31,7 +31,8 @@ export function sniffFormat(head: Uint8Array): SniffedFormat | null {
   if (ascii(head, 0, 'OggS')) return 'ogg';
   if (ascii(head, 0, 'RIFF') && ascii(head, 8, 'WAVE')) return 'wave';
   if (ascii(head, 0, 'fLaC')) return 'flac';
-  if (ascii(head, 0, 'ID3') || (head.length >= 2 && head[0] === 0xff && ((head[1] as number) & 0xe0) === 0xe0 && ((head[1] as number) & 0x06) !== 0)) return 'mp3';
+  if (ascii(head, 0, 'ID3') || (head.length >= 2 && head[0] === 0xff && ((head[1] as number) & 0xe0) === 0xe0 && ((head[1] as number) & 0x06) !== 0))
+    return 'mp3';
   if (head.length >= 2 && head[0] === 0xff && ((head[1] as number) & 0xf6) === 0xf0) return 'adts';
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';

@@ -40,11 +40,7 @@ export function encodeTrackTable(tracks: readonly TrackRecord[]): Uint8Array {
   w.u16(tracks.length).u16(0);
   tracks.forEach((t, i) => {
     if (t.number !== i) throw new RangeError('track numbers must equal their position');
-    w.u16(t.number)
-      .u8(TRACK_KINDS.indexOf(t.kind))
-      .u8(COMPRESSIONS.indexOf(t.compression))
-      .u32(t.timescale)
-      .u32(0);
+    w.u16(t.number).u8(TRACK_KINDS.indexOf(t.kind)).u8(COMPRESSIONS.indexOf(t.compression)).u32(t.timescale).u32(0);
     shortString(w, t.id, 'track id');
     shortString(w, t.codec, 'codec');
     shortString(w, t.name, 'name');
@@ -84,7 +80,8 @@ export function decodeTrackTable(payload: Uint8Array, base: number, limits: { ma
     const name = readShortString(c, 'name');
     const language = readShortString(c, 'language');
     const configLength = c.u32('config_length');
-    if (configLength > limits.maxJsonLength) throw new H4mkError('E_LIMIT', 'codec configuration exceeds the limit', { offset: c.fileOffset - 4, chunk: 'TRAK' });
+    if (configLength > limits.maxJsonLength)
+      throw new H4mkError('E_LIMIT', 'codec configuration exceeds the limit', { offset: c.fileOffset - 4, chunk: 'TRAK' });
     const config = c.bytesView(configLength, 'codec configuration').slice();
     const extraLength = c.u32('extra_length');
     if (extraLength > limits.maxJsonLength) throw new H4mkError('E_LIMIT', 'track extra exceeds the limit', { offset: c.fileOffset - 4, chunk: 'TRAK' });

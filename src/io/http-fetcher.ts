@@ -267,11 +267,9 @@ export class RangeFetcher {
     if (total !== null) this.size ??= total;
     const asked = spec.kind === 'suffix' ? `the last ${spec.length} bytes` : `bytes ${spec.start}-${spec.end - 1}`;
     const size = total ?? this.size;
-    return new H4mkError(
-      'E_IO',
-      `range not satisfiable (HTTP 416): ${asked} of ${this.displayUrl}${size === undefined ? '' : `, a file of ${size} bytes`}`,
-      { offset: spec.kind === 'bounded' ? spec.start : undefined },
-    );
+    return new H4mkError('E_IO', `range not satisfiable (HTTP 416): ${asked} of ${this.displayUrl}${size === undefined ? '' : `, a file of ${size} bytes`}`, {
+      offset: spec.kind === 'bounded' ? spec.start : undefined,
+    });
   }
 }
 

@@ -172,7 +172,22 @@ export async function serverSays(response: Response, onBytes: (n: number) => voi
 }
 
 /** Container-data codes a server may name: the error keeps the code, so a corrupt index reads as E_CHECKSUM, not "HTTP 422". */
-const CONTAINER_CODES = new Set<H4mkErrorCode>(['E_TRUNCATED', 'E_MAGIC', 'E_VERSION', 'E_CHECKSUM', 'E_DIGEST', 'E_FORMAT', 'E_LIMIT', 'E_UNSUPPORTED', 'E_DECOMPRESS', 'E_ORDER', 'E_AUTH', 'E_KEY', 'E_SIGNATURE', 'E_TRANSCRIPT']);
+const CONTAINER_CODES = new Set<H4mkErrorCode>([
+  'E_TRUNCATED',
+  'E_MAGIC',
+  'E_VERSION',
+  'E_CHECKSUM',
+  'E_DIGEST',
+  'E_FORMAT',
+  'E_LIMIT',
+  'E_UNSUPPORTED',
+  'E_DECOMPRESS',
+  'E_ORDER',
+  'E_AUTH',
+  'E_KEY',
+  'E_SIGNATURE',
+  'E_TRANSCRIPT',
+]);
 
 /** The error for an answer `says` with `status`: the server's code and message, then the status. */
 export function serverError(displayUrl: string, status: number, says: ServerSays): H4mkError {

@@ -47,7 +47,13 @@ export class OpaqueAdapter implements CodecAdapter<OpaqueUnit> {
 
   trackOptions(): Omit<TrackOptions, 'id'> {
     const o = this.options;
-    return { kind: o.kind, codec: this.codec, timescale: o.timescale ?? 1_000_000, ...(o.config === undefined ? {} : { config: o.config }), ...(o.extra === undefined ? {} : { extra: o.extra }) };
+    return {
+      kind: o.kind,
+      codec: this.codec,
+      timescale: o.timescale ?? 1_000_000,
+      ...(o.config === undefined ? {} : { config: o.config }),
+      ...(o.extra === undefined ? {} : { extra: o.extra }),
+    };
   }
 
   toBlock(unit: OpaqueUnit): AdaptedBlock {
@@ -85,7 +91,15 @@ export class MediaAdapter implements CodecAdapter<MediaUnit> {
 
   trackOptions(): Omit<TrackOptions, 'id'> {
     const t = this.track;
-    return { kind: t.kind, codec: t.codec, config: t.config, timescale: t.timescale, name: t.name, language: t.language, extra: { ...t.extra, media_codec: t.mediaCodec } };
+    return {
+      kind: t.kind,
+      codec: t.codec,
+      config: t.config,
+      timescale: t.timescale,
+      name: t.name,
+      language: t.language,
+      extra: { ...t.extra, media_codec: t.mediaCodec },
+    };
   }
 
   toBlock(unit: MediaUnit): AdaptedBlock {

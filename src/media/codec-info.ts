@@ -35,7 +35,8 @@ export async function readCodecInfo(source: RandomAccessSource, path: string): P
   const input = new Input({ source: mediabunnySource(source), formats: ALL_FORMATS });
   try {
     const format = await input.getFormat().catch(() => null);
-    if (format === null) throw new MediaError('E_MEDIA_FORMAT', 'not a media file h4mk can import (MP4/MOV, Matroska/WebM, Ogg, MP3, WAV, ADTS, FLAC, MPEG-TS)', path);
+    if (format === null)
+      throw new MediaError('E_MEDIA_FORMAT', 'not a media file h4mk can import (MP4/MOV, Matroska/WebM, Ogg, MP3, WAV, ADTS, FLAC, MPEG-TS)', path);
     const tracks: CodecInfo[] = [];
     for (const t of await input.getTracks()) tracks.push(await describe(t));
     return { input, format: format.name, tracks };

@@ -78,7 +78,13 @@ export async function openWithMediabunny(reader: ByteReader, path: string): Prom
 }
 
 /** Packets of all tracks, merged by decode time (ties: track order). */
-async function* packets(inputTracks: InputTrack[], tracks: MediaTrack[], dtsTables: (Float64Array | null)[], size: number, path: string): AsyncGenerator<MediaPacket> {
+async function* packets(
+  inputTracks: InputTrack[],
+  tracks: MediaTrack[],
+  dtsTables: (Float64Array | null)[],
+  size: number,
+  path: string,
+): AsyncGenerator<MediaPacket> {
   const iterators = inputTracks.map((t) => new EncodedPacketSink(t).packets()[Symbol.asyncIterator]());
   const heads: (EncodedPacket | null)[] = [];
   const counters = inputTracks.map(() => 0);

@@ -123,7 +123,18 @@ export async function exportMedia(reader: H4mkReader, outputPath: string, option
       skipped.push({ id: t.id, reason });
       continue;
     }
-    selected.push({ info: t, extra, mediaCodec: mediaCodec as string, fromCore: 0, toCore: Infinity, fromPts: -Infinity, toPts: Infinity, rebase: 0, blocks: 0, bytes: 0 });
+    selected.push({
+      info: t,
+      extra,
+      mediaCodec: mediaCodec as string,
+      fromCore: 0,
+      toCore: Infinity,
+      fromPts: -Infinity,
+      toPts: Infinity,
+      rebase: 0,
+      blocks: 0,
+      bytes: 0,
+    });
   }
   if (selected.length === 0) {
     const reasons = skipped.map((s) => `${s.id}: ${s.reason}`).join('; ');
@@ -170,8 +181,12 @@ export async function exportMedia(reader: H4mkReader, outputPath: string, option
  */
 async function applyWindow(reader: H4mkReader, selected: Selected[], options: ExportOptions): Promise<{ fromUs: number; toUs: number | null } | null> {
   if (options.fromUs === undefined && options.toUs === undefined) return null;
-  for (const [name, value] of [['fromUs', options.fromUs], ['toUs', options.toUs]] as const) {
-    if (value !== undefined && (typeof value !== 'number' || Number.isNaN(value))) throw new RangeError(`${name} must be a number of microseconds, got ${String(value)}`);
+  for (const [name, value] of [
+    ['fromUs', options.fromUs],
+    ['toUs', options.toUs],
+  ] as const) {
+    if (value !== undefined && (typeof value !== 'number' || Number.isNaN(value)))
+      throw new RangeError(`${name} must be a number of microseconds, got ${String(value)}`);
   }
   // Either end may be absent (or infinite): the window is then open on that side.
   const fromUs = options.fromUs ?? -Infinity;
@@ -302,7 +317,13 @@ type MkvPlan = {
   invisible: Set<number>;
 };
 
-async function writeMatroska(path: string, format: 'webm' | 'matroska', selected: Selected[], reader: H4mkReader, blocks: AsyncGenerator<{ s: Selected; block: Block }>): Promise<void> {
+async function writeMatroska(
+  path: string,
+  format: 'webm' | 'matroska',
+  selected: Selected[],
+  reader: H4mkReader,
+  blocks: AsyncGenerator<{ s: Selected; block: Block }>,
+): Promise<void> {
   const scales = new Set(selected.map((s) => s.extra.matroska?.timestamp_scale ?? null));
   const timestampScale = scales.size === 1 ? ([...scales][0] ?? 1_000_000) : 1_000_000;
   const plans = new Map<Selected, MkvPlan>();
@@ -336,18 +357,30 @@ async function writeMatroska(path: string, format: 'webm' | 'matroska', selected
       ...(m === undefined ? {} : { flags: m.flags ?? {} }),
     };
     if (t.kind === 'video') {
-      spec.video = mv !== undefined
-        ? { pixelWidth: mv.pixel_width ?? 0, pixelHeight: mv.pixel_height ?? 0, displayWidth: mv.display_width ?? null, displayHeight: mv.display_height ?? null }
-        : { pixelWidth: video?.width ?? 0, pixelHeight: video?.height ?? 0 };
+      spec.video =
+        mv !== undefined
+          ? {
+              pixelWidth: mv.pixel_width ?? 0,
+              pixelHeight: mv.pixel_height ?? 0,
+              displayWidth: mv.display_width ?? null,
+              displayHeight: mv.display_height ?? null,
+            }
+          : { pixelWidth: video?.width ?? 0, pixelHeight: video?.height ?? 0 };
     }
     if (t.kind === 'audio') {
-      spec.audio = ma !== undefined
-        ? { samplingFrequency: ma.sampling_frequency ?? 48000, channels: ma.channels ?? 2, bitDepth: ma.bit_depth ?? null }
-        : { samplingFrequency: audio?.sample_rate ?? 48000, channels: audio?.channels ?? 2, ...(audio?.bit_depth === undefined ? {} : { bitDepth: audio.bit_depth }) };
+      spec.audio =
+        ma !== undefined
+          ? { samplingFrequency: ma.sampling_frequency ?? 48000, channels: ma.channels ?? 2, bitDepth: ma.bit_depth ?? null }
+          : {
+              samplingFrequency: audio?.sample_rate ?? 48000,
+              channels: audio?.channels ?? 2,
+              ...(audio?.bit_depth === undefined ? {} : { bitDepth: audio.bit_depth }),
+            };
     }
     specs.push(spec);
     // "mixed" (lists too long for extra): BlockGroups only where a duration or DiscardPadding needs one.
-    const set = (v: 'all' | 'none' | 'mixed' | number[] | undefined, fallback: 'all' | 'none'): 'all' | 'none' | Set<number> => (v === undefined ? fallback : v === 'mixed' ? 'none' : Array.isArray(v) ? new Set(v) : v);
+    const set = (v: 'all' | 'none' | 'mixed' | number[] | undefined, fallback: 'all' | 'none'): 'all' | 'none' | Set<number> =>
+      v === undefined ? fallback : v === 'mixed' ? 'none' : Array.isArray(v) ? new Set(v) : v;
     plans.set(s, {
       s,
       number: i + 1,

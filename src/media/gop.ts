@@ -36,7 +36,8 @@ export class GopScheduler {
 
   constructor(private readonly policy: GopPolicy = {}) {
     for (const [name, value] of Object.entries(policy)) {
-      if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)) throw new RangeError(`gop.${name} must be a positive number`);
+      if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0))
+        throw new RangeError(`gop.${name} must be a positive number`);
     }
     if (policy.everyFrames !== undefined && !Number.isInteger(policy.everyFrames)) throw new RangeError('gop.everyFrames must be an integer');
     if (policy.maxFrames !== undefined && !Number.isInteger(policy.maxFrames)) throw new RangeError('gop.maxFrames must be an integer');
@@ -96,7 +97,16 @@ export function gopStats(keyframesUs: readonly number[], framesPerGop: readonly 
     xs.length === 0 ? [null, null, null] : [Math.min(...xs), Math.round(xs.reduce((a, b) => a + b, 0) / xs.length), Math.max(...xs)];
   const [minUs, meanUs, maxUs] = summary(intervals);
   const [minFrames, meanFrames, maxFrames] = summary(framesPerGop);
-  return { keyframes: keyframesUs.length, blocks, minUs: minUs ?? null, meanUs: meanUs ?? null, maxUs: maxUs ?? null, minFrames: minFrames ?? null, meanFrames: meanFrames ?? null, maxFrames: maxFrames ?? null };
+  return {
+    keyframes: keyframesUs.length,
+    blocks,
+    minUs: minUs ?? null,
+    meanUs: meanUs ?? null,
+    maxUs: maxUs ?? null,
+    minFrames: minFrames ?? null,
+    meanFrames: meanFrames ?? null,
+    maxFrames: maxFrames ?? null,
+  };
 }
 
 /**

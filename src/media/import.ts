@@ -113,7 +113,15 @@ export async function importMedia(inputPath: string, sink: Sink, options: Import
     const container = await writer.finish();
     return {
       format: demuxer.format,
-      tracks: demuxer.tracks.map((t, i) => ({ id: ids[i] as string, kind: t.kind, codec: t.codec, timescale: t.timescale, blocks: counts[i] as number, bytes: bytes[i] as number, sourceIndex: t.sourceIndex })),
+      tracks: demuxer.tracks.map((t, i) => ({
+        id: ids[i] as string,
+        kind: t.kind,
+        codec: t.codec,
+        timescale: t.timescale,
+        blocks: counts[i] as number,
+        bytes: bytes[i] as number,
+        sourceIndex: t.sourceIndex,
+      })),
       skipped: [...demuxer.skipped],
       blocks: container.blockCount,
       bytes: total,

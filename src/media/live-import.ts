@@ -79,7 +79,8 @@ export async function importStream(input: AsyncIterable<Uint8Array>, sink: Sink,
         await writer.writeBlock({ track: k, ...block });
       } catch (error) {
         // Packets the writer refuses: out of range, or out of the order §6.1 requires (E_ORDER).
-        if (error instanceof RangeError || isH4mkError(error, 'E_ORDER')) throw new MediaError('E_MEDIA_UNSUPPORTED', `track ${ids[k]}, packet ${counts[k]}: ${error.message}`, name, { cause: error });
+        if (error instanceof RangeError || isH4mkError(error, 'E_ORDER'))
+          throw new MediaError('E_MEDIA_UNSUPPORTED', `track ${ids[k]}, packet ${counts[k]}: ${error.message}`, name, { cause: error });
         throw error;
       }
       counts[k] = (counts[k] as number) + 1;
@@ -89,7 +90,15 @@ export async function importStream(input: AsyncIterable<Uint8Array>, sink: Sink,
     const container = await writer.finish();
     return {
       format: demuxer.format,
-      tracks: demuxer.tracks.map((t, i) => ({ id: ids[i] as string, kind: t.kind, codec: t.codec, timescale: t.timescale, blocks: counts[i] as number, bytes: sizes[i] as number, sourceIndex: t.sourceIndex })),
+      tracks: demuxer.tracks.map((t, i) => ({
+        id: ids[i] as string,
+        kind: t.kind,
+        codec: t.codec,
+        timescale: t.timescale,
+        blocks: counts[i] as number,
+        bytes: sizes[i] as number,
+        sourceIndex: t.sourceIndex,
+      })),
       skipped: [...demuxer.skipped],
       blocks: container.blockCount,
       bytes: total,

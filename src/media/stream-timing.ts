@@ -111,7 +111,8 @@ export class StreamRetimer<T> {
       const timed = !this.reorder || this.delay === 0 ? e.sorted !== null || final : e.sorted !== null && (e.index >= d || this.shift !== null);
       if (!timed || (e.needGap && e.gap < 0 && !final)) break;
       this.queue.shift();
-      let dts = !this.reorder || this.delay === 0 || this.shift === 0 ? e.pts : e.index >= d ? (e.sorted as number) : (e.sorted as number) - (this.shift as number);
+      let dts =
+        !this.reorder || this.delay === 0 || this.shift === 0 ? e.pts : e.index >= d ? (e.sorted as number) : (e.sorted as number) - (this.shift as number);
       if (dts < this.lastDts) {
         dts = this.lastDts;
         this.deeper++;

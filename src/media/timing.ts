@@ -21,7 +21,11 @@
  * packet repeats the previous gap): the duration of a frame when the
  * container does not state it.
  */
-export function decodeOrderTimes(pts: Float64Array, reorder: boolean, announcedDelay: number | null = null): { dts: Float64Array; gap: Float64Array; delay: number } {
+export function decodeOrderTimes(
+  pts: Float64Array,
+  reorder: boolean,
+  announcedDelay: number | null = null,
+): { dts: Float64Array; gap: Float64Array; delay: number } {
   const n = pts.length;
   const order = Array.from({ length: n }, (_, i) => i);
   order.sort((a, b) => (pts[a] as number) - (pts[b] as number) || a - b);

@@ -115,9 +115,20 @@ export const MatroskaExtraSchema = z.looseObject({
   default_duration_ns: count.optional(),
   no_codec_private: z.boolean().optional(),
   video: z
-    .looseObject({ pixel_width: count.optional(), pixel_height: count.optional(), display_width: count.nullable().optional(), display_height: count.nullable().optional() })
+    .looseObject({
+      pixel_width: count.optional(),
+      pixel_height: count.optional(),
+      display_width: count.nullable().optional(),
+      display_height: count.nullable().optional(),
+    })
     .optional(),
-  audio: z.looseObject({ sampling_frequency: z.number().positive().optional(), channels: z.int().positive().optional(), bit_depth: z.int().positive().nullable().optional() }).optional(),
+  audio: z
+    .looseObject({
+      sampling_frequency: z.number().positive().optional(),
+      channels: z.int().positive().optional(),
+      bit_depth: z.int().positive().nullable().optional(),
+    })
+    .optional(),
   pts_shift: z.int().optional(),
   block_groups: BlockListSchema.optional(),
   block_durations: BlockListSchema.optional(),
@@ -145,13 +156,7 @@ export const MediaTrackExtraSchema = z.looseObject({
 export type MediaTrackExtra = z.infer<typeof MediaTrackExtraSchema>;
 
 /** `T` without the index signatures of loose objects (records that have nothing but one stay records). */
-type Known<T> = T extends readonly (infer U)[]
-  ? Known<U>[]
-  : T extends object
-    ? keyof KnownKeys<T> extends never
-      ? T
-      : KnownKeys<T>
-    : T;
+type Known<T> = T extends readonly (infer U)[] ? Known<U>[] : T extends object ? (keyof KnownKeys<T> extends never ? T : KnownKeys<T>) : T;
 type KnownKeys<T> = { [K in keyof T as string extends K ? never : number extends K ? never : K]: Known<T[K]> };
 
 /** What an importer writes: only the keys of appendix A, so a misspelt key is a compile error. */
@@ -184,7 +189,10 @@ function dropField(root: Record<string, unknown>, path: Path): string | null {
     const key = path[i] as PropertyKey;
     if (Object.hasOwn(h, key)) {
       delete h[key];
-      return path.slice(0, i + 1).map(String).join('.');
+      return path
+        .slice(0, i + 1)
+        .map(String)
+        .join('.');
     }
   }
   return null;

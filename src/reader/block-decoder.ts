@@ -63,7 +63,15 @@ export function blockInfo(view: IndexView, segment: number, table: SegmentTable,
  * table entry and its digest, then opens (§13) and decompresses (§6.3) it as
  * `options` ask.
  */
-export function decodeBlock(view: IndexView, limits: Limits, cipher: CipherContext | null, info: BlockInfo, bytes: Uint8Array, base: number, options: ReadBlockOptions): Block {
+export function decodeBlock(
+  view: IndexView,
+  limits: Limits,
+  cipher: CipherContext | null,
+  info: BlockInfo,
+  bytes: Uint8Array,
+  base: number,
+  options: ReadBlockOptions,
+): Block {
   const at = info.offset - base;
   let chunk: Uint8Array;
   try {
@@ -87,7 +95,9 @@ export function decodeBlock(view: IndexView, limits: Limits, cipher: CipherConte
     h.originalLength !== info.originalLength ||
     h.storedLength !== info.storedLength ||
     COMPRESSIONS[h.compression] !== info.compression ||
-    ((h.flags ^ ((info.keyframe ? BlockFlag.KEYFRAME : 0) | (info.encrypted ? BlockFlag.ENCRYPTED : 0) | (info.endOfTrack ? BlockFlag.END_OF_TRACK : 0))) & (BlockFlag.KEYFRAME | BlockFlag.ENCRYPTED | BlockFlag.END_OF_TRACK)) !== 0
+    ((h.flags ^ ((info.keyframe ? BlockFlag.KEYFRAME : 0) | (info.encrypted ? BlockFlag.ENCRYPTED : 0) | (info.endOfTrack ? BlockFlag.END_OF_TRACK : 0))) &
+      (BlockFlag.KEYFRAME | BlockFlag.ENCRYPTED | BlockFlag.END_OF_TRACK)) !==
+      0
   ) {
     throw new H4mkError('E_FORMAT', 'block header disagrees with its segment table entry', { offset: blockBase, coreIndex: info.coreIndex });
   }
@@ -99,9 +109,13 @@ export function decodeBlock(view: IndexView, limits: Limits, cipher: CipherConte
   const compression = COMPRESSIONS.indexOf(info.compression);
   if (info.encrypted) {
     if (cipher === null) {
-      throw new H4mkError(view.content.crypto === null ? 'E_FORMAT' : 'E_KEY', view.content.crypto === null ? 'encrypted block in a container without CRYP' : 'block is encrypted; a key or grant is needed', {
-        coreIndex: info.coreIndex,
-      });
+      throw new H4mkError(
+        view.content.crypto === null ? 'E_FORMAT' : 'E_KEY',
+        view.content.crypto === null ? 'encrypted block in a container without CRYP' : 'block is encrypted; a key or grant is needed',
+        {
+          coreIndex: info.coreIndex,
+        },
+      );
     }
     const timescale = (view.trackInfos[info.trackNumber] as TrackInfo).timescale;
     stored = openBlock(cipher, { ...h, compression }, timescale, stored);

@@ -118,7 +118,10 @@ export async function* scanChunks(source: RandomAccessSource): AsyncGenerator<Sc
       // Checked before any payload byte is read or allocated.
       const available = fileSize - offset - CHUNK_OVERHEAD;
       if (payloadLength > available) {
-        throw new H4mkError('E_TRUNCATED', `${type} chunk declares ${payloadLength} payload bytes, ${Math.max(0, available)} available`, { offset, chunk: type });
+        throw new H4mkError('E_TRUNCATED', `${type} chunk declares ${payloadLength} payload bytes, ${Math.max(0, available)} available`, {
+          offset,
+          chunk: type,
+        });
       }
     } catch (error) {
       if (!(error instanceof H4mkError)) throw error;

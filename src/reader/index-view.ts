@@ -124,8 +124,10 @@ export class IndexView {
     if (k < 0) return null;
     const segment = table.segment[k] as number;
     const segFirst = this.content.segments.firstCoreIndex[segment] as number;
-    if ((table.lastKeyPts[k] as number) <= ticks) return { segment, coreIndex: segFirst + (table.lastKeyPosition[k] as number), pts: table.lastKeyPts[k] as number };
-    if ((table.keyCount[k] as number) === 1) return { segment, coreIndex: segFirst + (table.firstKeyPosition[k] as number), pts: table.firstKeyPts[k] as number };
+    if ((table.lastKeyPts[k] as number) <= ticks)
+      return { segment, coreIndex: segFirst + (table.lastKeyPosition[k] as number), pts: table.lastKeyPts[k] as number };
+    if ((table.keyCount[k] as number) === 1)
+      return { segment, coreIndex: segFirst + (table.firstKeyPosition[k] as number), pts: table.firstKeyPts[k] as number };
     return { segment, coreIndex: -1, pts: Number.NaN };
   }
 
@@ -176,7 +178,8 @@ export class IndexView {
 
   /** §5.5 The SHA-256 of segment `segment`'s BIDX payload, from SEGX (names the segment's exact blocks). */
   segmentDigest(segment: number): Uint8Array {
-    if (!Number.isSafeInteger(segment) || segment < 0 || segment >= this.segmentCount) throw new RangeError(`segment ${segment} out of range 0..${this.segmentCount - 1}`);
+    if (!Number.isSafeInteger(segment) || segment < 0 || segment >= this.segmentCount)
+      throw new RangeError(`segment ${segment} out of range 0..${this.segmentCount - 1}`);
     return this.content.segments.digests.slice(segment * DIGEST_LENGTH, (segment + 1) * DIGEST_LENGTH);
   }
 
@@ -184,7 +187,12 @@ export class IndexView {
   segmentSpan(segment: number): { offset: number; length: number; firstCoreIndex: number; blockCount: number } {
     const dir = this.content.segments;
     if (!Number.isInteger(segment) || segment < 0 || segment >= dir.count) throw new RangeError(`segment ${segment} is not in 0..${dir.count - 1}`);
-    return { offset: this.dataOffset + (dir.offset[segment] as number), length: dir.length[segment] as number, firstCoreIndex: dir.firstCoreIndex[segment] as number, blockCount: dir.blockCount[segment] as number };
+    return {
+      offset: this.dataOffset + (dir.offset[segment] as number),
+      length: dir.length[segment] as number,
+      firstCoreIndex: dir.firstCoreIndex[segment] as number,
+      blockCount: dir.blockCount[segment] as number,
+    };
   }
 
   /** The segment holding block `coreIndex` (§5.3). */
@@ -241,7 +249,6 @@ export class IndexView {
     }
     return { segments: [...segments].sort((a, b) => a - b), wanted, bounds };
   }
-
 }
 
 /** A range bound in ticks: absent → `unbounded`; ±Infinity kept; NaN is a RangeError. */

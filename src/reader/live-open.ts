@@ -51,7 +51,8 @@ export type LiveLocated = LocatedIndex & { index: ContainerIndex | null; sourceS
 export async function locateLiveIndex(source: RandomAccessSource, limits: Limits, options: LiveOpenOptions = {}): Promise<LiveLocated> {
   const openBytes = options.openBytes ?? DEFAULT_OPEN_BYTES;
   const scanLimit = options.liveScanLimit ?? DEFAULT_LIVE_SCAN_LIMIT;
-  if (!Number.isSafeInteger(scanLimit) || scanLimit < FOOTER_LENGTH) throw new RangeError(`liveScanLimit must be an integer ≥ ${FOOTER_LENGTH}, got ${scanLimit}`);
+  if (!Number.isSafeInteger(scanLimit) || scanLimit < FOOTER_LENGTH)
+    throw new RangeError(`liveScanLimit must be an integer ≥ ${FOOTER_LENGTH}, got ${scanLimit}`);
   const fetched = new Prefetched(source);
   let size: number;
   let tailStart: number;
@@ -123,7 +124,13 @@ async function finished(source: RandomAccessSource, limits: Limits, options: Ope
  * CRC and fields, an index region ending where it starts, that decodes and
  * verifies, and segments filling the data region before it. Throws when not.
  */
-async function tryCheckpoint(fetched: Prefetched, limits: Limits, at: number, header: FileHeader | null, sourceSize: number): Promise<LiveLocated | 'faststart'> {
+async function tryCheckpoint(
+  fetched: Prefetched,
+  limits: Limits,
+  at: number,
+  header: FileHeader | null,
+  sourceSize: number,
+): Promise<LiveLocated | 'faststart'> {
   const end = at + FOOTER_LENGTH;
   const footer = decodeFooter(await fetched.read(at, FOOTER_LENGTH), end);
   if ((footer.flags & HeaderFlag.FASTSTART) !== 0) {
@@ -131,8 +138,10 @@ async function tryCheckpoint(fetched: Prefetched, limits: Limits, at: number, he
     throw new H4mkError('E_FORMAT', 'a faststart footer before the end of the file', { offset: at, chunk: 'FOOT' });
   }
   if (header !== null && header.flags !== footer.flags) throw new H4mkError('E_FORMAT', 'footer flags differ from header flags', { offset: at, chunk: 'FOOT' });
-  if (footer.indexOffset + footer.indexLength !== at) throw new H4mkError('E_FORMAT', 'the index does not end where the footer starts', { offset: at, chunk: 'FOOT' });
-  if (footer.indexLength > limits.maxIndexLength) throw new H4mkError('E_LIMIT', `index of ${footer.indexLength} bytes exceeds the limit`, { offset: footer.indexOffset });
+  if (footer.indexOffset + footer.indexLength !== at)
+    throw new H4mkError('E_FORMAT', 'the index does not end where the footer starts', { offset: at, chunk: 'FOOT' });
+  if (footer.indexLength > limits.maxIndexLength)
+    throw new H4mkError('E_LIMIT', `index of ${footer.indexLength} bytes exceeds the limit`, { offset: footer.indexOffset });
   const region = await fetched.read(footer.indexOffset, footer.indexLength);
   const index = decodeIndexRegion(region, footer.indexOffset, limits, sha256);
   if (index.segments.end !== footer.indexOffset - HEADER_LENGTH) {

@@ -77,7 +77,9 @@ export async function locateIndex(source: RandomAccessSource, limits: Limits, op
   // Header and footer: read both when that costs nothing extra (local files, small files).
   const headerBytes = fetched.covered(0, HEADER_LENGTH) ?? (oneRequest ? null : await readExactly(source, 0, HEADER_LENGTH));
   const header = headerBytes === null ? null : decodeHeader(headerBytes);
-  const footerBytes = fetched.covered(size - FOOTER_LENGTH, FOOTER_LENGTH) ?? (header !== null && isFaststart(header.flags) && oneRequest ? null : await fetched.read(size - FOOTER_LENGTH, FOOTER_LENGTH));
+  const footerBytes =
+    fetched.covered(size - FOOTER_LENGTH, FOOTER_LENGTH) ??
+    (header !== null && isFaststart(header.flags) && oneRequest ? null : await fetched.read(size - FOOTER_LENGTH, FOOTER_LENGTH));
   const footer = footerBytes === null ? null : decodeFooter(footerBytes, size);
   if (header !== null && footer !== null && footer.flags !== header.flags) {
     throw new H4mkError('E_FORMAT', 'footer flags differ from header flags', { offset: size - FOOTER_LENGTH, chunk: 'FOOT' });
@@ -91,7 +93,8 @@ export async function locateIndex(source: RandomAccessSource, limits: Limits, op
     if (footer !== null && (footer.indexOffset !== HEADER_LENGTH || footer.indexLength !== indexLength)) {
       throw new H4mkError('E_FORMAT', 'faststart footer does not point at the index after the header', { offset: size - FOOTER_LENGTH, chunk: 'FOOT' });
     }
-    if (HEADER_LENGTH + indexLength > size - FOOTER_LENGTH) throw new H4mkError('E_TRUNCATED', 'index region runs past the end of the file', { offset: HEADER_LENGTH });
+    if (HEADER_LENGTH + indexLength > size - FOOTER_LENGTH)
+      throw new H4mkError('E_TRUNCATED', 'index region runs past the end of the file', { offset: HEADER_LENGTH });
   } else {
     if (footer === null) throw new H4mkError('E_FORMAT', 'tail layout without a footer', { offset: size - FOOTER_LENGTH });
     indexOffset = footer.indexOffset;

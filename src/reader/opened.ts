@@ -50,21 +50,21 @@ export type OpenedContainer = {
 
 /** Finds, reads and checks the index region of `source` (see the module comment). */
 export async function openContainer(source: RandomAccessSource, options: ReaderOptions): Promise<OpenedContainer> {
-    const limits: Limits = resolveLimits(options.limits);
-    const live = options.live === true ? await locateLiveIndex(source, limits, options) : null;
-    const located = live ?? (await locateIndex(source, limits, options));
-    const { size, indexOffset, indexLength, flags } = located;
-    const index = live?.index ?? decodeIndexRegion(located.region, indexOffset, limits, sha256);
-    const faststart = (flags & HeaderFlag.FASTSTART) !== 0;
-    const dataOffset = faststart ? HEADER_LENGTH + indexLength : HEADER_LENGTH;
-    const dataEnd = faststart ? size - FOOTER_LENGTH : indexOffset;
-    if (index.segments.end !== dataEnd - dataOffset) {
-      throw new H4mkError(index.segments.end > dataEnd - dataOffset ? 'E_TRUNCATED' : 'E_FORMAT', 'segments do not exactly fill the data region', {
-        offset: dataOffset + Math.min(index.segments.end, dataEnd - dataOffset),
-        chunk: 'SEGX',
-      });
-    }
-    const header: FileHeader = located.header ?? { version: located.footer?.version ?? FORMAT_VERSION, flags, indexLength: faststart ? indexLength : 0 };
-    const finished = located.footer?.checkpoint !== true && (live?.sourceSize ?? size) === size;
-    return { index, header, size, indexOffset, indexLength, dataOffset, limits, sourceSize: live?.sourceSize ?? size, finished };
+  const limits: Limits = resolveLimits(options.limits);
+  const live = options.live === true ? await locateLiveIndex(source, limits, options) : null;
+  const located = live ?? (await locateIndex(source, limits, options));
+  const { size, indexOffset, indexLength, flags } = located;
+  const index = live?.index ?? decodeIndexRegion(located.region, indexOffset, limits, sha256);
+  const faststart = (flags & HeaderFlag.FASTSTART) !== 0;
+  const dataOffset = faststart ? HEADER_LENGTH + indexLength : HEADER_LENGTH;
+  const dataEnd = faststart ? size - FOOTER_LENGTH : indexOffset;
+  if (index.segments.end !== dataEnd - dataOffset) {
+    throw new H4mkError(index.segments.end > dataEnd - dataOffset ? 'E_TRUNCATED' : 'E_FORMAT', 'segments do not exactly fill the data region', {
+      offset: dataOffset + Math.min(index.segments.end, dataEnd - dataOffset),
+      chunk: 'SEGX',
+    });
   }
+  const header: FileHeader = located.header ?? { version: located.footer?.version ?? FORMAT_VERSION, flags, indexLength: faststart ? indexLength : 0 };
+  const finished = located.footer?.checkpoint !== true && (live?.sourceSize ?? size) === size;
+  return { index, header, size, indexOffset, indexLength, dataOffset, limits, sourceSize: live?.sourceSize ?? size, finished };
+}

@@ -281,7 +281,11 @@ export class H4mkReader {
     // Over a remote source (one with readTail: HTTP), a segment whose table is not cached is read whole,
     // table and block in one request, when it is small enough (§6.2: the table ends the segment).
     const segment = this.segmentOf(coreIndex);
-    if (this.source.readTail !== undefined && !this.tables.has(segment) && (this.view.content.segments.length[segment] as number) <= REMOTE_WHOLE_SEGMENT_BYTES) {
+    if (
+      this.source.readTail !== undefined &&
+      !this.tables.has(segment) &&
+      (this.view.content.segments.length[segment] as number) <= REMOTE_WHOLE_SEGMENT_BYTES
+    ) {
       for await (const b of this.readBlocks(coreIndex, coreIndex + 1, options)) return b;
     }
     const info = await this.blockInfo(coreIndex);
@@ -361,7 +365,8 @@ export class H4mkReader {
    * one read of its table (cached). What timelines of a zoomed window use.
    */
   async segmentBlocks(segment: number): Promise<BlockInfo[]> {
-    if (!Number.isInteger(segment) || segment < 0 || segment >= this.segmentCount) throw new RangeError(`segment ${segment} is not in 0..${this.segmentCount - 1}`);
+    if (!Number.isInteger(segment) || segment < 0 || segment >= this.segmentCount)
+      throw new RangeError(`segment ${segment} is not in 0..${this.segmentCount - 1}`);
     const table = await this.segmentTable(segment);
     const out: BlockInfo[] = [];
     for (let i = 0; i < table.count; i++) out.push(this.info(segment, table, i));

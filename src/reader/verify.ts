@@ -50,13 +50,21 @@ export async function verifyContainer(reader: H4mkReader, options: VerifyOptions
     // A one-request open may have seen only one end of the file: check both here.
     const header = decodeHeader(await readExactly(source, 0, HEADER_LENGTH));
     const footer = decodeFooter(await readExactly(source, reader.fileSize - FOOTER_LENGTH, FOOTER_LENGTH), reader.fileSize);
-    if (header.flags !== footer.flags || footer.indexOffset !== reader.indexOffset || footer.indexLength !== reader.indexLength || (header.indexLength !== 0 && header.indexLength !== reader.indexLength)) {
+    if (
+      header.flags !== footer.flags ||
+      footer.indexOffset !== reader.indexOffset ||
+      footer.indexLength !== reader.indexLength ||
+      (header.indexLength !== 0 && header.indexLength !== reader.indexLength)
+    ) {
       throw new H4mkError('E_FORMAT', 'header, footer and index location disagree', { offset: reader.fileSize - FOOTER_LENGTH, chunk: 'FOOT' });
     }
   } catch (error) {
     failures.push(failureOf(error, { chunk: 'header' }));
   }
-  const seekCheck = new SeekCheck(reader.index.seek, reader.index.tracks.map((t) => t.id));
+  const seekCheck = new SeekCheck(
+    reader.index.seek,
+    reader.index.tracks.map((t) => t.id),
+  );
   const transcript = new TranscriptCheck(reader);
   let chain = chainStart();
   let chainBroken = false;
@@ -131,7 +139,12 @@ export async function verifyContainer(reader: H4mkReader, options: VerifyOptions
   seekCheck.finish(failures);
   transcript.finish(chainBroken ? null : chain, failures);
   if (!chainBroken && !bytesEqual(chain, reader.index.integrity.chainHead)) {
-    failures.push({ code: 'E_DIGEST', message: 'hash chain head does not match VERI', chunk: 'VERI', offset: reader.indexOffset + reader.indexLength - 4 - 64 });
+    failures.push({
+      code: 'E_DIGEST',
+      message: 'hash chain head does not match VERI',
+      chunk: 'VERI',
+      offset: reader.indexOffset + reader.indexLength - 4 - 64,
+    });
   }
   return {
     ok: failures.length === 0,
@@ -156,7 +169,8 @@ async function checkGap(reader: H4mkReader, from: number, to: number, failures: 
       type = header.type;
       const { length } = header;
       // §4.2: a declared length running past its enclosing span (here the gap) is E_TRUNCATED.
-      if (p + CHUNK_OVERHEAD + length > to) throw new H4mkError('E_TRUNCATED', 'chunk between segments runs past the start of the next segment', { offset: at, chunk: type });
+      if (p + CHUNK_OVERHEAD + length > to)
+        throw new H4mkError('E_TRUNCATED', 'chunk between segments runs past the start of the next segment', { offset: at, chunk: type });
       decodeChunk(await readExactly(reader.source, at, CHUNK_OVERHEAD + length), 0, { base: at });
       p += CHUNK_OVERHEAD + length;
     } catch (error) {
@@ -187,7 +201,18 @@ function summarize(table: SegmentTable): Map<number, SeekSummary> {
     const pts = table.pts[i] as number;
     let e = out.get(track);
     if (e === undefined) {
-      e = { count: 0, keyCount: 0, minPts: pts, maxPts: pts, firstKeyPts: 0, lastKeyPts: 0, firstKeyPosition: 0, lastKeyPosition: 0, storedBytes: 0, originalBytes: 0 };
+      e = {
+        count: 0,
+        keyCount: 0,
+        minPts: pts,
+        maxPts: pts,
+        firstKeyPts: 0,
+        lastKeyPts: 0,
+        firstKeyPosition: 0,
+        lastKeyPosition: 0,
+        storedBytes: 0,
+        originalBytes: 0,
+      };
       out.set(track, e);
     }
     e.count++;
@@ -245,9 +270,11 @@ class SeekCheck {
       const dts = table.dts[i] as number;
       const coreIndex = table.firstCoreIndex + i;
       const id = JSON.stringify(this.ids[track]);
-      if (!this.seen[track] && !keyframe) failures.push({ code: 'E_ORDER', message: `the first block of track ${id} is not a keyframe`, coreIndex, chunk: 'BIDX' });
+      if (!this.seen[track] && !keyframe)
+        failures.push({ code: 'E_ORDER', message: `the first block of track ${id} is not a keyframe`, coreIndex, chunk: 'BIDX' });
       if (dts < (this.lastDts[track] as number)) failures.push({ code: 'E_ORDER', message: `dts decreases within track ${id}`, coreIndex, chunk: 'BIDX' });
-      if (keyframe && pts < (this.lastKeyPts[track] as number)) failures.push({ code: 'E_ORDER', message: `keyframe pts decreases within track ${id}`, coreIndex, chunk: 'BIDX' });
+      if (keyframe && pts < (this.lastKeyPts[track] as number))
+        failures.push({ code: 'E_ORDER', message: `keyframe pts decreases within track ${id}`, coreIndex, chunk: 'BIDX' });
       this.seen[track] = true;
       this.lastDts[track] = Math.max(this.lastDts[track] as number, dts);
       if (keyframe) this.lastKeyPts[track] = Math.max(this.lastKeyPts[track] as number, pts);
@@ -285,7 +312,11 @@ class SeekCheck {
             t.firstKeyPosition[k] === e.firstKeyPosition &&
             t.lastKeyPosition[k] === e.lastKeyPosition));
       if (!agrees) {
-        failures.push({ code: 'E_FORMAT', message: `SEEK entry of track ${JSON.stringify(this.ids[track])} disagrees with the table of segment ${segment}`, chunk: 'SEEK' });
+        failures.push({
+          code: 'E_FORMAT',
+          message: `SEEK entry of track ${JSON.stringify(this.ids[track])} disagrees with the table of segment ${segment}`,
+          chunk: 'SEEK',
+        });
       }
     });
   }

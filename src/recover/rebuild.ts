@@ -24,7 +24,13 @@ export type RebuildOptions = {
  * tracks and metadata of `salvage` into `sink`, and commits it. Returns the
  * writer's summary and the damage that cut the copy short, if any.
  */
-export async function rebuild(input: RandomAccessSource, sink: Sink, found: FoundList, salvage: Salvage, options: RebuildOptions): Promise<{ summary: WriteSummary; damage: RecoverDamage | null }> {
+export async function rebuild(
+  input: RandomAccessSource,
+  sink: Sink,
+  found: FoundList,
+  salvage: Salvage,
+  options: RebuildOptions,
+): Promise<{ summary: WriteSummary; damage: RecoverDamage | null }> {
   const { meta, safe, crypto } = salvage;
   const writer = await H4mkWriter.create(sink, {
     layout: options.layout,
@@ -35,7 +41,17 @@ export async function rebuild(input: RandomAccessSource, sink: Sink, found: Foun
   });
   try {
     for (const t of salvage.tracks) {
-      writer.addTrack({ id: t.id, kind: t.kind, codec: t.codec, config: t.config, timescale: t.timescale, name: t.name, language: t.language, extra: t.extra, compression: t.compression });
+      writer.addTrack({
+        id: t.id,
+        kind: t.kind,
+        codec: t.codec,
+        config: t.config,
+        timescale: t.timescale,
+        name: t.name,
+        language: t.language,
+        extra: t.extra,
+        compression: t.compression,
+      });
     }
     let damage: RecoverDamage | null = null;
     let written = 0;

@@ -181,7 +181,12 @@ class BlockScan {
       this.stop(problem.damage);
       return;
     }
-    this.segments.push({ firstCoreIndex: this.found.count - problem.verified, count: problem.verified, bidxDigest: problem.digest as Uint8Array, bidxOffset: entry.offset });
+    this.segments.push({
+      firstCoreIndex: this.found.count - problem.verified,
+      count: problem.verified,
+      bidxDigest: problem.digest as Uint8Array,
+      bidxOffset: entry.offset,
+    });
   }
 
   /**
@@ -197,7 +202,8 @@ class BlockScan {
     const { start } = this.run;
     try {
       const decoded = decodeIndexRegion(await readExactly(this.source, start, end - start), start, this.limits, sha256);
-      if (this.index === null || start >= this.index.offset) this.index = { index: decoded, final: this.layout === 'faststart' && start === HEADER_LENGTH, offset: start, end };
+      if (this.index === null || start >= this.index.offset)
+        this.index = { index: decoded, final: this.layout === 'faststart' && start === HEADER_LENGTH, offset: start, end };
       this.evidence(decoded.integrity.blockCount);
     } catch (error) {
       if (!(error instanceof H4mkError)) throw error;

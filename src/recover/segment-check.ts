@@ -89,7 +89,10 @@ export function firstSegmentMismatch(dir: SegmentDirectory, segments: readonly F
     const k = segmentOfBlock(dir, s.firstCoreIndex);
     if (k < 0 || dir.firstCoreIndex[k] !== s.firstCoreIndex) continue;
     if (dir.blockCount[k] !== s.count || !bytesEqual(dir.digests.subarray(k * DIGEST_LENGTH, (k + 1) * DIGEST_LENGTH), s.bidxDigest)) {
-      return { segment: s, damage: { offset: s.bidxOffset, code: 'E_DIGEST', message: `segment ${k} (blocks from ${s.firstCoreIndex}) does not match the index's digest` } };
+      return {
+        segment: s,
+        damage: { offset: s.bidxOffset, code: 'E_DIGEST', message: `segment ${k} (blocks from ${s.firstCoreIndex}) does not match the index's digest` },
+      };
     }
   }
   return null;

@@ -362,4 +362,3 @@ export async function drain(app: FastifyInstance, timeoutMs = 30_000): Promise<v
     clearTimeout(timer);
   }
 }
-

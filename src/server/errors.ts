@@ -156,7 +156,15 @@ export function toErrorResponse(error: unknown): ErrorResponse {
  * draining, an origin that changed or failed): logged at warn with their
  * code and message only, never with a stack trace.
  */
-export const EXPECTED_CODES: ReadonlySet<ServerErrorCode> = new Set<ServerErrorCode>(['E_BUSY', 'E_UNAVAILABLE', 'E_CHANGED', 'E_IO', 'E_ORIGIN', 'E_NOT_IMPLEMENTED', 'E_TIMEOUT']);
+export const EXPECTED_CODES: ReadonlySet<ServerErrorCode> = new Set<ServerErrorCode>([
+  'E_BUSY',
+  'E_UNAVAILABLE',
+  'E_CHANGED',
+  'E_IO',
+  'E_ORIGIN',
+  'E_NOT_IMPLEMENTED',
+  'E_TIMEOUT',
+]);
 
 /** The JSON body of an error response (views/error.ts). */
 export { errorBody } from '../views/index.js';

@@ -151,7 +151,7 @@ export const routes = {
     response: { 200: planSchema, ...errorResponses },
   },
   block: {
-    summary: 'One block\'s payload: stored bytes, or decompressed (encrypted payloads: always the ciphertext)',
+    summary: "One block's payload: stored bytes, or decompressed (encrypted payloads: always the ciphertext)",
     tags: ['rest'],
     params: {
       type: 'object',
@@ -205,7 +205,12 @@ export const routes = {
     tags: ['seed'],
     querystring: {
       type: 'object',
-      properties: { track_id: { type: 'string', maxLength: 255 }, pts_us: integer('target time, µs', -MAX_US, MAX_US), file: { type: 'string', maxLength: 255 }, ...signedQuery },
+      properties: {
+        track_id: { type: 'string', maxLength: 255 },
+        pts_us: integer('target time, µs', -MAX_US, MAX_US),
+        file: { type: 'string', maxLength: 255 },
+        ...signedQuery,
+      },
       required: ['track_id', 'pts_us'],
     },
     response: { 200: seekSchema, ...errorResponses },
@@ -215,7 +220,12 @@ export const routes = {
     tags: ['seed'],
     querystring: {
       type: 'object',
-      properties: { core_index: integer('global block index', 0, MAX_CORE_INDEX), decompress: { type: 'boolean', default: true }, file: { type: 'string', maxLength: 255 }, ...signedQuery },
+      properties: {
+        core_index: integer('global block index', 0, MAX_CORE_INDEX),
+        decompress: { type: 'boolean', default: true },
+        file: { type: 'string', maxLength: 255 },
+        ...signedQuery,
+      },
       required: ['core_index', 'file'],
     },
     response: { 200: binary('the payload'), ...errorResponses },
@@ -258,7 +268,10 @@ export const streamRoutes = {
     summary: 'HLS media playlist of a track (live: EVENT, blocking reload with _HLS_msn)',
     tags: ['streaming'],
     params: streamParams({ ...versionParam, ...trackParam }, ['version', 'track']),
-    querystring: { type: 'object', properties: { ...signedQuery, _HLS_msn: { type: 'string', maxLength: 9, description: 'blocking reload: answer once this segment is listed' } } },
+    querystring: {
+      type: 'object',
+      properties: { ...signedQuery, _HLS_msn: { type: 'string', maxLength: 9, description: 'blocking reload: answer once this segment is listed' } },
+    },
     response: { 200: media('HLS media playlist', 'application/vnd.apple.mpegurl'), ...notModified, ...errorResponses },
   },
   iframes: {
@@ -278,7 +291,11 @@ export const streamRoutes = {
   segment: {
     summary: 'A media segment (N.m4s), its keyframe alone (N.key.m4s), a WebVTT segment (N.vtt) or every cue (all.vtt)',
     tags: ['streaming'],
-    params: streamParams({ ...versionParam, ...trackParam, segment: { type: 'string', maxLength: 300, description: 'N.m4s, N.key.m4s, N.vtt or all.vtt' } }, ['version', 'track', 'segment']),
+    params: streamParams({ ...versionParam, ...trackParam, segment: { type: 'string', maxLength: 300, description: 'N.m4s, N.key.m4s, N.vtt or all.vtt' } }, [
+      'version',
+      'track',
+      'segment',
+    ]),
     querystring: streamQuery,
     response: { 200: media('styp + moof + mdat, or WebVTT', 'video/mp4'), ...notModified, ...errorResponses },
   },

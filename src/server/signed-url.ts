@@ -50,7 +50,9 @@ export type SignatureCheck = 'ok' | 'absent' | 'expired' | 'invalid';
 export function checkSignature(secret: string | Uint8Array, name: string, expires: unknown, sig: unknown, nowSeconds: number): SignatureCheck {
   if (expires === undefined && sig === undefined) return 'absent';
   const expiresText = typeof expires === 'string' && /^\d{1,12}$/.test(expires) ? expires : null;
-  const expected = createHmac('sha256', secret).update(`${LABEL}\n${name}\n${expiresText ?? ''}`).digest();
+  const expected = createHmac('sha256', secret)
+    .update(`${LABEL}\n${name}\n${expiresText ?? ''}`)
+    .digest();
   const given = typeof sig === 'string' && CANONICAL_SIG.test(sig) ? Buffer.from(sig, 'base64url') : null;
   const same = timingSafeEqual(expected, given !== null && given.length === MAC_LENGTH ? given : Buffer.alloc(MAC_LENGTH));
   if (!same || expiresText === null || given === null) return 'invalid';

@@ -56,7 +56,12 @@ export async function decodableGrantWindow(reader: H4mkReader, track: string | n
  * epochs of {@link decodableGrantWindow}'s window. Needs the container key
  * (E_KEY otherwise, as {@link H4mkReader.grant}).
  */
-export async function makeDecodableGrant(reader: H4mkReader, track: string | number, fromUs: number, toUs: number): Promise<{ grant: Grant; window: GrantWindow }> {
+export async function makeDecodableGrant(
+  reader: H4mkReader,
+  track: string | number,
+  fromUs: number,
+  toUs: number,
+): Promise<{ grant: Grant; window: GrantWindow }> {
   if (!reader.hasContainerKey) throw new H4mkError('E_KEY', 'a grant needs the container key');
   const window = await decodableGrantWindow(reader, track, fromUs, toUs);
   return { grant: reader.grant(track, window.fromUs, window.toUs), window };

@@ -73,7 +73,10 @@ export async function optimizeContainer(reader: H4mkReader, sink: Sink, options:
     if (indexCopied) region = await readExactly(reader.source, reader.indexOffset, reader.indexLength);
     else {
       const segments: SegmentDirectory = { ...dir, offset, end: dataLength };
-      region = encodeIndexRegion({ tracks: index.tracks, meta: index.meta, safe: index.safe, seek: index.seek, segments, chainHead: index.integrity.chainHead, crypto: index.crypto }, sha256);
+      region = encodeIndexRegion(
+        { tracks: index.tracks, meta: index.meta, safe: index.safe, seek: index.seek, segments, chainHead: index.integrity.chainHead, crypto: index.crypto },
+        sha256,
+      );
     }
     const faststart = layout === 'faststart';
     const flags = faststart ? HeaderFlag.FASTSTART : 0;

@@ -67,9 +67,11 @@ export function verifySeal(reader: H4mkReader, publicKeyPem?: string): SealCheck
     } catch {
       throw new TypeError('the public key is not a PEM public key');
     }
-    if (!Buffer.from(rawPublicKey(expected)).equals(Buffer.from(seal.publicKey))) throw new H4mkError('E_SIGNATURE', 'sealed by another key', { chunk: 'SEAL' });
+    if (!Buffer.from(rawPublicKey(expected)).equals(Buffer.from(seal.publicKey)))
+      throw new H4mkError('E_SIGNATURE', 'sealed by another key', { chunk: 'SEAL' });
   }
-  if (!verify(null, messageOf(reader, seal), key, seal.signature)) throw new H4mkError('E_SIGNATURE', 'the seal does not match the container', { chunk: 'SEAL' });
+  if (!verify(null, messageOf(reader, seal), key, seal.signature))
+    throw new H4mkError('E_SIGNATURE', 'the seal does not match the container', { chunk: 'SEAL' });
   return { signer: seal.signer, signedAt: seal.signedAt, publicKey: Buffer.from(seal.publicKey).toString('hex'), signerSigned: seal.messageVersion >= 1 };
 }
 

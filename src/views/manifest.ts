@@ -52,13 +52,21 @@ export const manifestDoc = z.object({
   name: z.string().nullable(),
   etag: z.string().nullable(),
   ...manifestCore.shape,
-  seal: sealClaim.extend({ valid: z.boolean().describe("the signature checks out against the key the seal carries") }).nullable(),
+  seal: sealClaim.extend({ valid: z.boolean().describe('the signature checks out against the key the seal carries') }).nullable(),
   tracks: z.array(trackDoc),
 });
 export type ManifestDoc = z.infer<typeof manifestDoc>;
 
 /** GOP statistics of a track (keyframe intervals bound the cost of a seek). */
-export type GopDoc = { keyframes: number; min_us: number | null; mean_us: number | null; max_us: number | null; min_frames: number | null; mean_frames: number | null; max_frames: number | null };
+export type GopDoc = {
+  keyframes: number;
+  min_us: number | null;
+  mean_us: number | null;
+  max_us: number | null;
+  min_frames: number | null;
+  mean_frames: number | null;
+  max_frames: number | null;
+};
 
 /** The CLI's manifest of a file. */
 export type CliManifestDoc = { file: string } & ManifestCore & {
@@ -143,5 +151,13 @@ export async function cliManifestView(reader: H4mkReader, file: string): Promise
 }
 
 function gopView(g: GopStats): GopDoc {
-  return { keyframes: g.keyframes, min_us: g.minUs, mean_us: g.meanUs, max_us: g.maxUs, min_frames: g.minFrames, mean_frames: g.meanFrames, max_frames: g.maxFrames };
+  return {
+    keyframes: g.keyframes,
+    min_us: g.minUs,
+    mean_us: g.meanUs,
+    max_us: g.maxUs,
+    min_frames: g.minFrames,
+    mean_frames: g.meanFrames,
+    max_frames: g.maxFrames,
+  };
 }

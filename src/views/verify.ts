@@ -6,7 +6,13 @@
 import { z } from 'zod';
 import type { VerifyFailure, VerifyReport } from '../node.js';
 
-export const failureDoc = z.object({ code: z.string(), message: z.string(), core_index: z.int().nullable(), chunk: z.string().nullable(), offset: z.int().nullable() });
+export const failureDoc = z.object({
+  code: z.string(),
+  message: z.string(),
+  core_index: z.int().nullable(),
+  chunk: z.string().nullable(),
+  offset: z.int().nullable(),
+});
 export type FailureDoc = z.infer<typeof failureDoc>;
 
 export function failureView(f: VerifyFailure): FailureDoc {

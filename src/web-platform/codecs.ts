@@ -64,7 +64,10 @@ export const webCodecs: readonly CompressionCodec[] = [
     name: 'brotli',
     compress: () => noCompression('brotli'),
     decompress: () => {
-      throw new H4mkError('E_UNSUPPORTED', 'brotli blocks cannot be read in the browser (no decoder that honours the original_length cap); re-pack with zstd or deflate');
+      throw new H4mkError(
+        'E_UNSUPPORTED',
+        'brotli blocks cannot be read in the browser (no decoder that honours the original_length cap); re-pack with zstd or deflate',
+      );
     },
   },
 ];

@@ -82,9 +82,7 @@ export function blockFlags(b: Pick<BlockInfo, 'keyframe' | 'frameKind' | 'encryp
 }
 
 /** Where a grant's keys come from, and what it covers. */
-type KeySource =
-  | { kind: 'secret'; base: CryptoKey }
-  | { kind: 'grant'; grant: Grant; raw: Map<number, Uint8Array> };
+type KeySource = { kind: 'secret'; base: CryptoKey } | { kind: 'grant'; grant: Grant; raw: Map<number, Uint8Array> };
 
 /** Decrypts one container's blocks with WebCrypto. Make one with {@link WebCipher.unlock}. */
 export class WebCipher {
@@ -232,7 +230,11 @@ export class WebCipher {
     );
     try {
       // WebCrypto checks the tag before it releases any plaintext.
-      const plain = await this.subtle.decrypt({ name: 'AES-GCM', iv: owned(blockNonce(block.coreIndex)), additionalData: owned(aad), tagLength: TAG_LENGTH * 8 }, await key, owned(stored));
+      const plain = await this.subtle.decrypt(
+        { name: 'AES-GCM', iv: owned(blockNonce(block.coreIndex)), additionalData: owned(aad), tagLength: TAG_LENGTH * 8 },
+        await key,
+        owned(stored),
+      );
       return new Uint8Array(plain);
     } catch {
       throw new H4mkError('E_AUTH', 'block authentication failed', { coreIndex: block.coreIndex });

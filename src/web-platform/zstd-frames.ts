@@ -76,7 +76,8 @@ export function zstdFrames(bytes: Uint8Array, coreIndex?: number): ZstdFrame[] {
     need(fcsLength, 'frame content size');
     let contentSize: number;
     if (fcsLength === 1) contentSize = bytes[p] as number;
-    else if (fcsLength === 2) contentSize = view.getUint16(p, true) + 256; // 2-byte field is offset by 256
+    else if (fcsLength === 2)
+      contentSize = view.getUint16(p, true) + 256; // 2-byte field is offset by 256
     else if (fcsLength === 4) contentSize = view.getUint32(p, true);
     else {
       const high = view.getUint32(p + 4, true);

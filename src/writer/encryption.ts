@@ -53,7 +53,11 @@ export function createWriterCipher(options: EncryptionOptions): WriterCipher {
   } else if (options.passphrase !== undefined && options.secret === undefined) {
     if (typeof options.passphrase !== 'string' || options.passphrase.length === 0) throw new TypeError('the passphrase must be a non-empty string');
     kdf = { kind: 'scrypt', log2N: options.scrypt?.log2N ?? 15, r: options.scrypt?.r ?? 8, p: options.scrypt?.p ?? 1, salt: randomBytes(16) };
-    for (const [name, value] of [['log2N', kdf.log2N], ['r', kdf.r], ['p', kdf.p]] as const) {
+    for (const [name, value] of [
+      ['log2N', kdf.log2N],
+      ['r', kdf.r],
+      ['p', kdf.p],
+    ] as const) {
       if (!Number.isInteger(value) || value < 1) throw new RangeError(`scrypt.${name} must be an integer ≥ 1, got ${String(value)}`);
     }
     // The format's bounds, checked as a reader checks them (E_LIMIT above): writers MUST NOT exceed them.

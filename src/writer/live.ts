@@ -71,8 +71,10 @@ export class CheckpointSchedule {
   ) {
     if (typeof options !== 'object' || options === null) throw new TypeError('live must be an object ({} for the defaults)');
     const { checkpointBlocks = LIVE_DEFAULTS.checkpointBlocks, checkpointMs = LIVE_DEFAULTS.checkpointMs } = options;
-    if (!Number.isSafeInteger(checkpointBlocks) || checkpointBlocks < 1) throw new RangeError(`live.checkpointBlocks must be a positive integer, got ${checkpointBlocks}`);
-    if (typeof checkpointMs !== 'number' || Number.isNaN(checkpointMs) || checkpointMs < 0) throw new RangeError(`live.checkpointMs must be a non-negative number, got ${checkpointMs}`);
+    if (!Number.isSafeInteger(checkpointBlocks) || checkpointBlocks < 1)
+      throw new RangeError(`live.checkpointBlocks must be a positive integer, got ${checkpointBlocks}`);
+    if (typeof checkpointMs !== 'number' || Number.isNaN(checkpointMs) || checkpointMs < 0)
+      throw new RangeError(`live.checkpointMs must be a non-negative number, got ${checkpointMs}`);
     this.checkpointBlocks = checkpointBlocks;
     this.checkpointMs = checkpointMs;
     this.lastAt = now();

@@ -85,7 +85,8 @@ export function resolveSegmentPolicy(overrides: Partial<SegmentPolicy> = {}, max
   const policy = { ...DEFAULT_SEGMENT_POLICY };
   const { maxBlocks, maxBytes, maxDurationUs, splitAtKeyframes } = overrides;
   if (maxBlocks !== undefined) {
-    if (!Number.isInteger(maxBlocks) || maxBlocks < 1 || maxBlocks > maxSegmentBlocks) throw new RangeError(`segment.maxBlocks must be an integer within 1..${maxSegmentBlocks}`);
+    if (!Number.isInteger(maxBlocks) || maxBlocks < 1 || maxBlocks > maxSegmentBlocks)
+      throw new RangeError(`segment.maxBlocks must be an integer within 1..${maxSegmentBlocks}`);
     policy.maxBlocks = maxBlocks;
   } else if (policy.maxBlocks > maxSegmentBlocks) policy.maxBlocks = maxSegmentBlocks;
   if (maxBytes !== undefined) {
@@ -93,7 +94,8 @@ export function resolveSegmentPolicy(overrides: Partial<SegmentPolicy> = {}, max
     policy.maxBytes = maxBytes;
   }
   if (maxDurationUs !== undefined) {
-    if (typeof maxDurationUs !== 'number' || Number.isNaN(maxDurationUs) || maxDurationUs < 0) throw new RangeError('segment.maxDurationUs must be a non-negative number');
+    if (typeof maxDurationUs !== 'number' || Number.isNaN(maxDurationUs) || maxDurationUs < 0)
+      throw new RangeError('segment.maxDurationUs must be a non-negative number');
     policy.maxDurationUs = maxDurationUs;
   }
   if (splitAtKeyframes !== undefined) {

@@ -9,7 +9,16 @@
  */
 import { compressionId, getCodec } from '../compress/codec.js';
 import type { BlockFields } from '../format/block.js';
-import { BLOCK_HEADER_LENGTH, BlockFlag, CHUNK_OVERHEAD, type Compression, FORMAT_VERSION, FRAME_KINDS, type Limits, resolveLimits } from '../format/constants.js';
+import {
+  BLOCK_HEADER_LENGTH,
+  BlockFlag,
+  CHUNK_OVERHEAD,
+  type Compression,
+  FORMAT_VERSION,
+  FRAME_KINDS,
+  type Limits,
+  resolveLimits,
+} from '../format/constants.js';
 import { encodeHeader } from '../format/header.js';
 import { DEFAULT_SAFE } from '../format/index-region.js';
 import { ticksToUs } from '../format/time.js';
@@ -134,7 +143,17 @@ export class H4mkWriter {
     if (typeof options.id !== 'string' || options.id.length === 0) throw new TypeError('track id must be a non-empty string');
     if (this.tracksById.has(options.id)) throw new TypeError(`track ${JSON.stringify(options.id)} already exists`);
     const record = trackRecord(options, this.tracks.length, this.compression, this.limits);
-    const state: TrackState = { record, blocks: 0, lastDts: -Infinity, lastKeyPts: -Infinity, incompressible: 0, skipCompression: 0, written: 0, lastCoreIndex: -1, pending: null };
+    const state: TrackState = {
+      record,
+      blocks: 0,
+      lastDts: -Infinity,
+      lastKeyPts: -Infinity,
+      incompressible: 0,
+      skipCompression: 0,
+      written: 0,
+      lastCoreIndex: -1,
+      pending: null,
+    };
     this.tracks.push(state);
     this.tracksById.set(record.id, state);
     this.data.seek.addTrack();
@@ -160,7 +179,7 @@ export class H4mkWriter {
     const compression = block.compression ?? t.record.compression;
     // Check the codec before the write starts, so a bad name is a plain misuse error.
     if (block.compression !== undefined) compressionId(getCodec(block.compression).name);
-    if (this.preservedCrypto !== null) throw new TypeError('a writer preserving another container\'s encryption takes raw blocks only');
+    if (this.preservedCrypto !== null) throw new TypeError("a writer preserving another container's encryption takes raw blocks only");
 
     this.state = 'busy';
     try {
@@ -213,7 +232,8 @@ export class H4mkWriter {
     if (!Number.isInteger(block.originalLength) || block.originalLength < 0 || block.originalLength > this.limits.maxBlockLength) {
       throw new RangeError('originalLength must be an integer within 0..maxBlockLength');
     }
-    if (!Number.isInteger(block.flags) || block.flags < 0 || (block.flags & BlockFlag.RESERVED_MASK) !== 0 || block.flags > 0xff) throw new RangeError('flags has reserved bits set');
+    if (!Number.isInteger(block.flags) || block.flags < 0 || (block.flags & BlockFlag.RESERVED_MASK) !== 0 || block.flags > 0xff)
+      throw new RangeError('flags has reserved bits set');
     const keyframe = (block.flags & BlockFlag.KEYFRAME) !== 0;
     checkOrder(t, pts, dts, keyframe);
     const codec = compressionId(block.compression);
@@ -224,7 +244,16 @@ export class H4mkWriter {
     this.state = 'busy';
     try {
       this.accept(t, pts, dts, keyframe);
-      const fields = { coreIndex: this.data.coreIndex, trackNumber: t.record.number, flags: block.flags, compression: codec, duration, pts, dts, originalLength: block.originalLength };
+      const fields = {
+        coreIndex: this.data.coreIndex,
+        trackNumber: t.record.number,
+        flags: block.flags,
+        compression: codec,
+        duration,
+        pts,
+        dts,
+        originalLength: block.originalLength,
+      };
       await this.append(t, fields, block.stored);
       this.state = 'open';
     } catch (error) {
@@ -239,7 +268,10 @@ export class H4mkWriter {
     const keyframe = (fields.flags & BlockFlag.KEYFRAME) !== 0;
     const chunkLength = CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH + stored.length;
     // Live: a segment also closes once a checkpoint is due by time, so readers see blocks within checkpointMs.
-    if (this.data.shouldClose(t.record.number, this.splitTrack, keyframe, chunkLength, dtsUs) || (this.live !== null && this.data.openBlocks > 0 && this.live.timeDue())) {
+    if (
+      this.data.shouldClose(t.record.number, this.splitTrack, keyframe, chunkLength, dtsUs) ||
+      (this.live !== null && this.data.openBlocks > 0 && this.live.timeDue())
+    ) {
       await this.closeSegment();
       if (this.live !== null) await this.checkpointIfDue(this.live);
     }
@@ -265,9 +297,24 @@ export class H4mkWriter {
     const data = this.data;
     const crypto: CryptoParams | null =
       this.cipher !== null
-        ? { ...this.cipher.params, transcriptMac: this.cipher.mac(data.chain, data.coreIndex, this.tracks.map((t) => ({ blockCount: t.written, lastCoreIndex: t.lastCoreIndex }))) }
+        ? {
+            ...this.cipher.params,
+            transcriptMac: this.cipher.mac(
+              data.chain,
+              data.coreIndex,
+              this.tracks.map((t) => ({ blockCount: t.written, lastCoreIndex: t.lastCoreIndex })),
+            ),
+          }
         : this.preservedCrypto;
-    const parts = { tracks: this.tracks.map((t) => t.record), meta: this.meta, safe: this.safe, seek: data.seek, segments: data.directory(), chainHead: data.chain, crypto };
+    const parts = {
+      tracks: this.tracks.map((t) => t.record),
+      meta: this.meta,
+      safe: this.safe,
+      seek: data.seek,
+      segments: data.directory(),
+      chainHead: data.chain,
+      crypto,
+    };
     return buildIndexRegion(parts, this.limits.maxIndexLength);
   }
 
@@ -295,7 +342,11 @@ export class H4mkWriter {
   private accept(t: TrackState, pts: number, dts: number, keyframe: boolean): void {
     if (this.accepted === 0 && this.cipher !== null) {
       // Tracks, META and SAFE are final now: bind every block to them (§13.4).
-      this.cipher.bindIndex({ trak: encodeTrackTable(this.tracks.map((x) => x.record)), meta: utf8(JSON.stringify(this.meta)), safe: utf8(JSON.stringify(this.safe)) });
+      this.cipher.bindIndex({
+        trak: encodeTrackTable(this.tracks.map((x) => x.record)),
+        meta: utf8(JSON.stringify(this.meta)),
+        safe: utf8(JSON.stringify(this.safe)),
+      });
     }
     t.blocks++;
     t.lastDts = dts;

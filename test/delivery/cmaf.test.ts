@@ -74,8 +74,22 @@ describe('playlists from the index alone', () => {
   it('master, media playlists and the MPD of a 30-minute container cost no read after open', async () => {
     const sink = new MemorySink();
     const w = await H4mkWriter.create(sink);
-    w.addTrack({ id: 'v', kind: 'video', codec: 'avc1.64001f', timescale: 90_000, config: Uint8Array.of(1, 0x64, 0, 0x1f, 0xff, 0xe0, 0), extra: { media_codec: 'avc', video: { width: 64, height: 36 } } });
-    w.addTrack({ id: 'a', kind: 'audio', codec: 'mp4a.40.2', timescale: 48_000, config: Uint8Array.of(0x11, 0x90), extra: { media_codec: 'aac', audio: { sample_rate: 48_000, channels: 2 } } });
+    w.addTrack({
+      id: 'v',
+      kind: 'video',
+      codec: 'avc1.64001f',
+      timescale: 90_000,
+      config: Uint8Array.of(1, 0x64, 0, 0x1f, 0xff, 0xe0, 0),
+      extra: { media_codec: 'avc', video: { width: 64, height: 36 } },
+    });
+    w.addTrack({
+      id: 'a',
+      kind: 'audio',
+      codec: 'mp4a.40.2',
+      timescale: 48_000,
+      config: Uint8Array.of(0x11, 0x90),
+      extra: { media_codec: 'aac', audio: { sample_rate: 48_000, channels: 2 } },
+    });
     const frames = 30 * 60 * 25;
     let audio = 0;
     for (let f = 0; f < frames; f++) {

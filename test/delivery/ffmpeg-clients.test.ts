@@ -47,7 +47,11 @@ function parseFramemd5(text: string): Stream[] {
 }
 
 async function packets(input: string, maps: string[] = ['0:v?', '0:a?']): Promise<Stream[]> {
-  const { stdout } = await run('ffmpeg', ['-v', 'error', '-copyts', '-i', input, ...maps.flatMap((m) => ['-map', m]), '-c', 'copy', '-f', 'framemd5', '-'], BIG);
+  const { stdout } = await run(
+    'ffmpeg',
+    ['-v', 'error', '-copyts', '-i', input, ...maps.flatMap((m) => ['-map', m]), '-c', 'copy', '-f', 'framemd5', '-'],
+    BIG,
+  );
   return parseFramemd5(stdout);
 }
 
@@ -95,7 +99,10 @@ function expectSamePackets(source: Stream[], delivered: Stream[], label: string)
   for (const s of source) {
     const key = s.packets.map((p) => `${p.size}:${p.hash}`).join(' ');
     const match = delivered.find((d) => d.type === s.type && d.packets.map((p) => `${p.size}:${p.hash}`).join(' ') === key);
-    expect(match, `${label}: no delivered ${s.type} stream with the source's ${s.packets.length} ${s.codec} packets (delivered: ${delivered.map((d) => `${d.type}/${d.codec}/${d.packets.length}`).join(' ')})`).toBeDefined();
+    expect(
+      match,
+      `${label}: no delivered ${s.type} stream with the source's ${s.packets.length} ${s.codec} packets (delivered: ${delivered.map((d) => `${d.type}/${d.codec}/${d.packets.length}`).join(' ')})`,
+    ).toBeDefined();
     const d = match as Stream;
     const tick = Math.max(s.tb[0] / s.tb[1], d.tb[0] / d.tb[1]) + 1e-9;
     const first = d.packets[0] as Packet;
@@ -113,17 +120,82 @@ function expectSamePackets(source: Stream[], delivered: Stream[], label: string)
 
 type Clip = { name: string; file: string; make?: string[] };
 
-const LAVFI = ['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-f', 'lavfi', '-i', 'sine=frequency=660:sample_rate=44100'];
+const LAVFI = [
+  '-f',
+  'lavfi',
+  '-i',
+  'testsrc2=size=320x180:rate=25',
+  '-f',
+  'lavfi',
+  '-i',
+  'sine=frequency=440:sample_rate=48000',
+  '-f',
+  'lavfi',
+  '-i',
+  'sine=frequency=660:sample_rate=44100',
+];
 const CLIPS: Clip[] = [
   {
     name: 'H.264 B-frames + two AAC + timed text (MP4)',
     file: 'h264-2aac-text.mp4',
-    make: [...LAVFI, '-f', 'srt', '-i', 'SUBS', '-t', '5', '-map', '0:v', '-map', '1:a', '-map', '2:a', '-map', '3:s', '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '2', '-g', '25', '-c:a', 'aac', '-b:a', '64k', '-c:s', 'mov_text', '-metadata:s:a:0', 'language=eng', '-metadata:s:a:1', 'language=fra', '-metadata:s:s:0', 'language=eng'],
+    make: [
+      ...LAVFI,
+      '-f',
+      'srt',
+      '-i',
+      'SUBS',
+      '-t',
+      '5',
+      '-map',
+      '0:v',
+      '-map',
+      '1:a',
+      '-map',
+      '2:a',
+      '-map',
+      '3:s',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-bf',
+      '2',
+      '-g',
+      '25',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '64k',
+      '-c:s',
+      'mov_text',
+      '-metadata:s:a:0',
+      'language=eng',
+      '-metadata:s:a:1',
+      'language=fra',
+      '-metadata:s:s:0',
+      'language=eng',
+    ],
   },
   {
     name: 'HEVC + AAC (MP4)',
     file: 'hevc-aac.mp4',
-    make: [...LAVFI.slice(0, 8), '-t', '4', '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error:keyint=25', '-tag:v', 'hvc1', '-c:a', 'aac', '-b:a', '64k'],
+    make: [
+      ...LAVFI.slice(0, 8),
+      '-t',
+      '4',
+      '-c:v',
+      'libx265',
+      '-preset',
+      'ultrafast',
+      '-x265-params',
+      'log-level=error:keyint=25',
+      '-tag:v',
+      'hvc1',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '64k',
+    ],
   },
   {
     name: 'AV1 + Opus (WebM)',
@@ -182,26 +254,31 @@ describe.each(CLIPS)('$name', (clip) => {
     const source = await packets(join(dir, clip.file));
     const offsets = expectSamePackets(source, await dashPackets(url('dash/manifest.mpd'), source), 'DASH');
     // Through DASH the edit list takes the offset off: audio (no reordering) has the source's exact times.
-    for (const [s, o] of offsets) if (s.type === 'audio') expect([Math.abs(o.pts) < 1e-6, Math.abs(o.dts) < 1e-6], `${s.codec} ${JSON.stringify(o)}`).toEqual([true, true]);
+    for (const [s, o] of offsets)
+      if (s.type === 'audio') expect([Math.abs(o.pts) < 1e-6, Math.abs(o.dts) < 1e-6], `${s.codec} ${JSON.stringify(o)}`).toEqual([true, true]);
   }, 120_000);
 
-  it.skipIf(NGINX_SKIPPED)('static package served by nginx: same packets as the source, byte-identical to the server', async () => {
-    const out = join((nginx as Nginx).root, clip.file);
-    await run('node', [MAIN, 'package', join(dir, 'served', `${clip.file}.h4mk`), '-o', out], BIG);
-    const source = await packets(join(dir, clip.file));
-    expectSamePackets(source, await packets((nginx as Nginx).url(`${clip.file}/master.m3u8`)), 'package/HLS');
-    expectSamePackets(source, await dashPackets((nginx as Nginx).url(`${clip.file}/manifest.mpd`), source), 'package/DASH');
-    // The server's master points into its versioned directory; below it, the files are the package's, byte for byte.
-    const master = await (await fetch(url('hls/master.m3u8'))).text();
-    const version = /^(v-[0-9a-f]{16})\/t0\/index\.m3u8$/m.exec(master)?.[1];
-    expect(version, master).toBeDefined();
-    expect(master.replaceAll(`${version}/`, '')).toBe(await readFile(join(out, 'master.m3u8'), 'utf8'));
-    for (const path of ['t0/index.m3u8', 't0/init.mp4', 't0/0.m4s', 't1/init.mp4', 't1/0.m4s']) {
-      if (!(await stat(join(out, path)).catch(() => null))) continue;
-      const served = new Uint8Array(await (await fetch(url(`hls/${version}/${path}`))).arrayBuffer());
-      expect(Buffer.from(served).equals(await readFile(join(out, path))), path).toBe(true);
-    }
-  }, 120_000);
+  it.skipIf(NGINX_SKIPPED)(
+    'static package served by nginx: same packets as the source, byte-identical to the server',
+    async () => {
+      const out = join((nginx as Nginx).root, clip.file);
+      await run('node', [MAIN, 'package', join(dir, 'served', `${clip.file}.h4mk`), '-o', out], BIG);
+      const source = await packets(join(dir, clip.file));
+      expectSamePackets(source, await packets((nginx as Nginx).url(`${clip.file}/master.m3u8`)), 'package/HLS');
+      expectSamePackets(source, await dashPackets((nginx as Nginx).url(`${clip.file}/manifest.mpd`), source), 'package/DASH');
+      // The server's master points into its versioned directory; below it, the files are the package's, byte for byte.
+      const master = await (await fetch(url('hls/master.m3u8'))).text();
+      const version = /^(v-[0-9a-f]{16})\/t0\/index\.m3u8$/m.exec(master)?.[1];
+      expect(version, master).toBeDefined();
+      expect(master.replaceAll(`${version}/`, '')).toBe(await readFile(join(out, 'master.m3u8'), 'utf8'));
+      for (const path of ['t0/index.m3u8', 't0/init.mp4', 't0/0.m4s', 't1/init.mp4', 't1/0.m4s']) {
+        if (!(await stat(join(out, path)).catch(() => null))) continue;
+        const served = new Uint8Array(await (await fetch(url(`hls/${version}/${path}`))).arrayBuffer());
+        expect(Buffer.from(served).equals(await readFile(join(out, path))), path).toBe(true);
+      }
+    },
+    120_000,
+  );
 });
 
 describe('subtitles as WebVTT', () => {
@@ -213,7 +290,8 @@ describe('subtitles as WebVTT', () => {
     const playlist = await (await fetch(`${base}/v1/containers/${name}/hls/${sub}`)).text();
     const dirOf = (sub as string).replace(/index\.m3u8$/, '');
     let all = '';
-    for (const seg of playlist.split('\n').filter((l) => l.endsWith('.vtt'))) all += await (await fetch(`${base}/v1/containers/${name}/hls/${dirOf}${seg}`)).text();
+    for (const seg of playlist.split('\n').filter((l) => l.endsWith('.vtt')))
+      all += await (await fetch(`${base}/v1/containers/${name}/hls/${dirOf}${seg}`)).text();
     expect(all).toContain('00:00:00.500 --> 00:00:01.500\nFirst line');
     expect(all).toContain('00:00:02.000 --> 00:00:03.200\nSecond &amp; last line');
   });

@@ -29,8 +29,31 @@ beforeAll(async () => {
   await mkdir(join(dir, 'served'));
   const clip = join(dir, 'clip.mp4');
   await run('ffmpeg', [
-    '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', '8', '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '2', '-g', '25', '-c:a', 'aac', '-b:a', '48k', clip,
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=160x90:rate=25',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-t',
+    '8',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-bf',
+    '2',
+    '-g',
+    '25',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '48k',
+    clip,
   ]);
   await run('node', [MAIN, 'import', clip, '-o', join(dir, 'clip.h4mk')]);
   source = await H4mkReader.open(await FileSource.open(join(dir, 'clip.h4mk')));

@@ -45,7 +45,9 @@ describe('import', () => {
     const r = h4mk(['import', join(FIXTURES, 'multi.mkv'), '-o', 'multi.h4mk']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/^imported .*multi\.mkv \(matroska, 39311 bytes\) into multi\.h4mk: 4 tracks, 236 blocks, 36721 payload bytes, \d+ bytes written, in [\d.]+ s\n/);
+    expect(r.stdout).toMatch(
+      /^imported .*multi\.mkv \(matroska, 39311 bytes\) into multi\.h4mk: 4 tracks, 236 blocks, 36721 payload bytes, \d+ bytes written, in [\d.]+ s\n/,
+    );
     expect(r.stdout).toMatch(/subtitle_0\s+subtitle\s+srt\s+2 blocks/);
     const j = json(['import', join(FIXTURES, 'h264-aac.mp4'), '-o', 'a.h4mk', '--compress', 'zstd', '--meta', '{"title":"x"}']);
     expect(j).toMatchObject({ ok: true, format: 'mp4', blocks: 145, source_bytes: 34260, container: { compression: 'zstd', blocks: 145 } });
@@ -135,7 +137,11 @@ describe('controls', () => {
     expectOneLineError(r, /bad\.json: field "0\.face_id" is identity-bearing and is refused: controls describe the camera, never who is in the frame/);
     writeFileSync(join(dir, 'bad2.json'), JSON.stringify([{ ...controls[0], unit: 'm' }]));
     expectOneLineError(h4mk(['controls', 'add', 'a.h4mk', '--from', 'bad2.json', '-o', 'bad.h4mk']), /bad2\.json\[0\] \(unit\): pan takes deg or rad/);
-    expect(readdirSync(dir).filter((f) => !f.startsWith('bad')).sort()).toEqual(before.filter((f) => !f.startsWith('bad')));
+    expect(
+      readdirSync(dir)
+        .filter((f) => !f.startsWith('bad'))
+        .sort(),
+    ).toEqual(before.filter((f) => !f.startsWith('bad')));
     expectOneLineError(h4mk(['controls', 'show', 'a.h4mk']), /no camera-controls track/);
   });
 

@@ -46,9 +46,25 @@ function refused(fn: () => unknown): string {
 
 describe('schema', () => {
   it('accepts every control with its units, defaults easing to linear', () => {
-    const units: Record<string, string> = { pan: 'deg', tilt: 'rad', roll: 'deg', orbit: 'deg', zoom: 'x', dolly: 'm', truck: 'cm', pedestal: 'mm', focus: 'diopter' };
+    const units: Record<string, string> = {
+      pan: 'deg',
+      tilt: 'rad',
+      roll: 'deg',
+      orbit: 'deg',
+      zoom: 'x',
+      dolly: 'm',
+      truck: 'cm',
+      pedestal: 'mm',
+      focus: 'diopter',
+    };
     for (const control of CONTROL_AXES) {
-      expect(validateControl({ control, value: 1, unit: units[control], t_us: 10 })).toEqual({ control, value: 1, unit: units[control], t_us: 10, easing: 'linear' });
+      expect(validateControl({ control, value: 1, unit: units[control], t_us: 10 })).toEqual({
+        control,
+        value: 1,
+        unit: units[control],
+        t_us: 10,
+        easing: 'linear',
+      });
     }
   });
 
@@ -75,7 +91,9 @@ describe('identity-bearing fields', () => {
   ];
   it.each(cases)('refuses %j naming the field', (record, field) => {
     expect(findIdentityField(record)).toBe(field);
-    expect(refused(() => validateControl(record))).toBe(`control record: field "${field}" is identity-bearing and is refused: controls describe the camera, never who is in the frame`);
+    expect(refused(() => validateControl(record))).toBe(
+      `control record: field "${field}" is identity-bearing and is refused: controls describe the camera, never who is in the frame`,
+    );
   });
 
   it('does not mistake camera words for identity (image, page, stage, framing)', () => {
@@ -130,7 +148,15 @@ describe('adapter and track', () => {
     const summary = await addControlsTrack(reader, records, sink);
     expect(summary.blockCount).toBe(33);
     const out = await H4mkReader.open(new MemorySource(sink.bytes()));
-    expect(out.safe).toEqual({ policy: 'transport_only', controls: { schema: 'h4mk.controls/1', content: 'camera_motion_only', identity_fields: 'rejected', statement: 'control tracks describe the camera, never who is in the frame' } });
+    expect(out.safe).toEqual({
+      policy: 'transport_only',
+      controls: {
+        schema: 'h4mk.controls/1',
+        content: 'camera_motion_only',
+        identity_fields: 'rejected',
+        statement: 'control tracks describe the camera, never who is in the frame',
+      },
+    });
     expect(out.meta).toEqual({ title: 't' });
     expect(out.tracks().map((t) => [t.id, t.kind, t.codec])).toEqual([
       ['v', 'video', 'opaque'],
@@ -162,7 +188,9 @@ describe('adapter and track', () => {
     await sink.commit();
     const reader = await H4mkReader.open(await FileSource.open(source));
     const out = join(dir, 'o.h4mk');
-    await expect(addControlsTrack(reader, [{ ...pan, person: 'x' } as unknown as ControlRecord], await FileSink.create(out))).rejects.toThrow(/identity-bearing/);
+    await expect(addControlsTrack(reader, [{ ...pan, person: 'x' } as unknown as ControlRecord], await FileSink.create(out))).rejects.toThrow(
+      /identity-bearing/,
+    );
     await expect(FileSource.open(out)).rejects.toThrow();
     await reader.close();
   });

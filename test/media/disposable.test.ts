@@ -31,7 +31,8 @@ async function kinds(encoder: string[], name: string): Promise<{ kind: string; d
     const size = nalLengthSize(t.codec, t.config);
     expect(size).not.toBeNull();
     const result: { kind: string; disposable: boolean; keyframe: boolean }[] = [];
-    for await (const b of reader.readBlocks(0, reader.blockCount)) result.push({ kind: b.frameKind ?? '?', disposable: isDisposable(t.codec, size, b.payload), keyframe: b.keyframe });
+    for await (const b of reader.readBlocks(0, reader.blockCount))
+      result.push({ kind: b.frameKind ?? '?', disposable: isDisposable(t.codec, size, b.payload), keyframe: b.keyframe });
     return result;
   } finally {
     await reader.close();

@@ -8,7 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildH4mkTracks, FileSink, FileSource, GopScheduler, gopStats, H4mkReader, importMedia, MemorySource, OpaqueAdapter, trackGopStats } from '../../src/node.js';
+import {
+  buildH4mkTracks,
+  FileSink,
+  FileSource,
+  GopScheduler,
+  gopStats,
+  H4mkReader,
+  importMedia,
+  MemorySource,
+  OpaqueAdapter,
+  trackGopStats,
+} from '../../src/node.js';
 import { ByteReader } from '../../src/media/byte-reader.js';
 import { h264SliceKind } from '../../src/media/codec/frame-kind.js';
 import { MkvDemuxer } from '../../src/media/matroska/scan.js';
@@ -48,25 +59,30 @@ describe('GopScheduler', () => {
   });
   it('property: no GOP is longer than maxFrames or maxIntervalUs', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 10_000, max: 3_000_000 }), fc.array(fc.integer({ min: 1, max: 100_000 }), { minLength: 1, maxLength: 300 }), (maxFrames, maxIntervalUs, steps) => {
-        const s = new GopScheduler({ maxFrames, maxIntervalUs });
-        let t = 0;
-        let lastKey = 0;
-        let since = 0;
-        steps.forEach((step, i) => {
-          const d = s.next(t);
-          if (i === 0) expect(d.keyframe).toBe(true);
-          if (d.keyframe) {
-            lastKey = t;
-            since = 1;
-          } else {
-            since++;
-            expect(since).toBeLessThanOrEqual(maxFrames);
-            expect(t - lastKey).toBeLessThan(maxIntervalUs);
-          }
-          t += step;
-        });
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 10_000, max: 3_000_000 }),
+        fc.array(fc.integer({ min: 1, max: 100_000 }), { minLength: 1, maxLength: 300 }),
+        (maxFrames, maxIntervalUs, steps) => {
+          const s = new GopScheduler({ maxFrames, maxIntervalUs });
+          let t = 0;
+          let lastKey = 0;
+          let since = 0;
+          steps.forEach((step, i) => {
+            const d = s.next(t);
+            if (i === 0) expect(d.keyframe).toBe(true);
+            if (d.keyframe) {
+              lastKey = t;
+              since = 1;
+            } else {
+              since++;
+              expect(since).toBeLessThanOrEqual(maxFrames);
+              expect(t - lastKey).toBeLessThan(maxIntervalUs);
+            }
+            t += step;
+          });
+        },
+      ),
     );
   });
 });
@@ -89,7 +105,14 @@ describe('GOP statistics', () => {
     const out = join(dir, 'long.h4mk');
     await importMedia(join(FIXTURES, 'long-gop.mkv'), await FileSink.create(out));
     const reader = await H4mkReader.open(await FileSource.open(out));
-    expect(await trackGopStats(reader, 'video_0')).toMatchObject({ keyframes: 2, blocks: 240, minUs: 4_000_000, maxUs: 4_000_000, minFrames: 120, maxFrames: 120 });
+    expect(await trackGopStats(reader, 'video_0')).toMatchObject({
+      keyframes: 2,
+      blocks: 240,
+      minUs: 4_000_000,
+      maxUs: 4_000_000,
+      minFrames: 120,
+      maxFrames: 120,
+    });
     await reader.close();
   });
 });
@@ -101,7 +124,10 @@ describe('codec adapters', () => {
       { pts: 0, keyframe: true, payload: Uint8Array.of(1, 2, 3) },
       { pts: 40, dts: 40, duration: 40, keyframe: false, kind: 'P' as const, payload: Uint8Array.of(4) },
     ];
-    const bytes = await buildH4mkTracks([{ id: 'd', ...adapter.trackOptions() }], units.map((u) => ({ track: 'd', ...adapter.toBlock(u) })));
+    const bytes = await buildH4mkTracks(
+      [{ id: 'd', ...adapter.trackOptions() }],
+      units.map((u) => ({ track: 'd', ...adapter.toBlock(u) })),
+    );
     const reader = await H4mkReader.open(new MemorySource(bytes));
     expect(reader.track('d')).toMatchObject({ codec: 'application/x-test', timescale: 1000, kind: 'data' });
     const back = [adapter.fromBlock(await reader.readBlock(0)), adapter.fromBlock(await reader.readBlock(1))];
@@ -179,7 +205,16 @@ describe('Matroska writer and scanner', () => {
       timestampScale: 1_000_000,
       tracks: [
         { number: 1, uid: 11, type: 1, codecId: 'V_TEST', codecPrivate: Uint8Array.of(9, 9), video: { pixelWidth: 64, pixelHeight: 48 } },
-        { number: 2, uid: 22, type: 2, codecId: 'A_OPUS', codecPrivate: null, codecDelayNs: 6_500_000, seekPreRollNs: 80_000_000, audio: { samplingFrequency: 48000, channels: 2 } },
+        {
+          number: 2,
+          uid: 22,
+          type: 2,
+          codecId: 'A_OPUS',
+          codecPrivate: null,
+          codecDelayNs: 6_500_000,
+          seekPreRollNs: 80_000_000,
+          audio: { samplingFrequency: 48000, channels: 2 },
+        },
         { number: 3, uid: 33, type: 17, codecId: 'S_TEXT/UTF8', codecPrivate: null, language: 'eng', name: 'Subs' },
       ],
     });
@@ -203,7 +238,16 @@ describe('Matroska writer and scanner', () => {
     ]);
     expect(demuxer.tracks[0]?.codecPrivate).toEqual(Uint8Array.of(9, 9));
     const read = [];
-    for await (const b of demuxer.blocks({ payloads: true })) read.push({ track: b.track, timestamp: b.timestamp, keyframe: b.keyframe, group: b.group, duration: b.duration, discardPadding: b.discardPadding, data: b.frames[0] });
+    for await (const b of demuxer.blocks({ payloads: true }))
+      read.push({
+        track: b.track,
+        timestamp: b.timestamp,
+        keyframe: b.keyframe,
+        group: b.group,
+        duration: b.duration,
+        discardPadding: b.discardPadding,
+        data: b.frames[0],
+      });
     expect(read).toEqual(blocks);
     await source.close();
   });

@@ -92,7 +92,10 @@ describe.each(FIXTURE_FILES)('%s', (name) => {
         const packets = probed.get(index) ?? [];
         expect(mine.length, `${t.id} packet count`).toBe(theirs.length);
         expect(mine.length, `${t.id} packet count (ffprobe)`).toBe(packets.length);
-        expect(mine.map((b) => `${b.payload.length}:${md5(b.payload)}`), `${t.id} packet bytes`).toEqual(theirs.map((p) => `${p.size}:${p.md5}`));
+        expect(
+          mine.map((b) => `${b.payload.length}:${md5(b.payload)}`),
+          `${t.id} packet bytes`,
+        ).toEqual(theirs.map((p) => `${p.size}:${p.md5}`));
         mine.forEach((b, i) => {
           const p = packets[i] as { pts: number | null; dts: number | null };
           if (p.pts !== null) expect(Math.abs(b.pts - p.pts), `${t.id} #${i} pts ${b.pts} vs ${p.pts}`).toBeLessThanOrEqual(1);
@@ -208,7 +211,27 @@ describe('other formats read through mediabunny', () => {
     ['tone.wav', ['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'pcm_s16le']],
     ['tone.aac', ['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', '-f', 'adts']],
     ['tone.flac', ['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'flac']],
-    ['clip.ts', ['-f', 'lavfi', '-i', 'testsrc2=size=96x64:rate=25:duration=1', '-f', 'lavfi', '-i', 'sine=duration=1', '-c:v', 'libx264', '-bf', '2', '-c:a', 'aac', '-f', 'mpegts']],
+    [
+      'clip.ts',
+      [
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=96x64:rate=25:duration=1',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=duration=1',
+        '-c:v',
+        'libx264',
+        '-bf',
+        '2',
+        '-c:a',
+        'aac',
+        '-f',
+        'mpegts',
+      ],
+    ],
   ];
   it.skipIf(SKIP_FFMPEG).each(sources)('%s: every packet imported byte for byte, keyframes as ffprobe flags them', async (name, args) => {
     requireFfmpeg();
@@ -225,8 +248,14 @@ describe('other formats read through mediabunny', () => {
       for (const t of reader.tracks()) {
         const index = (t.extra.source as { index: number }).index;
         const mine = blocks.get(t.id) ?? [];
-        expect(mine.map((b) => md5(b.payload)), t.id).toEqual((hashes.get(index) ?? []).map((p) => p.md5));
-        expect(mine.map((b) => b.keyframe), t.id).toEqual((probed.get(index) ?? []).map((p) => p.key));
+        expect(
+          mine.map((b) => md5(b.payload)),
+          t.id,
+        ).toEqual((hashes.get(index) ?? []).map((p) => p.md5));
+        expect(
+          mine.map((b) => b.keyframe),
+          t.id,
+        ).toEqual((probed.get(index) ?? []).map((p) => p.key));
       }
     });
   });

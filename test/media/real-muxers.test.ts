@@ -37,14 +37,17 @@ let dir: string;
 function run(command: string, args: string[]): void {
   const r = spawnSync(command, args, { cwd: dir, maxBuffer: 64 * 1024 * 1024 });
   // mkvmerge exits 1 for warnings.
-  if (r.status !== 0 && !(command === 'mkvmerge' && r.status === 1)) throw new Error(`${command} ${args.join(' ')}: ${r.stdout.toString()}${r.stderr.toString()}`);
+  if (r.status !== 0 && !(command === 'mkvmerge' && r.status === 1))
+    throw new Error(`${command} ${args.join(' ')}: ${r.stdout.toString()}${r.stderr.toString()}`);
 }
 const ffmpeg = (...args: string[]) => run('ffmpeg', ['-v', 'error', '-nostdin', '-y', ...args]);
 const mkvmerge = (...args: string[]) => run('mkvmerge', ['-q', ...args]);
 
 /** ffmpeg's packets per stream index: "dts/pts size:md5", timestamps as the file has them (-copyts). */
 function ffmpegPackets(file: string): Map<number, string[]> {
-  const r = spawnSync('ffmpeg', ['-v', 'error', '-nostdin', '-copyts', '-i', file, '-map', '0', '-c', 'copy', '-f', 'framemd5', '-'], { maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-nostdin', '-copyts', '-i', file, '-map', '0', '-c', 'copy', '-f', 'framemd5', '-'], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
   if (r.status !== 0) throw new Error(`ffmpeg framemd5 ${file}: ${r.stderr.toString()}`);
   const out = new Map<number, string[]>();
   for (const line of r.stdout.toString().split('\n')) {
@@ -151,7 +154,8 @@ describe.skipIf(SKIP_FFMPEG || !hasMkvmerge)('Matroska as mkvmerge writes it', (
   it('zlib-compressed tracks (--compression N:zlib) are decoded', async () => {
     mkvmerge('-o', 'zlib.mkv', '--compression', '0:zlib', 'v.mp4', '--compression', '0:zlib', 'aac.m4a', '--compression', '0:zlib', 'opus.ogg');
     const mine = await expectExact('zlib.mkv', '.mkv');
-    for (const t of mine.tracks) expect((t.extra.matroska as Record<string, unknown>).content_encodings, t.id).toEqual([{ order: 0, scope: 1, type: 0, algorithm: 0 }]);
+    for (const t of mine.tracks)
+      expect((t.extra.matroska as Record<string, unknown>).content_encodings, t.id).toEqual([{ order: 0, scope: 1, type: 0, algorithm: 0 }]);
   });
 
   it('header stripping (ContentCompAlgo 3) and a zlib-compressed CodecPrivate are decoded', async () => {
@@ -221,7 +225,9 @@ describe.skipIf(SKIP_FFMPEG)('tracks that cannot be imported', () => {
 
   it.skipIf(!hasMkvmerge)('an encrypted Matroska track is one of them', async () => {
     mkvmerge('-o', 'plain2.mkv', '--disable-lacing', 'v.mp4', 'aac.m4a');
-    await rewriteMatroska('plain2.mkv', 'encrypted.mkv', (track) => (track === 2 ? { encoding: { scope: 1, algorithm: 0, encrypted: true }, frame: (f) => f } : null));
+    await rewriteMatroska('plain2.mkv', 'encrypted.mkv', (track) =>
+      track === 2 ? { encoding: { scope: 1, algorithm: 0, encrypted: true }, frame: (f) => f } : null,
+    );
     const error = await importMedia(join(dir, 'encrypted.mkv'), await FileSink.create(join(dir, 'enc.h4mk'))).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnsupportedTracksError);
     expect(String(error)).toMatch(/source track 1: track 2 \(A_AAC\): its frames are encrypted/);
@@ -268,10 +274,22 @@ async function rewriteMatroska(from: string, to: string, rewrite: (track: number
       expect(b.frames.length).toBe(1);
       blocks.push({ track: b.track, timestamp: b.timestamp, keyframe: b.keyframe, data: b.frames[0] as Uint8Array });
     }
-    const plans = new Map(demuxer.tracks.map((t) => [t.number, rewrite(t.number, blocks.filter((b) => b.track === t.number).map((b) => b.data))]));
+    const plans = new Map(
+      demuxer.tracks.map((t) => [
+        t.number,
+        rewrite(
+          t.number,
+          blocks.filter((b) => b.track === t.number).map((b) => b.data),
+        ),
+      ]),
+    );
     const entries = demuxer.tracks.map((t) => {
       const plan = plans.get(t.number);
-      const children = t.rawChildren.map((c) => (c.id === Id.CodecPrivate && plan?.codecPrivate !== undefined && t.codecPrivate !== null ? element(Id.CodecPrivate, plan.codecPrivate(t.codecPrivate)) : c.bytes));
+      const children = t.rawChildren.map((c) =>
+        c.id === Id.CodecPrivate && plan?.codecPrivate !== undefined && t.codecPrivate !== null
+          ? element(Id.CodecPrivate, plan.codecPrivate(t.codecPrivate))
+          : c.bytes,
+      );
       if (plan !== null && plan !== undefined) children.push(contentEncodings(plan.encoding));
       return element(Id.TrackEntry, children);
     });
@@ -286,7 +304,13 @@ async function rewriteMatroska(from: string, to: string, rewrite: (track: number
         return element(Id.SimpleBlock, [head, plan === null || plan === undefined ? b.data : plan.frame(b.data)]);
       }),
     ]);
-    const header = element(Id.EBML, [uintElement(Id.EBMLVersion, 1), uintElement(Id.EBMLReadVersion, 1), element(Id.DocType, new TextEncoder().encode('matroska')), uintElement(Id.DocTypeVersion, 4), uintElement(Id.DocTypeReadVersion, 2)]);
+    const header = element(Id.EBML, [
+      uintElement(Id.EBMLVersion, 1),
+      uintElement(Id.EBMLReadVersion, 1),
+      element(Id.DocType, new TextEncoder().encode('matroska')),
+      uintElement(Id.DocTypeVersion, 4),
+      uintElement(Id.DocTypeReadVersion, 2),
+    ]);
     const segment = concat([element(Id.Info, [uintElement(Id.TimestampScale, demuxer.info.timestampScale)]), element(Id.Tracks, entries), cluster]);
     writeFileSync(join(dir, to), concat([header, idBytes(Id.Segment), sizeBytes(segment.length, 8), segment]));
   } finally {

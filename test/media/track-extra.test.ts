@@ -67,7 +67,24 @@ describe.skipIf(SKIP_FFMPEG)('the extra of real imports fits the schema', () => 
   });
 
   it('MOV with colour tags', async () => {
-    ffmpeg(...VIDEO, ...AUDIO, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709', '-c:a', 'aac', '-shortest', 'tagged.mov');
+    ffmpeg(
+      ...VIDEO,
+      ...AUDIO,
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      '-color_primaries',
+      'bt709',
+      '-color_trc',
+      'bt709',
+      '-colorspace',
+      'bt709',
+      '-c:a',
+      'aac',
+      '-shortest',
+      'tagged.mov',
+    );
     const extras = await importedExtras(join(dir, 'tagged.mov'));
     expectAccepted(extras);
     const video = parseMediaExtra(extras[0] as Record<string, unknown>);
@@ -108,7 +125,12 @@ describe('malformed fields and unknown keys', () => {
   };
 
   it('keeps unknown keys at every level', () => {
-    const extra = { ...good, vendor: { x: [1, 'two'] }, video: { ...good.video, hdr: 'yes' }, mp4: { ...good.mp4, edits: [{ ...good.mp4.edits[0], note: 1 }] } };
+    const extra = {
+      ...good,
+      vendor: { x: [1, 'two'] },
+      video: { ...good.video, hdr: 'yes' },
+      mp4: { ...good.mp4, edits: [{ ...good.mp4.edits[0], note: 1 }] },
+    };
     const { extra: parsed, dropped } = checkMediaExtra(extra);
     expect(dropped).toEqual([]);
     expect(parsed).toEqual(extra);
@@ -117,7 +139,12 @@ describe('malformed fields and unknown keys', () => {
   });
 
   it('drops a field of the wrong type and keeps the rest', () => {
-    const extra = { ...good, media_codec: 7, video: { ...good.video, width: 'wide', rotation: 45 }, matroska: { ...good.matroska, flags: { default: 1, forced: 'no' } } };
+    const extra = {
+      ...good,
+      media_codec: 7,
+      video: { ...good.video, width: 'wide', rotation: 45 },
+      matroska: { ...good.matroska, flags: { default: 1, forced: 'no' } },
+    };
     const before = structuredClone(extra);
     const { extra: parsed, dropped } = checkMediaExtra(extra);
     expect(extra).toEqual(before);
@@ -159,12 +186,28 @@ describe('malformed fields and unknown keys', () => {
       const index = new Map<number, number>();
       for (const t of r.tracks()) {
         const mp4 = t.extra.mp4 as Record<string, unknown>;
-        const damaged = { ...t.extra, source: 3, disposition: 'default', ...(t.kind === 'audio' ? { audio: { sample_rate: '48000', channels: 2 } } : {}), mp4: { ...mp4, movie_timescale: -5, edits: 'none', matrix: [1, 2] } };
-        index.set(t.number, w.addTrack({ id: t.id, kind: t.kind, codec: t.codec, config: t.config, timescale: t.timescale, name: t.name, language: t.language, extra: damaged }));
+        const damaged = {
+          ...t.extra,
+          source: 3,
+          disposition: 'default',
+          ...(t.kind === 'audio' ? { audio: { sample_rate: '48000', channels: 2 } } : {}),
+          mp4: { ...mp4, movie_timescale: -5, edits: 'none', matrix: [1, 2] },
+        };
+        index.set(
+          t.number,
+          w.addTrack({ id: t.id, kind: t.kind, codec: t.codec, config: t.config, timescale: t.timescale, name: t.name, language: t.language, extra: damaged }),
+        );
       }
       for await (const b of r.blocks({})) {
         const block = b as Block;
-        await w.writeBlock({ track: index.get(block.trackNumber) as number, pts: block.pts, dts: block.dts, duration: block.duration, keyframe: block.keyframe, payload: block.payload });
+        await w.writeBlock({
+          track: index.get(block.trackNumber) as number,
+          pts: block.pts,
+          dts: block.dts,
+          duration: block.duration,
+          keyframe: block.keyframe,
+          payload: block.payload,
+        });
       }
       await w.finish();
     } finally {
@@ -173,7 +216,8 @@ describe('malformed fields and unknown keys', () => {
     const fr = await FileSource.open(foreign);
     try {
       const r = await H4mkReader.open(fr);
-      for (const t of r.tracks()) expect(checkMediaExtra(t.extra).dropped).toEqual(expect.arrayContaining(['source', 'disposition', 'mp4.movie_timescale', 'mp4.edits', 'mp4.matrix']));
+      for (const t of r.tracks())
+        expect(checkMediaExtra(t.extra).dropped).toEqual(expect.arrayContaining(['source', 'disposition', 'mp4.movie_timescale', 'mp4.edits', 'mp4.matrix']));
       const summary = await exportMedia(r, join(dir, 'foreign.mp4'));
       expect(summary.tracks.map((t) => t.blocks)).toEqual(r.tracks().map((t) => t.blockCount));
     } finally {

@@ -40,7 +40,15 @@ export async function writeLongContainer(clipContainer: string, path: string, se
     const ta = p < packets ? (p * 1024) / 48_000 : Infinity;
     if (tv <= ta) {
       const keyframe = f % gop === 0;
-      await writer.writeBlock({ track: 0, pts: f * frameTicks, dts: f * frameTicks, duration: frameTicks, keyframe, kind: keyframe ? 'I' : 'P', payload: f === 0 ? firstVideo : keyframe ? key : delta });
+      await writer.writeBlock({
+        track: 0,
+        pts: f * frameTicks,
+        dts: f * frameTicks,
+        duration: frameTicks,
+        keyframe,
+        kind: keyframe ? 'I' : 'P',
+        payload: f === 0 ? firstVideo : keyframe ? key : delta,
+      });
       f++;
     } else {
       await writer.writeBlock({ track: 1, pts: p * 1024, duration: 1024, keyframe: true, payload: p === 0 ? firstAudio : sound });

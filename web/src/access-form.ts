@@ -10,8 +10,22 @@ import { errorText, h, replaceChildren } from './dom.js';
 /** The form; `open` is given the fragment to go to for a signed URL, `retry` runs once a token is set. */
 export function accessForm(retry: () => void, open: boolean): HTMLElement {
   const status = h('p', { class: 'small', 'data-testid': 'access-status' });
-  const token = h('input', { type: 'password', class: 'key-input', 'data-testid': 'read-token', autocomplete: 'off', 'aria-label': 'read token', placeholder: 'read token' });
-  const url = h('input', { type: 'url', class: 'key-input', 'data-testid': 'signed-url', autocomplete: 'off', 'aria-label': 'signed URL', placeholder: 'https://…/v1/containers/NAME?expires=…&sig=…' });
+  const token = h('input', {
+    type: 'password',
+    class: 'key-input',
+    'data-testid': 'read-token',
+    autocomplete: 'off',
+    'aria-label': 'read token',
+    placeholder: 'read token',
+  });
+  const url = h('input', {
+    type: 'url',
+    class: 'key-input',
+    'data-testid': 'signed-url',
+    autocomplete: 'off',
+    'aria-label': 'signed URL',
+    placeholder: 'https://…/v1/containers/NAME?expires=…&sig=…',
+  });
   const useToken = (): void => {
     setReadToken(token.value);
     token.value = '';
@@ -33,7 +47,11 @@ export function accessForm(retry: () => void, open: boolean): HTMLElement {
     'details',
     { class: 'access', 'data-testid': 'access', ...(open ? { open: '' } : {}) },
     h('summary', {}, 'Private server: a read token or a signed URL'),
-    h('p', { class: 'muted small' }, 'A read token (h4mk serve --read-token-file) is kept in this tab only and sent to this server as Authorization: Bearer, never in a URL. A signed URL (h4mk share) opens its one container until it expires.'),
+    h(
+      'p',
+      { class: 'muted small' },
+      'A read token (h4mk serve --read-token-file) is kept in this tab only and sent to this server as Authorization: Bearer, never in a URL. A signed URL (h4mk share) opens its one container until it expires.',
+    ),
     h('div', { class: 'key-buttons' }, token, h('button', { type: 'button', 'data-testid': 'use-token', onclick: useToken }, 'Use the token')),
     h('div', { class: 'key-buttons' }, url, h('button', { type: 'button', 'data-testid': 'open-url', onclick: useUrl }, 'Open')),
     status,

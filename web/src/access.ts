@@ -55,7 +55,8 @@ export function parseContainerAddress(text: string, base: string = document.base
   } catch {
     throw new TypeError('not a URL');
   }
-  if (url.origin !== new URL(base).origin) throw new TypeError(`this page reads from its own server only (${new URL(base).origin}); open the inspector of ${url.origin} instead`);
+  if (url.origin !== new URL(base).origin)
+    throw new TypeError(`this page reads from its own server only (${new URL(base).origin}); open the inspector of ${url.origin} instead`);
   const m = /\/v1\/containers\/([^/?#]+)$/.exec(url.pathname);
   if (m === null) throw new TypeError('not a container URL: expected …/v1/containers/NAME');
   const query = new URLSearchParams();

@@ -65,9 +65,31 @@ export class ContainerView {
     this.span = { fromUs: Math.min(0, ...firsts), toUs: Math.max(1, ...lasts) };
     const main = this.video ?? this.audio;
     this.bounds = { fromUs: main?.firstPtsUs ?? this.span.fromUs, toUs: main?.lastPtsUs ?? this.span.toUs };
-    this.slider = h('input', { type: 'range', class: 'slider', 'data-testid': 'seek-slider', 'aria-label': 'time', min: this.bounds.fromUs, max: this.bounds.toUs, step: 1, value: this.bounds.fromUs });
-    this.timeInput = h('input', { type: 'text', class: 'time-input', 'data-testid': 'time-input', 'aria-label': 'time in seconds', value: '0', size: 9, autocomplete: 'off', inputmode: 'decimal' });
-    const drop = h('button', { type: 'button', class: 'link', 'data-testid': 'drop-cache', title: 'forget every cached byte: the next seek shows its cold cost' }, 'drop the cache');
+    this.slider = h('input', {
+      type: 'range',
+      class: 'slider',
+      'data-testid': 'seek-slider',
+      'aria-label': 'time',
+      min: this.bounds.fromUs,
+      max: this.bounds.toUs,
+      step: 1,
+      value: this.bounds.fromUs,
+    });
+    this.timeInput = h('input', {
+      type: 'text',
+      class: 'time-input',
+      'data-testid': 'time-input',
+      'aria-label': 'time in seconds',
+      value: '0',
+      size: 9,
+      autocomplete: 'off',
+      inputmode: 'decimal',
+    });
+    const drop = h(
+      'button',
+      { type: 'button', class: 'link', 'data-testid': 'drop-cache', title: 'forget every cached byte: the next seek shows its cold cost' },
+      'drop the cache',
+    );
     drop.addEventListener('click', () => {
       session.source.clear();
       this.renderTotals();
@@ -105,10 +127,13 @@ export class ContainerView {
             },
             this.player.video,
           );
-    this.wave = this.audio === null ? null : new WavePanel(session, this.audio, this.video === null ? AUDIO_VIEW_HALF_US : WAVE_HALF_US, this.video === null, () => {
-      this.renderTotals();
-      this.afterFirstFrame();
-    });
+    this.wave =
+      this.audio === null
+        ? null
+        : new WavePanel(session, this.audio, this.video === null ? AUDIO_VIEW_HALF_US : WAVE_HALF_US, this.video === null, () => {
+            this.renderTotals();
+            this.afterFirstFrame();
+          });
     this.tracks = new TracksPanel(session, this.span);
     this.timeline = new TimelinePanel(
       session,
@@ -144,7 +169,8 @@ export class ContainerView {
       this.session.origin === 'http'
         ? `opened with ${open.requests} request${open.requests === 1 ? '' : 's'} (${formatInteger(open.bytes)} bytes: the index, read from the ${reader.layout === 'tail' ? 'end' : 'start'} of the file)`
         : `local file, read in this page (${open.requests} reads, ${formatInteger(open.bytes)} bytes to open); nothing is uploaded`;
-    const button = (title: string, testid: string, label: string, fn: () => void) => h('button', { type: 'button', class: 'step', title, 'aria-label': title, 'data-testid': testid, onclick: fn }, label);
+    const button = (title: string, testid: string, label: string, fn: () => void) =>
+      h('button', { type: 'button', class: 'step', title, 'aria-label': title, 'data-testid': testid, onclick: fn }, label);
     const video = this.video !== null;
     const controls = h(
       'div',
@@ -167,7 +193,10 @@ export class ContainerView {
       else this.seek(us);
     });
     const aside = this.still?.stats ?? this.audioAside();
-    const mainPanel = this.still !== null ? [this.still.preview, controls, this.player.status, this.wave?.element] : [this.wave?.element, controls, this.player.status, this.player.video];
+    const mainPanel =
+      this.still !== null
+        ? [this.still.preview, controls, this.player.status, this.wave?.element]
+        : [this.wave?.element, controls, this.player.status, this.player.video];
     if (this.still === null) this.player.video.hidden = true;
     replaceChildren(
       this.root,
@@ -220,8 +249,21 @@ export class ContainerView {
   private audioAside(): HTMLElement {
     const a = this.audio;
     const extra = (a?.extra as { audio?: { sample_rate?: number; channels?: number } } | undefined)?.audio;
-    const facts = a === null ? [] : [`${a.id}: ${a.codec}`, extra?.sample_rate === undefined ? null : `${formatInteger(extra.sample_rate)} Hz`, extra?.channels === undefined ? null : `${extra.channels} channel${extra.channels === 1 ? '' : 's'}`];
-    return h('aside', { class: 'seek-stats', 'data-testid': 'seek-stats' }, h('h3', {}, 'Audio only'), h('p', {}, facts.filter((f) => f !== null).join(' · ') || 'no audio track'), this.totalsBox);
+    const facts =
+      a === null
+        ? []
+        : [
+            `${a.id}: ${a.codec}`,
+            extra?.sample_rate === undefined ? null : `${formatInteger(extra.sample_rate)} Hz`,
+            extra?.channels === undefined ? null : `${extra.channels} channel${extra.channels === 1 ? '' : 's'}`,
+          ];
+    return h(
+      'aside',
+      { class: 'seek-stats', 'data-testid': 'seek-stats' },
+      h('h3', {}, 'Audio only'),
+      h('p', {}, facts.filter((f) => f !== null).join(' · ') || 'no audio track'),
+      this.totalsBox,
+    );
   }
 
   private renderTotals(): void {
@@ -322,7 +364,10 @@ export class ContainerView {
 
   private keydown(event: KeyboardEvent): void {
     const target = event.target as HTMLElement | null;
-    const typing = target !== null && target !== this.slider && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.tagName === 'SELECT' || target.isContentEditable);
+    const typing =
+      target !== null &&
+      target !== this.slider &&
+      (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.tagName === 'SELECT' || target.isContentEditable);
     if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.key === ' ' && target?.tagName !== 'BUTTON') {
       event.preventDefault();

@@ -32,7 +32,8 @@ export class EncryptionPanel {
       rows: 3,
       autocomplete: 'off',
       spellcheck: 'false',
-      placeholder: params.kdf.kind === 'scrypt' ? 'passphrase, or a grant file’s JSON' : 'h4mk-secret-v1 … (the key file’s line, or its base64), or a grant file’s JSON',
+      placeholder:
+        params.kdf.kind === 'scrypt' ? 'passphrase, or a grant file’s JSON' : 'h4mk-secret-v1 … (the key file’s line, or its base64), or a grant file’s JSON',
     });
     const unlock = async (text: string): Promise<void> => {
       try {
@@ -75,7 +76,13 @@ export class EncryptionPanel {
       'section',
       { class: 'encryption', 'data-testid': 'encryption' },
       h('h2', {}, 'Encryption'),
-      h('p', {}, `AES-256-GCM per block · ${kdf} · ${epochs} · container id `, h('code', { class: 'key' }, toHex(params.containerId)), params.engineId === '' ? '' : ` · engine ${params.engineId}`),
+      h(
+        'p',
+        {},
+        `AES-256-GCM per block · ${kdf} · ${epochs} · container id `,
+        h('code', { class: 'key' }, toHex(params.containerId)),
+        params.engineId === '' ? '' : ` · engine ${params.engineId}`,
+      ),
       h(
         'p',
         { class: 'muted small' },
@@ -149,7 +156,10 @@ export class EncryptionPanel {
         : `frames decode from ${formatTime(effective.fromUs)} (the first keyframe its keys open) to ${formatTime(effective.toUs)}`;
     this.status.dataset.effectiveFromUs = effective === null ? '' : String(effective.fromUs);
     this.status.dataset.effectiveToUs = effective === null ? '' : String(effective.toUs);
-    replaceChildren(this.status, `Unlocked with a grant for track ${w.track}, ${formatTime(w.fromUs)} – ${formatTime(w.toUs)} (epoch${w.epochs.length === 1 ? '' : 's'} ${w.epochs.join(', ')}): ${frames}.`);
+    replaceChildren(
+      this.status,
+      `Unlocked with a grant for track ${w.track}, ${formatTime(w.fromUs)} – ${formatTime(w.toUs)} (epoch${w.epochs.length === 1 ? '' : 's'} ${w.epochs.join(', ')}): ${frames}.`,
+    );
   }
 }
 

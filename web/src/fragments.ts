@@ -6,7 +6,22 @@
  * stored and opened with the page's WebCrypto cipher before they are
  * remuxed; the key never leaves the page.
  */
-import { type Block, type BlockInfo, buildInitSegment, buildMediaSegment, completeSegments, type DeliveryPlan, deliveryPlan, type DeliveryTrack, type H4mkReader, type ReadBlockOptions, segmentBounds, timelineOf, type TrackTimeline, type WebCipher } from 'h4mk/web';
+import {
+  type Block,
+  type BlockInfo,
+  buildInitSegment,
+  buildMediaSegment,
+  completeSegments,
+  type DeliveryPlan,
+  deliveryPlan,
+  type DeliveryTrack,
+  type H4mkReader,
+  type ReadBlockOptions,
+  segmentBounds,
+  timelineOf,
+  type TrackTimeline,
+  type WebCipher,
+} from 'h4mk/web';
 import type { Session } from './session.js';
 
 /** One track the player feeds to a SourceBuffer. */
@@ -53,7 +68,9 @@ export class Fragmenter {
     const audio = audios.find((t) => t.isDefault) ?? audios[0];
     const chosen = [video, audio].filter((t): t is DeliveryTrack => t !== undefined);
     if (chosen.length === 0) {
-      const codecs = plan.tracks.filter((t) => t.kind === 'video' || t.kind === 'audio').map((t) => (t.carriage === 'cmaf' ? t.codecs : `${t.info.codec} (${t.reason ?? 'not carried in fMP4'})`));
+      const codecs = plan.tracks
+        .filter((t) => t.kind === 'video' || t.kind === 'audio')
+        .map((t) => (t.carriage === 'cmaf' ? t.codecs : `${t.info.codec} (${t.reason ?? 'not carried in fMP4'})`));
       return { ok: false, reason: `this browser's MSE plays none of the tracks (${codecs.join(', ') || 'no audio or video'})` };
     }
     const timeline = timelineOf(plan, chosen[0] as DeliveryTrack);
@@ -145,10 +162,7 @@ export function decryptingReader(reader: H4mkReader, cipher: WebCipher): H4mkRea
     for await (const b of reader.blocks(query, { ...options, decompress: false })) stored.push(b);
     yield* await open(stored);
   }
-  function range(query: Parameters<H4mkReader['range']>[0], options: ReadBlockOptions & { payloads?: boolean } = {}): AsyncGenerator<Block | BlockInfo> {
-    return options.payloads === true ? blocks(query, options) : reader.infos(query);
-  }
-  const overrides: Record<string, unknown> = { readBlock, readBlocks, blocks, range };
+  const overrides: Record<string, unknown> = { readBlock, readBlocks, blocks };
   return new Proxy(reader, {
     get(target, prop) {
       if (typeof prop === 'string' && prop in overrides) return overrides[prop];

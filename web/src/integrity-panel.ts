@@ -48,7 +48,16 @@ export function integritySection(session: Session, onRead: () => void): HTMLElem
           : s.state === 'invalid'
             ? h('span', { class: 'badge bad' }, 'signature INVALID')
             : h('span', { class: 'badge' }, 'signature not checked');
-      replaceChildren(sealLine, 'Seal: Ed25519 by ', h('strong', {}, s.signer || 'anonymous'), ` at ${when} · `, badge, s.reason === undefined ? '' : ` (${s.reason})`, ' · public key ', h('code', { class: 'key' }, s.publicKey));
+      replaceChildren(
+        sealLine,
+        'Seal: Ed25519 by ',
+        h('strong', {}, s.signer || 'anonymous'),
+        ` at ${when} · `,
+        badge,
+        s.reason === undefined ? '' : ` (${s.reason})`,
+        ' · public key ',
+        h('code', { class: 'key' }, s.publicKey),
+      );
     }
     sealLine.dataset.state = s.state;
   });

@@ -6,9 +6,7 @@
 import { type H4mkReader, sealMessage, toHex } from 'h4mk/web';
 
 /** The outcome of checking a seal in the page. */
-export type SealStatus =
-  | { state: 'none' }
-  | { state: 'valid' | 'invalid' | 'unchecked'; signer: string; signedAt: number; publicKey: string; reason?: string };
+export type SealStatus = { state: 'none' } | { state: 'valid' | 'invalid' | 'unchecked'; signer: string; signedAt: number; publicKey: string; reason?: string };
 
 /** Checks the container's seal, if any, with WebCrypto Ed25519. */
 export async function checkSeal(reader: H4mkReader): Promise<SealStatus> {

@@ -69,7 +69,9 @@ export async function renderList(root: HTMLElement, signal: AbortSignal): Promis
     replaceChildren(
       status,
       `No container list here (${errorText(error)}). `,
-      denied ? 'This server is private: give a read token or open a signed URL below.' : 'This page lists containers when `h4mk serve DIR` serves it; a local file opens without any server (button above, or drop it here).',
+      denied
+        ? 'This server is private: give a read token or open a signed URL below.'
+        : 'This page lists containers when `h4mk serve DIR` serves it; a local file opens without any server (button above, or drop it here).',
     );
     root.append(accessForm(() => void renderList(root, signal), denied));
     return;
@@ -83,7 +85,20 @@ export async function renderList(root: HTMLElement, signal: AbortSignal): Promis
   const table = h(
     'table',
     { class: 'grid', 'data-testid': 'container-list' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'name'), h('th', { class: 'num' }, 'size'), h('th', {}, 'tracks'), h('th', { class: 'num' }, 'duration'), h('th', {}, 'encrypted'), h('th', {}, 'sealed'))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', {}, 'name'),
+        h('th', { class: 'num' }, 'size'),
+        h('th', {}, 'tracks'),
+        h('th', { class: 'num' }, 'duration'),
+        h('th', {}, 'encrypted'),
+        h('th', {}, 'sealed'),
+      ),
+    ),
     body,
   );
   const rows = items.map((item) => {
@@ -107,20 +122,32 @@ export async function renderList(root: HTMLElement, signal: AbortSignal): Promis
     return { item, cells };
   });
   replaceChildren(status, `${items.length} container${items.length === 1 ? '' : 's'}`);
-  root.append(table, accessForm(() => void renderList(root, signal), false));
+  root.append(
+    table,
+    accessForm(() => void renderList(root, signal), false),
+  );
   await mapLimited(rows, 4, async ({ item, cells }) => {
     try {
       const m = await getJson<Manifest>(`v1/containers/${encodeURIComponent(item.name)}/manifest`, signal);
       replaceChildren(
         cells.tracks,
-        ...m.tracks.flatMap((t, i) => [i > 0 ? ', ' : '', h('span', { class: `kind kind-${t.kind}`, title: `${t.block_count} blocks` }, `${t.kind} ${t.codec}`)]),
+        ...m.tracks.flatMap((t, i) => [
+          i > 0 ? ', ' : '',
+          h('span', { class: `kind kind-${t.kind}`, title: `${t.block_count} blocks` }, `${t.kind} ${t.codec}`),
+        ]),
       );
       const duration = Math.max(0, ...m.tracks.map((t) => t.duration_us ?? 0));
       replaceChildren(cells.duration, formatTime(duration));
       replaceChildren(cells.encrypted, m.encrypted ? h('span', { class: 'badge lock' }, 'encrypted') : 'no');
       replaceChildren(
         cells.sealed,
-        m.seal === null ? 'no' : h('span', { class: m.seal.valid ? 'badge ok' : 'badge bad', title: `signed ${new Date(m.seal.signed_at * 1000).toISOString()}` }, `${m.seal.valid ? 'valid' : 'INVALID'} · ${m.seal.signer || 'anonymous'}`),
+        m.seal === null
+          ? 'no'
+          : h(
+              'span',
+              { class: m.seal.valid ? 'badge ok' : 'badge bad', title: `signed ${new Date(m.seal.signed_at * 1000).toISOString()}` },
+              `${m.seal.valid ? 'valid' : 'INVALID'} · ${m.seal.signer || 'anonymous'}`,
+            ),
       );
     } catch (error) {
       if (signal.aborted) return;

@@ -109,7 +109,11 @@ async function route(): Promise<void> {
       return;
     }
     close();
-    replaceChildren(app, h('h1', {}, r.local), h('p', { class: 'muted' }, 'This local file is not open in this page any more: choose it again with “Open a local file…” (files are never uploaded).'));
+    replaceChildren(
+      app,
+      h('h1', {}, r.local),
+      h('p', { class: 'muted' }, 'This local file is not open in this page any more: choose it again with “Open a local file…” (files are never uploaded).'),
+    );
     return;
   }
   close();

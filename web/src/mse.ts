@@ -39,10 +39,15 @@ export class MseSink {
         else reject(error);
       };
       const onOpen = (): void => done();
-      const onError = (): void => done(new Error(`the media element refused the MediaSource: ${this.video.error?.message || `error ${this.video.error?.code ?? '?'}`}`));
+      const onError = (): void =>
+        done(new Error(`the media element refused the MediaSource: ${this.video.error?.message || `error ${this.video.error?.code ?? '?'}`}`));
       const onPolicy = (event: SecurityPolicyViolationEvent): void => {
         if (event.effectiveDirective === 'media-src' || event.blockedURI.startsWith('blob')) {
-          done(new Error("this page's Content-Security-Policy does not allow media from blob: URLs (media-src blob:), which MSE playback needs; frames and stepping still work"));
+          done(
+            new Error(
+              "this page's Content-Security-Policy does not allow media from blob: URLs (media-src blob:), which MSE playback needs; frames and stepping still work",
+            ),
+          );
         }
       };
       ms.addEventListener('sourceopen', onOpen);

@@ -233,7 +233,11 @@ export class Player {
   /** What the page measured: first frame after play (cold), last resume, last seek while playing. */
   private figures(): string {
     const d = this.button.dataset;
-    const parts = [d.ttffMs === undefined ? '' : `first frame ${d.ttffMs} ms after play`, d.resumeMs === undefined ? '' : `resume ${d.resumeMs} ms`, d.seekMs === undefined ? '' : `last seek ${d.seekMs} ms`];
+    const parts = [
+      d.ttffMs === undefined ? '' : `first frame ${d.ttffMs} ms after play`,
+      d.resumeMs === undefined ? '' : `resume ${d.resumeMs} ms`,
+      d.seekMs === undefined ? '' : `last seek ${d.seekMs} ms`,
+    ];
     const shown = parts.filter((p) => p !== '');
     return shown.length === 0 ? '' : ` · ${shown.join(' · ')}`;
   }

@@ -80,7 +80,14 @@ export class Session {
     });
     const source = new CachedSource(http);
     const [reader] = await Promise.all([H4mkReader.open(source, { openBytes: OPEN_BYTES }), platformReady()]);
-    return new Session(name, reader, source, 'http', { requests: http.stats.requests, bytes: http.stats.bytesRead, log: log.length, cacheHits: 0, cacheBytes: 0 }, log);
+    return new Session(
+      name,
+      reader,
+      source,
+      'http',
+      { requests: http.stats.requests, bytes: http.stats.bytesRead, log: log.length, cacheHits: 0, cacheBytes: 0 },
+      log,
+    );
   }
 
   /** Opens a local file (File or Blob): read in the page, never uploaded; no network at all. */
@@ -95,7 +102,13 @@ export class Session {
   counters(): Counters {
     const stats = this.source.stats ?? { reads: 0, bytesRead: 0 };
     const c = this.source.cacheStats;
-    return { requests: this.origin === 'http' ? (stats.requests ?? 0) : stats.reads, bytes: stats.bytesRead, log: this.log.length, cacheHits: c.hits, cacheBytes: c.bytesFromCache };
+    return {
+      requests: this.origin === 'http' ? (stats.requests ?? 0) : stats.reads,
+      bytes: stats.bytesRead,
+      log: this.log.length,
+      cacheHits: c.hits,
+      cacheBytes: c.bytesFromCache,
+    };
   }
 
   /** Runs `fn` after every operation queued before it (one reader user at a time). */
@@ -132,9 +145,13 @@ export class Session {
   detailVersion = 0;
 
   private entries(): Entry[][] {
-    this.#entries ??= this.reader.tracks().map((t) =>
-      this.reader.indexEntries(t.number).map((e) => ({ segment: e.segment, fromUs: ticksToUs(e.minPts, t.timescale), toUs: ticksToUs(e.maxPts, t.timescale) })),
-    );
+    this.#entries ??= this.reader
+      .tracks()
+      .map((t) =>
+        this.reader
+          .indexEntries(t.number)
+          .map((e) => ({ segment: e.segment, fromUs: ticksToUs(e.minPts, t.timescale), toUs: ticksToUs(e.maxPts, t.timescale) })),
+      );
     return this.#entries;
   }
 

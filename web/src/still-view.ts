@@ -16,7 +16,15 @@ import { canDecode, decodeFrameAt, drawFrame } from './video.js';
 export type PreviewState = 'idle' | 'loading' | 'frame' | 'locked' | 'no-key' | 'no-frame' | 'no-video' | 'unsupported' | 'error';
 
 type Read = { requests: number; bytes: number; cacheBytes: number; sent: RequestRecord[]; ms: number };
-type SeekStats = { read: Read; decryptMs: number | null; decodeMs: number | null; decoded: number; frameUs: number | null; keyframe: number | null; blocks: number } | null;
+type SeekStats = {
+  read: Read;
+  decryptMs: number | null;
+  decodeMs: number | null;
+  decoded: number;
+  frameUs: number | null;
+  keyframe: number | null;
+  blocks: number;
+} | null;
 
 export type StillHooks = {
   /** A seek started (the page keeps the time in the URL fragment). */
@@ -49,7 +57,13 @@ export class StillView {
     private readonly hooks: StillHooks,
     video: HTMLVideoElement,
   ) {
-    this.preview = h('div', { class: 'preview', 'data-testid': 'preview', 'data-state': 'idle', 'data-seq': 0, 'data-mode': 'still' }, this.canvas, video, this.message);
+    this.preview = h(
+      'div',
+      { class: 'preview', 'data-testid': 'preview', 'data-state': 'idle', 'data-seq': 0, 'data-mode': 'still' },
+      this.canvas,
+      video,
+      this.message,
+    );
   }
 
   /** Shows the frame at `us` (the latest request wins while one is running). */
@@ -118,7 +132,13 @@ export class StillView {
     } catch (error) {
       // What the failed read cost is shown too: the stats match the requests sent.
       const after = this.session.counters();
-      const spent = { requests: after.requests - before.requests, bytes: after.bytes - before.bytes, cacheBytes: after.cacheBytes - before.cacheBytes, sent: this.session.log.slice(before.log), ms: performance.now() - started };
+      const spent = {
+        requests: after.requests - before.requests,
+        bytes: after.bytes - before.bytes,
+        cacheBytes: after.cacheBytes - before.cacheBytes,
+        sent: this.session.log.slice(before.log),
+        ms: performance.now() - started,
+      };
       return this.fail(seq, target, error, { read: spent, decryptMs: null, decodeMs: null, decoded: 0, frameUs: null, keyframe: null, blocks: 0 });
     }
     const span = read.value;
@@ -168,7 +188,15 @@ export class StillView {
     this.preview.dataset.frameUs = String(frameUs);
     this.canvas.setAttribute('aria-label', `frame at ${formatTime(frameUs)}`);
     this.setState('frame', '');
-    this.finish(seq, target, { read, decryptMs, decodeMs: performance.now() - decodeStarted, decoded, frameUs, keyframe: span.keyframe.ptsUs, blocks: blocks.length });
+    this.finish(seq, target, {
+      read,
+      decryptMs,
+      decodeMs: performance.now() - decodeStarted,
+      decoded,
+      frameUs,
+      keyframe: span.keyframe.ptsUs,
+      blocks: blocks.length,
+    });
     if (this.pending === null) await this.hooks.afterFrame(target);
   }
 
@@ -185,7 +213,10 @@ export class StillView {
     for (const k of keys) if (k <= target) key = k;
     const w = cipher.grantWindow;
     const window = w === null ? '' : ` (it opens ${w.track} ${formatTime(w.fromUs)} – ${formatTime(w.toUs)})`;
-    for (const [what, us] of [['the frame', target], ['its keyframe', key]] as const) {
+    for (const [what, us] of [
+      ['the frame', target],
+      ['its keyframe', key],
+    ] as const) {
       if (us !== undefined && !cipher.covers({ trackNumber: track.number, ptsUs: us })) {
         return `Outside the grant: ${what} at ${formatTime(us)} (epoch ${cipher.epochOf({ ptsUs: us })}) needs a key the grant does not hold${window}; nothing was read.`;
       }
@@ -225,19 +256,31 @@ export class StillView {
     this.stats.dataset.requests = String(r.read.requests);
     this.stats.dataset.bytes = String(r.read.bytes);
     this.stats.dataset.cacheBytes = String(r.read.cacheBytes);
-    const requests = r.read.sent.map((q) => h('li', {}, h('code', {}, `${q.method} ${q.range || '(whole file)'}`), ` → ${q.status}, ${formatInteger(q.bytes)} B, ${q.ms.toFixed(0)} ms`));
+    const requests = r.read.sent.map((q) =>
+      h('li', {}, h('code', {}, `${q.method} ${q.range || '(whole file)'}`), ` → ${q.status}, ${formatInteger(q.bytes)} B, ${q.ms.toFixed(0)} ms`),
+    );
     const cached = r.read.cacheBytes > 0 ? ` (+ ${formatInteger(r.read.cacheBytes)} from the page's cache)` : '';
     replaceChildren(
       this.stats,
       h('h3', {}, 'This seek'),
-      h('p', { class: 'big', 'data-testid': 'seek-requests' }, `${r.read.requests} ${unit}${r.read.requests === 1 ? '' : 's'} · ${formatInteger(r.read.bytes)} bytes`),
+      h(
+        'p',
+        { class: 'big', 'data-testid': 'seek-requests' },
+        `${r.read.requests} ${unit}${r.read.requests === 1 ? '' : 's'} · ${formatInteger(r.read.bytes)} bytes`,
+      ),
       cached === '' ? null : h('p', { class: 'muted small' }, cached.trim()),
       h(
         'ul',
         { class: 'facts' },
         h('li', {}, `target ${formatTime(target)} → frame ${formatTime(r.frameUs)}`),
         h('li', {}, `keyframe at ${formatTime(r.keyframe)}; ${r.blocks} blocks read, ${r.decoded} frames decoded`),
-        h('li', {}, `read ${r.read.ms.toFixed(0)} ms`, r.decryptMs === null ? '' : ` · decrypt ${r.decryptMs.toFixed(1)} ms (WebCrypto, ${r.blocks} blocks in parallel)`, r.decodeMs === null ? '' : ` · decode ${r.decodeMs.toFixed(0)} ms`),
+        h(
+          'li',
+          {},
+          `read ${r.read.ms.toFixed(0)} ms`,
+          r.decryptMs === null ? '' : ` · decrypt ${r.decryptMs.toFixed(1)} ms (WebCrypto, ${r.blocks} blocks in parallel)`,
+          r.decodeMs === null ? '' : ` · decode ${r.decodeMs.toFixed(0)} ms`,
+        ),
       ),
       this.session.origin === 'http' ? h('h4', {}, 'Requests') : null,
       this.session.origin === 'http' ? h('ul', { class: 'requests', 'data-testid': 'seek-request-list' }, ...requests) : null,

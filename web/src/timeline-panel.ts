@@ -44,7 +44,8 @@ export class TimelinePanel {
     private readonly onMode: (mode: 'blocks' | 'index') => void = () => undefined,
   ) {
     this.view = { ...full };
-    const button = (label: string, title: string, testid: string, fn: () => void) => h('button', { type: 'button', class: 'step small', title, 'aria-label': title, 'data-testid': testid, onclick: fn }, label);
+    const button = (label: string, title: string, testid: string, fn: () => void) =>
+      h('button', { type: 'button', class: 'step small', title, 'aria-label': title, 'data-testid': testid, onclick: fn }, label);
     const tools = h(
       'div',
       { class: 'timeline-tools' },
@@ -58,7 +59,11 @@ export class TimelinePanel {
       'section',
       { class: 'timeline-section', 'data-testid': 'timeline-section' },
       h('h2', {}, 'Timelines'),
-      h('p', { class: 'muted small' }, 'Bars: stored size of each block (red: keyframes) or, zoomed out, of each segment; line: bitrate. Click to seek; wheel, drag, pinch or +/−/←/→ on a timeline to zoom and pan.'),
+      h(
+        'p',
+        { class: 'muted small' },
+        'Bars: stored size of each block (red: keyframes) or, zoomed out, of each segment; line: bitrate. Click to seek; wheel, drag, pinch or +/−/←/→ on a timeline to zoom and pan.',
+      ),
       tools,
       this.timelines,
       this.axis,
@@ -68,7 +73,15 @@ export class TimelinePanel {
   }
 
   private row(t: TrackInfo): HTMLElement {
-    const canvas = h('canvas', { width: 1000, height: TIMELINE_HEIGHT, 'data-track': t.id, class: 'timeline', tabindex: 0, role: 'slider', 'aria-label': `${t.id} timeline: click to seek, + and − to zoom, arrows to pan` });
+    const canvas = h('canvas', {
+      width: 1000,
+      height: TIMELINE_HEIGHT,
+      'data-track': t.id,
+      class: 'timeline',
+      tabindex: 0,
+      role: 'slider',
+      'aria-label': `${t.id} timeline: click to seek, + and − to zoom, arrows to pan`,
+    });
     canvas.addEventListener('wheel', (event) => this.wheel(event, canvas), { passive: false });
     canvas.addEventListener('pointerdown', (event) => this.pointerDown(event, canvas));
     canvas.addEventListener('pointermove', (event) => this.pointerMove(event, canvas, t));
@@ -76,7 +89,12 @@ export class TimelinePanel {
     canvas.addEventListener('pointercancel', (event) => this.pointers.delete(event.pointerId));
     canvas.addEventListener('pointerleave', () => replaceChildren(this.hover, '\u00a0'));
     canvas.addEventListener('keydown', (event) => this.key(event));
-    return h('div', { class: 'timeline-row' }, h('div', { class: 'timeline-label' }, h('strong', {}, t.id), h('br'), h('span', { class: 'muted small' }, `${t.kind} · ${t.codec}`)), canvas);
+    return h(
+      'div',
+      { class: 'timeline-row' },
+      h('div', { class: 'timeline-label' }, h('strong', {}, t.id), h('br'), h('span', { class: 'muted small' }, `${t.kind} · ${t.codec}`)),
+      canvas,
+    );
   }
 
   // ── the window ──────────────────────────────────────────────────────────
@@ -268,7 +286,8 @@ export class TimelinePanel {
       const b = nearest(d.blocks, d.ptsUs, us);
       const tolerance = ((this.view.toUs - this.view.fromUs) / canvas.width) * 4;
       if (b !== null && us >= b.ptsUs - tolerance && us <= b.ptsUs + Math.max(b.durationUs, tolerance)) {
-        const size = b.compression === 'none' ? formatBytes(b.storedLength) : `${formatBytes(b.storedLength)} stored (${b.compression}), ${formatBytes(b.originalLength)}`;
+        const size =
+          b.compression === 'none' ? formatBytes(b.storedLength) : `${formatBytes(b.storedLength)} stored (${b.compression}), ${formatBytes(b.originalLength)}`;
         const kind = b.frameKind === null ? (b.keyframe ? 'keyframe' : 'block') : `${b.keyframe ? 'keyframe, ' : ''}${b.frameKind}`;
         replaceChildren(
           this.hover,
@@ -307,4 +326,3 @@ function nearest(blocks: readonly BlockInfo[], ptsUs: readonly number[], us: num
   }
   return blocks[Math.max(0, at)] ?? null;
 }
-

@@ -93,7 +93,14 @@ export function drawDetailTimeline(canvas: HTMLCanvasElement, d: TrackDetail, sp
  * one bar per segment holding the track (height: the segment's bytes per
  * second), keyframe ticks at the first and last keyframe of each segment.
  */
-export function drawIndexTimeline(canvas: HTMLCanvasElement, reader: H4mkReader, track: TrackInfo, span: TimeSpan, cursorUs: number | null, shades: readonly Shade[] = []): void {
+export function drawIndexTimeline(
+  canvas: HTMLCanvasElement,
+  reader: H4mkReader,
+  track: TrackInfo,
+  span: TimeSpan,
+  cursorUs: number | null,
+  shades: readonly Shade[] = [],
+): void {
   const ctx = canvas.getContext('2d');
   if (ctx === null) return;
   const width = canvas.width;
@@ -112,7 +119,8 @@ export function drawIndexTimeline(canvas: HTMLCanvasElement, reader: H4mkReader,
   });
   if (track.kind === 'video') {
     ctx.fillStyle = '#cf222e';
-    for (const k of reader.indexKeyframes(track.number)) if (k.ptsUs >= span.fromUs && k.ptsUs <= span.toUs) ctx.fillRect(Math.floor(xOf(k.ptsUs, span, width)), 0, 2, 10);
+    for (const k of reader.indexKeyframes(track.number))
+      if (k.ptsUs >= span.fromUs && k.ptsUs <= span.toUs) ctx.fillRect(Math.floor(xOf(k.ptsUs, span, width)), 0, 2, 10);
   }
   drawCursor(ctx, cursorUs, span, width);
 }

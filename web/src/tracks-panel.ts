@@ -50,8 +50,8 @@ export class TracksPanel {
           h(
             'tr',
             {},
-            ...['#', 'id', 'kind', 'codec', 'config B', 'timescale', 'blocks', 'keyframes', 'pts', 'stored', 'bitrate', 'compression', 'name · language'].map((c, i) =>
-              h('th', { class: [0, 4, 5, 6, 7, 8, 9, 10].includes(i) ? 'num' : '' }, c),
+            ...['#', 'id', 'kind', 'codec', 'config B', 'timescale', 'blocks', 'keyframes', 'pts', 'stored', 'bitrate', 'compression', 'name · language'].map(
+              (c, i) => h('th', { class: [0, 4, 5, 6, 7, 8, 9, 10].includes(i) ? 'num' : '' }, c),
             ),
           ),
         ),
@@ -94,7 +94,19 @@ export class TracksPanel {
       h(
         'table',
         { class: 'grid' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'track'), h('th', { class: 'num' }, 'keyframes'), h('th', { class: 'num' }, 'interval min / mean / max'), h('th', { class: 'num' }, 'frames per GOP'), h('th', {}, 'seek cost'))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', {}, 'track'),
+            h('th', { class: 'num' }, 'keyframes'),
+            h('th', { class: 'num' }, 'interval min / mean / max'),
+            h('th', { class: 'num' }, 'frames per GOP'),
+            h('th', {}, 'seek cost'),
+          ),
+        ),
         h('tbody', {}, ...rows),
       ),
     );

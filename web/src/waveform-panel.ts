@@ -69,7 +69,10 @@ export class WavePanel {
       if (reader.encrypted && cipher !== null) blocks = await cipher.openBlocks(blocks.filter((b) => cipher.covers(b)));
       const samples = await decodeAudio(track, blocks);
       drawWaveform(this.canvas, samples, from, to, target, samples === null ? `audio: cannot decode ${track.codec}` : '');
-      const cost = read.requests === 0 ? `no request${read.cacheBytes > 0 ? " (from the page's cache)" : ''}` : `${read.requests} ${read.requests === 1 ? 'request' : 'requests'}, ${formatInteger(read.bytes)} bytes`;
+      const cost =
+        read.requests === 0
+          ? `no request${read.cacheBytes > 0 ? " (from the page's cache)" : ''}`
+          : `${read.requests} ${read.requests === 1 ? 'request' : 'requests'}, ${formatInteger(read.bytes)} bytes`;
       replaceChildren(this.note, `Waveform ${track.id} ${formatTime(from)} – ${formatTime(to)}: ${blocks.length} blocks, ${cost}.`);
       this.canvas.dataset.state = samples === null ? 'unsupported' : 'drawn';
       this.canvas.dataset.samples = String(samples?.data.length ?? 0);

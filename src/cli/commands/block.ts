@@ -37,7 +37,11 @@ export function registerBlock(program: Command, out: Output): void {
     if (options.output !== undefined) await guardOutput(options.output, [file, options.keyFile, options.grant], { force: options.force === true });
     else if (options.force === true) throw inputError('--force applies to -o only');
     const key = await keyInputOf(options, out);
-    const block = await withContainer(file, (reader) => reader.readBlock(options.index, { decompress: options.raw !== true, verify: true }), key === undefined ? {} : { key: key.key });
+    const block = await withContainer(
+      file,
+      (reader) => reader.readBlock(options.index, { decompress: options.raw !== true, verify: true }),
+      key === undefined ? {} : { key: key.key },
+    );
     if (options.output !== undefined) {
       const output = options.output;
       await writeFileAtomic(output, block.payload).catch((error: unknown) => {

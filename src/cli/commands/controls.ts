@@ -23,7 +23,10 @@ export function registerControls(program: Command, out: Output): void {
     .command('add')
     .description('copy a container and add a camera-controls track from a JSON file')
     .argument('<file>', 'container to read')
-    .requiredOption('--from <file>', 'JSON file of control records: [{"control":"pan","value":10,"unit":"deg","t_us":0,"duration_us":500000,"easing":"ease-in-out"}, …]')
+    .requiredOption(
+      '--from <file>',
+      'JSON file of control records: [{"control":"pan","value":10,"unit":"deg","t_us":0,"duration_us":500000,"easing":"ease-in-out"}, …]',
+    )
     .requiredOption('-o, --output <file>', 'container to write (it appears only once complete)')
     .option('--track-id <id>', 'id of the new track', 'camera_control')
     .option('--force', FORCE_HELP)
@@ -39,7 +42,10 @@ export function registerControls(program: Command, out: Output): void {
           });
           const progress = startProgress('copying', reader.blockCount, 'blocks');
           try {
-            return { summary: await addControlsTrack(reader, records, sink, { trackId: options.trackId, onProgress: (done) => progress.update(done) }), count: records.length };
+            return {
+              summary: await addControlsTrack(reader, records, sink, { trackId: options.trackId, onProgress: (done) => progress.update(done) }),
+              count: records.length,
+            };
           } finally {
             progress.stop();
           }
@@ -47,7 +53,10 @@ export function registerControls(program: Command, out: Output): void {
       });
       const seconds = secondsSince(started);
       if (out.jsonMode) out.json({ ok: true, track: options.trackId, controls: count, ...packView(summary, options.output, 'per track', seconds) });
-      else out.line(`added ${count} camera controls as track ${options.trackId}: ${summary.blockCount} blocks in ${options.output} (${summary.bytes} bytes) in ${seconds} s`);
+      else
+        out.line(
+          `added ${count} camera controls as track ${options.trackId}: ${summary.blockCount} blocks in ${options.output} (${summary.bytes} bytes) in ${seconds} s`,
+        );
     });
   controls
     .command('show')

@@ -96,13 +96,25 @@ export function registerDemo(program: Command, out: Output): void {
           import: importJson(imported, input, mediaPath, 'zstd', importSeconds),
           controls: records.length,
           pack: packView(summary, path, 'zstd', packSeconds),
-          verify: { ok: report.ok, block_count: report.blockCount, blocks_checked: report.blocksChecked, failed_blocks: report.failedBlocks, chain_head: report.chainHead },
+          verify: {
+            ok: report.ok,
+            block_count: report.blockCount,
+            blocks_checked: report.blocksChecked,
+            failed_blocks: report.failedBlocks,
+            chain_head: report.chainHead,
+          },
           manifest,
         });
       } else {
-        out.line(`imported ${input} (${imported.format}): ${imported.tracks.map((t) => `${t.id} ${t.codec} ${t.blocks} packets`).join(', ')} in ${importSeconds} s`);
+        out.line(
+          `imported ${input} (${imported.format}): ${imported.tracks.map((t) => `${t.id} ${t.codec} ${t.blocks} packets`).join(', ')} in ${importSeconds} s`,
+        );
         out.line(`packed ${summary.blockCount} blocks with ${records.length} camera controls (zstd) into ${path}: ${summary.bytes} bytes in ${packSeconds} s`);
-        out.line(report.ok ? `verify: ${out.style('OK', 'green')} (${report.blocksChecked} blocks, chain head ${report.chainHead})` : `verify: ${out.style('FAILED', 'red')}`);
+        out.line(
+          report.ok
+            ? `verify: ${out.style('OK', 'green')} (${report.blocksChecked} blocks, chain head ${report.chainHead})`
+            : `verify: ${out.style('FAILED', 'red')}`,
+        );
         out.line();
         printManifest(out, manifest);
       }

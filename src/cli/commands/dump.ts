@@ -40,7 +40,8 @@ export function registerDump(program: Command, out: Output): void {
       });
       if (out.jsonMode) out.json({ file, file_size: fileSize, ok: problems === 0, problems, counts, chunks: entries });
       else out.line([`${fileSize} bytes`, ...Object.entries(counts).map(([type, n]) => `${n} ${type}`), `${problems} problem(s)`].join(', '));
-      if (problems > 0) throw failure(`${file}: ${problems} damaged chunk(s) or framing error(s)`, 'E_DAMAGED', "'h4mk verify FILE' attributes damage to blocks");
+      if (problems > 0)
+        throw failure(`${file}: ${problems} damaged chunk(s) or framing error(s)`, 'E_DAMAGED', "'h4mk verify FILE' attributes damage to blocks");
     });
 }
 
@@ -58,7 +59,15 @@ function entryJson(entry: ScanEntry): Record<string, unknown> {
     case 'damage':
       return { offset: entry.offset, type: 'damage', error: errorJson(entry.error) };
     case 'chunk':
-      return { offset: entry.offset, type: entry.type, payload_length: entry.payloadLength, crc_ok: entry.crcOk, crc: entry.storedCrc, ...details(entry), error: errorJson(entry.error) };
+      return {
+        offset: entry.offset,
+        type: entry.type,
+        payload_length: entry.payloadLength,
+        crc_ok: entry.crcOk,
+        crc: entry.storedCrc,
+        ...details(entry),
+        error: errorJson(entry.error),
+      };
   }
 }
 

@@ -30,11 +30,13 @@ export function registerExport(program: Command, out: Output): void {
     .option('--force', FORCE_HELP)
     .option('--json', 'print the summary as one JSON document');
   addKeyOptions(command, { grant: true }).action(async (file: string, options: ExportOptions) => {
-      const started = performance.now();
-      await guardOutput(options.output, [file, options.keyFile, options.grant], { force: options.force === true });
-      const key = await keyInputOf(options, out);
-      const summary = await mediaErrors(() =>
-        withContainer(file, async (reader) => {
+    const started = performance.now();
+    await guardOutput(options.output, [file, options.keyFile, options.grant], { force: options.force === true });
+    const key = await keyInputOf(options, out);
+    const summary = await mediaErrors(() =>
+      withContainer(
+        file,
+        async (reader) => {
           const total = reader.tracks().reduce((a, t) => a + t.blockCount, 0);
           const progress = startProgress('exporting', total, 'blocks');
           try {
@@ -51,18 +53,22 @@ export function registerExport(program: Command, out: Output): void {
           } finally {
             progress.stop();
           }
-        }, key === undefined ? {} : { key: key.key }),
-      );
-      const seconds = secondsSince(started);
-      if (out.jsonMode) {
-        out.json({ ok: true, ...exportJson(summary, file, options.output, seconds) });
-        return;
-      }
-      const window = summary.window === null ? '' : `, window ${summary.window.fromUs} µs .. ${summary.window.toUs ?? 'end'}`;
-      out.line(`exported ${summary.tracks.length} tracks, ${summary.blocks} packets (${summary.bytes} bytes) of ${file} to ${options.output} (${summary.format}${window}) in ${seconds} s`);
-      for (const line of columns(summary.tracks.map((t) => [`  ${t.id}`, t.codec, `${t.blocks} packets`, `${t.bytes} bytes`]))) out.line(line);
-      for (const s of summary.skipped) out.line(`  skipped ${s.id}: ${s.reason}`);
-    });
+        },
+        key === undefined ? {} : { key: key.key },
+      ),
+    );
+    const seconds = secondsSince(started);
+    if (out.jsonMode) {
+      out.json({ ok: true, ...exportJson(summary, file, options.output, seconds) });
+      return;
+    }
+    const window = summary.window === null ? '' : `, window ${summary.window.fromUs} µs .. ${summary.window.toUs ?? 'end'}`;
+    out.line(
+      `exported ${summary.tracks.length} tracks, ${summary.blocks} packets (${summary.bytes} bytes) of ${file} to ${options.output} (${summary.format}${window}) in ${seconds} s`,
+    );
+    for (const line of columns(summary.tracks.map((t) => [`  ${t.id}`, t.codec, `${t.blocks} packets`, `${t.bytes} bytes`]))) out.line(line);
+    for (const s of summary.skipped) out.line(`  skipped ${s.id}: ${s.reason}`);
+  });
 }
 
 /**

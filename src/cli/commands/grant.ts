@@ -60,7 +60,8 @@ Readers use it with 'h4mk block|range|verify FILE --grant G'.`,
           // The span the grant opens, µs: whole epochs, or everything without epochs.
           const opens = epochUs === 0 ? { fromUs: null, toUs: null } : { fromUs: first * epochUs, toUs: (last + 1) * epochUs };
           let blocks = 0;
-          for await (const _ of reader.infos({ tracks: [track.number], ...(opens.fromUs === null ? {} : { fromUs: opens.fromUs, toUs: opens.toUs }) })) blocks++;
+          for await (const _ of reader.infos({ tracks: [track.number], ...(opens.fromUs === null ? {} : { fromUs: opens.fromUs, toUs: opens.toUs }) }))
+            blocks++;
           return { grant, window, track, epochs, opens, blocks };
         },
         { key: key.key },
@@ -94,7 +95,9 @@ Readers use it with 'h4mk block|range|verify FILE --grant G'.`,
       }
       const span = made.opens.fromUs === null ? 'the whole track' : `pts ${made.opens.fromUs} µs ≤ pts < ${made.opens.toUs} µs`;
       const epochText = made.epochs.length === 1 ? `epoch ${made.epochs[0]}` : `epochs ${made.epochs[0]}..${made.epochs[made.epochs.length - 1]}`;
-      out.line(`wrote a grant for track ${JSON.stringify(made.track.id)} of ${file} to ${options.output} (mode 0600): ${made.epochs.length} key(s), ${epochText}; opens ${span} (${made.blocks} blocks)`);
+      out.line(
+        `wrote a grant for track ${JSON.stringify(made.track.id)} of ${file} to ${options.output} (mode 0600): ${made.epochs.length} key(s), ${epochText}; opens ${span} (${made.blocks} blocks)`,
+      );
     });
 }
 

@@ -47,7 +47,10 @@ export function registerImport(program: Command, out: Output): void {
     .addOption(new Option('--compress <codec>', 'compression of the blocks').choices(COMPRESSIONS).default('none'))
     .option('--faststart', 'put the index right after the header')
     .option('--meta <json>', 'extra user metadata (META) as a JSON object', parseJsonObjectOption)
-    .option('--live', 'stream the input in as it arrives into a live container (written in place, readers follow it); Ctrl-C or the end of the input finishes it')
+    .option(
+      '--live',
+      'stream the input in as it arrives into a live container (written in place, readers follow it); Ctrl-C or the end of the input finishes it',
+    )
     .option('--checkpoint-blocks <n>', 'live: a checkpoint after this many blocks, within a 10% overhead bound (default 256)', parseIndex)
     .option('--checkpoint-ms <n>', 'live: a checkpoint at least this often while blocks arrive (default 1000)', parseIndex)
     .option('--force', `${FORCE_HELP}; with --live the old file is removed first`)
@@ -64,7 +67,8 @@ export function registerImport(program: Command, out: Output): void {
       const summary: ImportSummary & { notes?: string[] } = await mediaErrors(() =>
         (streamed ? runStreamImport(input, options, encryption) : runImport(input, options, encryption)).catch((error: unknown) => {
           // A track that cannot be imported: say how to import the others.
-          if (error instanceof UnsupportedTracksError) throw new CliError(error.message, ExitCode.USAGE, { code: error.code, hint: 'give --skip-unsupported to import the other tracks' });
+          if (error instanceof UnsupportedTracksError)
+            throw new CliError(error.message, ExitCode.USAGE, { code: error.code, hint: 'give --skip-unsupported to import the other tracks' });
           throw error;
         }),
       );
@@ -73,7 +77,12 @@ export function registerImport(program: Command, out: Output): void {
       const live = summary.container.live;
       if (out.jsonMode) {
         const liveJson = live === undefined ? {} : { live: { checkpoints: live.checkpoints, checkpoint_bytes: live.checkpointBytes, skipped: live.skipped } };
-        out.json({ ok: true, ...importJson(summary, name, options.output, options.compress, seconds), ...liveJson, ...(summary.notes === undefined ? {} : { notes: summary.notes }) });
+        out.json({
+          ok: true,
+          ...importJson(summary, name, options.output, options.compress, seconds),
+          ...liveJson,
+          ...(summary.notes === undefined ? {} : { notes: summary.notes }),
+        });
         return;
       }
       out.line(
@@ -81,7 +90,10 @@ export function registerImport(program: Command, out: Output): void {
           `${summary.tracks.length} tracks, ${summary.blocks} blocks, ${summary.bytes} payload bytes, ${summary.container.bytes} bytes written` +
           `${live === undefined ? '' : `, live with ${live.checkpoints} checkpoints (${live.checkpointBytes} bytes)`}, in ${seconds} s`,
       );
-      for (const line of columns(summary.tracks.map((t) => [`  ${t.id}`, t.kind, t.codec, `${t.blocks} blocks`, `${t.bytes} bytes`, `timescale ${t.timescale}`]))) out.line(line);
+      for (const line of columns(
+        summary.tracks.map((t) => [`  ${t.id}`, t.kind, t.codec, `${t.blocks} blocks`, `${t.bytes} bytes`, `timescale ${t.timescale}`]),
+      ))
+        out.line(line);
       for (const s of summary.skipped) out.line(`  skipped source track ${s.sourceIndex}: ${s.reason}`);
       for (const id of summary.forcedKeyframes) out.line(`  note: the first packet of ${id} was not a keyframe; it is marked as one`);
       for (const note of summary.notes ?? []) out.line(`  note: ${note}`);
@@ -94,7 +106,15 @@ export function importJson(s: ImportSummary, input: string, output: string, comp
     input,
     output,
     format: s.format,
-    tracks: s.tracks.map((t) => ({ id: t.id, kind: t.kind, codec: t.codec, timescale: t.timescale, blocks: t.blocks, bytes: t.bytes, source_index: t.sourceIndex })),
+    tracks: s.tracks.map((t) => ({
+      id: t.id,
+      kind: t.kind,
+      codec: t.codec,
+      timescale: t.timescale,
+      blocks: t.blocks,
+      bytes: t.bytes,
+      source_index: t.sourceIndex,
+    })),
     skipped: s.skipped.map((t) => ({ source_index: t.sourceIndex, reason: t.reason })),
     forced_keyframes: s.forcedKeyframes,
     blocks: s.blocks,
@@ -145,9 +165,11 @@ async function runImport(input: string, options: ImportOptions, encryption: Encr
  */
 async function runStreamImport(input: string, options: ImportOptions, encryption: EncryptionOptions | undefined): Promise<StreamImportSummary> {
   const live = options.live === true;
-  if (!live && (options.checkpointBlocks !== undefined || options.checkpointMs !== undefined)) throw inputError('--checkpoint-blocks and --checkpoint-ms need --live');
+  if (!live && (options.checkpointBlocks !== undefined || options.checkpointMs !== undefined))
+    throw inputError('--checkpoint-blocks and --checkpoint-ms need --live');
   if (live && options.faststart === true) throw inputError('a live container uses the tail layout: give --live or --faststart, not both');
-  if (input === '-' && process.stdin.isTTY === true) throw inputError('standard input is a terminal', 'pipe a stream into it: ffmpeg -re -i IN -c copy -f matroska - | h4mk import - -o OUT.h4mk --live');
+  if (input === '-' && process.stdin.isTTY === true)
+    throw inputError('standard input is a terminal', 'pipe a stream into it: ffmpeg -re -i IN -c copy -f matroska - | h4mk import - -o OUT.h4mk --live');
   const stream = input === '-' ? process.stdin : createReadStream(input);
   // Opening a file first turns a missing input into an error before any output exists.
   if (input !== '-') {
@@ -171,7 +193,10 @@ async function runStreamImport(input: string, options: ImportOptions, encryption
     const sink = await FileSink.create(options.output, { inPlace: live }).catch((error: unknown) => {
       throw aboutPath(options.output, error);
     });
-    const checkpoints = { ...(options.checkpointBlocks === undefined ? {} : { checkpointBlocks: options.checkpointBlocks }), ...(options.checkpointMs === undefined ? {} : { checkpointMs: options.checkpointMs }) };
+    const checkpoints = {
+      ...(options.checkpointBlocks === undefined ? {} : { checkpointBlocks: options.checkpointBlocks }),
+      ...(options.checkpointMs === undefined ? {} : { checkpointMs: options.checkpointMs }),
+    };
     return await importStream(stream, sink, {
       compression: options.compress,
       layout: options.faststart === true ? 'faststart' : 'tail',

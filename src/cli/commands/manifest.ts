@@ -44,7 +44,10 @@ export function printManifest(out: Output, m: CliManifestDoc): void {
   }
   const seal = m.seal;
   if (seal === null) out.line('seal        none');
-  else out.line(`seal        ${seal.algorithm} by ${JSON.stringify(seal.signer)} at ${seal.signed_at_iso}, key ${seal.public_key} (not checked here: h4mk verify FILE --pub KEY.pub)`);
+  else
+    out.line(
+      `seal        ${seal.algorithm} by ${JSON.stringify(seal.signer)} at ${seal.signed_at_iso}, key ${seal.public_key} (not checked here: h4mk verify FILE --pub KEY.pub)`,
+    );
   out.line(`tracks      ${m.tracks.length}`);
   for (const t of m.tracks) {
     const label = [t.name, t.language].filter((x) => x !== '').join(', ');

@@ -36,11 +36,17 @@ export function registerOptimize(program: Command, out: Output): void {
       }),
     );
     if (!published) {
-      throw failure(`the converted container failed verification (${verify?.failures[0]?.message ?? 'unknown'}); ${options.output} was not written`, verify?.failures[0]?.code ?? 'E_FAILED', `'h4mk verify ${input}' shows what is damaged in the input`);
+      throw failure(
+        `the converted container failed verification (${verify?.failures[0]?.message ?? 'unknown'}); ${options.output} was not written`,
+        verify?.failures[0]?.code ?? 'E_FAILED',
+        `'h4mk verify ${input}' shows what is damaged in the input`,
+      );
     }
     if (out.jsonMode) out.json({ input, output: options.output, ...summaryJson(result), verified: true });
     else {
-      const index = result.indexCopied ? 'copied verbatim' : `re-encoded without ${result.droppedGapBytes} bytes of live checkpoints${result.droppedSeal ? ' (its SEAL dropped: the index changed)' : ''}`;
+      const index = result.indexCopied
+        ? 'copied verbatim'
+        : `re-encoded without ${result.droppedGapBytes} bytes of live checkpoints${result.droppedSeal ? ' (its SEAL dropped: the index changed)' : ''}`;
       out.line(
         `wrote ${options.output}: ${result.layout} layout, ${result.bytes} bytes, ${result.blockCount} blocks in ${result.segmentCount} segments; ` +
           `index ${result.indexLength} bytes ${index}; chain head ${result.chainHead}; verified OK`,

@@ -66,7 +66,8 @@ encrypted; the index (tracks, timestamps, sizes) stays readable without the key.
     )
     .action(async (input: string, options: PackOptions) => {
       const started = performance.now();
-      if (options.live !== true && (options.checkpointBlocks !== undefined || options.checkpointMs !== undefined)) throw inputError('--checkpoint-blocks and --checkpoint-ms need --live');
+      if (options.live !== true && (options.checkpointBlocks !== undefined || options.checkpointMs !== undefined))
+        throw inputError('--checkpoint-blocks and --checkpoint-ms need --live');
       if (options.live === true && options.faststart === true) throw inputError('a live container uses the tail layout: give --live or --faststart, not both');
       const target = await guardOutput(options.output, [input, options.keyFile], { force: options.force === true, inPlace: options.live === true });
       const encryption = await encryptionOf(options, out);
@@ -77,7 +78,10 @@ encrypted; the index (tracks, timestamps, sizes) stays readable without the key.
         encryption === undefined
           ? { encrypted: false }
           : { encrypted: true, aead: 'AES-256-GCM', kdf: encryption.secret !== undefined ? 'key-file' : 'scrypt', epoch_us: encryption.epochUs ?? 0 };
-      const live = summary.live === undefined ? {} : { live: { checkpoints: summary.live.checkpoints, checkpoint_bytes: summary.live.checkpointBytes, skipped: summary.live.skipped } };
+      const live =
+        summary.live === undefined
+          ? {}
+          : { live: { checkpoints: summary.live.checkpoints, checkpoint_bytes: summary.live.checkpointBytes, skipped: summary.live.skipped } };
       if (out.jsonMode) {
         out.json({ ok: true, ...packView(summary, options.output, compression, seconds), ...crypto, ...live });
         return;
@@ -133,7 +137,10 @@ async function pack(inputPath: string, options: PackOptions, encryption: Encrypt
   process.once('SIGINT', interrupt);
   const live =
     options.live === true
-      ? { ...(options.checkpointBlocks === undefined ? {} : { checkpointBlocks: options.checkpointBlocks }), ...(options.checkpointMs === undefined ? {} : { checkpointMs: options.checkpointMs }) }
+      ? {
+          ...(options.checkpointBlocks === undefined ? {} : { checkpointBlocks: options.checkpointBlocks }),
+          ...(options.checkpointMs === undefined ? {} : { checkpointMs: options.checkpointMs }),
+        }
       : undefined;
   if (live !== undefined) process.once('SIGTERM', interrupt);
   try {
@@ -169,7 +176,8 @@ async function pack(inputPath: string, options: PackOptions, encryption: Encrypt
           writer.addTrack(parsed.track);
           tracks++;
         } else if (parsed?.kind === 'block') {
-          const payload = 'bytes' in parsed.line.payload ? parsed.line.payload.bytes : await readPayload(input.baseDir, parsed.line.payload.file, target, options.output);
+          const payload =
+            'bytes' in parsed.line.payload ? parsed.line.payload.bytes : await readPayload(input.baseDir, parsed.line.payload.file, target, options.output);
           await writer.writeBlock({ ...parsed.line.block, payload });
         }
       } catch (error) {
@@ -180,7 +188,10 @@ async function pack(inputPath: string, options: PackOptions, encryption: Encrypt
     // Live: the input stream ended early, and what arrived is finished into a complete container.
     if (interrupted && live === undefined) throw new CliError(`interrupted; nothing was written to ${options.output}`, ExitCode.INTERRUPTED);
     if (tracks === 0) {
-      throw inputError(`${input.name}: no track declared${lineNumber === 0 ? ' (the input is empty)' : ''}; nothing was written to ${options.output}`, 'see h4mk pack --help for the line format');
+      throw inputError(
+        `${input.name}: no track declared${lineNumber === 0 ? ' (the input is empty)' : ''}; nothing was written to ${options.output}`,
+        'see h4mk pack --help for the line format',
+      );
     }
     return await writer.finish();
   } catch (error) {
@@ -218,7 +229,12 @@ async function readPayload(baseDir: string, file: string, target: OutputIdentity
 /** Names the input line an input problem comes from; other errors pass through. */
 function atLine(error: unknown, where: string): unknown {
   // A block out of the order §6.1 requires (the writer's E_ORDER) is a mistake of the input line too.
-  if (error instanceof TypeError || error instanceof RangeError || isH4mkError(error, 'E_ORDER') || (error instanceof CliError && error.exitCode === ExitCode.USAGE)) {
+  if (
+    error instanceof TypeError ||
+    error instanceof RangeError ||
+    isH4mkError(error, 'E_ORDER') ||
+    (error instanceof CliError && error.exitCode === ExitCode.USAGE)
+  ) {
     return inputError(`${where}: ${error.message}`, 'see h4mk pack --help for the line format');
   }
   return error;

@@ -35,7 +35,8 @@ export function registerPackage(program: Command, out: Output): void {
     await guardOutput(options.output, [file, options.keyFile], { force: options.force === true, kind: 'directory' });
     const key = await keyInputOf(options, out);
     if (options.decrypt === true && key === undefined) throw inputError('--decrypt needs the key: give --key-file or --passphrase-env');
-    if (key !== undefined && options.decrypt !== true) throw inputError('a key was given without --decrypt: the server-side package cannot stay encrypted', 'add --decrypt to write a plain package');
+    if (key !== undefined && options.decrypt !== true)
+      throw inputError('a key was given without --decrypt: the server-side package cannot stay encrypted', 'add --decrypt to write a plain package');
     let summary: PackageSummary;
     try {
       summary = await withContainer(
@@ -70,7 +71,9 @@ export function registerPackage(program: Command, out: Output): void {
       out.json({ ok: true, input: file, output: options.output, decrypted: options.decrypt === true, ...summary, seconds });
       return;
     }
-    out.line(`packaged ${summary.tracks.length} tracks, ${summary.segments} segments, ${summary.files} files (${summary.bytes} bytes) of ${file} into ${options.output} in ${seconds} s`);
+    out.line(
+      `packaged ${summary.tracks.length} tracks, ${summary.segments} segments, ${summary.files} files (${summary.bytes} bytes) of ${file} into ${options.output} in ${seconds} s`,
+    );
     for (const t of summary.tracks) out.line(`  ${t.id}  ${t.codec}  ${t.carriage}  ${t.segments} segments`);
     for (const s of summary.skipped) out.line(`  left out ${s.id} (${s.codec}): ${s.reason}`);
   });

@@ -63,7 +63,16 @@ export function registerRange(program: Command, out: Output): void {
           else out.line(describe(b));
         }
         if (out.jsonMode) {
-          out.json({ file, from_us: fromUs ?? null, to_us: toUs ?? null, tracks: options.track ?? null, keyframes_only: query.keyframesOnly, authenticated, count: blocks.length, blocks });
+          out.json({
+            file,
+            from_us: fromUs ?? null,
+            to_us: toUs ?? null,
+            tracks: options.track ?? null,
+            keyframes_only: query.keyframesOnly,
+            authenticated,
+            count: blocks.length,
+            blocks,
+          });
         }
       },
       key === undefined ? {} : { key: key.key },

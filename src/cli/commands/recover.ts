@@ -91,7 +91,9 @@ sequence. Exit 0: complete; 3: partial (a valid container, blocks lost); 1: noth
     } else printReport(out, input, options.output, report, published, verify?.ok ?? null);
     if (!published) {
       const why = verify !== null && !verify.ok ? 'the rebuilt container failed verification' : 'no block could be recovered';
-      throw new CliError(`nothing recovered from ${input}: ${why}; ${options.output} was not written`, ExitCode.FAILED, { code: report.damage?.code ?? 'E_FAILED' });
+      throw new CliError(`nothing recovered from ${input}: ${why}; ${options.output} was not written`, ExitCode.FAILED, {
+        code: report.damage?.code ?? 'E_FAILED',
+      });
     }
     if (!report.complete) {
       const where = report.damage === null ? '' : `; damage starts at byte ${report.damage.offset}`;
@@ -109,7 +111,11 @@ function printReport(out: Output, input: string, output: string, r: RecoverRepor
       `${r.crcVerified} by CRC-32C and core_index sequence (unfinished segment); at least ${r.lostBlocks} lost`,
   );
   if (r.headerDamage !== null) out.line(`file header damaged (${r.headerDamage.code}: ${r.headerDamage.message}); the output has a new one`);
-  out.line(r.damage === null ? 'no damage: the input was complete' : `damage starts at byte ${r.damage.offset} of ${r.inputSize}: ${r.damage.code}: ${r.damage.message}`);
+  out.line(
+    r.damage === null
+      ? 'no damage: the input was complete'
+      : `damage starts at byte ${r.damage.offset} of ${r.inputSize}: ${r.damage.code}: ${r.damage.message}`,
+  );
   out.line(`tracks from ${TRACKS_FROM[r.tracksFrom]}`);
   if (r.encrypted) {
     out.line(
@@ -117,6 +123,8 @@ function printReport(out: Output, input: string, output: string, r: RecoverRepor
     );
   }
   if (published && r.summary !== null) {
-    out.line(`wrote ${output}: ${r.summary.bytes} bytes, ${r.summary.blockCount} blocks, ${r.summary.layout} layout, verified ${verified === true ? 'OK' : 'FAILED'}`);
+    out.line(
+      `wrote ${output}: ${r.summary.bytes} bytes, ${r.summary.blockCount} blocks, ${r.summary.layout} layout, verified ${verified === true ? 'OK' : 'FAILED'}`,
+    );
   } else out.line(`${output} was not written`);
 }

@@ -39,7 +39,11 @@ export function registerSeal(program: Command, out: Output): void {
           const report = await reader.verify({ onProgress: (done) => progress.update(done) }).finally(() => progress.stop());
           if (!report.ok) {
             const first = report.failures[0];
-            throw failure(`refusing to seal ${file}: ${first === undefined ? 'verification failed' : `${first.code}: ${first.message}`}`, first?.code ?? 'E_FAILED', `'h4mk verify ${file}' lists every problem`);
+            throw failure(
+              `refusing to seal ${file}: ${first === undefined ? 'verification failed' : `${first.code}: ${first.message}`}`,
+              first?.code ?? 'E_FAILED',
+              `'h4mk verify ${file}' lists every problem`,
+            );
           }
         }
         const replaced = reader.seal?.signer ?? null;
@@ -70,7 +74,9 @@ export function registerSeal(program: Command, out: Output): void {
         return;
       }
       const by = result.seal.signer === '' ? 'no signer name' : `signer ${JSON.stringify(result.seal.signer)}`;
-      out.line(`sealed ${file} into ${options.output}: Ed25519 key ${publicKey}, ${by}, at ${isoTime(result.seal.signedAt)}${result.replaced === null ? '' : ` (replaces the seal by ${JSON.stringify(result.replaced)})`}`);
+      out.line(
+        `sealed ${file} into ${options.output}: Ed25519 key ${publicKey}, ${by}, at ${isoTime(result.seal.signedAt)}${result.replaced === null ? '' : ` (replaces the seal by ${JSON.stringify(result.replaced)})`}`,
+      );
     });
 }
 

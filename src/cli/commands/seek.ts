@@ -32,7 +32,10 @@ export function registerSeek(program: Command, out: Output): void {
     .option('--pts-us <n>', 'target presentation time in microseconds (also --pts_us)', parseInteger)
     .addOption(new Option('--pts_us <n>').hideHelp().argParser(parseInteger))
     .option('--json', 'print one JSON document')
-    .addHelpText('after', '\nA target before a track\'s first keyframe gives that first keyframe.\nExit 0: found; 4: a track holds no keyframe (nothing there, e.g. an empty track); 2: usage or input error.')
+    .addHelpText(
+      'after',
+      "\nA target before a track's first keyframe gives that first keyframe.\nExit 0: found; 4: a track holds no keyframe (nothing there, e.g. an empty track); 2: usage or input error.",
+    )
     .action(async (file: string, options: SeekOptions) => {
       if (options.ptsUs !== undefined && options.pts_us !== undefined) throw inputError('give --pts-us once');
       const target = options.ptsUs ?? options.pts_us;
@@ -50,10 +53,14 @@ export function registerSeek(program: Command, out: Output): void {
       }
       const missing = results.filter(([, r]) => r === null).map(([id]) => id);
       if (missing.length > 0) {
-        throw new CliError(`no keyframe in track ${missing.join(', ')}: ${missing.length === 1 ? 'it is empty or holds' : 'they are empty or hold'} no keyframe`, ExitCode.NOTHING, {
-          code: 'E_NOT_FOUND',
-          hint: "'h4mk manifest FILE' shows the blocks and keyframes of each track",
-        });
+        throw new CliError(
+          `no keyframe in track ${missing.join(', ')}: ${missing.length === 1 ? 'it is empty or holds' : 'they are empty or hold'} no keyframe`,
+          ExitCode.NOTHING,
+          {
+            code: 'E_NOT_FOUND',
+            hint: "'h4mk manifest FILE' shows the blocks and keyframes of each track",
+          },
+        );
       }
     });
 }

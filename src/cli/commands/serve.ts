@@ -64,7 +64,8 @@ function checkOrigin(value: string): string {
   } catch {
     origin = null;
   }
-  if (origin === null || origin === 'null' || origin !== value) throw inputError(`--cors: expected * or an origin such as https://app.example (no path, no trailing slash); got ${JSON.stringify(value)}`);
+  if (origin === null || origin === 'null' || origin !== value)
+    throw inputError(`--cors: expected * or an origin such as https://app.example (no path, no trailing slash); got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -130,16 +131,30 @@ export function registerServe(program: Command, out: Output): void {
     .option('--public-reads', 'keep reads public even with a read token or signing secret')
     .option('--max-upload <size>', 'largest upload (e.g. 512M, 4G; default 4G)', parseSize)
     .option('--max-body <size>', 'largest container sent as a seed request body (default 64M)', parseSize)
-    .option('--cors <origin>', 'send CORS headers letting this origin (or *) read from a web page; repeatable (default: none, only same-origin pages)', collect, [])
+    .option(
+      '--cors <origin>',
+      'send CORS headers letting this origin (or *) read from a web page; repeatable (default: none, only same-origin pages)',
+      collect,
+      [],
+    )
     .addOption(new Option('--cors-origin <origin>', 'former spelling of --cors (none: no CORS headers)').hideHelp())
-    .option('--allowed-host <host>', 'also answer requests for this Host (name or name:port; * turns the check off); repeatable. Requests arriving on a loopback address are answered by default only for localhost, 127.0.0.1 and [::1] (DNS rebinding)', collect, [])
+    .option(
+      '--allowed-host <host>',
+      'also answer requests for this Host (name or name:port; * turns the check off); repeatable. Requests arriving on a loopback address are answered by default only for localhost, 127.0.0.1 and [::1] (DNS rebinding)',
+      collect,
+      [],
+    )
     .option('--cache-max-age <seconds>', 'max-age of immutable responses (default 31536000)', parseSeconds)
     .option('--block-cache <size>', 'memory for verified block responses, LRU (default 32M; 0 disables)', parseSizeOrZero)
     .option('--body-memory <size>', 'memory for seed request bodies being received, all together; beyond it 503 (default 128M)', parseSize)
     .option('--block-memory <size>', 'memory for block payloads (decompressed or stored) being sent, all together; beyond it 503 (default 128M)', parseSize)
     .option('--max-connections <n>', 'open connections at once; more are closed as they arrive (default 512)', parseCount)
     .option('--headers-timeout <seconds>', 'time to receive request headers (default 20)', parseSeconds)
-    .option('--idle-timeout <seconds>', 'close a socket without traffic for this long: a client that stops sending or reading (default 120; 0: never)', parseSeconds)
+    .option(
+      '--idle-timeout <seconds>',
+      'close a socket without traffic for this long: a client that stops sending or reading (default 120; 0: never)',
+      parseSeconds,
+    )
     .option('--keep-alive-timeout <seconds>', 'keep an idle keep-alive connection this long (default 5)', parseSeconds)
     .option('--request-timeout <seconds>', 'time to receive a whole request, uploads included (default 600)', parseSeconds)
     .option('--drain-timeout <seconds>', 'on SIGTERM, how long in-flight requests may still run', parseSeconds, 30)
@@ -200,7 +215,8 @@ export function registerServe(program: Command, out: Output): void {
         app = await build(serverOptions);
       } catch (error) {
         if (isSystemError(error)) throw aboutPath(dir ?? options.origin ?? '', error);
-        if (error instanceof TypeError || error instanceof RangeError || (error instanceof Error && 'code' in error)) throw inputError(`${dir ?? options.origin}: ${error.message}`);
+        if (error instanceof TypeError || error instanceof RangeError || (error instanceof Error && 'code' in error))
+          throw inputError(`${dir ?? options.origin}: ${error.message}`);
         throw error;
       }
       let address: string;

@@ -25,7 +25,8 @@ export function registerShare(program: Command, out: Output): void {
     .option('--secret-file <file>', 'the signing secret (else $H4MK_SHARE_SECRET); the server must use the same')
     .option('--json', 'print one JSON document')
     .action(async (name: string, options: ShareOptions) => {
-      if (!isValidName(name)) throw inputError(`invalid container name ${JSON.stringify(name)}`, 'names are 1-255 characters from A-Z a-z 0-9 . _ - starting with a letter or digit');
+      if (!isValidName(name))
+        throw inputError(`invalid container name ${JSON.stringify(name)}`, 'names are 1-255 characters from A-Z a-z 0-9 . _ - starting with a letter or digit');
       let seconds: number;
       try {
         seconds = parseDuration(options.expires);

@@ -113,5 +113,16 @@ async function newBlocks(reader: H4mkReader, from: number): Promise<BlockInfo[]>
 }
 
 function describe(b: BlockInfo): string {
-  return [b.coreIndex, b.trackId, b.ptsUs, b.dtsUs, b.durationUs, b.keyframe ? 'K' : '-', b.frameKind ?? '-', b.compression, b.storedLength, b.originalLength].join(' ');
+  return [
+    b.coreIndex,
+    b.trackId,
+    b.ptsUs,
+    b.dtsUs,
+    b.durationUs,
+    b.keyframe ? 'K' : '-',
+    b.frameKind ?? '-',
+    b.compression,
+    b.storedLength,
+    b.originalLength,
+  ].join(' ');
 }

@@ -97,7 +97,10 @@ export function registerVerify(program: Command, out: Output): void {
 /** Checks the seal (if any, or if `--pub` requires one); a failure is added to `failures`. */
 function checkSeal(reader: H4mkReader, publicKeyPem: string | undefined, failures: VerifyFailure[]): SealOutcome {
   const seal = reader.seal;
-  const claim = seal === null ? null : { signer: seal.signer, signedAt: seal.signedAt, publicKey: Buffer.from(seal.publicKey).toString('hex'), signerSigned: seal.messageVersion >= 1 };
+  const claim =
+    seal === null
+      ? null
+      : { signer: seal.signer, signedAt: seal.signedAt, publicKey: Buffer.from(seal.publicKey).toString('hex'), signerSigned: seal.messageVersion >= 1 };
   if (seal === null && publicKeyPem === undefined) return { sealed: false, claim, valid: false, trusted: false, problem: null };
   let check: SealCheck;
   try {
@@ -124,17 +127,22 @@ function cryptoLine(c: CryptoOutcome, r: VerifyReport): string | null {
   if (!c.encrypted) return null;
   if (c.key === null) return 'encrypted: tags not checked (no key given: --key-file, --passphrase-env or --grant)';
   const what = `${r.decryptedBlocks} of ${r.blockCount} blocks decrypted and authenticated`;
-  if (c.key === 'grant') return `encrypted: ${what} with the grant; END_OF_TRACK checked where the grant reaches a track's end; the transcript MAC needs the container key`;
+  if (c.key === 'grant')
+    return `encrypted: ${what} with the grant; END_OF_TRACK checked where the grant reaches a track's end; the transcript MAC needs the container key`;
   return `encrypted: ${what}; END_OF_TRACK and the transcript MAC checked`;
 }
 
 /** One line about the seal. */
 function sealLine(s: SealOutcome): string | null {
   if (s.claim === null) return null; // an unsealed container required to be sealed is already a listed failure
-  const signer = s.claim.signerSigned ? JSON.stringify(s.claim.signer) : `${JSON.stringify(s.claim.signer)} (an older seal: this name is not covered by the signature)`;
+  const signer = s.claim.signerSigned
+    ? JSON.stringify(s.claim.signer)
+    : `${JSON.stringify(s.claim.signer)} (an older seal: this name is not covered by the signature)`;
   const who = `sealed by ${signer} at ${isoTime(s.claim.signedAt)}, Ed25519 key ${s.claim.publicKey}`;
   if (!s.valid) return `${who}: FAILED: ${s.problem ?? 'invalid signature'}`;
-  return s.trusted ? `${who}: signature valid, key matches --pub` : `${who}: signature valid for the key it carries; not checked against a trusted key (give --pub)`;
+  return s.trusted
+    ? `${who}: signature valid, key matches --pub`
+    : `${who}: signature valid for the key it carries; not checked against a trusted key (give --pub)`;
 }
 
 function printReport(out: Output, file: string, o: Extract<Outcome, { opened: true }>): void {

@@ -66,7 +66,10 @@ export function initSegment(spec: InitSpec): Uint8Array {
     0,
     0,
     fields((w) => {
-      w.u32(0).u32(0).u32(spec.movieTimescale ?? 1000).u32(0); // creation, modification, timescale, duration (unknown: fragmented)
+      w.u32(0)
+        .u32(0)
+        .u32(spec.movieTimescale ?? 1000)
+        .u32(0); // creation, modification, timescale, duration (unknown: fragmented)
       w.u32(0x00010000).u16(0x0100).zeros(10); // rate 1.0, volume 1.0
       matrix(w);
       w.zeros(24).u32(TRACK_ID + 1); // pre_defined, next_track_ID
@@ -78,7 +81,11 @@ export function initSegment(spec: InitSpec): Uint8Array {
     0x3, // enabled, in movie
     fields((w) => {
       w.u32(0).u32(0).u32(TRACK_ID).u32(0).u32(0); // creation, modification, track_ID, reserved, duration
-      w.zeros(8).u16(0).u16(0).u16(video ? 0 : 0x0100).u16(0); // reserved, layer, alternate_group, volume, reserved
+      w.zeros(8)
+        .u16(0)
+        .u16(0)
+        .u16(video ? 0 : 0x0100)
+        .u16(0); // reserved, layer, alternate_group, volume, reserved
       matrix(w);
       w.u32(Math.round((spec.width ?? 0) * 65536)).u32(Math.round((spec.height ?? 0) * 65536));
     }),
@@ -94,7 +101,11 @@ export function initSegment(spec: InitSpec): Uint8Array {
             1,
             0,
             fields((w) => {
-              w.u32(1).u64(spec.editDuration ?? 0).u64(spec.offset).u16(1).u16(0);
+              w.u32(1)
+                .u64(spec.editDuration ?? 0)
+                .u64(spec.offset)
+                .u16(1)
+                .u16(0);
             }),
           ),
         );
@@ -112,13 +123,24 @@ export function initSegment(spec: InitSpec): Uint8Array {
     0,
     0,
     fields((w) => {
-      w.u32(0).fourcc(video ? 'vide' : 'soun').zeros(12);
+      w.u32(0)
+        .fourcc(video ? 'vide' : 'soun')
+        .zeros(12);
       for (let i = 0; i < handlerName.length; i++) w.u8(handlerName.charCodeAt(i));
       w.u8(0);
     }),
   );
   const header = video ? fullBox('vmhd', 0, 1, new Uint8Array(8)) : fullBox('smhd', 0, 0, new Uint8Array(4));
-  const dinf = box('dinf', fullBox('dref', 0, 0, fields((w) => w.u32(1)), fullBox('url ', 0, 1)));
+  const dinf = box(
+    'dinf',
+    fullBox(
+      'dref',
+      0,
+      0,
+      fields((w) => w.u32(1)),
+      fullBox('url ', 0, 1),
+    ),
+  );
   const empty = (type: string, n: number) => fullBox(type, 0, 0, new Uint8Array(n));
   const stbl = box('stbl', spec.stsd, empty('stts', 4), empty('stsc', 4), empty('stsz', 8), empty('stco', 4));
   const trak = box('trak', tkhd, edts, box('mdia', mdhd, hdlr, box('minf', header, dinf, stbl)));

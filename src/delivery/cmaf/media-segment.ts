@@ -44,9 +44,24 @@ export function mediaSegment(samples: readonly CmafSample[], options: { sequence
       w.fourcc('msdh').u32(0).fourcc('msdh').fourcc('msix').fourcc('cmfs');
     }),
   );
-  const mfhd = fullBox('mfhd', 0, 0, fields((w) => w.u32(options.sequence)));
-  const tfhd = fullBox('tfhd', 0, 0x020000, fields((w) => w.u32(TRACK_ID))); // default-base-is-moof
-  const tfdt = fullBox('tfdt', 1, 0, fields((w) => w.u64(base)));
+  const mfhd = fullBox(
+    'mfhd',
+    0,
+    0,
+    fields((w) => w.u32(options.sequence)),
+  );
+  const tfhd = fullBox(
+    'tfhd',
+    0,
+    0x020000,
+    fields((w) => w.u32(TRACK_ID)),
+  ); // default-base-is-moof
+  const tfdt = fullBox(
+    'tfdt',
+    1,
+    0,
+    fields((w) => w.u64(base)),
+  );
   // trun: 12 bytes of header fields after the full-box header, 16 per sample.
   const trunSize = 8 + 4 + 8 + 16 * n;
   const moofSize = 8 + mfhd.length + 8 + tfhd.length + tfdt.length + trunSize;
@@ -54,7 +69,9 @@ export function mediaSegment(samples: readonly CmafSample[], options: { sequence
   for (const s of samples) payload += s.data.length;
   const mdatHead = payload + 8 > 0xffffffff ? 16 : 8;
   const w = new BoxWriter(trunSize);
-  w.u32(trunSize).fourcc('trun').u32((1 << 24) | TRUN_FLAGS);
+  w.u32(trunSize)
+    .fourcc('trun')
+    .u32((1 << 24) | TRUN_FLAGS);
   w.u32(n).i32(moofSize + mdatHead); // data_offset from the moof's first byte to the first sample in mdat
   for (let i = 0; i < n; i++) {
     const s = samples[i] as CmafSample;
@@ -63,13 +80,20 @@ export function mediaSegment(samples: readonly CmafSample[], options: { sequence
     if (duration < 0 || duration > 0xffffffff) throw new RangeError(`sample duration ${duration} out of range (decode times must not decrease)`);
     const cts = s.pts - s.dts;
     if (cts < -(2 ** 31) || cts >= 2 ** 31) throw new RangeError(`composition offset ${cts} out of range`);
-    w.u32(duration).u32(s.data.length).u32(s.keyframe ? SYNC_FLAGS : NON_SYNC_FLAGS).i32(cts);
+    w.u32(duration)
+      .u32(s.data.length)
+      .u32(s.keyframe ? SYNC_FLAGS : NON_SYNC_FLAGS)
+      .i32(cts);
   }
   const trun = w.finish();
   const moof = box('moof', mfhd, box('traf', tfhd, tfdt, trun));
   if (moof.length !== moofSize) throw new Error('moof size mismatch');
   const mdatHeader = new BoxWriter(16);
-  if (mdatHead === 16) mdatHeader.u32(1).fourcc('mdat').u64(payload + 16);
+  if (mdatHead === 16)
+    mdatHeader
+      .u32(1)
+      .fourcc('mdat')
+      .u64(payload + 16);
   else mdatHeader.u32(payload + 8).fourcc('mdat');
   return concatBytes([styp, moof, mdatHeader.finish(), ...samples.map((s) => s.data)]);
 }

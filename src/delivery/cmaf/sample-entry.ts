@@ -8,7 +8,16 @@
  * times from packet order and rebases timestamps, and a remux must keep the
  * source's exact pts, dts and durations.
  */
-import { type AudioCodec, BufferTarget, EncodedAudioPacketSource, EncodedPacket, EncodedVideoPacketSource, Mp4OutputFormat, Output, type VideoCodec } from 'mediabunny';
+import {
+  type AudioCodec,
+  BufferTarget,
+  EncodedAudioPacketSource,
+  EncodedPacket,
+  EncodedVideoPacketSource,
+  Mp4OutputFormat,
+  Output,
+  type VideoCodec,
+} from 'mediabunny';
 import { findBox } from './bmff.js';
 
 /** What the sample entry is made from. */
@@ -47,7 +56,9 @@ export async function sampleDescription(spec: SampleEntrySpec): Promise<Uint8Arr
     const source = new EncodedAudioPacketSource(spec.mediaCodec as AudioCodec);
     output.addAudioTrack(source);
     await output.start();
-    await source.add(packet, { decoderConfig: { codec: spec.codec, sampleRate: spec.sampleRate ?? 48_000, numberOfChannels: spec.channels ?? 2, ...description } });
+    await source.add(packet, {
+      decoderConfig: { codec: spec.codec, sampleRate: spec.sampleRate ?? 48_000, numberOfChannels: spec.channels ?? 2, ...description },
+    });
     source.close();
   }
   await output.finalize();

@@ -28,7 +28,9 @@ const NAMES = { primaries: new Set(Object.values(PRIMARIES)), transfer: new Set(
 export const UNTAGGED_DEFAULT: ColourSpace = { primaries: 'smpte170m', transfer: 'smpte170m', matrix: 'smpte170m', fullRange: false };
 
 /** The stored form of what mediabunny reports (null when it reports nothing). */
-export function colourFromInit(init: { primaries?: string | null; transfer?: string | null; matrix?: string | null; fullRange?: boolean | null } | null | undefined): ColourDescription | null {
+export function colourFromInit(
+  init: { primaries?: string | null; transfer?: string | null; matrix?: string | null; fullRange?: boolean | null } | null | undefined,
+): ColourDescription | null {
   if (init === null || init === undefined) return null;
   const out: ColourDescription = {};
   if (typeof init.primaries === 'string' && NAMES.primaries.has(init.primaries)) out.primaries = init.primaries;
@@ -46,7 +48,12 @@ export function colourOfExtra(extra: Record<string, unknown>): ColourSpace | nul
   if (typeof c !== 'object' || c === null) return null;
   const d = colourFromInit({ ...(c as Record<string, never>), fullRange: (c as { full_range?: boolean | null }).full_range ?? null });
   if (d === null || (d.matrix === undefined && d.primaries === undefined)) return null;
-  return { ...(d.primaries === undefined ? {} : { primaries: d.primaries }), ...(d.transfer === undefined ? {} : { transfer: d.transfer }), ...(d.matrix === undefined ? {} : { matrix: d.matrix }), ...(d.full_range === undefined ? {} : { fullRange: d.full_range }) };
+  return {
+    ...(d.primaries === undefined ? {} : { primaries: d.primaries }),
+    ...(d.transfer === undefined ? {} : { transfer: d.transfer }),
+    ...(d.matrix === undefined ? {} : { matrix: d.matrix }),
+    ...(d.full_range === undefined ? {} : { fullRange: d.full_range }),
+  };
 }
 
 /** From H.273 code points (2 = unspecified: left out). */
@@ -107,7 +114,8 @@ function av1SequenceColour(r: BitReader): BitstreamColour {
   const reduced = r.u(1) === 1; //                                reduced_still_picture_header
   let decoderModel = false;
   let bufferDelayLength = 0;
-  if (reduced) r.u(5); //                                         seq_level_idx[0]
+  if (reduced)
+    r.u(5); //                                         seq_level_idx[0]
   else {
     if (r.u(1) === 1) {
       //                                                          timing_info_present_flag
@@ -203,7 +211,8 @@ export function avcColour(avcC: Uint8Array): BitstreamColour | null {
     }
     r.ue(); //                                                    log2_max_frame_num_minus4
     const pocType = r.ue(); //                                    pic_order_cnt_type
-    if (pocType === 0) r.ue(); //                                 log2_max_pic_order_cnt_lsb_minus4
+    if (pocType === 0)
+      r.ue(); //                                 log2_max_pic_order_cnt_lsb_minus4
     else if (pocType === 1) {
       r.u(1); //                                                  delta_pic_order_always_zero_flag
       r.se(); //                                                  offset_for_non_ref_pic

@@ -10,7 +10,7 @@
 
 /** Splits a Matroska/WebM Vorbis CodecPrivate (Xiph-laced, or 16-bit size-prefixed) into its three headers. */
 export function splitXiphHeaders(data: Uint8Array, firstHeaderSize = 30): Uint8Array[] | null {
-  if (data.length >= 6 && ((data[0] as number) << 8 | (data[1] as number)) === firstHeaderSize) {
+  if (data.length >= 6 && (((data[0] as number) << 8) | (data[1] as number)) === firstHeaderSize) {
     const out: Uint8Array[] = [];
     let at = 0;
     for (let i = 0; i < 3; i++) {

@@ -37,7 +37,12 @@ export const MAX_BLOCK = 64 * 1024 * 1024;
  * Frames are as stored: ContentEncodings are decoded by the caller
  * (./encoding.ts).
  */
-export async function readBlockElement(reader: ByteReader, e: ElementHeader, clusterTimestamp: number, payloads: boolean | ((track: number) => boolean)): Promise<MkvBlock> {
+export async function readBlockElement(
+  reader: ByteReader,
+  e: ElementHeader,
+  clusterTimestamp: number,
+  payloads: boolean | ((track: number) => boolean),
+): Promise<MkvBlock> {
   if (e.id === Id.SimpleBlock) return { ...(await readBlock(reader, e, clusterTimestamp, false, payloads)), offset: e.offset };
   let block: Omit<MkvBlock, 'offset'> | null = null;
   let duration: number | null = null;
@@ -55,7 +60,13 @@ export async function readBlockElement(reader: ByteReader, e: ElementHeader, clu
 }
 
 /** A Block or SimpleBlock's header and frames (RFC 9559 §10.1). */
-async function readBlock(reader: ByteReader, e: ElementHeader, clusterTimestamp: number, group: boolean, payloadsFor: boolean | ((track: number) => boolean)): Promise<Omit<MkvBlock, 'offset'>> {
+async function readBlock(
+  reader: ByteReader,
+  e: ElementHeader,
+  clusterTimestamp: number,
+  group: boolean,
+  payloadsFor: boolean | ((track: number) => boolean),
+): Promise<Omit<MkvBlock, 'offset'>> {
   const size = e.size as number;
   if (size > MAX_BLOCK) throw new MediaError('E_MEDIA_UNSUPPORTED', `block of ${size} bytes at offset ${e.offset} exceeds ${MAX_BLOCK} bytes`, reader.name);
   const head = await reader.copy(e.dataOffset, Math.min(size, 16));

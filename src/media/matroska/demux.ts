@@ -100,7 +100,13 @@ export async function openMatroska(reader: ByteReader, path: string): Promise<Me
     tracks,
     skipped,
     size: reader.size,
-    packets: () => packets(demuxer, byNumber, plans, tracks.map((t, k) => () => new FrameTimes(t, entries[k] as MatroskaEntry, unit))),
+    packets: () =>
+      packets(
+        demuxer,
+        byNumber,
+        plans,
+        tracks.map((t, k) => () => new FrameTimes(t, entries[k] as MatroskaEntry, unit)),
+      ),
     close: async () => {},
   };
 }

@@ -95,12 +95,14 @@ export function vintLength(first: number): number {
 export async function readElementHeader(reader: ByteReader, offset: number, end: number): Promise<ElementHeader> {
   const head = await reader.peek(offset, Math.min(12, end - offset));
   const idLength = vintLength(head[0] ?? 0);
-  if (idLength === 0 || idLength > 4 || idLength >= head.length) throw new MediaError('E_MEDIA_FORMAT', `invalid EBML element ID at offset ${offset}`, reader.name);
+  if (idLength === 0 || idLength > 4 || idLength >= head.length)
+    throw new MediaError('E_MEDIA_FORMAT', `invalid EBML element ID at offset ${offset}`, reader.name);
   let id = 0;
   for (let i = 0; i < idLength; i++) id = id * 256 + (head[i] as number);
   const sizeFirst = head[idLength] as number;
   const sizeLength = vintLength(sizeFirst);
-  if (sizeLength === 0 || idLength + sizeLength > head.length) throw new MediaError('E_MEDIA_FORMAT', `invalid EBML element size at offset ${offset + idLength}`, reader.name);
+  if (sizeLength === 0 || idLength + sizeLength > head.length)
+    throw new MediaError('E_MEDIA_FORMAT', `invalid EBML element size at offset ${offset + idLength}`, reader.name);
   let size = sizeFirst & (0xff >> sizeLength);
   let allOnes = size === 0xff >> sizeLength;
   for (let i = 1; i < sizeLength; i++) {

@@ -70,7 +70,8 @@ export async function readContentEncodings(reader: ByteReader, h: ElementHeader)
 export function unsupportedEncoding(list: readonly MkvContentEncoding[]): string | null {
   for (const e of list) {
     if (e.type !== 0) return 'its frames are encrypted (Matroska ContentEncryption)';
-    if (e.algorithm !== 0 && e.algorithm !== 3) return `its frames are compressed with ${ALGORITHMS[e.algorithm] ?? `ContentCompAlgo ${e.algorithm}`}, which is not supported`;
+    if (e.algorithm !== 0 && e.algorithm !== 3)
+      return `its frames are compressed with ${ALGORITHMS[e.algorithm] ?? `ContentCompAlgo ${e.algorithm}`}, which is not supported`;
   }
   return null;
 }
@@ -96,7 +97,8 @@ export function decodeContent(data: Uint8Array, list: readonly MkvContentEncodin
     if (e.algorithm === 3) {
       const prefix = e.settings;
       if (prefix === null || prefix.length === 0) continue;
-      if (prefix.length + out.length > MAX_DECODED) throw new MediaError('E_MEDIA_UNSUPPORTED', `a frame at offset ${offset} decodes to more than ${MAX_DECODED} bytes`, name);
+      if (prefix.length + out.length > MAX_DECODED)
+        throw new MediaError('E_MEDIA_UNSUPPORTED', `a frame at offset ${offset} decodes to more than ${MAX_DECODED} bytes`, name);
       const joined = new Uint8Array(prefix.length + out.length);
       joined.set(prefix, 0);
       joined.set(out, prefix.length);
@@ -109,7 +111,9 @@ export function decodeContent(data: Uint8Array, list: readonly MkvContentEncodin
         const tooLarge = (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
         throw new MediaError(
           tooLarge ? 'E_MEDIA_UNSUPPORTED' : 'E_MEDIA_FORMAT',
-          tooLarge ? `a zlib-compressed ${scopeBit === 1 ? 'frame' : 'CodecPrivate'} at offset ${offset} inflates to more than ${MAX_DECODED} bytes` : `the zlib-compressed ${scopeBit === 1 ? 'frame' : 'CodecPrivate'} at offset ${offset} does not inflate: ${error instanceof Error ? error.message : String(error)}`,
+          tooLarge
+            ? `a zlib-compressed ${scopeBit === 1 ? 'frame' : 'CodecPrivate'} at offset ${offset} inflates to more than ${MAX_DECODED} bytes`
+            : `the zlib-compressed ${scopeBit === 1 ? 'frame' : 'CodecPrivate'} at offset ${offset} does not inflate: ${error instanceof Error ? error.message : String(error)}`,
           name,
           { cause: error },
         );

@@ -86,7 +86,8 @@ export async function openLiveMatroska(bytes: StreamBytes): Promise<LiveDemuxer>
     }
   }
   function* timed(k: number, list: ReturnType<StreamRetimer<Held>['end']>): Generator<MediaPacket> {
-    for (const t of list) yield { track: k, pts: t.pts, dts: t.dts, duration: t.item.duration ?? t.gap, keyframe: t.item.keyframe, data: t.item.data, offset: bytes.position };
+    for (const t of list)
+      yield { track: k, pts: t.pts, dts: t.dts, duration: t.item.duration ?? t.gap, keyframe: t.item.keyframe, data: t.item.data, offset: bytes.position };
   }
 
   async function* packets(): AsyncGenerator<MediaPacket> {

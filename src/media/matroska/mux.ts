@@ -12,20 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import {
-  concat,
-  element,
-  floatElement,
-  Id,
-  idBytes,
-  intBytes,
-  intElement,
-  sizeBytes,
-  stringElement,
-  uintBytes,
-  uintElement,
-  voidElement,
-} from './ebml.js';
+import { concat, element, floatElement, Id, idBytes, intBytes, intElement, sizeBytes, stringElement, uintBytes, uintElement, voidElement } from './ebml.js';
 
 /** A track to write. */
 export type MkvTrackSpec = {

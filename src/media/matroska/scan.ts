@@ -137,7 +137,8 @@ export class MkvDemuxer {
         if (h.size === null && (e.id === Id.Cluster || e.id === Id.Cues || e.id === Id.Tags || e.id === Id.Chapters || e.id === Id.Attachments)) break;
         if (e.size === null) throw new MediaError('E_MEDIA_FORMAT', `element of unknown size inside a cluster at offset ${p}`, reader.name);
         const next = e.dataOffset + e.size;
-        if (next > end) throw new MediaError(end === reader.size ? 'E_MEDIA_TRUNCATED' : 'E_MEDIA_FORMAT', `element at offset ${p} overruns its cluster`, reader.name);
+        if (next > end)
+          throw new MediaError(end === reader.size ? 'E_MEDIA_TRUNCATED' : 'E_MEDIA_FORMAT', `element at offset ${p} overruns its cluster`, reader.name);
         if (e.id === Id.Timestamp) clusterTimestamp = readUint(await leaf(reader, e));
         else if (e.id === Id.SimpleBlock || e.id === Id.BlockGroup) yield this.decoder.decode(await readBlockElement(reader, e, clusterTimestamp, payloads));
         p = next;

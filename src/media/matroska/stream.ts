@@ -17,7 +17,18 @@ import { readerAt, type StreamBytes } from '../stream-bytes.js';
 const MAX_ELEMENT = MAX_BLOCK + 64 * 1024;
 
 /** Level-1 elements: inside a cluster of unknown size, one of these ends the cluster. */
-const TOP_LEVEL: ReadonlySet<number> = new Set([Id.Cluster, Id.Cues, Id.Tags, Id.Chapters, Id.Attachments, Id.Info, Id.Tracks, Id.SeekHead, Id.EBML, Id.Segment]);
+const TOP_LEVEL: ReadonlySet<number> = new Set([
+  Id.Cluster,
+  Id.Cues,
+  Id.Tags,
+  Id.Chapters,
+  Id.Attachments,
+  Id.Info,
+  Id.Tracks,
+  Id.SeekHead,
+  Id.EBML,
+  Id.Segment,
+]);
 
 /** Told where each cluster starts and ends (the probe rebuilds them, ./probe.ts). */
 export type ClusterObserver = { start(h: ElementHeader): void; end(at: number): void };
@@ -79,7 +90,8 @@ export class MkvStream {
     for (;;) {
       const h = await header(bytes);
       if (h === null || h.offset >= this.segmentEnd) return;
-      if (h.id === Id.EBML) throw new MediaError('E_MEDIA_UNSUPPORTED', `a second Matroska stream starts at offset ${h.offset} (chained segments are not supported)`, name);
+      if (h.id === Id.EBML)
+        throw new MediaError('E_MEDIA_UNSUPPORTED', `a second Matroska stream starts at offset ${h.offset} (chained segments are not supported)`, name);
       if (h.id !== Id.Cluster) {
         if (h.size === null) throw new MediaError('E_MEDIA_FORMAT', `element 0x${h.id.toString(16)} of unknown size at offset ${h.offset}`, name);
         await skip(bytes, h);
@@ -100,7 +112,8 @@ export class MkvStream {
         if (e.size === null) throw new MediaError('E_MEDIA_FORMAT', `element of unknown size inside a cluster at offset ${e.offset}`, name);
         if (e.dataOffset + e.size > end) throw new MediaError('E_MEDIA_FORMAT', `element at offset ${e.offset} overruns its cluster`, name);
         if (e.id === Id.Timestamp) clusterTimestamp = readUint(await readLeaf(await load(bytes, e), e));
-        else if (e.id === Id.SimpleBlock || e.id === Id.BlockGroup) yield decoder.decode(await readBlockElement(await load(bytes, e), e, clusterTimestamp, true));
+        else if (e.id === Id.SimpleBlock || e.id === Id.BlockGroup)
+          yield decoder.decode(await readBlockElement(await load(bytes, e), e, clusterTimestamp, true));
         else await skip(bytes, e);
       }
       this.observer?.end(bytes.position);

@@ -22,11 +22,11 @@ const SUBTITLE_CODECS: Record<string, string> = {
   'S_TEXT/ASCII': 'srt',
   'S_TEXT/ASS': 'ass',
   'S_TEXT/SSA': 'ass',
-  'S_ASS': 'ass',
-  'S_SSA': 'ass',
+  S_ASS: 'ass',
+  S_SSA: 'ass',
   'S_TEXT/WEBVTT': 'webvtt',
   'S_HDMV/PGS': 'pgs',
-  'S_VOBSUB': 'vobsub',
+  S_VOBSUB: 'vobsub',
 };
 
 /** One imported track's Matroska side. */
@@ -84,7 +84,13 @@ export function probeSegment(info: MkvInfo, tracks: readonly MkvTrack[], frames:
     kept.add(t.number);
     const children = t.rawChildren
       .filter((c) => c.id !== CONTENT_ENCODINGS_ID)
-      .map((c) => (c.id === Id.FlagEnabled ? uintElement(Id.FlagEnabled, 1) : c.id === Id.CodecPrivate && t.codecPrivate !== null ? element(Id.CodecPrivate, t.codecPrivate) : c.bytes));
+      .map((c) =>
+        c.id === Id.FlagEnabled
+          ? uintElement(Id.FlagEnabled, 1)
+          : c.id === Id.CodecPrivate && t.codecPrivate !== null
+            ? element(Id.CodecPrivate, t.codecPrivate)
+            : c.bytes,
+      );
     entries.push(element(Id.TrackEntry, children));
   }
   const ebml = element(Id.EBML, [
@@ -123,7 +129,12 @@ export function probeSegment(info: MkvInfo, tracks: readonly MkvTrack[], frames:
  * `probe` (see {@link needsProbeSegment}), mediabunny reads the file
  * {@link probeSegment} makes of `tracks` and those frames instead.
  */
-export async function matroskaCodecInfo(source: RandomAccessSource, path: string, tracks: readonly MkvTrack[], probe?: { info: MkvInfo; frames: readonly ProbeFrame[] }): Promise<CodecInfo[]> {
+export async function matroskaCodecInfo(
+  source: RandomAccessSource,
+  path: string,
+  tracks: readonly MkvTrack[],
+  probe?: { info: MkvInfo; frames: readonly ProbeFrame[] },
+): Promise<CodecInfo[]> {
   try {
     const opened = await readCodecInfo(probe === undefined ? source : new MemorySource(probeSegment(probe.info, tracks, probe.frames)), path);
     opened.input.dispose();
@@ -170,7 +181,12 @@ export function matroskaTracks(info: MkvInfo, entries: readonly MkvTrack[], code
     };
     if (codec?.disposition !== undefined) extra.disposition = codec.disposition;
     if (codec?.video !== undefined) extra.video = codec.video;
-    if (t.audio !== null) extra.audio = { sample_rate: t.audio.samplingFrequency, channels: t.audio.channels, ...(t.audio.bitDepth === null ? {} : { bit_depth: t.audio.bitDepth }) };
+    if (t.audio !== null)
+      extra.audio = {
+        sample_rate: t.audio.samplingFrequency,
+        channels: t.audio.channels,
+        ...(t.audio.bitDepth === null ? {} : { bit_depth: t.audio.bitDepth }),
+      };
     out.byNumber.set(t.number, out.tracks.length);
     out.tracks.push({
       sourceIndex,
@@ -285,7 +301,13 @@ function matroskaExtra(docType: string, timestampScale: number, t: MkvTrack): Ma
   if (t.defaultDurationNs !== null) m.default_duration_ns = t.defaultDurationNs;
   if (t.language !== null) m.language = t.language;
   if (Object.keys(t.flags).length > 0) m.flags = t.flags;
-  if (t.video !== null) m.video = { pixel_width: t.video.pixelWidth, pixel_height: t.video.pixelHeight, display_width: t.video.displayWidth, display_height: t.video.displayHeight };
+  if (t.video !== null)
+    m.video = {
+      pixel_width: t.video.pixelWidth,
+      pixel_height: t.video.pixelHeight,
+      display_width: t.video.displayWidth,
+      display_height: t.video.displayHeight,
+    };
   if (t.audio !== null) m.audio = { sampling_frequency: t.audio.samplingFrequency, channels: t.audio.channels, bit_depth: t.audio.bitDepth };
   if (t.codecPrivate === null) m.no_codec_private = true;
   if (t.encodings.length > 0) m.content_encodings = encodingsExtra(t.encodings);

@@ -77,7 +77,11 @@ export async function topLevelBoxes(reader: ByteReader): Promise<{ type: string;
     } else if (size === 0) size = reader.size - at;
     if (size < headerLength || !/^[\x20-\x7e]{4}$/.test(type)) throw new MediaError('E_MEDIA_FORMAT', `invalid box header at offset ${at}`, reader.name);
     if (at + size > reader.size) {
-      throw new MediaError('E_MEDIA_TRUNCATED', `the file ends early: box '${type}' at offset ${at} declares ${size} bytes, ${reader.size - at} remain`, reader.name);
+      throw new MediaError(
+        'E_MEDIA_TRUNCATED',
+        `the file ends early: box '${type}' at offset ${at} declares ${size} bytes, ${reader.size - at} remain`,
+        reader.name,
+      );
     }
     out.push({ type, offset: at, headerLength, size });
     at += size;
@@ -252,10 +256,20 @@ function readTrack(trak: Box, name: string): Mp4Track {
     let q = 4;
     for (let i = 0; i < count; i++) {
       if (e.version === 1) {
-        edits.push({ segmentDuration: Number(e.view.getBigUint64(q)), mediaTime: Number(e.view.getBigInt64(q + 8)), rateInteger: e.view.getInt16(q + 16), rateFraction: e.view.getInt16(q + 18) });
+        edits.push({
+          segmentDuration: Number(e.view.getBigUint64(q)),
+          mediaTime: Number(e.view.getBigInt64(q + 8)),
+          rateInteger: e.view.getInt16(q + 16),
+          rateFraction: e.view.getInt16(q + 18),
+        });
         q += 20;
       } else {
-        edits.push({ segmentDuration: e.view.getUint32(q), mediaTime: e.view.getInt32(q + 4), rateInteger: e.view.getInt16(q + 8), rateFraction: e.view.getInt16(q + 10) });
+        edits.push({
+          segmentDuration: e.view.getUint32(q),
+          mediaTime: e.view.getInt32(q + 4),
+          rateInteger: e.view.getInt16(q + 8),
+          rateFraction: e.view.getInt16(q + 10),
+        });
         q += 12;
       }
     }

@@ -104,7 +104,10 @@ function mp4Extra(movie: Mp4Movie, t: Mp4Track, sourceIndex: number): MediaTrack
   if (t.edits !== null) {
     // In a fragmented movie a segment_duration of 0 means "to the end of the track" (fragments included);
     // an export writes a plain MP4, so it is stored as the length from media_time to the last sample's end.
-    const toEnd = (e: Mp4Edit) => (movie.fragmented && e.segmentDuration === 0 && e.mediaTime >= 0 ? Math.max(0, Math.round(((presentationEnd(t) - e.mediaTime) * movie.movieTimescale) / t.timescale)) : e.segmentDuration);
+    const toEnd = (e: Mp4Edit) =>
+      movie.fragmented && e.segmentDuration === 0 && e.mediaTime >= 0
+        ? Math.max(0, Math.round(((presentationEnd(t) - e.mediaTime) * movie.movieTimescale) / t.timescale))
+        : e.segmentDuration;
     mp4.edits = t.edits.map((e) => ({ segment_duration: toEnd(e), media_time: e.mediaTime, rate: e.rateInteger, rate_fraction: e.rateFraction }));
     mp4.elst_version = t.elstVersion;
   }

@@ -34,7 +34,12 @@ class SampleColumns {
  * offsets and sync flags come from the trun (or the tfhd / trex defaults).
  * Returns the number of fragments.
  */
-export async function readFragments(reader: ByteReader, top: { type: string; offset: number; headerLength: number; size: number }[], mvex: Box | undefined, tracks: Mp4Track[]): Promise<number> {
+export async function readFragments(
+  reader: ByteReader,
+  top: { type: string; offset: number; headerLength: number; size: number }[],
+  mvex: Box | undefined,
+  tracks: Mp4Track[],
+): Promise<number> {
   const name = reader.name;
   const bad = (what: string, at: number) => new MediaError('E_MEDIA_FORMAT', `movie fragment at offset ${at}: ${what}`, name);
   const trex = new Map<number, TrackDefaults>();
@@ -162,4 +167,3 @@ function appendSamples(t: Mp4Track, cols: SampleColumns): void {
   if (cols.cts.some((c) => c !== 0)) t.hasCtts = true;
   if (!allSyncBefore || cols.sync.some((s) => s === 0)) t.hasStss = true;
 }
-

@@ -75,7 +75,10 @@ export class Mp4Exporter {
     private readonly temporary: string,
     private readonly movieTimescale: number,
   ) {
-    this.output = new Output({ format: new Mp4OutputFormat({ fastStart: false }), target: new FilePathTarget(temporary, { chunked: true, chunkSize: 4 * 1024 * 1024 }) });
+    this.output = new Output({
+      format: new Mp4OutputFormat({ fastStart: false }),
+      target: new FilePathTarget(temporary, { chunked: true, chunkSize: 4 * 1024 * 1024 }),
+    });
   }
 
   /** A muxer whose file appears at `path` once {@link finish} succeeds. */
@@ -99,7 +102,11 @@ export class Mp4Exporter {
         this.output.addAudioTrack(source, base);
       }
     } catch (error) {
-      throw new MediaError('E_MEDIA_UNSUPPORTED', `codec ${spec.codec} cannot be written to MP4: ${error instanceof Error ? error.message : String(error)}`, this.path);
+      throw new MediaError(
+        'E_MEDIA_UNSUPPORTED',
+        `codec ${spec.codec} cannot be written to MP4: ${error instanceof Error ? error.message : String(error)}`,
+        this.path,
+      );
     }
     this.states.push({ spec, source, dts: new GrowableF64(), cts: new GrowableF64(), lastDuration: 0, first: true, samples: [] });
     return this.states.length - 1;
@@ -128,8 +135,19 @@ export class Mp4Exporter {
       const spec = s.spec;
       const decoderConfig =
         spec.kind === 'video'
-          ? { codec: spec.codec, codedWidth: spec.video?.width ?? 0, codedHeight: spec.video?.height ?? 0, ...(spec.config.length > 0 ? { description: spec.config } : {}), ...(spec.colorSpace === undefined ? {} : { colorSpace: spec.colorSpace }) }
-          : { codec: spec.codec, sampleRate: spec.audio?.sampleRate ?? 48000, numberOfChannels: spec.audio?.channels ?? 2, ...(spec.config.length > 0 ? { description: spec.config } : {}) };
+          ? {
+              codec: spec.codec,
+              codedWidth: spec.video?.width ?? 0,
+              codedHeight: spec.video?.height ?? 0,
+              ...(spec.config.length > 0 ? { description: spec.config } : {}),
+              ...(spec.colorSpace === undefined ? {} : { colorSpace: spec.colorSpace }),
+            }
+          : {
+              codec: spec.codec,
+              sampleRate: spec.audio?.sampleRate ?? 48000,
+              numberOfChannels: spec.audio?.channels ?? 2,
+              ...(spec.config.length > 0 ? { description: spec.config } : {}),
+            };
       await (s.source as EncodedVideoPacketSource).add(packet, { decoderConfig } as never);
       s.first = false;
     } else await s.source.add(packet);

@@ -67,7 +67,11 @@ export async function rewriteMp4Timing(path: string, movieTimescale: number, tra
       const kids = stbl.kids.filter((k) => k.type !== 'ctts');
       const at = kids.findIndex((k) => k.type === 'stts');
       kids[at] = { type: 'stts', raw: stts };
-      if (needCtts) kids.splice(at + 1, 0, { type: 'ctts', raw: fullBox('ctts', version, [u32(runs(offsets).length), ...runs(offsets).flatMap(([c, o]) => [u32(c), i32(o)])]) });
+      if (needCtts)
+        kids.splice(at + 1, 0, {
+          type: 'ctts',
+          raw: fullBox('ctts', version, [u32(runs(offsets).length), ...runs(offsets).flatMap(([c, o]) => [u32(c), i32(o)])]),
+        });
       stbl.kids = kids;
       // Sample group boxes describe the muxer's timing choices (roll distances); keep them.
       const mdhd = find(trak, 'mdia/mdhd');
@@ -286,7 +290,19 @@ function textTrak(t: TextTrackData, trackId: number, chunkOffset: number, movieT
     duration = t.timing.edits.reduce((a, e) => a + e.segmentDuration, 0);
   }
   const identity = [0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000].map(i32);
-  const tkhd = box('tkhd', [Uint8Array.of(0, 0, 0, 3), u32(0), u32(0), u32(trackId), u32(0), u32(duration), new Uint8Array(8), new Uint8Array(8), ...identity, u32(0), u32(0)]);
+  const tkhd = box('tkhd', [
+    Uint8Array.of(0, 0, 0, 3),
+    u32(0),
+    u32(0),
+    u32(trackId),
+    u32(0),
+    u32(duration),
+    new Uint8Array(8),
+    new Uint8Array(8),
+    ...identity,
+    u32(0),
+    u32(0),
+  ]);
   const lang = (t.language.length === 3 ? t.language : 'und').toLowerCase();
   const packed = ((lang.charCodeAt(0) - 0x60) << 10) | ((lang.charCodeAt(1) - 0x60) << 5) | (lang.charCodeAt(2) - 0x60);
   const mdhd = fullBox('mdhd', 0, [u32(0), u32(0), u32(t.timescale), u32(mediaDuration), num(2, (d) => d.setUint16(0, packed)), new Uint8Array(2)]);

@@ -22,7 +22,11 @@ type Held = { data: Uint8Array; keyframe: boolean; duration: number };
 export async function openLiveMpegTs(bytes: StreamBytes): Promise<LiveDemuxer> {
   const name = bytes.name;
   const fail = (error: unknown) =>
-    bytes.failure !== undefined ? bytes.failure : error instanceof MediaError ? error : new MediaError('E_MEDIA_FORMAT', `cannot read the MPEG-TS stream: ${error instanceof Error ? error.message : String(error)}`, name, { cause: error });
+    bytes.failure !== undefined
+      ? bytes.failure
+      : error instanceof MediaError
+        ? error
+        : new MediaError('E_MEDIA_FORMAT', `cannot read the MPEG-TS stream: ${error instanceof Error ? error.message : String(error)}`, name, { cause: error });
   const chunks = bytes.rest();
   const web = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -54,7 +58,17 @@ export async function openLiveMpegTs(bytes: StreamBytes): Promise<LiveDemuxer> {
     if (info.video !== undefined) extra.video = info.video;
     if (info.audio !== undefined) extra.audio = { sample_rate: info.audio.sampleRate, channels: info.audio.channels };
     const language = info.language === 'und' ? '' : info.language;
-    return { sourceIndex: k, kind: info.kind, codec: info.codec, mediaCodec: info.mediaCodec, config: info.description ?? new Uint8Array(0), timescale: info.timeResolution, name: info.name ?? '', language, extra };
+    return {
+      sourceIndex: k,
+      kind: info.kind,
+      codec: info.codec,
+      mediaCodec: info.mediaCodec,
+      config: info.description ?? new Uint8Array(0),
+      timescale: info.timeResolution,
+      name: info.name ?? '',
+      language,
+      extra,
+    };
   });
 
   // Packets of all tracks, the track whose next packet is earliest first.
@@ -108,11 +122,19 @@ export async function openLiveMpegTs(bytes: StreamBytes): Promise<LiveDemuxer> {
 
   const notes: string[] = [];
   function* timed(k: number, list: ReturnType<StreamRetimer<Held>['end']>): Generator<MediaPacket> {
-    for (const t of list) yield { track: k, pts: t.pts, dts: t.dts, duration: t.item.duration, keyframe: t.item.keyframe, data: t.item.data, offset: bytes.position };
+    for (const t of list)
+      yield { track: k, pts: t.pts, dts: t.dts, duration: t.item.duration, keyframe: t.item.keyframe, data: t.item.data, offset: bytes.position };
   }
   function* push(k: number, p: EncodedPacket): Generator<MediaPacket> {
     const ts = (tracks[k] as MediaTrack).timescale;
-    yield* timed(k, (retimers[k] as StreamRetimer<Held>).push({ data: p.data, keyframe: p.type === 'key', duration: Math.round(p.duration * ts) }, Math.round(p.timestamp * ts), false));
+    yield* timed(
+      k,
+      (retimers[k] as StreamRetimer<Held>).push(
+        { data: p.data, keyframe: p.type === 'key', duration: Math.round(p.duration * ts) },
+        Math.round(p.timestamp * ts),
+        false,
+      ),
+    );
   }
   async function* packets(): AsyncGenerator<MediaPacket> {
     try {

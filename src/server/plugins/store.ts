@@ -60,14 +60,19 @@ export class ContainerStore {
     options: StoreOptions,
   ) {
     this.mode = local === null ? 'origin' : 'local';
-    this.cache = new ReaderCache((local ?? origin) as LocalDirectory | RemoteOrigin, options.maxOpen ?? 64, options.revalidateMs ?? (local === null ? 5000 : 1000));
+    this.cache = new ReaderCache(
+      (local ?? origin) as LocalDirectory | RemoteOrigin,
+      options.maxOpen ?? 64,
+      options.revalidateMs ?? (local === null ? 5000 : 1000),
+    );
     this.publisher = local === null ? null : new Publisher(local.dir, this.cache, options.staleTempMs ?? STALE_TEMP_MS);
   }
 
   /** Checks the options, resolves the directory, removes stale upload temporaries. */
   static async create(options: StoreOptions): Promise<ContainerStore> {
     if ((options.dir === undefined) === (options.origin === undefined)) throw new TypeError('the store needs exactly one of dir or origin');
-    if (options.maxOpen !== undefined && (!Number.isSafeInteger(options.maxOpen) || options.maxOpen < 1)) throw new RangeError('maxOpen must be a positive integer');
+    if (options.maxOpen !== undefined && (!Number.isSafeInteger(options.maxOpen) || options.maxOpen < 1))
+      throw new RangeError('maxOpen must be a positive integer');
     for (const key of ['revalidateMs', 'staleTempMs', 'tempSweepMs'] as const) {
       const value = options[key];
       if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) throw new RangeError(`${key} must be a non-negative integer`);

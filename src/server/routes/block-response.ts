@@ -161,7 +161,14 @@ async function blockResponse(entry: Entry, coreIndex: number, decompress: boolea
 }
 
 /** Sends block `coreIndex` of container `name`. */
-export async function sendBlock(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, name: string, coreIndex: number, decompress: boolean): Promise<FastifyReply> {
+export async function sendBlock(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  name: string,
+  coreIndex: number,
+  decompress: boolean,
+): Promise<FastifyReply> {
   const cache = app.h4mk.blocks;
   const response = await app.store.use(name, async (entry) => {
     if (coreIndex >= entry.reader.blockCount) throw new HttpError('E_NOT_FOUND', `no block ${coreIndex}: the container has ${entry.reader.blockCount}`);

@@ -10,9 +10,5 @@ export async function opsRoutes(app: FastifyInstance): Promise<void> {
     return { status: state.draining ? 'draining' : 'ok', uptime_s: (Date.now() - state.startedAt) / 1000 };
   });
 
-  app.get(
-    '/openapi.json',
-    { schema: { hide: true, response: { 200: { type: 'object', additionalProperties: true } } } },
-    async () => app.swagger(),
-  );
+  app.get('/openapi.json', { schema: { hide: true, response: { 200: { type: 'object', additionalProperties: true } } } }, async () => app.swagger());
 }

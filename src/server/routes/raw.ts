@@ -136,7 +136,9 @@ function decide(app: FastifyInstance, request: FastifyRequest, reply: FastifyRep
     reply.code(304);
     return null;
   }
-  const decision = ifRangeAllows(request.headers, validators) ? parseRange(header(request.headers, 'range'), size, app.h4mk.config.maxRanges) : { kind: 'full' as const };
+  const decision = ifRangeAllows(request.headers, validators)
+    ? parseRange(header(request.headers, 'range'), size, app.h4mk.config.maxRanges)
+    : { kind: 'full' as const };
   switch (decision.kind) {
     case 'unsatisfiable':
       throw new HttpError('E_RANGE', 'no requested range overlaps the file', { 'content-range': `bytes */${size}` });

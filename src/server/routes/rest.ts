@@ -10,7 +10,19 @@ import { HttpError } from '../errors.js';
 import { isValidName } from '../names.js';
 import type { Entry } from '../store/entry.js';
 import { type ListDoc, routes } from '../schemas.js';
-import { type BlockDoc, blockView, type ManifestDoc, manifestView, type PlanDoc, planView, type RangePageDoc, type SeekDoc, seekView, type VerifyDoc, verifyView } from '../../views/index.js';
+import {
+  type BlockDoc,
+  blockView,
+  type ManifestDoc,
+  manifestView,
+  type PlanDoc,
+  planView,
+  type RangePageDoc,
+  type SeekDoc,
+  seekView,
+  type VerifyDoc,
+  verifyView,
+} from '../../views/index.js';
 import { sendBlock } from './block-response.js';
 
 type NameParams = { Params: { name: string } };
@@ -72,13 +84,17 @@ export async function restRoutes(app: FastifyInstance): Promise<void> {
     app.store.use(request.params.name, cachedManifest),
   );
 
-  app.get<NameParams & { Querystring: { track: string; pts_us: number }; Reply: SeekDoc }>('/v1/containers/:name/seek', { schema: routes.seek, onRequest }, async (request) => {
-    const { track, pts_us } = request.query;
-    return app.store.use(request.params.name, async ({ reader }) => {
-      requireTrack(reader, track);
-      return seekView(track, pts_us, await reader.seek(track, pts_us));
-    });
-  });
+  app.get<NameParams & { Querystring: { track: string; pts_us: number }; Reply: SeekDoc }>(
+    '/v1/containers/:name/seek',
+    { schema: routes.seek, onRequest },
+    async (request) => {
+      const { track, pts_us } = request.query;
+      return app.store.use(request.params.name, async ({ reader }) => {
+        requireTrack(reader, track);
+        return seekView(track, pts_us, await reader.seek(track, pts_us));
+      });
+    },
+  );
 
   app.get<NameParams & { Querystring: RangeFilter & { limit?: number; after?: number }; Reply: RangePageDoc }>(
     '/v1/containers/:name/range',

@@ -135,7 +135,9 @@ export async function seedRoutes(app: FastifyInstance): Promise<void> {
   });
   // In this plugin's scope only: every body is raw bytes, up to maxInlineBytes.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', async (request: FastifyRequest, payload: Readable) => readBody(payload, declaredLength(request), reservations.get(request), limit));
+  app.addContentTypeParser('*', async (request: FastifyRequest, payload: Readable) =>
+    readBody(payload, declaredLength(request), reservations.get(request), limit),
+  );
   const onRequest = [fileHook, app.access.readHook(fileParam)];
 
   app.post<{ Reply: ManifestDoc }>('/video/manifest', { schema: routes.seedManifest, onRequest, bodyLimit: app.h4mk.config.maxInlineBytes }, async (request) =>

@@ -86,10 +86,20 @@ const LIVE_PLAYLIST_MAX_AGE = 1;
 type Caching = 'immutable' | 'growing' | 'revalidate';
 
 /** Sends `body` with caching headers; 304 when the client has it. */
-function send(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, entry: Entry, what: string, type: string, body: Uint8Array | string, caching: Caching = 'immutable'): FastifyReply {
+function send(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  entry: Entry,
+  what: string,
+  type: string,
+  body: Uint8Array | string,
+  caching: Caching = 'immutable',
+): FastifyReply {
   const etag = etagOf(entry, what);
   const scope = app.access.publicReads ? 'public' : 'private';
-  const cacheControl = caching === 'immutable' ? immutableCacheControl(app) : caching === 'growing' ? `${scope}, max-age=${LIVE_PLAYLIST_MAX_AGE}` : `${scope}, no-cache`;
+  const cacheControl =
+    caching === 'immutable' ? immutableCacheControl(app) : caching === 'growing' ? `${scope}, max-age=${LIVE_PLAYLIST_MAX_AGE}` : `${scope}, no-cache`;
   reply.header('etag', etag).header('cache-control', cacheControl).type(type);
   if (request.headers['if-none-match'] === etag) return reply.code(304).send();
   return reply.send(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
@@ -115,10 +125,18 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
         const plan = planOf(entry);
         const version = (request.params as { version?: string }).version;
         if (version !== undefined && version !== versionDir(plan)) {
-          throw new DeliveryError('E_NOT_FOUND', 'this URL names another version of the container (it was replaced or is not this one): load the master playlist or MPD again');
+          throw new DeliveryError(
+            'E_NOT_FOUND',
+            'this URL names another version of the container (it was replaced or is not this one): load the master playlist or MPD again',
+          );
         }
-        if (plan.encrypted) throw new DeliveryError('E_ENCRYPTED', 'the container is encrypted: the server holds no keys (play it in the inspector with a key, or `h4mk package --key-file … --decrypt`)');
-        if (plan.primary === null) throw new DeliveryError('E_UNSUPPORTED', 'no track of this container can be delivered (no video or audio that fMP4 carries)');
+        if (plan.encrypted)
+          throw new DeliveryError(
+            'E_ENCRYPTED',
+            'the container is encrypted: the server holds no keys (play it in the inspector with a key, or `h4mk package --key-file … --decrypt`)',
+          );
+        if (plan.primary === null)
+          throw new DeliveryError('E_UNSUPPORTED', 'no track of this container can be delivered (no video or audio that fMP4 carries)');
         return fn(entry, plan);
       })
       .catch((error: unknown) => {
@@ -126,11 +144,24 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
       });
 
   app.get('/v1/containers/:name/hls/master.m3u8', { schema: schemas.master, onRequest }, async (request, reply) =>
-    use(request, async (entry, plan) => send(app, request, reply, entry, 'master', M3U8, masterPlaylist(plan, { query: carriedQuery(request), prefix: `${versionDir(plan)}/` }), 'revalidate')),
+    use(request, async (entry, plan) =>
+      send(app, request, reply, entry, 'master', M3U8, masterPlaylist(plan, { query: carriedQuery(request), prefix: `${versionDir(plan)}/` }), 'revalidate'),
+    ),
   );
 
   app.get('/v1/containers/:name/dash/manifest.mpd', { schema: schemas.mpd, onRequest }, async (request, reply) =>
-    use(request, async (entry, plan) => send(app, request, reply, entry, 'mpd', 'application/dash+xml', dashManifest(plan, { base: `../hls/${versionDir(plan)}/`, query: carriedQuery(request) }), 'revalidate')),
+    use(request, async (entry, plan) =>
+      send(
+        app,
+        request,
+        reply,
+        entry,
+        'mpd',
+        'application/dash+xml',
+        dashManifest(plan, { base: `../hls/${versionDir(plan)}/`, query: carriedQuery(request) }),
+        'revalidate',
+      ),
+    ),
   );
 
   /**
@@ -162,7 +193,16 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
       const t = plan.tracks[n];
       if (t === undefined) throw new DeliveryError('E_NOT_FOUND', `no track ${n} in this container`);
       deliverable(plan, n, t.carriage === 'webvtt' ? 'webvtt' : 'cmaf');
-      return send(app, request, reply, entry, `t${n}/index`, M3U8, mediaPlaylist(plan, t, { query: carriedQuery(request) }), plan.live ? 'growing' : 'immutable');
+      return send(
+        app,
+        request,
+        reply,
+        entry,
+        `t${n}/index`,
+        M3U8,
+        mediaPlaylist(plan, t, { query: carriedQuery(request) }),
+        plan.live ? 'growing' : 'immutable',
+      );
     });
   });
 
@@ -170,8 +210,18 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
     use(request, async (entry, plan) => {
       const n = trackNumber(request.params.track);
       const t = deliverable(plan, n, 'cmaf');
-      if (t.kind !== 'video' || plan.videos.has(n) === false && plan.primary?.track !== t) throw new DeliveryError('E_NOT_FOUND', `track ${t.info.id} is not video: no I-frames playlist`);
-      return send(app, request, reply, entry, `t${n}/iframes`, M3U8, iframePlaylist(plan, t, { query: carriedQuery(request) }), plan.live ? 'growing' : 'immutable');
+      if (t.kind !== 'video' || (plan.videos.has(n) === false && plan.primary?.track !== t))
+        throw new DeliveryError('E_NOT_FOUND', `track ${t.info.id} is not video: no I-frames playlist`);
+      return send(
+        app,
+        request,
+        reply,
+        entry,
+        `t${n}/iframes`,
+        M3U8,
+        iframePlaylist(plan, t, { query: carriedQuery(request) }),
+        plan.live ? 'growing' : 'immutable',
+      );
     }),
   );
 
@@ -197,7 +247,17 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
     use(request, async (entry, plan) => {
       const n = trackNumber(request.params.track);
       const name = request.params.segment;
-      if (name === 'all.vtt') return send(app, request, reply, entry, `t${n}/all.vtt`, 'text/vtt; charset=utf-8', await buildSubtitleFile(entry.reader, plan, n), plan.live ? 'growing' : 'immutable');
+      if (name === 'all.vtt')
+        return send(
+          app,
+          request,
+          reply,
+          entry,
+          `t${n}/all.vtt`,
+          'text/vtt; charset=utf-8',
+          await buildSubtitleFile(entry.reader, plan, n),
+          plan.live ? 'growing' : 'immutable',
+        );
       const m = /^(0|[1-9]\d{0,8})(\.key)?\.(m4s|vtt)$/.exec(name);
       if (m === null) throw new HttpError('E_NOT_FOUND', `no segment ${JSON.stringify(name.slice(0, 40))} (segments are N.m4s, N.key.m4s, N.vtt)`);
       const k = Number(m[1]);
@@ -205,7 +265,9 @@ export async function streamRoutes(app: FastifyInstance): Promise<void> {
         if (m[2] !== undefined) throw new HttpError('E_NOT_FOUND', 'no such segment');
         return send(app, request, reply, entry, `t${n}/${k}.vtt`, 'text/vtt; charset=utf-8', await buildSubtitleSegment(entry.reader, plan, n, k));
       }
-      const bytes = await cached(entry, `t${n}/${name}`, () => (m[2] !== undefined ? buildKeyframeSegment(entry.reader, plan, n, k) : buildMediaSegment(entry.reader, plan, n, k)));
+      const bytes = await cached(entry, `t${n}/${name}`, () =>
+        m[2] !== undefined ? buildKeyframeSegment(entry.reader, plan, n, k) : buildMediaSegment(entry.reader, plan, n, k),
+      );
       return send(app, request, reply, entry, `t${n}/${name}`, 'video/mp4', bytes);
     }),
   );

@@ -87,7 +87,10 @@ async function verifyUpload(path: string): Promise<Checked> {
     if (!report.ok) {
       const first = report.failures[0];
       const code = (first !== undefined && first.code in ERROR_STATUS ? first.code : 'E_FORMAT') as H4mkErrorCode;
-      const blocks = report.failedBlocks.length === 0 ? '' : `; damaged core_index: ${report.failedBlocks.slice(0, 20).join(', ')}${report.failedBlocks.length > 20 ? ', …' : ''}`;
+      const blocks =
+        report.failedBlocks.length === 0
+          ? ''
+          : `; damaged core_index: ${report.failedBlocks.slice(0, 20).join(', ')}${report.failedBlocks.length > 20 ? ', …' : ''}`;
       throw new H4mkError(code, `the upload failed verification: ${report.failures.length} problem(s)${blocks}`);
     }
     if (reader.seal !== null) verifySeal(reader);
@@ -104,34 +107,42 @@ export async function uploadRoutes(app: FastifyInstance): Promise<void> {
   const config = app.h4mk.config;
   let active = 0;
 
-  app.put<NameParams & { Reply: UploadDoc }>('/v1/containers/:name', { schema: routes.upload, onRequest: [nameHook, app.access.writeHook] }, async (request, reply) => {
-    const name = request.params.name;
-    if (!app.store.writable) throw new HttpError('E_NOT_IMPLEMENTED', 'uploads need a local directory; this server reads from an origin');
-    const declared = header(request.headers, 'content-length');
-    if (declared !== undefined && Number(declared) > config.maxUploadBytes) throw new HttpError('E_TOO_LARGE', `uploads are limited to ${config.maxUploadBytes} bytes`);
-    await app.store.assertWritable(name);
-    if (active >= config.maxConcurrentUploads) throw new HttpError('E_BUSY', 'too many uploads in progress; try again', { 'retry-after': '1' });
-    active++;
-    const temporary = app.store.temporaryPath();
-    try {
-      // Fail fast on a precondition that already fails; checked again before publishing.
-      if (header(request.headers, 'if-match') !== undefined || header(request.headers, 'if-none-match') !== undefined) {
-        checkWritePreconditions(request, await app.store.current(name));
+  app.put<NameParams & { Reply: UploadDoc }>(
+    '/v1/containers/:name',
+    { schema: routes.upload, onRequest: [nameHook, app.access.writeHook] },
+    async (request, reply) => {
+      const name = request.params.name;
+      if (!app.store.writable) throw new HttpError('E_NOT_IMPLEMENTED', 'uploads need a local directory; this server reads from an origin');
+      const declared = header(request.headers, 'content-length');
+      if (declared !== undefined && Number(declared) > config.maxUploadBytes)
+        throw new HttpError('E_TOO_LARGE', `uploads are limited to ${config.maxUploadBytes} bytes`);
+      await app.store.assertWritable(name);
+      if (active >= config.maxConcurrentUploads) throw new HttpError('E_BUSY', 'too many uploads in progress; try again', { 'retry-after': '1' });
+      active++;
+      const temporary = app.store.temporaryPath();
+      try {
+        // Fail fast on a precondition that already fails; checked again before publishing.
+        if (header(request.headers, 'if-match') !== undefined || header(request.headers, 'if-none-match') !== undefined) {
+          checkWritePreconditions(request, await app.store.current(name));
+        }
+        sendContinue(request, reply);
+        const received = await receive(request.raw, temporary, config.maxUploadBytes);
+        if (received === 0) throw new HttpError('E_BAD_REQUEST', 'the upload is empty');
+        const checked = await verifyUpload(temporary);
+        const { created } = await app.store.publish(name, temporary, (current) => checkWritePreconditions(request, current));
+        request.log.info({ container: name, bytes: checked.size, created }, 'container published');
+        reply
+          .code(created ? 201 : 200)
+          .header('location', `/v1/containers/${name}`)
+          .header('etag', checked.etag);
+        return { name, created, size: checked.size, etag: checked.etag, chain_head: checked.chainHead, block_count: checked.blockCount };
+      } finally {
+        active--;
+        // After a successful rename the temporary is gone already.
+        await app.store.discardTemporary(temporary);
       }
-      sendContinue(request, reply);
-      const received = await receive(request.raw, temporary, config.maxUploadBytes);
-      if (received === 0) throw new HttpError('E_BAD_REQUEST', 'the upload is empty');
-      const checked = await verifyUpload(temporary);
-      const { created } = await app.store.publish(name, temporary, (current) => checkWritePreconditions(request, current));
-      request.log.info({ container: name, bytes: checked.size, created }, 'container published');
-      reply.code(created ? 201 : 200).header('location', `/v1/containers/${name}`).header('etag', checked.etag);
-      return { name, created, size: checked.size, etag: checked.etag, chain_head: checked.chainHead, block_count: checked.blockCount };
-    } finally {
-      active--;
-      // After a successful rename the temporary is gone already.
-      await app.store.discardTemporary(temporary);
-    }
-  });
+    },
+  );
 
   app.delete<NameParams>('/v1/containers/:name', { schema: routes.remove, onRequest: [nameHook, app.access.writeHook] }, async (request, reply) => {
     const name = request.params.name;
