@@ -4,6 +4,9 @@
  * (segment-tables.ts: read, checked, cached) and the block decoder
  * (block-decoder.ts). `open` reads the header, the footer and the index
  * region only; blocks are read on demand, one segment table at a time.
+ *
+ * Over 400 lines because the class is the reader's documented public API,
+ * one short method or getter each, delegating to the modules above.
  */
 import { type CipherContext, SecretKeys } from '../crypto/living-cipher.js';
 import { type Grant, type KeyInput, makeGrant, unlock } from '../crypto/unlock.js';

@@ -6,6 +6,11 @@
  * region (segments.ts), the index region and the file's end
  * (index-builder.ts), encryption (encryption.ts) and §14 checkpoints
  * (live.ts) sit beside it.
+ *
+ * Over 400 lines because the class is the writer's documented public API
+ * (create, addTrack, writeBlock, writeRawBlock, finish, abort, blockCount)
+ * plus the per-block path that orders compression, encryption and segment
+ * cuts; each step it takes lives in the modules above.
  */
 import { compressionId, getCodec } from '../compress/codec.js';
 import type { BlockFields } from '../format/block.js';
