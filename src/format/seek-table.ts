@@ -8,6 +8,18 @@ import { MAX_TIMESTAMP } from './constants.js';
 import { H4mkError } from './errors.js';
 import { readVarint, unzigzag, zigzag } from './varint.js';
 
+/** What one SEEK entry says about one track's blocks in one segment (§5.4), apart from the segment number. */
+export type SeekEntryFields = {
+  count: number;
+  keyCount: number;
+  minPts: number;
+  maxPts: number;
+  firstKeyPts: number;
+  lastKeyPts: number;
+  firstKeyPosition: number;
+  lastKeyPosition: number;
+};
+
 /** The seek table of one track, column-wise (entry k describes one segment). */
 export type TrackSeekTable = {
   trackNumber: number;

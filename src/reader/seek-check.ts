@@ -4,23 +4,12 @@
  * totals), and that each track's blocks keep the §6.1 order in file order.
  */
 import { BlockFlag } from '../format/constants.js';
-import type { TrackSeekTable } from '../format/seek-table.js';
+import type { SeekEntryFields, TrackSeekTable } from '../format/seek-table.js';
 import type { SegmentTable } from '../format/segment-table.js';
 import type { VerifyFailure } from './types.js';
 
 /** What a §5.4 SEEK entry says about one track's blocks in one segment. */
-type SeekSummary = {
-  count: number;
-  keyCount: number;
-  minPts: number;
-  maxPts: number;
-  firstKeyPts: number;
-  lastKeyPts: number;
-  firstKeyPosition: number;
-  lastKeyPosition: number;
-  storedBytes: number;
-  originalBytes: number;
-};
+type SeekSummary = SeekEntryFields & { storedBytes: number; originalBytes: number };
 
 function summarize(table: SegmentTable): Map<number, SeekSummary> {
   const out = new Map<number, SeekSummary>();

@@ -2,18 +2,9 @@
  * Accumulates the per-track seek tables (§5.4) segment by segment.
  * Memory: one entry per (segment, track present), never per block.
  */
-import { createTrackSeekTable, type TrackSeekTable } from '../format/seek-table.js';
+import { createTrackSeekTable, type SeekEntryFields, type TrackSeekTable } from '../format/seek-table.js';
 
-type Current = {
-  count: number;
-  keyCount: number;
-  minPts: number;
-  maxPts: number;
-  firstKeyPts: number;
-  lastKeyPts: number;
-  firstKeyPosition: number;
-  lastKeyPosition: number;
-};
+type Current = SeekEntryFields;
 
 /** Growable columns of one track's seek entries. */
 class TrackEntries {
