@@ -25,7 +25,7 @@ const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const expectedBlock = blockAt as (i: number, seed: number) => { track: string; pts: number; payload: Uint8Array };
 
 const BLOCKS = 180;
-const DELAY_MS = 8;
+const DELAY_MS = 15;
 const CHECKPOINT_MS = 150;
 const POLL_MS = 40;
 const SEED = 77;
@@ -162,7 +162,9 @@ describe.skipIf(NGINX_SKIPPED)('live append: a slow writer followed locally and 
       ['local', local],
       ['http', remote],
     ] as const) {
-      expect(seen.length, name).toBeGreaterThan(10);
+      // The reader followed the file while it grew: several opens saw part of it (how many depends on the machine's speed).
+      const partial = new Set(seen.filter((o) => o.blocks > 0 && o.blocks < BLOCKS).map((o) => o.blocks));
+      expect(partial.size, name).toBeGreaterThanOrEqual(3);
       // Block counts only grow, and never include a block the writer had not begun.
       for (let k = 1; k < seen.length; k++) expect((seen[k] as Observation).blocks).toBeGreaterThanOrEqual((seen[k - 1] as Observation).blocks);
       for (const o of seen) if (o.blocks > 0) expect(begun.get(o.blocks - 1) ?? Infinity, name).toBeLessThanOrEqual(o.at);
