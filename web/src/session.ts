@@ -250,12 +250,38 @@ function platformReady(): Promise<void> {
   return installWebPlatform().catch(() => undefined);
 }
 
+/** The open request boot.ts sent before this script loaded (one use). */
+type EarlyOpen = { url: string; range: string; authorization: string | null; response: Promise<Response> };
+
+/**
+ * The response of boot.ts's early open request when `input`/`init` is that
+ * very request (same URL, GET, same range, same authorization, no other
+ * header), else null; it is taken once, by the first request, either way.
+ */
+function takeEarlyOpen(input: string, init: RequestInit): Promise<Response> | null {
+  const holder = globalThis as { h4mkEarlyOpen?: EarlyOpen };
+  const early = holder.h4mkEarlyOpen;
+  if (early === undefined) return null;
+  delete holder.h4mkEarlyOpen;
+  const headers = new Headers(init.headers);
+  const names = [...headers.keys()].filter((k) => k !== 'range' && k !== 'authorization');
+  const same =
+    input === early.url &&
+    (init.method ?? 'GET') === 'GET' &&
+    headers.get('range') === early.range &&
+    headers.get('authorization') === early.authorization &&
+    names.length === 0 &&
+    init.signal?.aborted !== true;
+  return same ? early.response : null;
+}
+
 /** A fetch that records each request's range, status, body length and time. */
 function loggingFetch(log: RequestRecord[]): (input: string, init: RequestInit) => Promise<Response> {
   return async (input, init) => {
     const started = performance.now();
     const range = new Headers(init.headers).get('range') ?? '';
-    const response = await fetch(input, init);
+    const early = takeEarlyOpen(input, init);
+    const response = (early === null ? null : await early.catch(() => null)) ?? (await fetch(input, init));
     log.push({
       method: init.method ?? 'GET',
       range,
