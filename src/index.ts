@@ -11,7 +11,7 @@
  */
 
 export { buildH4mkTracks } from './builder.js';
-export { compressionId, getCodec, parseCompression, registerCodec, type CompressionCodec } from './compress/codec.js';
+export { compressionId, decompressPayload, getCodec, parseCompression, registerCodec, type CompressionCodec } from './compress/codec.js';
 export {
   COMPRESSIONS,
   DEFAULT_LIMITS,

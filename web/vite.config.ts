@@ -8,10 +8,12 @@
  * Nothing in that graph imports Node: the build fails, naming the importer,
  * if anything does.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin } from 'vite';
+import { defineConfig, type Plugin, transformWithEsbuild } from 'vite';
 
 const web = dirname(fileURLToPath(import.meta.url));
 const src = resolve(web, '../src');
@@ -31,11 +33,37 @@ function noNodeBuiltins(): Plugin {
   };
 }
 
+/**
+ * The boot script (src/boot.ts: the container's open request sent before the main bundle
+ * loads), built on its own, unbundled, as assets/boot-HASH.js and loaded first in <head>
+ * with `async`, so it runs as soon as it arrives while the main script still loads.
+ */
+function bootScript(): Plugin {
+  let fileName = '';
+  let code = '';
+  return {
+    name: 'h4mk:boot-script',
+    apply: 'build',
+    async buildStart() {
+      const path = resolve(web, 'src/boot.ts');
+      code = (await transformWithEsbuild(readFileSync(path, 'utf8'), path, { loader: 'ts', target: 'es2022', minify: true })).code;
+      fileName = `assets/boot-${createHash('sha256').update(code).digest('base64url').slice(0, 8)}.js`;
+    },
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName, source: code });
+    },
+    transformIndexHtml: {
+      order: 'post',
+      handler: () => [{ tag: 'script', attrs: { type: 'module', async: true, src: `./${fileName}` }, injectTo: 'head-prepend' }],
+    },
+  };
+}
+
 export default defineConfig({
   root: web,
   // Relative asset URLs: the page works at `/` and under any prefix.
   base: './',
-  plugins: [noNodeBuiltins()],
+  plugins: [noNodeBuiltins(), bootScript()],
   resolve: { alias: [{ find: /^h4mk\/web$/, replacement: resolve(src, 'web.ts') }] },
   build: {
     outDir: resolve(web, '../dist-web'),

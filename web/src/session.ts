@@ -8,7 +8,20 @@
  * requests and bytes measured around one operation (a seek, the waveform)
  * are that operation's own.
  */
-import { BlobSource, type BlockInfo, H4mkReader, HttpSource, installWebPlatform, ticksToUs, type TrackInfo, WebCipher, type WebKeyInput } from 'h4mk/web';
+import {
+  BlobSource,
+  type Block,
+  type BlockInfo,
+  COMPRESSIONS,
+  decompressPayload,
+  H4mkReader,
+  HttpSource,
+  installWebPlatform,
+  ticksToUs,
+  type TrackInfo,
+  WebCipher,
+  type WebKeyInput,
+} from 'h4mk/web';
 import { authHeaders } from './access.js';
 import { CachedSource } from './cache.js';
 
@@ -79,7 +92,7 @@ export class Session {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     const source = new CachedSource(http);
-    const [reader] = await Promise.all([H4mkReader.open(source, { openBytes: OPEN_BYTES }), platformReady()]);
+    const reader = await H4mkReader.open(source, { openBytes: OPEN_BYTES });
     return new Session(
       name,
       reader,
@@ -94,7 +107,7 @@ export class Session {
   static async openFile(file: File): Promise<Session> {
     const blob = new BlobSource(file);
     const source = new CachedSource(blob);
-    const [reader] = await Promise.all([H4mkReader.open(source), platformReady()]);
+    const reader = await H4mkReader.open(source);
     return new Session(file.name, reader, source, 'file', { requests: blob.stats.reads, bytes: blob.stats.bytesRead, log: 0, cacheHits: 0, cacheBytes: 0 }, []);
   }
 
@@ -111,15 +124,23 @@ export class Session {
     };
   }
 
-  /** Runs `fn` after every operation queued before it (one reader user at a time). */
-  serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn, fn);
+  /**
+   * Runs `fn` after every operation queued before it (one reader user at a time), and once the
+   * platform's codecs are ready (zstd's wasm) unless `codecs` is false: opening does not wait
+   * for them (the index needs none); a use that reads stored payloads only need not either.
+   */
+  serial<T>(fn: () => Promise<T>, codecs = true): Promise<T> {
+    const go = codecs ? () => platformReady().then(fn) : fn;
+    const run = this.#queue.then(go, go);
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
   /** Runs `fn` alone and measures what it cost: requests (or reads), bytes, what the cache answered, and the requests it sent. */
-  measured<T>(fn: () => Promise<T>): Promise<{ value: T; requests: number; bytes: number; cacheBytes: number; sent: RequestRecord[]; ms: number }> {
+  measured<T>(
+    fn: () => Promise<T>,
+    codecs = true,
+  ): Promise<{ value: T; requests: number; bytes: number; cacheBytes: number; sent: RequestRecord[]; ms: number }> {
     return this.serial(async () => {
       const before = this.counters();
       const started = performance.now();
@@ -133,7 +154,21 @@ export class Session {
         sent: this.log.slice(before.log),
         ms: performance.now() - started,
       };
-    });
+    }, codecs);
+  }
+
+  /**
+   * Blocks read with their stored payloads (`decompress: false`, not encrypted) as the media:
+   * decompressed where a block is compressed, which waits for the platform's codecs then;
+   * blocks stored uncompressed (video, usually) need no codec and wait for nothing.
+   */
+  async decompressed(blocks: Block[]): Promise<Block[]> {
+    if (blocks.some((b) => b.compression !== 'none')) await platformReady();
+    return blocks.map((b) =>
+      b.compression === 'none' && b.payload.length === b.originalLength
+        ? b
+        : { ...b, payload: decompressPayload(b.payload, COMPRESSIONS.indexOf(b.compression), b.originalLength, b.coreIndex) },
+    );
   }
 
   /** Per track, its seek entries in µs (from the index: no read). */
@@ -250,12 +285,38 @@ function platformReady(): Promise<void> {
   return installWebPlatform().catch(() => undefined);
 }
 
+/** The open request boot.ts sent before this script loaded (one use). */
+type EarlyOpen = { url: string; range: string; authorization: string | null; response: Promise<Response> };
+
+/**
+ * The response of boot.ts's early open request when `input`/`init` is that
+ * very request (same URL, GET, same range, same authorization, no other
+ * header), else null; it is taken once, by the first request, either way.
+ */
+function takeEarlyOpen(input: string, init: RequestInit): Promise<Response> | null {
+  const holder = globalThis as { h4mkEarlyOpen?: EarlyOpen };
+  const early = holder.h4mkEarlyOpen;
+  if (early === undefined) return null;
+  delete holder.h4mkEarlyOpen;
+  const headers = new Headers(init.headers);
+  const names = [...headers.keys()].filter((k) => k !== 'range' && k !== 'authorization');
+  const same =
+    input === early.url &&
+    (init.method ?? 'GET') === 'GET' &&
+    headers.get('range') === early.range &&
+    headers.get('authorization') === early.authorization &&
+    names.length === 0 &&
+    init.signal?.aborted !== true;
+  return same ? early.response : null;
+}
+
 /** A fetch that records each request's range, status, body length and time. */
 function loggingFetch(log: RequestRecord[]): (input: string, init: RequestInit) => Promise<Response> {
   return async (input, init) => {
     const started = performance.now();
     const range = new Headers(init.headers).get('range') ?? '';
-    const response = await fetch(input, init);
+    const early = takeEarlyOpen(input, init);
+    const response = (early === null ? null : await early.catch(() => null)) ?? (await fetch(input, init));
     log.push({
       method: init.method ?? 'GET',
       range,

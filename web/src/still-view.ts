@@ -10,7 +10,7 @@
 import type { Block, TrackInfo } from 'h4mk/web';
 import { errorText, formatInteger, formatTime, h, replaceChildren } from './dom.js';
 import type { RequestRecord, Session } from './session.js';
-import { canDecode, decodeFrameAt, drawFrame } from './video.js';
+import { canDecode, drawFrame, FrameDecoder } from './video.js';
 
 /** What the preview is showing (also `data-state` for tests and styling). */
 export type PreviewState = 'idle' | 'loading' | 'frame' | 'locked' | 'no-key' | 'no-frame' | 'no-video' | 'unsupported' | 'error';
@@ -48,7 +48,9 @@ export class StillView {
   private pending: number | null = null;
   private pumping = false;
   private seq = 0;
-  destroyed = false;
+  /** The track's decoder, configured once and kept between seeks. */
+  private readonly decoder: FrameDecoder | null;
+  #destroyed = false;
 
   constructor(
     private readonly session: Session,
@@ -57,6 +59,7 @@ export class StillView {
     private readonly hooks: StillHooks,
     video: HTMLVideoElement,
   ) {
+    this.decoder = track === null ? null : new FrameDecoder(track);
     this.preview = h(
       'div',
       { class: 'preview', 'data-testid': 'preview', 'data-state': 'idle', 'data-seq': 0, 'data-mode': 'still' },
@@ -71,6 +74,17 @@ export class StillView {
     if (this.destroyed || this.track === null) return;
     this.pending = us;
     if (!this.pumping) void this.pump();
+  }
+
+  /** True once the view is gone (its decoder is closed then, and nothing more is shown). */
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  set destroyed(value: boolean) {
+    this.#destroyed = value;
+    // A seek still running finishes with it; the pump closes it then.
+    if (value && !this.pumping) this.decoder?.close();
   }
 
   /** True while a seek is running or waiting. */
@@ -88,6 +102,7 @@ export class StillView {
       }
     } finally {
       this.pumping = false;
+      if (this.destroyed) this.decoder?.close();
     }
   }
 
@@ -124,11 +139,14 @@ export class StillView {
       return this.finish(seq, target, null);
     }
     this.setState('loading', '');
+    // Configured while the span is read: the decoder is ready when the bytes are.
+    this.decoder?.warm();
     let read: Read & { value: Awaited<ReturnType<typeof reader.readSpan>> };
     const before = this.session.counters();
     const started = performance.now();
     try {
-      read = await this.session.measured(() => reader.readSpan(track.number, target, { decompress: !reader.encrypted }));
+      // Stored payloads: the span's read waits for no codec (zstd's wasm) unless a block needs one, below.
+      read = await this.session.measured(() => reader.readSpan(track.number, target, { decompress: false }), false);
     } catch (error) {
       // What the failed read cost is shown too: the stats match the requests sent.
       const after = this.session.counters();
@@ -148,6 +166,21 @@ export class StillView {
       return this.finish(seq, target, { read, decryptMs: null, decodeMs: null, decoded: 0, frameUs: null, keyframe: null, blocks: 0 });
     }
     let blocks: Block[] = span.blocks;
+    if (!reader.encrypted) {
+      try {
+        blocks = await this.session.decompressed(blocks);
+      } catch (error) {
+        return this.fail(seq, target, error, {
+          read,
+          decryptMs: null,
+          decodeMs: null,
+          decoded: 0,
+          frameUs: null,
+          keyframe: span.keyframe.ptsUs,
+          blocks: blocks.length,
+        });
+      }
+    }
     let decryptMs: number | null = null;
     const cipher = this.session.cipher;
     const partial = { read, decryptMs: null, decodeMs: null, decoded: 0, frameUs: null, keyframe: span.keyframe.ptsUs, blocks: blocks.length };
@@ -173,7 +206,7 @@ export class StillView {
     let frameUs: number;
     let decoded: number;
     try {
-      const out = await decodeFrameAt(track, blocks, target);
+      const out = await (this.decoder as FrameDecoder).decodeAt(blocks, target);
       try {
         if (seq === this.seq) drawFrame(this.canvas, out.frame);
       } finally {
