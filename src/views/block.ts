@@ -61,3 +61,22 @@ export const rangePageDoc = z.object({
   blocks: z.array(blockDoc),
 });
 export type RangePageDoc = z.infer<typeof rangePageDoc>;
+
+/** The columns of {@link blockLine}, as `range` and `tail` print them first. */
+export const BLOCK_LINE_HEADER = 'core_index track pts_us dts_us duration_us key kind compression stored_length original_length';
+
+/** A block as one text line (`range`, `tail`). */
+export function blockLine(b: BlockInfo): string {
+  return [
+    b.coreIndex,
+    b.trackId,
+    b.ptsUs,
+    b.dtsUs,
+    b.durationUs,
+    b.keyframe ? 'K' : '-',
+    b.frameKind ?? '-',
+    b.compression,
+    b.storedLength,
+    b.originalLength,
+  ].join(' ');
+}

@@ -7,7 +7,7 @@
  * (server/schemas.ts), so a field is declared once.
  */
 export { base64, hex } from './bytes.js';
-export { type BlockDoc, blockDoc, blockView, type RangePageDoc, rangePageDoc } from './block.js';
+export { BLOCK_LINE_HEADER, type BlockDoc, blockDoc, blockLine, blockView, type RangePageDoc, rangePageDoc } from './block.js';
 export { cliErrorView, type CliErrorDoc, errorBody, type RunError, type ServerErrorDoc, serverErrorDoc } from './error.js';
 export { cliManifestView, type CliManifestDoc, type EncryptionDoc, type GopDoc, isoTime, type ManifestDoc, manifestDoc, manifestView } from './manifest.js';
 export { type PackDoc, packView } from './pack.js';

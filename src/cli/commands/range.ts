@@ -10,7 +10,7 @@ import type { BlockInfo, RangeQuery } from '../../node.js';
 import { withContainer } from '../container.js';
 import { inputError } from '../errors.js';
 import { addKeyOptions, keyInputOf, type KeyOptions } from '../key-options.js';
-import { blockView } from '../../views/index.js';
+import { BLOCK_LINE_HEADER, blockLine, blockView } from '../../views/index.js';
 import { collect, parseInteger } from '../options.js';
 import type { Output } from '../output.js';
 
@@ -53,14 +53,14 @@ export function registerRange(program: Command, out: Output): void {
       file,
       async (reader) => {
         const blocks: Record<string, unknown>[] = [];
-        if (!out.jsonMode && options.ndjson !== true) out.line('core_index track pts_us dts_us duration_us key kind compression stored_length original_length');
+        if (!out.jsonMode && options.ndjson !== true) out.line(BLOCK_LINE_HEADER);
         // With a key, payloads are read so that each block's tag is checked; they are not printed.
         const found: AsyncIterable<BlockInfo> = authenticated ? reader.blocks(query) : reader.infos(query);
         for await (const b of found) {
           const json = authenticated ? { ...blockView(b), authenticated: b.encrypted } : blockView(b);
           if (out.jsonMode) blocks.push(json);
           else if (options.ndjson === true) out.line(JSON.stringify(json));
-          else out.line(describe(b));
+          else out.line(blockLine(b));
         }
         if (out.jsonMode) {
           out.json({
@@ -78,19 +78,4 @@ export function registerRange(program: Command, out: Output): void {
       key === undefined ? {} : { key: key.key },
     );
   });
-}
-
-function describe(b: BlockInfo): string {
-  return [
-    b.coreIndex,
-    b.trackId,
-    b.ptsUs,
-    b.dtsUs,
-    b.durationUs,
-    b.keyframe ? 'K' : '-',
-    b.frameKind ?? '-',
-    b.compression,
-    b.storedLength,
-    b.originalLength,
-  ].join(' ');
 }

@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import { type BlockInfo, H4mkError, H4mkReader } from '../../node.js';
 import { openSource } from '../container.js';
 import { addStatsOption, currentInput, isUrl } from '../input.js';
-import { blockView } from '../../views/index.js';
+import { BLOCK_LINE_HEADER, blockLine, blockView } from '../../views/index.js';
 import { parseIndex } from '../options.js';
 import type { Output } from '../output.js';
 
@@ -21,8 +21,6 @@ type TailOptions = { intervalMs: number; fromStart?: boolean; exitOnFinish?: boo
 
 const MIN_OPEN_BYTES = 64 * 1024;
 const MAX_OPEN_BYTES = 512 * 1024;
-
-const HEADER = 'core_index track pts_us dts_us duration_us key kind compression stored_length original_length';
 
 /** Adds the `tail` verb. */
 export function registerTail(program: Command, out: Output): void {
@@ -70,9 +68,9 @@ export function registerTail(program: Command, out: Output): void {
             for (const b of await newBlocks(reader, last + 1)) {
               if (out.jsonMode) out.line(JSON.stringify(blockView(b)));
               else {
-                if (!printedHeader) out.line(HEADER);
+                if (!printedHeader) out.line(BLOCK_LINE_HEADER);
                 printedHeader = true;
-                out.line(describe(b));
+                out.line(blockLine(b));
               }
               last = b.coreIndex;
             }
@@ -110,19 +108,4 @@ async function newBlocks(reader: H4mkReader, from: number): Promise<BlockInfo[]>
   const out: BlockInfo[] = [];
   for (let i = from; i < reader.blockCount; i++) out.push(await reader.blockInfo(i));
   return out;
-}
-
-function describe(b: BlockInfo): string {
-  return [
-    b.coreIndex,
-    b.trackId,
-    b.ptsUs,
-    b.dtsUs,
-    b.durationUs,
-    b.keyframe ? 'K' : '-',
-    b.frameKind ?? '-',
-    b.compression,
-    b.storedLength,
-    b.originalLength,
-  ].join(' ');
 }
