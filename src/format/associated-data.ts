@@ -2,10 +2,15 @@
  * §13.4 The associated data of an encrypted block: a fixed 104-byte
  * canonical encoding of everything that places the block in its container.
  */
-import { BlockFlag, FORMAT_VERSION } from './constants.js';
+import { BlockFlag } from './constants.js';
 import type { BlockFields } from './block.js';
 
 export const AAD_LENGTH = 104;
+/**
+ * §13.4 The layout version of the associated data: 1 in v1 and v2 containers
+ * alike, so that `optimize` moves encrypted blocks from v1 to v2 verbatim.
+ */
+const AAD_VERSION = 1;
 const AAD_MAGIC = Uint8Array.of(0x48, 0x34, 0x4d, 0x4b, 0x2d, 0x41, 0x44, 0x31); // "H4MK-AD1"
 
 /** §13.4 Encodes the associated data of a block. */
@@ -13,7 +18,7 @@ export function encodeAssociatedData(containerId: Uint8Array, block: BlockFields
   const out = new Uint8Array(AAD_LENGTH);
   const v = new DataView(out.buffer);
   out.set(AAD_MAGIC, 0); //                                  0  magic "H4MK-AD1"
-  v.setUint16(8, FORMAT_VERSION, true); //                   8  format version
+  v.setUint16(8, AAD_VERSION, true); //                      8  associated-data version
   out.set(containerId, 10); //                               10 container_id (16)
   v.setUint16(26, block.trackNumber, true); //               26 track_number
   v.setBigUint64(28, BigInt(block.coreIndex), true); //      28 core_index

@@ -5,8 +5,11 @@
 
 /** §3 File magic: 0x89 "H4MK" CR LF 0x1A (PNG-style: catches 7-bit and newline mangling). */
 export const MAGIC = Uint8Array.of(0x89, 0x48, 0x34, 0x4d, 0x4b, 0x0d, 0x0a, 0x1a);
-/** §3 Format version written by this implementation. */
-export const FORMAT_VERSION = 1;
+/** §3 Format version written by this implementation (§6.5: v2 segments). */
+export const FORMAT_VERSION = 2;
+/** §3 Format versions this implementation reads; §12: v1 files stay readable. */
+export const FORMAT_VERSIONS: readonly number[] = [1, 2];
+export type FormatVersion = 1 | 2;
 /** §3 Fixed file header length. */
 export const HEADER_LENGTH = 32;
 /** §4 Chunk framing: 4-byte type + u32 length before the payload, u32 CRC-32C after. */
@@ -21,6 +24,12 @@ export const BLOCK_HEADER_LENGTH = 36;
 /** §6.2 BIDX header and entry lengths. */
 export const BIDX_HEADER_LENGTH = 16;
 export const BIDX_ENTRY_LENGTH = 72;
+/** §6.5 v2 segment table: fixed part (varint first_core_index and block_count aside) is the data digest. */
+export const SEGT_MIN_ENTRY_LENGTH = 7;
+/** §6.5 Smallest SEGT payload before its entries: two 1-byte varints and the data digest. */
+export const SEGT_MIN_HEADER_LENGTH = 2 + 32;
+/** §13.1 AES-GCM tag length, which an encrypted block's stored length includes. */
+export const AEAD_TAG_LENGTH = 16;
 /** §7 VERI payload length. */
 export const VERI_PAYLOAD_LENGTH = 80;
 /** SHA-256 digest length. */
@@ -43,6 +52,8 @@ export const ChunkType = {
   VERI: 'VERI',
   CORE: 'CORE',
   BIDX: 'BIDX',
+  SEGT: 'SEGT',
+  SEGD: 'SEGD',
   FOOT: 'FOOT',
 } as const;
 export type ChunkTypeName = (typeof ChunkType)[keyof typeof ChunkType];

@@ -2,14 +2,14 @@
  * §3 File header (32 bytes) and §5.9 footer (FOOT chunk, 36 bytes).
  */
 import { ByteWriter, Cursor, bytesEqual, peekU32 } from './bytes.js';
-import { FOOT_PAYLOAD_LENGTH, FOOTER_LENGTH, FORMAT_VERSION, HEADER_FLAGS_KNOWN, HEADER_LENGTH, HeaderFlag, MAGIC } from './constants.js';
+import { FOOT_PAYLOAD_LENGTH, FOOTER_LENGTH, FORMAT_VERSIONS, type FormatVersion, HEADER_FLAGS_KNOWN, HEADER_LENGTH, HeaderFlag, MAGIC } from './constants.js';
 import { crc32c } from './crc32c.js';
 import { decodeChunk, encodeChunk } from './chunk.js';
 import { H4mkError } from './errors.js';
 
 /** The decoded file header. */
 export type FileHeader = {
-  version: number;
+  version: FormatVersion;
   flags: number;
   /** Faststart: the index region's length (it starts at byte 32); tail layout: 0. */
   indexLength: number;
@@ -19,7 +19,7 @@ export type FileHeader = {
 export type Footer = {
   indexOffset: number;
   indexLength: number;
-  version: number;
+  version: FormatVersion;
   flags: number;
   /**
    * §5.9 `state`: true when this FOOT ends a checkpoint of a live writer
@@ -43,9 +43,10 @@ export function encodeHeader(header: FileHeader): Uint8Array {
   return out;
 }
 
-function checkVersionAndFlags(version: number, flags: number, offset: number): void {
-  if (version !== FORMAT_VERSION) throw new H4mkError('E_VERSION', `unsupported format version ${version}`, { offset });
+function checkVersionAndFlags(version: number, flags: number, offset: number): FormatVersion {
+  if (!FORMAT_VERSIONS.includes(version)) throw new H4mkError('E_VERSION', `unsupported format version ${version}`, { offset });
   if ((flags & ~HEADER_FLAGS_KNOWN) !== 0) throw new H4mkError('E_FORMAT', 'reserved header flag bits are set', { offset: offset + 2 });
+  return version as FormatVersion;
 }
 
 /**
@@ -62,9 +63,9 @@ export function decodeHeader(bytes: Uint8Array): FileHeader {
   c.need(HEADER_LENGTH, 'file header');
   if (peekU32(bytes, 28) !== crc32c(bytes.subarray(0, 28))) throw new H4mkError('E_CHECKSUM', 'file header CRC-32C mismatch', { offset: 28 });
   c.skip(MAGIC.length);
-  const version = c.u16('version');
+  const rawVersion = c.u16('version');
   const flags = c.u16('flags');
-  checkVersionAndFlags(version, flags, 8);
+  const version = checkVersionAndFlags(rawVersion, flags, 8);
   c.zeros(4, 'header reserved field');
   const indexLength = c.u64('index_length');
   c.zeros(4, 'header reserved field');
@@ -105,9 +106,9 @@ export function decodeFooter(bytes: Uint8Array, fileSize: number): Footer {
   const c = new Cursor(chunk.payload, 0, chunk.payload.length, base + 8);
   const indexOffset = c.u64('index_offset');
   const indexLength = c.u64('index_length');
-  const version = c.u16('version');
+  const rawVersion = c.u16('version');
   const flags = c.u16('flags');
-  checkVersionAndFlags(version, flags, base + 24);
+  const version = checkVersionAndFlags(rawVersion, flags, base + 24);
   const state = c.u32('state');
   if (state !== FOOT_STATE.FINAL && state !== FOOT_STATE.CHECKPOINT)
     throw new H4mkError('E_FORMAT', `unknown FOOT state ${state}`, { offset: base + 28, chunk: 'FOOT' });

@@ -7,7 +7,7 @@ import { bytesEqual, concatBytes, toHex } from './bytes.js';
 import { decodeChunk, encodeChunk } from './chunk.js';
 import { type CryptoParams, decodeCryptoParams, encodeCryptoParams } from './crypto-params.js';
 import { decodeSeal, type Seal } from './seal.js';
-import { CHUNK_OVERHEAD, type Limits } from './constants.js';
+import { CHUNK_OVERHEAD, type FormatVersion, type Limits } from './constants.js';
 import { H4mkError } from './errors.js';
 import { decodeIntegrity, encodeIntegrity, type Integrity } from './integrity.js';
 import { decodeSegmentDirectory, encodeSegmentDirectory, type SegmentDirectory } from './segment-directory.js';
@@ -74,7 +74,7 @@ export function encodeIndexRegion(content: IndexContent, sha256: DigestFunction)
  * §5 Decodes and checks an index region read from absolute offset `base`.
  * The index digest is checked before any table is parsed.
  */
-export function decodeIndexRegion(region: Uint8Array, base: number, limits: Limits, sha256: DigestFunction): ContainerIndex {
+export function decodeIndexRegion(region: Uint8Array, base: number, limits: Limits, sha256: DigestFunction, version: FormatVersion): ContainerIndex {
   const found = new Map<string, { payload: Uint8Array; offset: number }>();
   let p = 0;
   let veriStart = -1;
@@ -119,7 +119,7 @@ export function decodeIndexRegion(region: Uint8Array, base: number, limits: Limi
   const seekChunk = get('SEEK');
   const seek = decodeSeekTables(seekChunk.payload, seekChunk.offset, tracks.length);
   const segx = get('SEGX');
-  const segments = decodeSegmentDirectory(segx.payload, segx.offset, limits);
+  const segments = decodeSegmentDirectory(segx.payload, segx.offset, limits, version);
   crossCheck(seek, segments, integrity, seekChunk.offset, veri.offset);
   const cryp = found.get('CRYP');
   const crypto = cryp ? decodeCryptoParams(cryp.payload, cryp.offset) : null;

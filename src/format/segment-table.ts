@@ -21,12 +21,14 @@ export type SegmentTable = {
   pts: Float64Array;
   dts: Float64Array;
   originalLength: Uint32Array;
-  /** `count` SHA-256 digests of the CORE payloads, 32 bytes each. */
+  /** v1: `count` SHA-256 digests of the CORE payloads, 32 bytes each; v2: empty (§6.5 digests the data as a whole). */
   digests: Uint8Array;
+  /** v2 (§6.5): the SHA-256 of the SEGD payload, and where that payload lies from the segment start; null in v1. */
+  data: { digest: Uint8Array; offset: number; length: number } | null;
 };
 
-/** An empty, growable table for the writer. */
-export function createSegmentTable(firstCoreIndex: number, capacity: number): SegmentTable {
+/** An empty, growable table for the writer (v2 tables keep no per-block digests: `withDigests` false). */
+export function createSegmentTable(firstCoreIndex: number, capacity: number, withDigests = true): SegmentTable {
   return {
     firstCoreIndex,
     count: 0,
@@ -39,7 +41,8 @@ export function createSegmentTable(firstCoreIndex: number, capacity: number): Se
     pts: new Float64Array(capacity),
     dts: new Float64Array(capacity),
     originalLength: new Uint32Array(capacity),
-    digests: new Uint8Array(capacity * DIGEST_LENGTH),
+    digests: new Uint8Array(withDigests ? capacity * DIGEST_LENGTH : 0),
+    data: null,
   };
 }
 

@@ -1,12 +1,14 @@
 /**
- * The block decoder: a segment table entry → BlockInfo (§6.2), and a CORE
- * chunk's bytes → a Block, checked against that entry and its digest (§6.1),
- * opened with the container's cipher (§13) and decompressed (§6.3).
+ * The block decoder: a segment table entry → BlockInfo (§6.2, §6.5), and a
+ * block's bytes → a Block: a v1 CORE chunk checked against its entry and its
+ * digest (§6.1), or v2 stored bytes from a SEGD chunk the segment tables have
+ * checked (§6.5); then opened with the container's cipher (§13) and
+ * decompressed (§6.3).
  */
 import { decompressPayload } from '../compress/codec.js';
 import { type CipherContext, openBlock } from '../crypto/living-cipher.js';
 import { sha256 } from '../crypto/sha256.js';
-import { decodeBlockHeader } from '../format/block.js';
+import { type BlockFields, decodeBlockHeader } from '../format/block.js';
 import { bytesEqual } from '../format/bytes.js';
 import { decodeChunk } from '../format/chunk.js';
 import { BLOCK_HEADER_LENGTH, BlockFlag, CHUNK_OVERHEAD, COMPRESSIONS, DIGEST_LENGTH, FRAME_KINDS, type Limits } from '../format/constants.js';
@@ -53,9 +55,30 @@ export function blockInfo(view: IndexView, segment: number, table: SegmentTable,
     storedLength,
     originalLength: table.originalLength[i] as number,
     offset: view.dataOffset + (view.content.segments.offset[segment] as number) + (table.chunkOffset[i] as number),
-    chunkLength: CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH + storedLength,
-    digest: table.digests.subarray(i * DIGEST_LENGTH, (i + 1) * DIGEST_LENGTH),
+    chunkLength: table.data === null ? CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH + storedLength : storedLength,
+    digest: table.data === null ? table.digests.subarray(i * DIGEST_LENGTH, (i + 1) * DIGEST_LENGTH) : null,
   };
+}
+
+/** The flags byte of a block, rebuilt from its metadata (§6.1). */
+function flagsOf(info: BlockInfo): number {
+  return (
+    (info.keyframe ? BlockFlag.KEYFRAME : 0) |
+    (Math.max(0, FRAME_KINDS.indexOf(info.frameKind)) << BlockFlag.FRAME_KIND_SHIFT) |
+    (info.encrypted ? BlockFlag.ENCRYPTED : 0) |
+    (info.endOfTrack ? BlockFlag.END_OF_TRACK : 0)
+  );
+}
+
+/**
+ * §6.5 A v2 block: its stored bytes at `bytes[info.offset − base]`, inside a
+ * SEGD chunk the caller has checked against its segment's data digest.
+ */
+function storedBytes(info: BlockInfo, bytes: Uint8Array, base: number): Uint8Array {
+  const at = info.offset - base;
+  if (at < 0 || at + info.storedLength > bytes.length)
+    throw new H4mkError('E_TRUNCATED', 'block bytes run past what was read', { offset: info.offset, coreIndex: info.coreIndex, chunk: 'SEGD' });
+  return bytes.subarray(at, at + info.storedLength);
 }
 
 /**
@@ -72,6 +95,7 @@ export function decodeBlock(
   base: number,
   options: ReadBlockOptions,
 ): Block {
+  if (info.digest === null) return finishBlock(view, cipher, info, { ...info, flags: flagsOf(info), compression: COMPRESSIONS.indexOf(info.compression) }, storedBytes(info, bytes, base), options);
   const at = info.offset - base;
   let chunk: Uint8Array;
   try {
@@ -104,7 +128,11 @@ export function decodeBlock(
   if (options.verify !== false && !bytesEqual(sha256(chunk), info.digest)) {
     throw new H4mkError('E_DIGEST', 'block digest mismatch', { offset: blockBase, coreIndex: info.coreIndex });
   }
-  let stored = chunk.subarray(BLOCK_HEADER_LENGTH);
+  return finishBlock(view, cipher, info, h, chunk.subarray(BLOCK_HEADER_LENGTH), options);
+}
+
+/** §13, §6.3 Opens (when encrypted) and decompresses a block's stored bytes, as `options` ask. */
+function finishBlock(view: IndexView, cipher: CipherContext | null, info: BlockInfo, h: BlockFields, stored: Uint8Array, options: ReadBlockOptions): Block {
   if (options.decompress === false) return { ...info, payload: stored };
   const compression = COMPRESSIONS.indexOf(info.compression);
   if (info.encrypted) {

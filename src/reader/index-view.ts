@@ -206,8 +206,10 @@ export class IndexView {
   /** Where the BIDX chunk of `segment` is: the segment's last bytes (§6.2). */
   tableLocation(segment: number): { at: number; length: number } {
     const dir = this.content.segments;
-    const length = CHUNK_OVERHEAD + BIDX_HEADER_LENGTH + (dir.blockCount[segment] as number) * BIDX_ENTRY_LENGTH;
-    return { at: this.dataOffset + (dir.offset[segment] as number) + (dir.length[segment] as number) - length, length };
+    const length = CHUNK_OVERHEAD + (dir.tableLength[segment] as number);
+    const start = this.dataOffset + (dir.offset[segment] as number);
+    // v2 (§6.5): SEGT opens the segment; v1 (§6.2): BIDX closes it.
+    return { at: dir.version === 2 ? start : start + (dir.length[segment] as number) - length, length };
   }
 
   coalesce(segments: number[], options: CoalesceOptions = {}): PlannedRange[] {

@@ -143,7 +143,7 @@ async function tryCheckpoint(
   if (footer.indexLength > limits.maxIndexLength)
     throw new H4mkError('E_LIMIT', `index of ${footer.indexLength} bytes exceeds the limit`, { offset: footer.indexOffset });
   const region = await fetched.read(footer.indexOffset, footer.indexLength);
-  const index = decodeIndexRegion(region, footer.indexOffset, limits, sha256);
+  const index = decodeIndexRegion(region, footer.indexOffset, limits, sha256, footer.version);
   if (index.segments.end !== footer.indexOffset - HEADER_LENGTH) {
     throw new H4mkError('E_FORMAT', 'segments do not exactly fill the data region before the checkpoint', { offset: footer.indexOffset, chunk: 'SEGX' });
   }

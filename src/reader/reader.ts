@@ -240,7 +240,7 @@ export class H4mkReader {
     for (const range of this.view.coalesce(segments)) {
       const bytes = await readExactly(this.source, range.offset, range.length);
       for (const segment of range.segments) {
-        const table = this.tables.fromBytes(segment, bytes, range.offset);
+        const table = this.tables.fromBytes(segment, bytes, range.offset, options.verify !== false);
         for (let i = 0; i < table.count; i++) {
           const core = table.firstCoreIndex + i;
           if (core < fromCore || core >= end || wanted[table.trackNumber[i] as number] !== 1) continue;
@@ -285,11 +285,14 @@ export class H4mkReader {
     // table and block in one request, when it is small enough (§6.2: the table ends the segment).
     const segment = this.segmentOf(coreIndex);
     if (
-      this.source.readTail !== undefined &&
+      // v2 (§6.5): a block is verified with its whole segment's data.
+      this.view.content.segments.version === 2 ||
+      (this.source.readTail !== undefined &&
       !this.tables.has(segment) &&
-      (this.view.content.segments.length[segment] as number) <= REMOTE_WHOLE_SEGMENT_BYTES
+      (this.view.content.segments.length[segment] as number) <= REMOTE_WHOLE_SEGMENT_BYTES)
     ) {
       for await (const b of this.readBlocks(coreIndex, coreIndex + 1, options)) return b;
+      throw new H4mkError('E_FORMAT', `segment ${segment} does not hold block ${coreIndex}`, { coreIndex });
     }
     const info = await this.blockInfo(coreIndex);
     const bytes = await readExactly(this.source, info.offset, info.chunkLength);
@@ -316,7 +319,7 @@ export class H4mkReader {
       source: this.source,
       view: this.view,
       segmentTable: (segment) => this.segmentTable(segment),
-      fromBytes: (segment, bytes, base) => this.tables.fromBytes(segment, bytes, base),
+      fromBytes: (segment, bytes, base, verifyData) => this.tables.fromBytes(segment, bytes, base, verifyData),
       decode: (info, bytes, base, options) => this.decodeBlock(info, bytes, base, options),
     };
   }
@@ -379,6 +382,11 @@ export class H4mkReader {
   /** Reads and checks the table of `segment` (BIDX digest against SEGX), cached. */
   segmentTable(segment: number): Promise<SegmentTable> {
     return this.tables.get(segment);
+  }
+
+  /** @internal §6.5 Checks a v2 segment's SEGD chunk, in `bytes` read from absolute `base`, against its table. */
+  checkSegmentData(segment: number, table: SegmentTable, bytes: Uint8Array, base: number): void {
+    this.tables.checkData(segment, table, bytes, base);
   }
 
   /** @internal Reads a segment table without caching. */

@@ -1,14 +1,17 @@
 /**
- * The segment tables (§6.2 BIDX): read from the end of each segment, checked
- * against SEGX (digest, first core_index, count, length) and against TRAK,
- * and kept in a small LRU. Tables that come with a segment's bytes (a span
- * read) are taken from those bytes, not read again.
+ * The segment tables (v1 §6.2 BIDX, read from the end of each segment; v2
+ * §6.5 SEGT, from its start), checked against SEGX (digest, first core_index,
+ * count, length) and against TRAK, and kept in a small LRU. Tables that come
+ * with a segment's bytes (a span read) are taken from those bytes, not read
+ * again; with v2, those bytes' SEGD chunk is checked against the table's data
+ * digest each time.
  */
 import { sha256 } from '../crypto/sha256.js';
 import { bytesEqual } from '../format/bytes.js';
 import { decodeChunk } from '../format/chunk.js';
-import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, DIGEST_LENGTH, type Limits } from '../format/constants.js';
+import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, type Limits } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
+import { decodeSegmentRecord } from '../format/segment-record.js';
 import { decodeSegmentTable, segmentBlocksLength, type SegmentTable } from '../format/segment-table.js';
 import { readExactly, type RandomAccessSource } from '../io/source.js';
 import type { IndexView } from './index-view.js';
@@ -46,37 +49,56 @@ export class SegmentTables {
     return this.decode(segment, await readExactly(this.source, at, length), 0);
   }
 
-  /** The table of `segment` from fetched bytes starting at absolute `base` (cached). */
-  fromBytes(segment: number, bytes: Uint8Array, base: number): SegmentTable {
-    const cached = this.cache.get(segment);
-    if (cached !== undefined) return cached;
-    const { at } = this.view.tableLocation(segment);
-    const table = this.decode(segment, bytes, at - base);
-    this.cache.set(segment, table);
+  /**
+   * The table of `segment` from fetched bytes starting at absolute `base`
+   * (cached). For a v2 segment, the SEGD chunk in those bytes is checked
+   * against the table (CRC-32C, length, data digest) unless `verifyData` is false.
+   */
+  fromBytes(segment: number, bytes: Uint8Array, base: number, verifyData = true): SegmentTable {
+    let table = this.cache.get(segment);
+    if (table === undefined) {
+      const { at } = this.view.tableLocation(segment);
+      table = this.decode(segment, bytes, at - base);
+      this.cache.set(segment, table);
+    }
+    if (table.data !== null && verifyData) this.checkData(segment, table, bytes, base);
     return table;
   }
 
-  /** §6.2 Checks and decodes the BIDX chunk of `segment` found at `bytes[offset]`. */
+  /** §6.5 Checks the SEGD chunk of `segment` in `bytes` (from absolute `base`) against its table's data digest. */
+  checkData(segment: number, table: SegmentTable, bytes: Uint8Array, base: number): void {
+    const data = table.data as NonNullable<SegmentTable['data']>;
+    const at = this.view.dataOffset + (this.view.content.segments.offset[segment] as number) + data.offset - 8;
+    const chunk = decodeChunk(bytes, at - base, { base, expect: 'SEGD', limit: at - base + CHUNK_OVERHEAD + data.length });
+    if (chunk.payload.length !== data.length) {
+      throw new H4mkError('E_FORMAT', `segment ${segment} data is ${chunk.payload.length} bytes, its table describes ${data.length}`, { offset: at, chunk: 'SEGD' });
+    }
+    if (!bytesEqual(sha256(chunk.payload), data.digest)) throw new H4mkError('E_DIGEST', `segment ${segment} data digest mismatch`, { offset: at + 8, chunk: 'SEGD' });
+  }
+
+  /** §6.2 / §6.5 Checks and decodes the table chunk (BIDX / SEGT) of `segment` found at `bytes[offset]`. */
   private decode(segment: number, bytes: Uint8Array, offset: number): SegmentTable {
     const dir = this.view.content.segments;
     const n = dir.blockCount[segment] as number;
-    const { at, length: bidxLength } = this.view.tableLocation(segment);
-    const chunk = decodeChunk(bytes, offset, { base: at - offset, expect: 'BIDX', limit: offset + bidxLength });
+    const type = dir.version === 2 ? 'SEGT' : 'BIDX';
+    const { at, length: tableChunkLength } = this.view.tableLocation(segment);
+    const chunk = decodeChunk(bytes, offset, { base: at - offset, expect: type, limit: offset + tableChunkLength });
     const digest = sha256(chunk.payload);
     if (!bytesEqual(digest, dir.digests.subarray(segment * DIGEST_LENGTH, (segment + 1) * DIGEST_LENGTH))) {
-      throw new H4mkError('E_DIGEST', `segment ${segment} table digest mismatch`, { offset: at, chunk: 'BIDX' });
+      throw new H4mkError('E_DIGEST', `segment ${segment} table digest mismatch`, { offset: at, chunk: type });
     }
-    const table = decodeSegmentTable(chunk.payload, at + 8, this.limits);
-    if (table.firstCoreIndex !== dir.firstCoreIndex[segment] || table.count !== n || segmentBlocksLength(table) + bidxLength !== dir.length[segment]) {
-      throw new H4mkError('E_FORMAT', `segment ${segment} table disagrees with the segment directory`, { offset: at, chunk: 'BIDX' });
+    const table = dir.version === 2 ? decodeSegmentRecord(chunk.payload, at + 8, this.limits) : decodeSegmentTable(chunk.payload, at + 8, this.limits);
+    const length = table.data !== null ? tableChunkLength + CHUNK_OVERHEAD + table.data.length : segmentBlocksLength(table) + tableChunkLength;
+    if (table.firstCoreIndex !== dir.firstCoreIndex[segment] || table.count !== n || length !== dir.length[segment]) {
+      throw new H4mkError('E_FORMAT', `segment ${segment} table disagrees with the segment directory`, { offset: at, chunk: type });
     }
     const trackCount = this.view.content.tracks.length;
     for (let i = 0; i < n; i++) {
       if ((table.trackNumber[i] as number) >= trackCount) {
         throw new H4mkError('E_FORMAT', `block names track ${table.trackNumber[i]}, TRAK has ${trackCount}`, {
-          offset: at + 8 + BIDX_HEADER_LENGTH + i * BIDX_ENTRY_LENGTH + 8,
+          offset: dir.version === 2 ? at : at + 8 + BIDX_HEADER_LENGTH + i * BIDX_ENTRY_LENGTH + 8,
           coreIndex: table.firstCoreIndex + i,
-          chunk: 'BIDX',
+          chunk: type,
         });
       }
     }

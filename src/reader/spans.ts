@@ -19,7 +19,7 @@ export type SpanContext = {
   source: RandomAccessSource;
   view: IndexView;
   segmentTable(segment: number): Promise<SegmentTable>;
-  fromBytes(segment: number, bytes: Uint8Array, base: number): SegmentTable;
+  fromBytes(segment: number, bytes: Uint8Array, base: number, verifyData?: boolean): SegmentTable;
   decode(info: BlockInfo, bytes: Uint8Array, base: number, options: ReadBlockOptions): Block;
 };
 
@@ -88,7 +88,7 @@ export async function* selectBlocks(ctx: SpanContext, query: RangeQuery, options
   for (const range of planned) {
     const bytes = options !== null ? await readExactly(ctx.source, range.offset, range.length) : null;
     for (const segment of range.segments) {
-      const table = bytes === null ? await ctx.segmentTable(segment) : ctx.fromBytes(segment, bytes, range.offset);
+      const table = bytes === null ? await ctx.segmentTable(segment) : ctx.fromBytes(segment, bytes, range.offset, options?.verify !== false);
       for (let i = 0; i < table.count; i++) {
         const track = table.trackNumber[i] as number;
         if (selection.wanted[track] !== 1) continue;

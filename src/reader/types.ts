@@ -43,12 +43,12 @@ export type BlockInfo = {
   compression: Compression;
   storedLength: number;
   originalLength: number;
-  /** Absolute offset of the block's CORE chunk. */
+  /** Absolute offset of the block: its CORE chunk (v1), its stored bytes inside SEGD (v2). */
   offset: number;
-  /** Length of the CORE chunk (framing included). */
+  /** Bytes of the block in the file: the CORE chunk, framing included (v1); the stored bytes (v2). */
   chunkLength: number;
-  /** SHA-256 of the CORE payload, from the segment table. */
-  digest: Uint8Array;
+  /** v1: SHA-256 of the CORE payload, from the segment table. v2: null (§6.5: the segment's data has one digest). */
+  digest: Uint8Array | null;
 };
 
 /** A contiguous byte range of the file. */

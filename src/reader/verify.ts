@@ -90,6 +90,15 @@ export async function verifyContainer(reader: H4mkReader, options: VerifyOptions
     }
     seekCheck.segment(s, table, failures);
     const absStart = reader.dataOffset + segStart;
+    if (table.data !== null) {
+      // v2 (§6.5): the segment is read whole, its data checked against the table's digest, and the chain steps over the table digest.
+      const done = await verifyRecord(reader, s, table, absStart, options, transcript, failures, failed);
+      checked += n;
+      decrypted += done.decrypted;
+      chain = chainStep(chain, dir.digests.subarray(s * DIGEST_LENGTH, (s + 1) * DIGEST_LENGTH));
+      options.onProgress?.(checked, reader.blockCount);
+      continue;
+    }
     const blocksEnd = segmentBlocksLength(table);
     let i = 0;
     while (i < n) {
@@ -155,6 +164,51 @@ export async function verifyContainer(reader: H4mkReader, options: VerifyOptions
     failures,
     chainHead: toHex(chainBroken ? reader.index.integrity.chainHead : chain),
   };
+}
+
+/** §6.5 Verifies the blocks of v2 segment `s` (its table already checked): one read, the data digest, then each block. */
+async function verifyRecord(
+  reader: H4mkReader,
+  s: number,
+  table: SegmentTable,
+  absStart: number,
+  options: VerifyOptions,
+  transcript: TranscriptCheck,
+  failures: VerifyFailure[],
+  failed: Set<number>,
+): Promise<{ decrypted: number }> {
+  const n = table.count;
+  let decrypted = 0;
+  let bytes: Uint8Array;
+  try {
+    bytes = await readExactly(reader.source, absStart, reader.index.segments.length[s] as number);
+    reader.checkSegmentData(s, table, bytes, absStart);
+  } catch (error) {
+    failures.push(failureOf(error, { chunk: 'SEGD' }));
+    for (let k = 0; k < n; k++) {
+      failed.add(table.firstCoreIndex + k);
+      transcript.block(reader.info(s, table, k), false);
+    }
+    return { decrypted };
+  }
+  for (let k = 0; k < n; k++) {
+    const info = reader.info(s, table, k);
+    const decrypt = info.encrypted && transcript.canDecrypt(info);
+    let authentic = false;
+    try {
+      reader.decodeBlock(info, bytes, absStart, { verify: true, decompress: decrypt || (options.decompress !== false && !info.encrypted) });
+      if (decrypt) {
+        authentic = true;
+        decrypted++;
+        transcript.authenticated(info, failures);
+      }
+    } catch (error) {
+      failures.push(failureOf(error, { coreIndex: info.coreIndex }));
+      failed.add(info.coreIndex);
+    }
+    transcript.block(info, authentic);
+  }
+  return { decrypted };
 }
 
 async function checkGap(reader: H4mkReader, from: number, to: number, failures: VerifyFailure[]): Promise<void> {

@@ -6,7 +6,7 @@
  * decodes. After the damage it keeps walking only to count what was lost.
  */
 import { sha256 } from '../crypto/sha256.js';
-import { CHUNK_OVERHEAD, HEADER_LENGTH, type Limits } from '../format/constants.js';
+import { CHUNK_OVERHEAD, FORMAT_VERSION, type FormatVersion, HEADER_LENGTH, type Limits } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
 import { type ContainerIndex, decodeIndexRegion } from '../format/index-region.js';
 import { readExactly, type RandomAccessSource } from '../io/source.js';
@@ -59,6 +59,8 @@ class BlockScan {
   private run: { start: number; end: number } | null = null;
   private lastChunkEnd = 0;
   private lastWasFinalFoot = false;
+  /** The header's format version (2 when the header is unreadable: what this implementation writes). */
+  private version: FormatVersion = FORMAT_VERSION;
 
   constructor(
     private readonly source: RandomAccessSource,
@@ -70,6 +72,7 @@ class BlockScan {
   async step(entry: ScanEntry): Promise<boolean> {
     if (entry.kind === 'header') {
       this.layout = entry.layout;
+      if (entry.header !== null) this.version = entry.header.version;
       if (entry.error !== null) {
         if (entry.error.code === 'E_MAGIC' || entry.error.code === 'E_TRUNCATED') {
           this.stop(damageOf(entry.error, 0));
@@ -201,7 +204,7 @@ class BlockScan {
     if (type !== 'VERI' && type !== 'SEAL') return;
     const { start } = this.run;
     try {
-      const decoded = decodeIndexRegion(await readExactly(this.source, start, end - start), start, this.limits, sha256);
+      const decoded = decodeIndexRegion(await readExactly(this.source, start, end - start), start, this.limits, sha256, this.version);
       if (this.index === null || start >= this.index.offset)
         this.index = { index: decoded, final: this.layout === 'faststart' && start === HEADER_LENGTH, offset: start, end };
       this.evidence(decoded.integrity.blockCount);

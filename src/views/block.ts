@@ -25,7 +25,7 @@ export const blockDoc = z.object({
   original_length: z.int(),
   offset: z.int(),
   chunk_length: z.int(),
-  sha256: z.string(),
+  sha256: z.string().nullable().describe('v1: SHA-256 of the CORE payload; v2: null (the segment is digested whole, FORMAT.md §6.5)'),
 });
 export type BlockDoc = z.infer<typeof blockDoc>;
 
@@ -49,7 +49,7 @@ export function blockView(b: BlockInfo): BlockDoc {
     original_length: b.originalLength,
     offset: b.offset,
     chunk_length: b.chunkLength,
-    sha256: hex(b.digest),
+    sha256: b.digest === null ? null : hex(b.digest),
   };
 }
 

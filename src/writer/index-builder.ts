@@ -4,7 +4,7 @@
  * the data region replayed from its spool).
  */
 import { sha256 } from '../crypto/sha256.js';
-import { FORMAT_VERSION, HEADER_LENGTH, HeaderFlag } from '../format/constants.js';
+import { type FormatVersion, HEADER_LENGTH, HeaderFlag } from '../format/constants.js';
 import type { CryptoParams } from '../format/crypto-params.js';
 import { encodeFooter, encodeHeader } from '../format/header.js';
 import { encodeIndexRegion } from '../format/index-region.js';
@@ -37,20 +37,20 @@ export function buildIndexRegion(parts: IndexParts, maxIndexLength: number): Uin
  * and the data region spooled in `out`). `dataLength` is the data region's
  * length. Returns the container's length up to the footer.
  */
-export async function writeFinalIndex(sink: Sink, out: Sink | Spool, index: Uint8Array, dataLength: number): Promise<number> {
+export async function writeFinalIndex(sink: Sink, out: Sink | Spool, index: Uint8Array, dataLength: number, version: FormatVersion): Promise<number> {
   // §14 A live file never ends at a checkpoint here: the block that closed a checkpoint's
   // segment follows it, so the final index always comes after a segment.
   if (out === sink) {
     const indexOffset = HEADER_LENGTH + dataLength;
     await sink.write(index);
-    await sink.write(encodeFooter({ indexOffset, indexLength: index.length, version: FORMAT_VERSION, flags: 0 }));
+    await sink.write(encodeFooter({ indexOffset, indexLength: index.length, version, flags: 0 }));
     return indexOffset + index.length;
   }
   const spool = out as Spool;
-  await sink.write(encodeHeader({ version: FORMAT_VERSION, flags: HeaderFlag.FASTSTART, indexLength: index.length }));
+  await sink.write(encodeHeader({ version, flags: HeaderFlag.FASTSTART, indexLength: index.length }));
   await sink.write(index);
   for await (const part of spool.replay()) await sink.write(part);
   await spool.dispose();
-  await sink.write(encodeFooter({ indexOffset: HEADER_LENGTH, indexLength: index.length, version: FORMAT_VERSION, flags: HeaderFlag.FASTSTART }));
+  await sink.write(encodeFooter({ indexOffset: HEADER_LENGTH, indexLength: index.length, version, flags: HeaderFlag.FASTSTART }));
   return HEADER_LENGTH + index.length + dataLength;
 }

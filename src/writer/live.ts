@@ -19,7 +19,7 @@
  *   exists, whatever the overhead. To keep that latency, a live writer also
  *   closes its open segment at the first block after `checkpointMs`.
  */
-import { FORMAT_VERSION, HEADER_LENGTH } from '../format/constants.js';
+import { type FormatVersion, HEADER_LENGTH } from '../format/constants.js';
 import { encodeFooter } from '../format/header.js';
 
 /** {@link WriterOptions.live}: checkpoint cadence of a live writer. */
@@ -139,8 +139,8 @@ export class CheckpointSchedule {
  * §14 The bytes of a checkpoint: the index region `index`, written at data
  * region offset `dataPosition` (absolute `32 + dataPosition`), then its FOOT.
  */
-export function encodeCheckpoint(index: Uint8Array, dataPosition: number): Uint8Array {
-  const footer = encodeFooter({ indexOffset: HEADER_LENGTH + dataPosition, indexLength: index.length, version: FORMAT_VERSION, flags: 0, checkpoint: true });
+export function encodeCheckpoint(index: Uint8Array, dataPosition: number, version: FormatVersion): Uint8Array {
+  const footer = encodeFooter({ indexOffset: HEADER_LENGTH + dataPosition, indexLength: index.length, version, flags: 0, checkpoint: true });
   const out = new Uint8Array(index.length + footer.length);
   out.set(index, 0);
   out.set(footer, index.length);

@@ -1,4 +1,5 @@
 /** Options and inputs of the writer (public API shapes). */
+import type { FormatVersion } from '../format/constants.js';
 import type { Compression, FrameKind, Limits, TrackKind } from '../format/constants.js';
 import type { CryptoParams } from '../format/crypto-params.js';
 import type { EncryptionOptions } from './encryption.js';
@@ -108,6 +109,12 @@ export function resolveSegmentPolicy(overrides: Partial<SegmentPolicy> = {}, max
 export type WriterOptions = {
   /** "tail" (index at the end; streams) or "faststart" (index after the header). Default "tail". */
   layout?: 'tail' | 'faststart';
+  /**
+   * §12 The format version to write: 2 (default; §6.5 segments, ~8 bytes of
+   * overhead per block) or 1 (§6.1–6.2 CORE chunks and BIDX, for readers that
+   * know only version 1).
+   */
+  formatVersion?: FormatVersion;
   /** Default compression for tracks that do not set one. Default "none". */
   compression?: Compression;
   /** User metadata (META). */

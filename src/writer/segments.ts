@@ -1,14 +1,17 @@
 /**
- * The data region as the writer builds it (docs/FORMAT.md §6): CORE chunks
- * framed and written, each recorded in its segment's BIDX table, the segment
- * directory (SEGX, §5.5), the seek tables (§5.4) and the integrity chain (§7).
+ * The data region as the writer builds it (docs/FORMAT.md §6): the segment
+ * directory (SEGX, §5.5), the seek tables (§5.4) and the integrity chain (§7),
+ * with each segment's blocks written as v2 SEGT + SEGD (§6.5: the segment is
+ * gathered in memory and written whole when it closes) or as v1 CORE chunks
+ * closed by a BIDX (§6.1–6.2: each block written as it comes).
  */
 import { chainStart, chainStep, sha256, sha256Parts } from '../crypto/sha256.js';
 import { type BlockFields, writeBlockHeader } from '../format/block.js';
 import { chunkCrc, chunkTypeBytes, encodeChunk } from '../format/chunk.js';
-import { BLOCK_HEADER_LENGTH, CHUNK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH } from '../format/constants.js';
+import { BLOCK_HEADER_LENGTH, CHUNK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, type FormatVersion } from '../format/constants.js';
 import { crc32c } from '../format/crc32c.js';
 import type { SegmentDirectory } from '../format/segment-directory.js';
+import { encodeSegmentRecord } from '../format/segment-record.js';
 import { createSegmentTable, encodeSegmentTable, type SegmentTable } from '../format/segment-table.js';
 import type { Sink, Spool } from '../io/sink.js';
 import type { SegmentPolicy } from './options.js';
@@ -17,6 +20,7 @@ import { SeekBuilder } from './seek-builder.js';
 /** Chunks up to this size are assembled in one scratch buffer. */
 const SCRATCH_LIMIT = 256 * 1024;
 const CORE_TYPE = chunkTypeBytes('CORE');
+const SEGD_TYPE = chunkTypeBytes('SEGD');
 
 export class SegmentAssembler {
   readonly seek = new SeekBuilder();
@@ -25,7 +29,10 @@ export class SegmentAssembler {
   private readonly segLength: number[] = [];
   private readonly segBlocks: number[] = [];
   private readonly segDigests: Uint8Array[] = [];
+  private readonly segTableLengths: number[] = [];
   private readonly table: SegmentTable;
+  /** v2: the open segment's stored bytes, gathered until it closes. */
+  private data = new Uint8Array(0);
   private segmentStart = 0;
   private segmentBytes = 0;
   private segmentFirstDtsUs = 0;
@@ -41,8 +48,14 @@ export class SegmentAssembler {
   constructor(
     private readonly out: Sink | Spool,
     private readonly policy: SegmentPolicy,
+    readonly version: FormatVersion,
   ) {
-    this.table = createSegmentTable(0, policy.maxBlocks);
+    this.table = createSegmentTable(0, policy.maxBlocks, version === 1);
+  }
+
+  /** Bytes a block of `storedLength` adds to its segment (v1: its CORE chunk; v2: its stored bytes). */
+  blockLength(storedLength: number): number {
+    return this.version === 1 ? CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH + storedLength : storedLength;
   }
 
   /** Blocks in the open segment. */
@@ -60,8 +73,13 @@ export class SegmentAssembler {
     return dtsUs - this.segmentFirstDtsUs >= this.policy.maxDurationUs;
   }
 
-  /** §6.1 Frames a block as a CORE chunk, writes it and records it in the segment table. Returns the chunk's length. */
+  /**
+   * Records a block in the open segment's table: v2 (§6.5) gathers its stored
+   * bytes for the SEGD chunk; v1 (§6.1) frames and writes it as a CORE chunk.
+   * Returns the bytes it adds to the segment.
+   */
   async writeBlock(fields: BlockFields, stored: Uint8Array, keyframe: boolean, dtsUs: number): Promise<number> {
+    if (this.version === 2) return this.gatherBlock(fields, stored, keyframe, dtsUs);
     const bodyLength = BLOCK_HEADER_LENGTH + stored.length;
     const chunkLength = CHUNK_OVERHEAD + bodyLength;
     if (this.table.count === 0) this.segmentFirstDtsUs = dtsUs;
@@ -115,8 +133,47 @@ export class SegmentAssembler {
     return chunkLength;
   }
 
-  /** §6.2 Writes the open segment's BIDX chunk and enters the segment in the directory. Returns the chunk's length. */
+  /** §6.5 Adds a block's stored bytes to the open v2 segment. */
+  private gatherBlock(fields: BlockFields, stored: Uint8Array, keyframe: boolean, dtsUs: number): number {
+    const i = this.table.count;
+    if (i === 0) this.segmentFirstDtsUs = dtsUs;
+    const at = this.segmentBytes;
+    if (this.data.length < at + stored.length) {
+      const grown = new Uint8Array(Math.max(at + stored.length, this.data.length * 2, 64 * 1024));
+      grown.set(this.data.subarray(0, at));
+      this.data = grown;
+    }
+    this.data.set(stored, at);
+    this.record(i, at, fields, stored.length);
+    this.seek.add(fields.trackNumber, i, fields.pts, keyframe, stored.length, fields.originalLength);
+    this.segmentBytes += stored.length;
+    this.coreIndex++;
+    this.payloadBytes += fields.originalLength;
+    this.storedBytes += stored.length;
+    return stored.length;
+  }
+
+  private record(i: number, offset: number, fields: BlockFields, storedLength: number): void {
+    const tb = this.table;
+    tb.count = i + 1;
+    tb.chunkOffset[i] = offset;
+    tb.storedLength[i] = storedLength;
+    tb.trackNumber[i] = fields.trackNumber;
+    tb.flags[i] = fields.flags;
+    tb.compression[i] = fields.compression;
+    tb.duration[i] = fields.duration;
+    tb.pts[i] = fields.pts;
+    tb.dts[i] = fields.dts;
+    tb.originalLength[i] = fields.originalLength;
+  }
+
+  /**
+   * Closes the open segment: v2 writes its SEGT and SEGD chunks (§6.5), v1 its
+   * BIDX chunk (§6.2); either way it enters the directory and the chain (§7).
+   * Returns the bytes written now.
+   */
   async closeSegment(): Promise<number> {
+    if (this.version === 2) return this.closeRecord();
     const segment = this.segOffset.length;
     const payload = encodeSegmentTable(this.table);
     const chunk = encodeChunk('BIDX', payload);
@@ -125,6 +182,7 @@ export class SegmentAssembler {
     this.segLength.push(this.segmentBytes + chunk.length);
     this.segBlocks.push(this.table.count);
     this.segDigests.push(sha256(payload));
+    this.segTableLengths.push(payload.length);
     this.seek.closeSegment(segment);
     this.position += chunk.length;
     this.segmentStart = this.position;
@@ -132,6 +190,49 @@ export class SegmentAssembler {
     this.table.count = 0;
     this.table.firstCoreIndex = this.coreIndex;
     return chunk.length;
+  }
+
+  /** §6.5 Writes the open v2 segment (SEGT, then SEGD) and enters it in the directory and the chain. */
+  private async closeRecord(): Promise<number> {
+    const segment = this.segOffset.length;
+    const data = this.data.subarray(0, this.segmentBytes);
+    const table = encodeSegmentRecord(this.table, sha256(data));
+    const tableChunk = encodeChunk('SEGT', table);
+    const head = new Uint8Array(CHUNK_HEADER_LENGTH);
+    head.set(SEGD_TYPE, 0);
+    new DataView(head.buffer).setUint32(4, data.length, true);
+    const trailer = new Uint8Array(4);
+    new DataView(trailer.buffer).setUint32(0, chunkCrc(head, data), true);
+    const length = tableChunk.length + head.length + data.length + trailer.length;
+    if (length <= SCRATCH_LIMIT) {
+      // Small segments: one write.
+      const all = new Uint8Array(length);
+      all.set(tableChunk, 0);
+      all.set(head, tableChunk.length);
+      all.set(data, tableChunk.length + head.length);
+      all.set(trailer, length - trailer.length);
+      await this.out.write(all);
+    } else {
+      await this.out.write(tableChunk);
+      await this.out.write(head);
+      // Sinks copy or finish with the bytes before the write settles, so the buffer is reused after it.
+      await this.out.write(data);
+      await this.out.write(trailer);
+    }
+    const tableDigest = sha256(table);
+    this.segOffset.push(this.segmentStart);
+    this.segLength.push(length);
+    this.segBlocks.push(this.table.count);
+    this.segDigests.push(tableDigest);
+    this.segTableLengths.push(table.length);
+    this.seek.closeSegment(segment);
+    this.chain = chainStep(this.chain, tableDigest);
+    this.position += length;
+    this.segmentStart = this.position;
+    this.segmentBytes = 0;
+    this.table.count = 0;
+    this.table.firstCoreIndex = this.coreIndex;
+    return length;
   }
 
   /** Bytes written between two segments (a §14 checkpoint): the next segment starts after them. */
@@ -158,6 +259,8 @@ export class SegmentAssembler {
       blockCount: Uint32Array.from(this.segBlocks),
       firstCoreIndex,
       digests,
+      tableLength: Float64Array.from(this.segTableLengths),
+      version: this.version,
       totalBlocks: total,
       // End of the last segment (a live checkpoint may follow it).
       end: count === 0 ? 0 : (this.segOffset[count - 1] as number) + (this.segLength[count - 1] as number),

@@ -106,7 +106,9 @@ export class H4mkWriter {
     this.compression = options.compression ?? 'none';
     this.meta = jsonObject(options.meta ?? {}, 'meta', this.limits.maxJsonLength);
     this.safe = jsonObject(options.safe ?? { ...DEFAULT_SAFE }, 'safe', this.limits.maxJsonLength);
-    this.data = new SegmentAssembler(out, policy);
+    const version = options.formatVersion ?? FORMAT_VERSION;
+    if (version !== 1 && version !== 2) throw new RangeError(`formatVersion must be 1 or 2, got ${String(version)}`);
+    this.data = new SegmentAssembler(out, policy, version);
     if (options.encryption !== undefined && options.preserveCrypto !== undefined) throw new TypeError('give encryption or preserveCrypto, not both');
     this.cipher = options.encryption === undefined ? null : createWriterCipher(options.encryption);
     this.preservedCrypto = options.preserveCrypto ?? null;
@@ -132,7 +134,7 @@ export class H4mkWriter {
       }
       if (options.layout !== undefined && options.layout !== 'tail') throw new RangeError(`unknown layout ${String(options.layout)}`);
       const writer = new H4mkWriter(sink, sink, options);
-      await sink.write(encodeHeader({ version: FORMAT_VERSION, flags: 0, indexLength: 0 }));
+      await sink.write(encodeHeader({ version: writer.data.version, flags: 0, indexLength: 0 }));
       return writer;
     } catch (error) {
       // The writer owns the sink: rejected options leave nothing behind (no temporary file).
@@ -271,7 +273,7 @@ export class H4mkWriter {
   private async append(t: TrackState, fields: BlockFields, stored: Uint8Array): Promise<void> {
     const dtsUs = ticksToUs(fields.dts, t.record.timescale);
     const keyframe = (fields.flags & BlockFlag.KEYFRAME) !== 0;
-    const chunkLength = CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH + stored.length;
+    const chunkLength = this.data.blockLength(stored.length);
     // Live: a segment also closes once a checkpoint is due by time, so readers see blocks within checkpointMs.
     if (
       this.data.shouldClose(t.record.number, this.splitTrack, keyframe, chunkLength, dtsUs) ||
@@ -336,7 +338,7 @@ export class H4mkWriter {
       live.skip();
       return;
     }
-    const checkpoint = encodeCheckpoint(index, this.data.position);
+    const checkpoint = encodeCheckpoint(index, this.data.position, this.data.version);
     await this.sink.write(checkpoint);
     await this.sink.sync?.();
     this.data.skip(checkpoint.length);
@@ -383,7 +385,7 @@ export class H4mkWriter {
       if (data.openBlocks > 0) await this.closeSegment();
       const segments = data.directory();
       const index = this.indexRegion();
-      const bytes = await writeFinalIndex(this.sink, this.out, index, data.position);
+      const bytes = await writeFinalIndex(this.sink, this.out, index, data.position, data.version);
       await this.sink.commit();
       this.state = 'finished';
       return {

@@ -153,9 +153,10 @@ async function blockResponse(entry: Entry, coreIndex: number, decompress: boolea
     'h4mk-encrypted': block.encrypted ? '1' : '0',
     'h4mk-compression': decompressed ? 'none' : block.compression,
     'h4mk-payload': block.encrypted ? 'ciphertext' : decompressed || block.compression === 'none' ? 'plain' : 'stored',
-    'h4mk-sha256': toHex(block.digest),
     'content-type': 'application/octet-stream',
   };
+  // v1 blocks carry their own SHA-256; v2 blocks are covered by their segment's data digest (FORMAT.md §6.5).
+  if (block.digest !== null) headers['h4mk-sha256'] = toHex(block.digest);
   if (block.frameKind !== null) headers['h4mk-kind'] = block.frameKind;
   return { etag: headers.etag as string, headers, payload: block.payload };
 }

@@ -1,0 +1,157 @@
+/**
+ * §6.5 The v2 segment: a SEGT chunk (the block table, varint-coded, with the
+ * SHA-256 of the data) followed by a SEGD chunk (the blocks' stored bytes back
+ * to back). This module encodes and decodes the SEGT payload into the same
+ * column-wise {@link SegmentTable} the v1 BIDX decoder gives, with
+ * `chunkOffset` the offset of each block's stored bytes from the segment start.
+ */
+import { checkBlockFields } from './block.js';
+import { AEAD_TAG_LENGTH, BlockFlag, CHUNK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, MAX_SEGMENT_LENGTH, MAX_TIMESTAMP } from './constants.js';
+import { H4mkError } from './errors.js';
+import { createSegmentTable, type SegmentTable } from './segment-table.js';
+import { readVarint, unzigzag, varintLength, writeVarint, zigzag } from './varint.js';
+
+/** Largest |dts difference| two valid timestamps can have (§2.4): 2 · (2^51 − 1). */
+const MAX_DTS_DELTA = 2 * MAX_TIMESTAMP;
+
+/** §6.5 The original length a block with compression 0 implies: its stored bytes, less the tag when encrypted. */
+export function impliedOriginalLength(flags: number, storedLength: number): number {
+  return (flags & BlockFlag.ENCRYPTED) !== 0 ? storedLength - AEAD_TAG_LENGTH : storedLength;
+}
+
+/**
+ * §6.5 Encodes the SEGT payload of `t` (its first `t.count` entries) with the
+ * SHA-256 of the segment's data. Refuses (RangeError) a block whose original
+ * length a compression-0 entry would not imply.
+ */
+export function encodeSegmentRecord(t: SegmentTable, dataDigest: Uint8Array): Uint8Array {
+  let size = varintLength(t.firstCoreIndex) + varintLength(t.count) + DIGEST_LENGTH;
+  const lastDts = new Map<number, number>();
+  const dtsDelta = new Float64Array(t.count);
+  for (let i = 0; i < t.count; i++) {
+    const track = t.trackNumber[i] as number;
+    const dts = t.dts[i] as number;
+    dtsDelta[i] = zigzag(dts - (lastDts.get(track) ?? 0));
+    lastDts.set(track, dts);
+    const compression = t.compression[i] as number;
+    const stored = t.storedLength[i] as number;
+    if (compression === 0 && (t.originalLength[i] as number) !== impliedOriginalLength(t.flags[i] as number, stored)) {
+      throw new RangeError(`block ${t.firstCoreIndex + i}: original length ${t.originalLength[i]} is not what its stored length implies`);
+    }
+    size +=
+      varintLength(track) +
+      2 +
+      varintLength(stored) +
+      (compression === 0 ? 0 : varintLength(t.originalLength[i] as number)) +
+      varintLength(dtsDelta[i] as number) +
+      varintLength(zigzag((t.pts[i] as number) - dts)) +
+      varintLength(t.duration[i] as number);
+  }
+  const out = new Uint8Array(size);
+  let p = writeVarint(out, 0, t.firstCoreIndex);
+  p = writeVarint(out, p, t.count);
+  out.set(dataDigest, p);
+  p += DIGEST_LENGTH;
+  for (let i = 0; i < t.count; i++) {
+    const compression = t.compression[i] as number;
+    p = writeVarint(out, p, t.trackNumber[i] as number); // track_number
+    out[p++] = t.flags[i] as number; //                      flags
+    out[p++] = compression; //                               compression
+    p = writeVarint(out, p, t.storedLength[i] as number); // stored_length
+    if (compression !== 0) p = writeVarint(out, p, t.originalLength[i] as number); // original_length
+    p = writeVarint(out, p, dtsDelta[i] as number); //       dts − previous dts of the track in the segment
+    p = writeVarint(out, p, zigzag((t.pts[i] as number) - (t.dts[i] as number))); // pts − dts
+    p = writeVarint(out, p, t.duration[i] as number); //     duration
+  }
+  return out;
+}
+
+/**
+ * §6.5 Decodes a SEGT payload found at absolute offset `base` (the SEGT
+ * chunk starts 8 bytes before it). `chunkOffset` of each entry is the offset
+ * of its stored bytes from the segment's start (the SEGT chunk's first byte).
+ */
+export function decodeSegmentRecord(payload: Uint8Array, base: number, options: { maxBlockLength: number; maxSegmentBlocks: number }): SegmentTable {
+  const end = payload.length;
+  const at = (p: number) => ({ offset: base + p, chunk: 'SEGT' });
+  const varint = (p: number): [number, number] => {
+    try {
+      return readVarint(payload, p, end);
+    } catch (error) {
+      throw error instanceof H4mkError ? error.relocate(base, { chunk: 'SEGT' }) : error;
+    }
+  };
+  let p = 0;
+  let firstCoreIndex: number;
+  let count: number;
+  [firstCoreIndex, p] = varint(p);
+  const countAt = p;
+  [count, p] = varint(p);
+  if (count === 0) throw new H4mkError('E_FORMAT', 'a segment holds at least one block', at(countAt));
+  if (count > options.maxSegmentBlocks) throw new H4mkError('E_LIMIT', `segment of ${count} blocks exceeds the limit`, at(countAt));
+  if (p + DIGEST_LENGTH > end) throw new H4mkError('E_TRUNCATED', 'SEGT ends inside its data digest', at(p));
+  const dataDigest = payload.slice(p, p + DIGEST_LENGTH);
+  p += DIGEST_LENGTH;
+  // Each entry takes at least 7 bytes: bound the allocation by the bytes present (§4.2: short is E_TRUNCATED).
+  if (count * 7 > end - p) throw new H4mkError('E_TRUNCATED', `SEGT holds fewer bytes than ${count} entries need`, at(countAt));
+  const t = createSegmentTable(firstCoreIndex, count, false);
+  t.count = count;
+  const lastDts = new Map<number, number>();
+  // The SEGD payload starts after the SEGT chunk (framing and payload) and the SEGD chunk header.
+  const dataStart = CHUNK_OVERHEAD + end + CHUNK_HEADER_LENGTH;
+  let dataLength = 0;
+  for (let i = 0; i < count; i++) {
+    const entryAt = p;
+    const coreIndex = firstCoreIndex + i;
+    let track: number;
+    let stored: number;
+    let original: number;
+    let dtsDelta: number;
+    let ptsOffset: number;
+    let duration: number;
+    [track, p] = varint(p);
+    if (p + 2 > end) throw new H4mkError('E_TRUNCATED', 'SEGT entry ends inside its flags', at(p));
+    const flags = payload[p++] as number;
+    const compression = payload[p++] as number;
+    [stored, p] = varint(p);
+    if (compression !== 0) [original, p] = varint(p);
+    else original = impliedOriginalLength(flags, stored);
+    [dtsDelta, p] = varint(p);
+    [ptsOffset, p] = varint(p);
+    [duration, p] = varint(p);
+    if (track > 0xffff) throw new H4mkError('E_FORMAT', `track number ${track} above 65535`, { ...at(entryAt), coreIndex });
+    if (duration > 0xffff_ffff) throw new H4mkError('E_LIMIT', `duration ${duration} above 2^32 - 1`, { ...at(entryAt), coreIndex });
+    if (original < 0) throw new H4mkError('E_FORMAT', 'encrypted block shorter than its tag', { ...at(entryAt), coreIndex });
+    const delta = unzigzag(dtsDelta);
+    const offset = unzigzag(ptsOffset);
+    if (Math.abs(delta) > MAX_DTS_DELTA || Math.abs(offset) > MAX_DTS_DELTA)
+      throw new H4mkError('E_LIMIT', 'timestamp magnitude exceeds 2^51 - 1', { ...at(entryAt), coreIndex });
+    const dts = (lastDts.get(track) ?? 0) + delta;
+    lastDts.set(track, dts);
+    const fields = { coreIndex, trackNumber: track, flags, compression, duration, pts: dts + offset, dts, originalLength: original };
+    checkBlockFields(fields, base + entryAt, options.maxBlockLength);
+    if (stored > options.maxBlockLength) throw new H4mkError('E_LIMIT', `stored length ${stored} exceeds the limit`, { ...at(entryAt), coreIndex });
+    t.chunkOffset[i] = dataStart + dataLength;
+    dataLength += stored;
+    if (dataStart + dataLength + CHUNK_TRAILER > MAX_SEGMENT_LENGTH)
+      throw new H4mkError('E_LIMIT', 'segment exceeds max_segment_length (2^32 - 1 bytes)', { ...at(entryAt), coreIndex });
+    t.storedLength[i] = stored;
+    t.trackNumber[i] = track;
+    t.flags[i] = flags;
+    t.compression[i] = compression;
+    t.duration[i] = duration;
+    t.pts[i] = fields.pts;
+    t.dts[i] = dts;
+    t.originalLength[i] = original;
+  }
+  if (p !== end) throw new H4mkError('E_FORMAT', 'bytes left after the last SEGT entry', at(p));
+  t.data = { digest: dataDigest, offset: dataStart, length: dataLength };
+  return t;
+}
+
+const CHUNK_TRAILER = CHUNK_OVERHEAD - CHUNK_HEADER_LENGTH;
+
+/** §6.5 Bytes of a v2 segment: SEGT chunk (payload `tableLength`) and SEGD chunk (payload `dataLength`). */
+export function segmentRecordLength(tableLength: number, dataLength: number): number {
+  return CHUNK_OVERHEAD + tableLength + CHUNK_OVERHEAD + dataLength;
+}
