@@ -92,14 +92,40 @@ type Failure = { name: string; base: string; mutate: (b: Uint8Array) => Uint8Arr
 const failures: Failure[] = [
   { name: 'bad magic', base: 'v1-minimal-tail', mutate: (b) => set(b, 1, 0x58), stage: 'open', code: 'E_MAGIC' },
   { name: 'header CRC', base: 'v1-minimal-tail', mutate: (b) => set(b, 28, (b[28] as number) ^ 1), stage: 'open', code: 'E_CHECKSUM' },
-  { name: 'future version', base: 'v1-minimal-tail', mutate: (b) => fixHeaderCrc(set(b, 8, 2)), stage: 'open', code: 'E_VERSION' },
+  { name: 'future version', base: 'v1-minimal-tail', mutate: (b) => fixHeaderCrc(set(b, 8, 3)), stage: 'open', code: 'E_VERSION' },
   { name: 'reserved header flag', base: 'v1-minimal-tail', mutate: (b) => fixHeaderCrc(set(b, 11, 0x80)), stage: 'open', code: 'E_FORMAT' },
   // §4.2: the last 36 bytes are not a FOOT chunk, so the file does not end with its footer.
   { name: 'truncated by one byte', base: 'v1-minimal-tail', mutate: (b) => b.subarray(0, b.length - 1), stage: 'open', code: 'E_TRUNCATED' },
   { name: 'footer CRC', base: 'v1-minimal-tail', mutate: (b) => set(b, b.length - 1, (b[b.length - 1] as number) ^ 1), stage: 'open', code: 'E_CHECKSUM' },
   { name: 'payload byte', base: 'v1-minimal-tail', mutate: (b) => set(b, 32 + 8 + 36, 0), stage: 'verify', code: 'E_CHECKSUM' },
   { name: 'payload byte, read', base: 'v1-minimal-tail', mutate: (b) => set(b, 32 + 8 + 36, 0), stage: 'read', code: 'E_CHECKSUM' },
+  // v2 (§6.5): the block's bytes are the last 4 of SEGD's payload, before its CRC; its SEGT starts at 32.
+  { name: 'v2 future version', base: 'v2-minimal-tail', mutate: (b) => fixHeaderCrc(set(b, 8, 3)), stage: 'open', code: 'E_VERSION' },
+  { name: 'v2 payload byte', base: 'v2-minimal-tail', mutate: (b) => set(b, v2PayloadAt(b), 0), stage: 'verify', code: 'E_CHECKSUM' },
+  { name: 'v2 payload byte, read', base: 'v2-minimal-tail', mutate: (b) => set(b, v2PayloadAt(b), 0), stage: 'read', code: 'E_CHECKSUM' },
+  { name: 'v2 payload byte, CRC fixed', base: 'v2-minimal-tail', mutate: (b) => fixSegdCrc(set(b, v2PayloadAt(b), 0)), stage: 'read', code: 'E_DIGEST' },
+  { name: 'v2 table byte, CRC fixed', base: 'v2-minimal-tail', mutate: (b) => fixChunkCrc(set(b, 32 + 8 + 2 + 32 + 3, 5), 32), stage: 'read', code: 'E_DIGEST' },
 ];
+
+/** The first stored byte in `v2-minimal-tail`: SEGT chunk at 32 (8 + payload + 4), then SEGD's 8-byte header. */
+function v2PayloadAt(b: Uint8Array): number {
+  const tableLength = new DataView(b.buffer, b.byteOffset).getUint32(36, true);
+  return 32 + 12 + tableLength + 8;
+}
+
+/** Sets the CRC-32C of the chunk at `at` (type, length, payload) after its payload. */
+function fixChunkCrc(bytes: Uint8Array, at: number): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset);
+  const length = view.getUint32(at + 4, true);
+  view.setUint32(at + 8 + length, crc32cPortable(bytes.subarray(at, at + 8 + length)), true);
+  return bytes;
+}
+
+/** Fixes the CRC of the SEGD chunk of `v2-minimal-tail`. */
+function fixSegdCrc(bytes: Uint8Array): Uint8Array {
+  return fixChunkCrc(bytes, v2PayloadAt(bytes) - 8);
+}
+
 
 describe('failure vectors', () => {
   for (const f of failures) {

@@ -9,12 +9,18 @@ import type { ScannedBlock } from '../reader/chunk-scan.js';
 /** Where the first damage is, and what it is. */
 export type RecoverDamage = { offset: number; code: string; message: string };
 
-/** One block found by the scan, accepted for copying: its CORE header fields (§6.1) and where its chunk lies. */
+/**
+ * One block found by the scan, accepted for copying: its header fields and
+ * where it lies: a v1 CORE chunk (§6.1; `crc` its chunk CRC), or v2 stored
+ * bytes inside a SEGD chunk (§6.5, `framed` false; `crc` the CRC-32C of the
+ * stored bytes, taken when the segment's data digest was checked).
+ */
 export type Found = Omit<BlockFields, 'coreIndex'> & {
   offset: number;
   payloadLength: number;
   crc: number;
   verifiedBy: 'digest' | 'crc';
+  framed: boolean;
 };
 
 /** The scanned CORE chunk a {@link Found} is made from. */
@@ -28,6 +34,7 @@ export function foundOf(c: ScannedCore, verifiedBy: Found['verifiedBy']): Found 
     payloadLength: c.payloadLength,
     crc: c.crc,
     verifiedBy,
+    framed: true,
     trackNumber: b.trackNumber,
     flags: b.flags,
     compression: b.compression,
@@ -79,7 +86,8 @@ export class FoundList {
     this.offset[i] = f.offset;
     this.payloadLength[i] = f.payloadLength;
     this.crc[i] = f.crc;
-    this.digest[i] = f.verifiedBy === 'digest' ? 1 : 0;
+    // 0: CRC only; 1: a v1 block its BIDX digest verified; 2: a v2 block its segment's data digest verified.
+    this.digest[i] = f.verifiedBy === 'crc' ? 0 : f.framed ? 1 : 2;
     this.track[i] = f.trackNumber;
     this.flags[i] = f.flags;
     this.compression[i] = f.compression;
@@ -94,7 +102,8 @@ export class FoundList {
       offset: this.offset[i] as number,
       payloadLength: this.payloadLength[i] as number,
       crc: this.crc[i] as number,
-      verifiedBy: this.digest[i] === 1 ? 'digest' : 'crc',
+      verifiedBy: this.digest[i] === 0 ? 'crc' : 'digest',
+      framed: this.digest[i] !== 2,
       trackNumber: this.track[i] as number,
       flags: this.flags[i] as number,
       compression: this.compression[i] as number,
@@ -111,7 +120,7 @@ export class FoundList {
 
   countDigest(n = this.count): number {
     let k = 0;
-    for (let i = 0; i < n; i++) k += this.digest[i] as number;
+    for (let i = 0; i < n; i++) k += this.digest[i] === 0 ? 0 : 1;
     return k;
   }
 }

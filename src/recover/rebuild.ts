@@ -4,9 +4,10 @@
  * The header fields written back are those the chunk scanner decoded.
  */
 import { decodeChunk } from '../format/chunk.js';
-import { BLOCK_HEADER_LENGTH, BlockFlag, CHUNK_OVERHEAD, COMPRESSIONS, type Limits } from '../format/constants.js';
+import { BLOCK_HEADER_LENGTH, BlockFlag, CHUNK_OVERHEAD, COMPRESSIONS, type FormatVersion, type Limits } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
 import type { Sink } from '../io/sink.js';
+import { crc32c } from '../format/crc32c.js';
 import { readExactly, type RandomAccessSource } from '../io/source.js';
 import { H4mkWriter, type WriteSummary } from '../writer/writer.js';
 import type { Found, FoundList, RecoverDamage } from './found.js';
@@ -15,6 +16,8 @@ import { damageOf } from './segment-check.js';
 
 export type RebuildOptions = {
   layout: 'tail' | 'faststart';
+  /** The format version to write: the input's, so a recovered file reads wherever the damaged one did. */
+  formatVersion: FormatVersion;
   limits: Limits;
   onProgress?: ((blocksWritten: number, blocksToWrite: number) => void) | undefined;
 };
@@ -34,6 +37,7 @@ export async function rebuild(
   const { meta, safe, crypto } = salvage;
   const writer = await H4mkWriter.create(sink, {
     layout: options.layout,
+    formatVersion: options.formatVersion,
     limits: options.limits,
     ...(meta === undefined ? {} : { meta }),
     ...(safe === undefined ? {} : { safe }),
@@ -72,6 +76,12 @@ export async function rebuild(
 async function copyBlock(source: RandomAccessSource, writer: H4mkWriter, f: Found, coreIndex: number): Promise<RecoverDamage | null> {
   let stored: Uint8Array;
   try {
+    if (!f.framed) {
+      // v2 (§6.5): the stored bytes inside their SEGD chunk, with the CRC-32C the scan took of them.
+      stored = await readExactly(source, f.offset, f.payloadLength);
+      if (crc32c(stored) !== f.crc) throw new H4mkError('E_CHECKSUM', 'the block changed while being recovered', { offset: f.offset, coreIndex });
+      return await copyStored(writer, f, stored, coreIndex);
+    }
     const bytes = await readExactly(source, f.offset, CHUNK_OVERHEAD + f.payloadLength);
     const payload = decodeChunk(bytes, 0, { base: f.offset, expect: 'CORE' }).payload;
     const crc = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true);
@@ -81,6 +91,11 @@ async function copyBlock(source: RandomAccessSource, writer: H4mkWriter, f: Foun
     if (error instanceof H4mkError) return damageOf(error, f.offset);
     throw error;
   }
+  return copyStored(writer, f, stored, coreIndex);
+}
+
+/** Writes one accepted block's stored bytes back, verbatim. */
+async function copyStored(writer: H4mkWriter, f: Found, stored: Uint8Array, coreIndex: number): Promise<RecoverDamage | null> {
   const cannot = (why: string): RecoverDamage => ({ offset: f.offset, code: 'E_ORDER', message: `block ${coreIndex} cannot be written back: ${why}` });
   // §6.3: a CRC-32C binds no rule; this one the writer only takes as given by its caller.
   if (f.compression === 0 && (f.flags & BlockFlag.ENCRYPTED) === 0 && stored.length !== f.originalLength) {

@@ -122,7 +122,12 @@ export async function recoverContainer(source: RandomAccessSource, sink: Sink, o
     return report;
   }
 
-  const copied = await rebuild(input, sink, found, salvage, { layout: options.layout ?? scan.layout ?? 'tail', limits, onProgress: options.onProgress });
+  const copied = await rebuild(input, sink, found, salvage, {
+    layout: options.layout ?? scan.layout ?? 'tail',
+    formatVersion: scan.version,
+    limits,
+    onProgress: options.onProgress,
+  });
   report.summary = copied.summary;
   report.damage = copied.damage ?? damage;
   report.recoveredBlocks = found.count;

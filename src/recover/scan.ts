@@ -6,9 +6,13 @@
  * decodes. After the damage it keeps walking only to count what was lost.
  */
 import { sha256 } from '../crypto/sha256.js';
+import { bytesEqual } from '../format/bytes.js';
+import { crc32c } from '../format/crc32c.js';
 import { CHUNK_OVERHEAD, FORMAT_VERSION, type FormatVersion, HEADER_LENGTH, type Limits } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
 import { type ContainerIndex, decodeIndexRegion } from '../format/index-region.js';
+import { decodeSegmentRecord } from '../format/segment-record.js';
+import type { SegmentTable } from '../format/segment-table.js';
 import { readExactly, type RandomAccessSource } from '../io/source.js';
 import { type ScannedBlock, type ScannedChunk, type ScanEntry, scanChunks } from '../reader/chunk-scan.js';
 import { FoundList, foundOf, type RecoverDamage, type ScannedCore } from './found.js';
@@ -22,6 +26,8 @@ export type FoundIndex = { index: ContainerIndex; final: boolean; offset: number
 
 /** What the structural scan found. */
 export type Scan = {
+  /** The header's format version (this implementation's when the header is unreadable). */
+  version: FormatVersion;
   inputSize: number;
   found: FoundList;
   segments: FoundSegment[];
@@ -50,6 +56,8 @@ class BlockScan {
   private readonly segments: FoundSegment[] = [];
   /** Blocks of the current segment (no BIDX seen yet). */
   private pending: ScannedCore[] = [];
+  /** v2 (§6.5): the SEGT chunk read, waiting for its SEGD chunk. */
+  private record: { table: SegmentTable; offset: number; digest: Uint8Array } | null = null;
   private damage: RecoverDamage | null = null;
   private headerDamage: RecoverDamage | null = null;
   private layout: Scan['layout'] = null;
@@ -83,6 +91,7 @@ class BlockScan {
       return true;
     }
     if (entry.kind === 'damage') {
+      this.record = null;
       // A chunk cut short by the end of the file (or unreadable framing): a CORE in progress is a lost block.
       const partial = await readExactly(this.source, entry.offset, Math.min(4, this.inputSize - entry.offset)).catch(() => new Uint8Array(0));
       if (String.fromCharCode(...partial) === 'CORE') this.evidence(this.next() + 1);
@@ -99,8 +108,8 @@ class BlockScan {
     if (this.damage === null && !endsWithFinalIndex) {
       this.stop({ offset: this.inputSize, code: 'E_TRUNCATED', message: 'the file ends without its index: the writer did not finish' });
     }
-    const { inputSize, found, segments, damage, headerDamage, layout, index, evidenceEnd } = this;
-    const scan: Scan = { inputSize, found, segments, damage, headerDamage, layout, index, evidenceEnd, endsWithFinalIndex };
+    const { version, inputSize, found, segments, damage, headerDamage, layout, index, evidenceEnd } = this;
+    const scan: Scan = { version, inputSize, found, segments, damage, headerDamage, layout, index, evidenceEnd, endsWithFinalIndex };
     crossCheckSegments(scan);
     return scan;
   }
@@ -122,6 +131,10 @@ class BlockScan {
       this.stop({ offset: entry.offset, code: error.code, message: error.message });
       return;
     }
+    if (entry.type === 'SEGD' || this.record !== null) {
+      await this.segd(entry);
+      return;
+    }
     if (INDEX_CHUNKS.has(entry.type) || isFoot) {
       if (this.pending.length > 0) {
         this.stop({ offset: entry.offset, code: 'E_FORMAT', message: `${entry.type} chunk inside a segment (its blocks have no BIDX)` });
@@ -136,6 +149,7 @@ class BlockScan {
     this.run = null;
     if (entry.type === 'CORE') this.core(entry);
     else if (entry.type === 'BIDX') await this.bidx(entry);
+    else if (entry.type === 'SEGT') await this.segt(entry);
     // Unknown chunk types may sit between segments (§4.1), never inside one.
     else if (this.pending.length > 0) this.stop({ offset: entry.offset, code: 'E_FORMAT', message: `${entry.type} chunk inside a segment` });
   }
@@ -190,6 +204,70 @@ class BlockScan {
       bidxDigest: problem.digest as Uint8Array,
       bidxOffset: entry.offset,
     });
+  }
+
+  /** §6.5 A SEGT chunk (CRC-checked): the table of the segment whose SEGD chunk must follow. */
+  private async segt(entry: ScannedChunk): Promise<void> {
+    if (this.pending.length > 0) {
+      this.stop({ offset: entry.offset, code: 'E_FORMAT', message: 'SEGT chunk inside a v1 segment' });
+      return;
+    }
+    try {
+      const payload = await readExactly(this.source, entry.offset + 8, entry.payloadLength);
+      const table = decodeSegmentRecord(payload, entry.offset + 8, this.limits);
+      if (table.firstCoreIndex !== this.next()) {
+        this.evidence(table.firstCoreIndex + table.count);
+        this.stop({ offset: entry.offset, code: 'E_ORDER', message: `segment starting at core_index ${table.firstCoreIndex} where ${this.next()} was expected` });
+        return;
+      }
+      this.record = { table, offset: entry.offset, digest: sha256(payload) };
+      this.evidence(table.firstCoreIndex + table.count);
+    } catch (error) {
+      if (!(error instanceof H4mkError)) throw error;
+      this.stop(damageOf(error, entry.offset));
+    }
+  }
+
+  /** §6.5 The chunk after a SEGT: its SEGD, whose data digest accepts every block of the segment, or the damage. */
+  private async segd(entry: ScannedChunk): Promise<void> {
+    const record = this.record;
+    this.record = null;
+    if (record === null || entry.type !== 'SEGD') {
+      this.stop({ offset: entry.offset, code: 'E_FORMAT', message: record === null ? 'SEGD chunk without its SEGT' : `${entry.type} chunk where a SEGD chunk must follow its SEGT` });
+      return;
+    }
+    const { table } = record;
+    const data = table.data as NonNullable<SegmentTable['data']>;
+    const start = entry.offset + 8;
+    if (entry.payloadLength !== data.length || entry.offset !== record.offset + data.offset - 8) {
+      this.stop({ offset: entry.offset, code: 'E_FORMAT', message: `SEGD of ${entry.payloadLength} bytes where its table describes ${data.length}` });
+      return;
+    }
+    const bytes = await readExactly(this.source, start, data.length);
+    if (!bytesEqual(sha256(bytes), data.digest)) {
+      this.stop({ offset: start, code: 'E_DIGEST', message: 'segment data digest mismatch' });
+      return;
+    }
+    let at = 0;
+    for (let i = 0; i < table.count; i++) {
+      const length = table.storedLength[i] as number;
+      this.found.push({
+        offset: start + at,
+        payloadLength: length,
+        crc: crc32c(bytes.subarray(at, at + length)),
+        verifiedBy: 'digest',
+        framed: false,
+        trackNumber: table.trackNumber[i] as number,
+        flags: table.flags[i] as number,
+        compression: table.compression[i] as number,
+        duration: table.duration[i] as number,
+        pts: table.pts[i] as number,
+        dts: table.dts[i] as number,
+        originalLength: table.originalLength[i] as number,
+      });
+      at += length;
+    }
+    this.segments.push({ firstCoreIndex: table.firstCoreIndex, count: table.count, bidxDigest: record.digest, bidxOffset: record.offset });
   }
 
   /**

@@ -6,7 +6,7 @@ import { buildH4mkTracks } from '../../dist/node.js';
 
 const enc = new TextEncoder();
 
-export const RECIPES = [
+const V1_RECIPES = [
   {
     name: 'v1-minimal-tail',
     layout: 'tail',
@@ -55,9 +55,18 @@ export const RECIPES = [
   },
 ];
 
+/**
+ * Every recipe in both versions: `v1-…` (formatVersion 1, §6.1–6.2 CORE and
+ * BIDX) and `v2-…` (the default, §6.5 SEGT and SEGD) from the same inputs.
+ */
+export const RECIPES = [
+  ...V1_RECIPES.map((r) => ({ ...r, formatVersion: 1 })),
+  ...V1_RECIPES.map((r) => ({ ...r, name: r.name.replace(/^v1-/, 'v2-'), formatVersion: 2 })),
+];
+
 /** Builds the container of a recipe. */
 export async function buildVector(recipe) {
   const tracks = recipe.tracks.map((t) => ({ ...t, ...(t.config ? { config: Uint8Array.from(t.config) } : {}) }));
   const blocks = recipe.blocks.map((b) => ({ ...b, payload: enc.encode(b.payload) }));
-  return buildH4mkTracks(tracks, blocks, recipe.meta, undefined, { layout: recipe.layout, compression: recipe.compression ?? 'none' });
+  return buildH4mkTracks(tracks, blocks, recipe.meta, undefined, { layout: recipe.layout, compression: recipe.compression ?? 'none', formatVersion: recipe.formatVersion });
 }
