@@ -7,7 +7,18 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type BlockInfo, crc32c, H4mkError, H4mkReader, MemorySource, type VerifyReport } from '../src/node.js';
 import { allInfos, caught, makeSample, openBytes, writeSample } from './helpers.js';
 
-type Fixture = { name: string; bytes: Uint8Array; infos: BlockInfo[]; bidx: { start: number; end: number; segment: number }[] };
+/**
+ * `bidx`: where each segment's table lies (v1 BIDX after the blocks; v2 SEGT at the segment start).
+ * `data`: v2 only, where each segment's SEGD chunk lies and the blocks it holds.
+ */
+type Fixture = {
+  name: string;
+  version: 1 | 2;
+  bytes: Uint8Array;
+  infos: BlockInfo[];
+  bidx: { start: number; end: number; segment: number }[];
+  data: { start: number; end: number; blocks: number[] }[];
+};
 
 const fixtures: Fixture[] = [];
 
@@ -17,19 +28,34 @@ beforeAll(async () => {
     { name: 'faststart/brotli', options: { layout: 'faststart' as const, compression: 'brotli' as const, segment: { maxBlocks: 8 } } },
     { name: 'tail/deflate', options: { layout: 'tail' as const, compression: 'deflate' as const, segment: { maxBlocks: 5 } } },
   ];
-  for (const c of configs) {
-    const sample = makeSample({ seed: 3, gops: 1, audioFrames: 9, controlEvents: 4, scale: 0.15 });
-    const bytes = await writeSample(sample, { ...c.options, meta: { t: 'corruption' } });
-    const reader = await openBytes(bytes);
-    const infos = await allInfos(reader);
-    // Where each segment's BIDX chunk lies: right after its last CORE chunk, to the segment end.
-    const dir = reader.index.segments;
-    const bidx = [];
-    for (let s = 0; s < dir.count; s++) {
-      const last = infos[(dir.firstCoreIndex[s] as number) + (dir.blockCount[s] as number) - 1] as BlockInfo;
-      bidx.push({ start: last.offset + last.chunkLength, end: reader.dataOffset + (dir.offset[s] as number) + (dir.length[s] as number), segment: s });
+  // The v1 fixtures come first: the tests below that edit CORE and BIDX bytes use fixtures[0].
+  for (const version of [1, 2] as const) {
+    for (const c of configs) {
+      const sample = makeSample({ seed: 3, gops: 1, audioFrames: 9, controlEvents: 4, scale: 0.15 });
+      const bytes = await writeSample(sample, { ...c.options, formatVersion: version, meta: { t: 'corruption' } });
+      const reader = await openBytes(bytes);
+      const infos = await allInfos(reader);
+      const dir = reader.index.segments;
+      const bidx = [];
+      const data = [];
+      for (let s = 0; s < dir.count; s++) {
+        const start = reader.dataOffset + (dir.offset[s] as number);
+        const end = start + (dir.length[s] as number);
+        const first = dir.firstCoreIndex[s] as number;
+        const n = dir.blockCount[s] as number;
+        if (version === 2) {
+          // §6.5: SEGT opens the segment, SEGD fills the rest.
+          const tableEnd = start + 12 + (dir.tableLength[s] as number);
+          bidx.push({ start, end: tableEnd, segment: s });
+          data.push({ start: tableEnd, end, blocks: Array.from({ length: n }, (_, i) => first + i) });
+        } else {
+          // §6.2: BIDX right after the segment's last CORE chunk, to the segment end.
+          const last = infos[first + n - 1] as BlockInfo;
+          bidx.push({ start: last.offset + last.chunkLength, end, segment: s });
+        }
+      }
+      fixtures.push({ name: `v${version} ${c.name}`, version, bytes, infos, bidx, data });
     }
-    fixtures.push({ name: c.name, bytes, infos, bidx });
   }
 });
 
@@ -75,9 +101,20 @@ describe('every single byte flipped (exhaustive)', () => {
           `${where}: ${JSON.stringify(report.failures)}`,
         ).toBe(true);
         // Attribution: a flip inside a block's CORE chunk names that block; inside a BIDX, names BIDX.
-        const block = f.infos.find((b) => at >= b.offset && at < b.offset + b.chunkLength);
+        // v2: inside a SEGD chunk, every block of its segment (the data has one digest) and SEGD; inside SEGT, SEGT.
+        const block = f.version === 1 ? f.infos.find((b) => at >= b.offset && at < b.offset + b.chunkLength) : undefined;
         const table = f.bidx.find((b) => at >= b.start && at < b.end);
-        if (block !== undefined) {
+        const data = f.data.find((d) => at >= d.start && at < d.end);
+        if (data !== undefined) {
+          expect(report.failedBlocks, where).toEqual(data.blocks);
+          expect(
+            report.failures.some((x) => x.chunk === 'SEGD'),
+            `${where}: ${JSON.stringify(report.failures)}`,
+          ).toBe(true);
+          const error = await caught(() => opened.readBlock(data.blocks[0] as number));
+          expect(error, where).toBeInstanceOf(H4mkError);
+          expect((error as H4mkError).chunk, `${where}: ${String(error)}`).toBe('SEGD');
+        } else if (block !== undefined) {
           expect(report.failedBlocks, where).toEqual([block.coreIndex]);
           expect(
             report.failures.some((x) => x.coreIndex === block.coreIndex),
@@ -89,7 +126,7 @@ describe('every single byte flipped (exhaustive)', () => {
           expect((error as H4mkError).coreIndex, `${where}: ${String(error)}`).toBe(block.coreIndex);
         } else if (table !== undefined) {
           expect(
-            report.failures.some((x) => x.chunk === 'BIDX'),
+            report.failures.some((x) => x.chunk === (f.version === 2 ? 'SEGT' : 'BIDX')),
             `${where}: ${JSON.stringify(report.failures)}`,
           ).toBe(true);
         } else {
@@ -144,7 +181,7 @@ describe('truncation and trailing data', () => {
 
 describe('a damaged block read alone', () => {
   it('a flipped payload byte is E_CHECKSUM naming the block; with the CRC recomputed, E_DIGEST naming it', async () => {
-    for (const f of fixtures) {
+    for (const f of fixtures.filter((x) => x.version === 1)) {
       for (const b of f.infos) {
         if (b.storedLength === 0) continue;
         const at = b.offset + 8 + 36 + Math.floor(b.storedLength / 2); // inside the stored payload
@@ -245,6 +282,9 @@ describe('an index that lies, with every checksum and digest recomputed', () => 
     const bytes = await buildH4mkTracks(
       [{ id: 'a', kind: 'audio', timescale: 48000 }],
       [0, 1, 2, 3].map((i) => ({ track: 'a', pts: i * 1024, keyframe: true, payload: Uint8Array.of(i) })),
+      {},
+      undefined,
+      { formatVersion: 1 },
     );
     const layout = layoutOf(bytes);
     const view = new DataView(bytes.buffer, bytes.byteOffset);

@@ -69,7 +69,12 @@ export class SegmentTables {
   checkData(segment: number, table: SegmentTable, bytes: Uint8Array, base: number): void {
     const data = table.data as NonNullable<SegmentTable['data']>;
     const at = this.view.dataOffset + (this.view.content.segments.offset[segment] as number) + data.offset - 8;
-    const chunk = decodeChunk(bytes, at - base, { base, expect: 'SEGD', limit: at - base + CHUNK_OVERHEAD + data.length });
+    let chunk: ReturnType<typeof decodeChunk>;
+    try {
+      chunk = decodeChunk(bytes, at - base, { base, expect: 'SEGD', limit: at - base + CHUNK_OVERHEAD + data.length });
+    } catch (error) {
+      throw error instanceof H4mkError ? error.relocate(0, { chunk: 'SEGD' }) : error;
+    }
     if (chunk.payload.length !== data.length) {
       throw new H4mkError('E_FORMAT', `segment ${segment} data is ${chunk.payload.length} bytes, its table describes ${data.length}`, { offset: at, chunk: 'SEGD' });
     }
@@ -82,7 +87,12 @@ export class SegmentTables {
     const n = dir.blockCount[segment] as number;
     const type = dir.version === 2 ? 'SEGT' : 'BIDX';
     const { at, length: tableChunkLength } = this.view.tableLocation(segment);
-    const chunk = decodeChunk(bytes, offset, { base: at - offset, expect: type, limit: offset + tableChunkLength });
+    let chunk: ReturnType<typeof decodeChunk>;
+    try {
+      chunk = decodeChunk(bytes, offset, { base: at - offset, expect: type, limit: offset + tableChunkLength });
+    } catch (error) {
+      throw error instanceof H4mkError ? error.relocate(0, { chunk: error.chunk ?? type }) : error;
+    }
     const digest = sha256(chunk.payload);
     if (!bytesEqual(digest, dir.digests.subarray(segment * DIGEST_LENGTH, (segment + 1) * DIGEST_LENGTH))) {
       throw new H4mkError('E_DIGEST', `segment ${segment} table digest mismatch`, { offset: at, chunk: type });

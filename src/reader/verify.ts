@@ -82,7 +82,7 @@ export async function verifyContainer(reader: H4mkReader, options: VerifyOptions
     try {
       table = await reader.loadSegmentTable(s);
     } catch (error) {
-      failures.push(failureOf(error, { chunk: 'BIDX' }));
+      failures.push(failureOf(error, { chunk: dir.version === 2 ? 'SEGT' : 'BIDX' }));
       for (let i = 0; i < n; i++) failed.add(first + i);
       chainBroken = true;
       seekCheck.segment(s, null, failures);
