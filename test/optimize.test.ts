@@ -13,7 +13,7 @@ const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'h4mk-optimize-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const hex = (b: Uint8Array | null) => (b === null ? 'null' : Buffer.from(b).toString('hex'));
 const sample = makeSample({ gops: 20, seed: 31 });
 
 async function convert(bytes: Uint8Array, layout: 'tail' | 'faststart') {

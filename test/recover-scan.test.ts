@@ -4,13 +4,16 @@ import { crc32c, H4mkReader, H4mkWriter, MemorySink, MemorySource, type WriterOp
 import { chainStart, chainStep, sha256 } from '../src/crypto/sha256.js';
 import { decodeChunk } from '../src/format/chunk.js';
 import { recoverContainer, type RecoverReport } from '../src/recover/recover.js';
-import { allInfos, makeSample, Rng, type Sample, writeSample } from './helpers.js';
+import { allInfos, makeSample, Rng, type Sample, writeSample as writeAnySample } from './helpers.js';
+
+// These tests edit v1 CORE and BIDX bytes (§6.1–6.2); v2 recovery (§6.5) is tested in test/format-v2.test.ts.
+const writeSample: typeof writeAnySample = (sample, options = {}) => writeAnySample(sample, { formatVersion: 1, ...options });
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 async function write(sample: Sample, options: WriterOptions): Promise<Uint8Array> {
   const sink = new MemorySink();
-  const writer = await H4mkWriter.create(sink, options);
+  const writer = await H4mkWriter.create(sink, { formatVersion: 1, ...options });
   for (const t of sample.tracks) writer.addTrack(t);
   for (const b of sample.inputs) await writer.writeBlock(b);
   await writer.finish();

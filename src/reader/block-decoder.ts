@@ -61,7 +61,7 @@ export function blockInfo(view: IndexView, segment: number, table: SegmentTable,
 }
 
 /** The flags byte of a block, rebuilt from its metadata (§6.1). */
-function flagsOf(info: BlockInfo): number {
+export function flagsOf(info: BlockInfo): number {
   return (
     (info.keyframe ? BlockFlag.KEYFRAME : 0) |
     (Math.max(0, FRAME_KINDS.indexOf(info.frameKind)) << BlockFlag.FRAME_KIND_SHIFT) |

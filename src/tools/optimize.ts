@@ -13,13 +13,14 @@
  */
 import { sha256 } from '../crypto/sha256.js';
 import { toHex } from '../format/bytes.js';
-import { FORMAT_VERSION, HEADER_LENGTH, HeaderFlag } from '../format/constants.js';
+import { FORMAT_VERSION, type FormatVersion, HEADER_LENGTH, HeaderFlag } from '../format/constants.js';
 import { encodeFooter, encodeHeader } from '../format/header.js';
 import { encodeIndexRegion } from '../format/index-region.js';
 import type { SegmentDirectory } from '../format/segment-directory.js';
 import type { Sink } from '../io/sink.js';
 import { readExactly } from '../io/source.js';
 import type { H4mkReader } from '../reader/reader.js';
+import { convertContainer } from './upgrade.js';
 
 /** Bytes copied per read. */
 const COPY_WINDOW = 8 * 1024 * 1024;
@@ -27,6 +28,12 @@ const COPY_WINDOW = 8 * 1024 * 1024;
 export type OptimizeOptions = {
   /** Layout of the output. Default "faststart". */
   layout?: 'tail' | 'faststart';
+  /**
+   * Format version of the output. Default 2: a v1 input is upgraded (its
+   * blocks' stored bytes copied into v2 segments, §6.5), unless it is
+   * encrypted (then it is copied as v1: see `notConverted`).
+   */
+  formatVersion?: FormatVersion;
 };
 
 /** What {@link optimizeContainer} wrote. */
@@ -45,6 +52,12 @@ export type OptimizeSummary = {
   indexCopied: boolean;
   /** True when a SEAL was dropped because the index changed. */
   droppedSeal: boolean;
+  /** The output's format version. */
+  formatVersion: FormatVersion;
+  /** True when the blocks were rewritten into the other format version. */
+  converted: boolean;
+  /** Why the output keeps the input's version although another was asked for, or null. */
+  notConverted: string | null;
 };
 
 /**
@@ -54,6 +67,14 @@ export type OptimizeSummary = {
 export async function optimizeContainer(reader: H4mkReader, sink: Sink, options: OptimizeOptions = {}): Promise<OptimizeSummary> {
   const layout = options.layout ?? 'faststart';
   if (layout !== 'tail' && layout !== 'faststart') throw new RangeError(`unknown layout ${String(layout)}`);
+  const wanted = options.formatVersion ?? FORMAT_VERSION;
+  if (wanted !== 1 && wanted !== 2) throw new RangeError(`formatVersion must be 1 or 2, got ${String(wanted)}`);
+  const version = reader.view.content.segments.version;
+  let notConverted: string | null = null;
+  if (wanted !== version) {
+    if (reader.view.content.crypto === null) return convertContainer(reader, sink, layout, wanted);
+    notConverted = `an encrypted container keeps format version ${version}: its transcript MAC (§13.5) covers the chain head, which the version changes`;
+  }
   try {
     const index = reader.view.content;
     const dir = index.segments;
@@ -80,7 +101,7 @@ export async function optimizeContainer(reader: H4mkReader, sink: Sink, options:
     }
     const faststart = layout === 'faststart';
     const flags = faststart ? HeaderFlag.FASTSTART : 0;
-    await sink.write(encodeHeader({ version: FORMAT_VERSION, flags, indexLength: faststart ? region.length : 0 }));
+    await sink.write(encodeHeader({ version, flags, indexLength: faststart ? region.length : 0 }));
     if (faststart) await sink.write(region);
     // The segments, coalesced into runs of adjacent ones, in windows.
     for (let s = 0; s < dir.count; ) {
@@ -95,7 +116,7 @@ export async function optimizeContainer(reader: H4mkReader, sink: Sink, options:
     }
     const indexOffset = faststart ? HEADER_LENGTH : HEADER_LENGTH + dataLength;
     if (!faststart) await sink.write(region);
-    await sink.write(encodeFooter({ indexOffset, indexLength: region.length, version: FORMAT_VERSION, flags }));
+    await sink.write(encodeFooter({ indexOffset, indexLength: region.length, version, flags }));
     await sink.commit();
     return {
       layout,
@@ -107,6 +128,9 @@ export async function optimizeContainer(reader: H4mkReader, sink: Sink, options:
       droppedGapBytes: gapBytes,
       indexCopied,
       droppedSeal: !indexCopied && index.seal !== null,
+      formatVersion: version,
+      converted: false,
+      notConverted,
     };
   } catch (error) {
     await sink.abort().catch(() => {});

@@ -170,7 +170,8 @@ export class SegmentAssembler {
   /**
    * Closes the open segment: v2 writes its SEGT and SEGD chunks (§6.5), v1 its
    * BIDX chunk (§6.2); either way it enters the directory and the chain (§7).
-   * Returns the bytes written now.
+   * Returns the bytes the segment adds beyond its blocks' (writeBlock's counts):
+   * the table and, in v2, the chunk framing.
    */
   async closeSegment(): Promise<number> {
     if (this.version === 2) return this.closeRecord();
@@ -228,11 +229,12 @@ export class SegmentAssembler {
     this.seek.closeSegment(segment);
     this.chain = chainStep(this.chain, tableDigest);
     this.position += length;
+    const beyondBlocks = length - this.segmentBytes;
     this.segmentStart = this.position;
     this.segmentBytes = 0;
     this.table.count = 0;
     this.table.firstCoreIndex = this.coreIndex;
-    return length;
+    return beyondBlocks;
   }
 
   /** Bytes written between two segments (a §14 checkpoint): the next segment starts after them. */
