@@ -187,6 +187,9 @@ describe('decompression bombs: original_length is a hard cap', () => {
     const bytes = await buildH4mkTracks(
       [{ id: 'x', kind: 'data', compression: name }],
       [{ track: 'x', pts: 0, keyframe: true, payload: new Uint8Array(1 << 20) }],
+      {},
+      undefined,
+      { formatVersion: 1 }, // CORE and BIDX are patched below (v2: test/format-v2.test.ts)
     );
     const layout = layoutOf(bytes);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

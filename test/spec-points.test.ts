@@ -65,7 +65,7 @@ function withFootState(bytes: Uint8Array, state: number): Uint8Array {
 /** The §14.3 example: a live writer, a checkpoint after each of three one-block segments. */
 async function liveExample(): Promise<Uint8Array> {
   const sink = new MemorySink();
-  const writer = await H4mkWriter.create(sink, { live: { checkpointMs: 0 } });
+  const writer = await H4mkWriter.create(sink, { formatVersion: 1, live: { checkpointMs: 0 } });
   writer.addTrack({ id: 'v', kind: 'video', codec: 'opaque' });
   for (let i = 0; i < 3; i++)
     await writer.writeBlock({ track: 'v', ptsUs: i * 40_000, durationUs: 40_000, keyframe: true, kind: 'I', payload: new TextEncoder().encode('H4MK') });
@@ -73,9 +73,10 @@ async function liveExample(): Promise<Uint8Array> {
   return sink.bytes();
 }
 
+// These tests quote v1 bytes (CORE, BIDX, the §14.3 example): their writers write version 1.
 async function plainExample(options = {}): Promise<Uint8Array> {
   const sink = new MemorySink();
-  const writer = await H4mkWriter.create(sink, options);
+  const writer = await H4mkWriter.create(sink, { formatVersion: 1, ...options });
   writer.addTrack({ id: 'v', kind: 'video', codec: 'opaque' });
   for (let i = 0; i < 3; i++)
     await writer.writeBlock({ track: 'v', ptsUs: i * 40_000, durationUs: 40_000, keyframe: true, kind: 'I', payload: new TextEncoder().encode('H4MK') });
@@ -87,7 +88,7 @@ const SECRET = Uint8Array.from({ length: 32 }, (_, i) => i * 7);
 
 async function encrypted(options: { epochUs?: number; blocks?: number } = {}): Promise<Uint8Array> {
   const sink = new MemorySink();
-  const writer = await H4mkWriter.create(sink, { encryption: { secret: SECRET, epochUs: options.epochUs ?? 0 } });
+  const writer = await H4mkWriter.create(sink, { formatVersion: 1, encryption: { secret: SECRET, epochUs: options.epochUs ?? 0 } });
   writer.addTrack({ id: 'v', kind: 'video', codec: 'opaque' });
   for (let i = 0; i < (options.blocks ?? 1); i++)
     await writer.writeBlock({ track: 'v', ptsUs: i * 1_000_000, keyframe: true, payload: new TextEncoder().encode(`block ${i}`) });
@@ -336,9 +337,9 @@ describe('8. §3/§5.9 check order: CRC before version, version before flags, he
     return b;
   };
 
-  it('header: a version 2 whose CRC fails is E_CHECKSUM; with the CRC fixed E_VERSION, even with reserved flags set', async () => {
+  it('header: a version 3 whose CRC fails is E_CHECKSUM; with the CRC fixed E_VERSION, even with reserved flags set', async () => {
     const a = load('v1-minimal-tail');
-    a[8] = 2;
+    a[8] = 3;
     expect(await codeOf(() => decodeHeader(a))).toBe('E_CHECKSUM');
     expect(await codeOf(() => decodeHeader(fixCrc(a)))).toBe('E_VERSION');
     a[11] = 0x80;
@@ -347,10 +348,10 @@ describe('8. §3/§5.9 check order: CRC before version, version before flags, he
     expect(await codeOf(() => decodeHeader(fixCrc(a)))).toBe('E_FORMAT');
   });
 
-  it('footer: a version 2 whose CRC fails is E_CHECKSUM; with the CRC fixed E_VERSION', async () => {
+  it('footer: a version 3 whose CRC fails is E_CHECKSUM; with the CRC fixed E_VERSION', async () => {
     const bytes = load('v1-minimal-tail');
     const foot = bytes.subarray(501);
-    foot[24] = 2;
+    foot[24] = 3;
     expect(await codeOf(() => decodeFooter(foot, 537))).toBe('E_CHECKSUM');
     new DataView(bytes.buffer).setUint32(533, crc32c(bytes.subarray(501, 533)), true);
     expect(await codeOf(() => decodeFooter(foot, 537))).toBe('E_VERSION');
@@ -495,7 +496,7 @@ describe('11. §6.1 ordering rules: E_ORDER on every path', () => {
   /** Two one-block segments of an audio track, pts 10 and 20 ticks. */
   async function twoSegments(): Promise<Uint8Array> {
     const sink = new MemorySink();
-    const writer = await H4mkWriter.create(sink, { segment: { maxBlocks: 1 } });
+    const writer = await H4mkWriter.create(sink, { formatVersion: 1, segment: { maxBlocks: 1 } });
     writer.addTrack({ id: 'a', kind: 'audio', timescale: 1000 });
     for (const pts of [10, 20]) await writer.writeBlock({ track: 'a', pts, keyframe: true, payload: Uint8Array.of(pts) });
     await writer.finish();
@@ -608,13 +609,13 @@ describe('12. §4.2 short is E_TRUNCATED, long is E_FORMAT, on every path', () =
 describe('13. §14.3 optimize equals a non-live writer only with the same segment cuts', () => {
   it('the §14.3 example, optimized to the tail layout, is the non-live file byte for byte', async () => {
     const sink = new MemorySink();
-    await optimizeContainer(await open(await liveExample()), sink, { layout: 'tail' });
+    await optimizeContainer(await open(await liveExample()), sink, { layout: 'tail', formatVersion: 1 });
     expect(Buffer.from(sink.bytes()).equals(Buffer.from(await plainExample()))).toBe(true);
   });
 
   it('other cuts of the same blocks: same chain head, other bytes', async () => {
     const sink = new MemorySink();
-    await optimizeContainer(await open(await liveExample()), sink, { layout: 'tail' });
+    await optimizeContainer(await open(await liveExample()), sink, { layout: 'tail', formatVersion: 1 });
     const other = await plainExample({ segment: { maxBlocks: 3, splitAtKeyframes: false } });
     expect(Buffer.from(sink.bytes()).equals(Buffer.from(other))).toBe(false);
     expect((await open(other)).chainHead).toBe((await open(sink.bytes())).chainHead);
