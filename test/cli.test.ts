@@ -118,7 +118,8 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'h4mk-cli-test-'));
   ndjson = makeInput();
   writeFileSync(join(dir, 'blocks.ndjson'), ndjson);
-  const r = h4mk(['pack', 'blocks.ndjson', '-o', 'zstd.h4mk', '--compress', 'zstd', '--meta', '{"title":"cli test"}']);
+  // Version 1: the block, verify and dump tests below edit and expect CORE and BIDX chunks (v2 CLI checks: test/format-v2.test.ts).
+  const r = h4mk(['pack', 'blocks.ndjson', '-o', 'zstd.h4mk', '--compress', 'zstd', '--format-version', '1', '--meta', '{"title":"cli test"}']);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   writeFileSync(join(dir, 'junk.bin'), 'not a container at all, but long enough to have a header and a footer');
@@ -228,7 +229,7 @@ describe('pack', () => {
   });
 
   it('reads NDJSON from stdin with "-" and writes the same bytes as from a file', () => {
-    const r = h4mk(['pack', '-', '-o', 'stdin.h4mk', '--compress', 'zstd', '--meta', '{"title":"cli test"}'], {
+    const r = h4mk(['pack', '-', '-o', 'stdin.h4mk', '--compress', 'zstd', '--format-version', '1', '--meta', '{"title":"cli test"}'], {
       input: ndjson.replaceAll('control-', `${dir}/control-`),
     });
     expect(r.stderr).toBe('');

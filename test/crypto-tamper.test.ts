@@ -65,7 +65,8 @@ beforeAll(async () => {
   otherKeyFile = join(dir, 'other.key');
   writeFileSync(keyFile, formatSecretKey(SECRET), { mode: 0o600 });
   writeFileSync(otherKeyFile, formatSecretKey(OTHER_SECRET), { mode: 0o600 });
-  original = await writeSample(sample, { compression: 'zstd', segment: { maxBlocks: 16 }, encryption: { secret: SECRET, epochUs: EPOCH_US } });
+  // Byte-level edits of CORE and BIDX below: version 1 (v2's SEGT/SEGD matrix is in test/format-v2.test.ts).
+  original = await writeSample(sample, { formatVersion: 1, compression: 'zstd', segment: { maxBlocks: 16 }, encryption: { secret: SECRET, epochUs: EPOCH_US } });
   ({ blocks, params } = await copyBlocks(original));
 });
 
@@ -106,7 +107,7 @@ async function repack(
 ): Promise<Uint8Array> {
   const source = await H4mkReader.open(new MemorySource(original));
   const sink = new MemorySink();
-  const writer = await H4mkWriter.create(sink, { preserveCrypto: crypto, meta: source.meta, safe: source.safe, segment: { maxBlocks: 16 } });
+  const writer = await H4mkWriter.create(sink, { formatVersion: 1, preserveCrypto: crypto, meta: source.meta, safe: source.safe, segment: { maxBlocks: 16 } });
   for (const t of source.tracks()) {
     trackEdit(t);
     writer.addTrack({
@@ -373,7 +374,7 @@ describe('transplanted blocks', () => {
   });
 
   it('a block from another container made with the same key, same track, same position → E_AUTH', async () => {
-    const twin = await writeSample(sample, { compression: 'zstd', segment: { maxBlocks: 16 }, encryption: { secret: SECRET, epochUs: EPOCH_US } });
+    const twin = await writeSample(sample, { formatVersion: 1, compression: 'zstd', segment: { maxBlocks: 16 }, encryption: { secret: SECRET, epochUs: EPOCH_US } });
     const other = await copyBlocks(twin);
     expect(other.blocks.map((b) => b.stored.length)).toEqual(blocks.map((b) => b.stored.length)); // same layout, other container id
     const i = midVideo();

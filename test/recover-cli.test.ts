@@ -38,12 +38,12 @@ describe('h4mk recover', () => {
     const r = h4mk(['recover', 'cut.h4mk', '-o', 'cut.out.h4mk']);
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(
-      /^recovered \d+ block\(s\) from cut\.h4mk: \d+ verified by their segment table digest, \d+ by CRC-32C and core_index sequence \(unfinished segment\); at least 1 lost\n/,
+      /^recovered \d+ block\(s\) from cut\.h4mk: \d+ verified by their segment table digest, \d+ by CRC-32C and core_index sequence \(unfinished segment\); at least [1-9]\d* lost\n/,
     );
     expect(r.stdout).toMatch(new RegExp(`damage starts at byte \\d+ of ${cut}: E_TRUNCATED`));
     expect(r.stdout).toMatch(/tracks from nowhere: the track table was lost/);
     expect(r.stderr).toMatch(
-      /^h4mk: error: partial recovery: \d+ blocks recovered, at least 1 lost; damage starts at byte \d+\nh4mk: hint: cut\.out\.h4mk is a valid container of the recovered blocks\n$/,
+      /^h4mk: error: partial recovery: \d+ blocks recovered, at least [1-9]\d* lost; damage starts at byte \d+\nh4mk: hint: cut\.out\.h4mk is a valid container of the recovered blocks\n$/,
     );
     const reader = await H4mkReader.open(await FileSource.open(join(dir, 'cut.out.h4mk')));
     expect((await reader.verify()).ok).toBe(true);

@@ -94,7 +94,8 @@ class BlockScan {
       this.record = null;
       // A chunk cut short by the end of the file (or unreadable framing): a CORE in progress is a lost block.
       const partial = await readExactly(this.source, entry.offset, Math.min(4, this.inputSize - entry.offset)).catch(() => new Uint8Array(0));
-      if (String.fromCharCode(...partial) === 'CORE') this.evidence(this.next() + 1);
+      // v2: a cut SEGT or SEGD is a segment in progress: at least one block lost.
+      if (['CORE', 'SEGT', 'SEGD'].includes(String.fromCharCode(...partial))) this.evidence(this.next() + 1);
       this.stop(damageOf(entry.error, entry.offset));
       return false;
     }
@@ -126,7 +127,7 @@ class BlockScan {
       return;
     }
     if (error !== null) {
-      if (entry.type === 'CORE') this.evidence(this.next() + 1);
+      if (entry.type === 'CORE' || entry.type === 'SEGT' || entry.type === 'SEGD') this.evidence(this.next() + 1);
       // The damage starts with the chunk that fails (the error's own offset may be its CRC field).
       this.stop({ offset: entry.offset, code: error.code, message: error.message });
       return;
