@@ -8,7 +8,7 @@
  * (live.ts) sit beside it.
  *
  * Over 400 lines because the class is the writer's documented public API
- * (create, addTrack, writeBlock, writeRawBlock, finish, abort, blockCount)
+ * (create, addTrack, writeBlock, writeRawBlock, finish, abort, blockCount, writtenBlockCount)
  * plus the per-block path that orders compression, encryption and segment
  * cuts; each step it takes lives in the modules above.
  */
@@ -418,6 +418,16 @@ export class H4mkWriter {
   /** Blocks written so far. */
   get blockCount(): number {
     return this.data.coreIndex;
+  }
+
+  /**
+   * Blocks whose bytes have been handed to the sink: all of them in v1 (each
+   * CORE chunk is written as it comes); in v2, those of closed segments (§6.5:
+   * the open segment is written whole when it closes). After the sink syncs,
+   * these blocks survive a crash (§14.2).
+   */
+  get writtenBlockCount(): number {
+    return this.data.coreIndex - (this.data.version === 2 ? this.data.openBlocks : 0);
   }
 
   private assertOpen(): void {

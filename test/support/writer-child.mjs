@@ -13,7 +13,9 @@
  * LOG (NDJSON, appended with write(2); "done" lines fdatasync'ed):
  *   {"b":i,"t":ms}  before block i is handed to the writer;
  *   {"d":i,"t":ms}  after the writer returned AND sink.sync() made the file
- *                   durable: block i is fully in the file. Never before that.
+ *                   durable: blocks 0..i are fully in the file. Never before
+ *                   that. (Version 2 writes a segment's blocks when the
+ *                   segment closes: i is writer.writtenBlockCount − 1.)
  */
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -97,15 +99,22 @@ async function main() {
   await sink.sync();
   process.stdout.write(`${JSON.stringify({ ready: true, partial: sink.temporary, pid: process.pid })}\n`);
   const rand = prng(seed);
+  let logged = 0;
   for (let i = 0; i < blocks; i++) {
     note({ b: i, t: Date.now() }, false);
     await writer.writeBlock(blockAt(i, seed));
     await sink.sync();
-    note({ d: i, t: Date.now() }, true);
+    const written = writer.writtenBlockCount;
+    if (written > logged) {
+      logged = written;
+      note({ d: written - 1, t: Date.now() }, true);
+    }
     const wait = delay + (jitter > 0 ? rand() * jitter : 0);
     if (wait > 0) await sleep(wait);
   }
   const summary = await writer.finish();
+  // finish() wrote the open segment and committed (synced) the file: every block is durable.
+  if (summary.blockCount > logged) note({ d: summary.blockCount - 1, t: Date.now() }, true);
   closeSync(log);
   process.stdout.write(`${JSON.stringify({ finished: true, blocks: summary.blockCount, bytes: summary.bytes, live: summary.live ?? null })}\n`);
 }
