@@ -111,13 +111,20 @@ export function layoutOf(bytes) {
   const dataEnd = faststart ? foot : indexOffset;
   const indexChunks = walkChunks(bytes, indexOffset, indexOffset + indexLength);
   const dataChunks = walkChunks(bytes, dataOffset, dataEnd);
+  const version = bytes[8] | (bytes[9] << 8);
   const segments = [];
   let cores = [];
+  let segt = null;
   for (const c of dataChunks) {
     if (c.type === 'CORE') cores.push(c);
     else if (c.type === 'BIDX') {
       segments.push({ cores, bidx: c });
       cores = [];
+    } else if (c.type === 'SEGT') segt = c;
+    else if (c.type === 'SEGD' && segt !== null) {
+      // v2 (FORMAT.md §6.5): the table, then the data.
+      segments.push({ segt, segd: c });
+      segt = null;
     }
   }
   const segx = indexChunks.find((c) => c.type === 'SEGX');
@@ -126,13 +133,14 @@ export function layoutOf(bytes) {
     const count = u32(bytes, segx.payloadStart);
     let p = segx.payloadStart + 8;
     for (let s = 0; s < count; s++) {
-      for (let k = 0; k < 3; k++) [, p] = readVarint(bytes, p);
+      // gap, length, block_count (and v2's table_length)
+      for (let k = 0; k < (version === 2 ? 4 : 3); k++) [, p] = readVarint(bytes, p);
       segxDigestAt.push(p);
       p += 32;
     }
   }
   const footer = { type: 'FOOT', start: foot, payloadStart: foot + 8, length: 24, end: size };
-  return { size, faststart, indexOffset, indexLength, dataOffset, dataEnd, indexChunks, dataChunks, segments, segxDigestAt, footer };
+  return { size, version, faststart, indexOffset, indexLength, dataOffset, dataEnd, indexChunks, dataChunks, segments, segxDigestAt, footer };
 }
 
 /**
@@ -144,6 +152,19 @@ export function reseal(bytes, layout, crc32c) {
   const crcChunk = (c) => setU32(bytes, c.end - 4, crc32c(bytes.subarray(c.start, c.end - 4)));
   let chain = new Uint8Array(32);
   layout.segments.forEach((seg, s) => {
+    if (seg.segt !== undefined) {
+      // v2 (§6.5): SEGD's CRC; its digest into SEGT after the two leading varints; SEGT's CRC; SEGT's digest into SEGX and the chain.
+      crcChunk(seg.segd);
+      let p = seg.segt.payloadStart;
+      for (let k = 0; k < 2; k++) [, p] = readVarint(bytes, p);
+      bytes.set(sha256(bytes.subarray(seg.segd.payloadStart, seg.segd.end - 4)), p);
+      crcChunk(seg.segt);
+      const tableDigest = sha256(bytes.subarray(seg.segt.payloadStart, seg.segt.end - 4));
+      const at = layout.segxDigestAt[s];
+      if (at !== undefined) bytes.set(tableDigest, at);
+      chain = sha256(chain, tableDigest);
+      return;
+    }
     seg.cores.forEach((c, i) => {
       crcChunk(c);
       const digest = sha256(bytes.subarray(c.payloadStart, c.end - 4));
@@ -177,7 +198,7 @@ function pattern(rng, n) {
 }
 
 /** Small containers covering the features: layouts, codecs, B-frames, segments, META/SAFE. */
-export async function makeSeeds(lib) {
+export async function makeSeeds(lib, formatVersion = 1) {
   const configs = [
     { layout: 'tail', compression: 'zstd', segment: { maxBlocks: 6 } },
     { layout: 'faststart', compression: 'deflate', segment: { maxBlocks: 9 } },
@@ -188,7 +209,7 @@ export async function makeSeeds(lib) {
   for (const [n, options] of configs.entries()) {
     const rng = makeRng(0x5eed + n);
     const sink = new lib.MemorySink();
-    const writer = await lib.H4mkWriter.create(sink, { ...options, meta: { seed: n, title: 'fuzz' }, safe: { policy: 'transport_only' } });
+    const writer = await lib.H4mkWriter.create(sink, { ...options, formatVersion, meta: { seed: n, title: 'fuzz' }, safe: { policy: 'transport_only' } });
     writer.addTrack({ id: 'v', kind: 'video', codec: 'avc1', timescale: 90000, config: Uint8Array.of(1, 2, 3) });
     writer.addTrack({ id: 'a', kind: 'audio', codec: 'opus', timescale: 48000, language: 'en' });
     writer.addTrack({ id: 'c', kind: 'control', extra: { x: 1 } });
@@ -219,7 +240,7 @@ export async function makeSeeds(lib) {
     const reader = await lib.H4mkReader.open(new lib.MemorySource(bytes));
     const payloads = [];
     for (let i = 0; i < reader.blockCount; i++) payloads.push((await reader.readBlock(i)).payload.slice());
-    seeds.push({ name: `${options.layout}/${options.compression}`, bytes, layout: layoutOf(bytes), payloads });
+    seeds.push({ name: `${formatVersion === 1 ? '' : 'v2 '}${options.layout}/${options.compression}`, bytes, layout: layoutOf(bytes), payloads });
   }
   return seeds;
 }
@@ -330,7 +351,9 @@ export function mutate(rng, seed, crc32c) {
       if (region === 'header') [lo, hi] = [8, 28];
       else if (region === 'footer') [lo, hi] = [L.footer.payloadStart, L.footer.end - 4];
       else {
-        const pool = region === 'index' ? L.indexChunks : L.dataChunks.filter((c) => (region === 'bidx' ? c.type === 'BIDX' : c.type === 'CORE'));
+        const table = L.version === 2 ? 'SEGT' : 'BIDX';
+        const data = L.version === 2 ? 'SEGD' : 'CORE';
+        const pool = region === 'index' ? L.indexChunks : L.dataChunks.filter((c) => (region === 'bidx' ? c.type === table : c.type === data));
         const c = rng.pick(pool);
         [lo, hi] = [c.payloadStart, c.end - 4];
         if (region === 'core' && rng.bool(0.7)) hi = Math.min(hi, lo + 36); // mostly the block header

@@ -1,5 +1,5 @@
 /**
- * Bounded mutation fuzzing of the reader (about 20,000 cases): bit flips,
+ * Bounded mutation fuzzing of the reader (about 30,000 cases, on format v1 and v2 seeds): bit flips,
  * byte sets, insertions, deletions, truncations, appended junk, chunk-length
  * and u64 rewrites, chunk splices, and payload mutations re-sealed past every
  * checksum. Each case opens, verifies, seeks and reads blocks; only
@@ -12,12 +12,16 @@ import { type FuzzStats, fuzz, makeSeeds, type Problem, runOne, type Seed } from
 
 const CASES_PER_RUN = 5_000;
 const RUNS = [0x0001, 0xbeef, 0x5151, 0x2024];
+/** Runs on format version 2 seeds (FORMAT.md §6.5): SEGT/SEGD mutated and re-sealed. */
+const V2_RUNS = [0x0002, 0x7e57];
 
 let seeds: Seed[];
+let seedsV2: Seed[];
 const totals: FuzzStats = { cases: 0, problems: 0, outcomes: {}, kinds: {}, slowestMs: 0 };
 
 beforeAll(async () => {
-  seeds = await makeSeeds(lib);
+  seeds = await makeSeeds(lib, 1);
+  seedsV2 = await makeSeeds(lib, 2);
 });
 
 function describeProblems(problems: Problem[]): string {
@@ -30,7 +34,8 @@ function describeProblems(problems: Problem[]): string {
 describe('mutation fuzzing', () => {
   it('seed containers are small, varied and valid', async () => {
     expect(seeds.map((s) => s.name)).toEqual(['tail/zstd', 'faststart/deflate', 'tail/brotli', 'faststart/none']);
-    for (const s of seeds) {
+    expect(seedsV2.map((s) => s.name)).toEqual(['v2 tail/zstd', 'v2 faststart/deflate', 'v2 tail/brotli', 'v2 faststart/none']);
+    for (const s of [...seeds, ...seedsV2]) {
       expect(s.bytes.length).toBeLessThan(8192);
       expect(s.layout.segments.length).toBeGreaterThan(2);
       const reader = await lib.H4mkReader.open(new lib.MemorySource(s.bytes));
@@ -47,6 +52,16 @@ describe('mutation fuzzing', () => {
       for (const [k, v] of Object.entries(stats.kinds)) totals.kinds[k] = (totals.kinds[k] ?? 0) + v;
       for (const [k, v] of Object.entries(stats.outcomes)) totals.outcomes[k] = (totals.outcomes[k] ?? 0) + v;
       totals.slowestMs = Math.max(totals.slowestMs, stats.slowestMs);
+    });
+  }
+
+  for (const seed of V2_RUNS) {
+    it(`${CASES_PER_RUN} cases on v2 seeds, master seed ${seed}: only typed errors, and no wrong answers after verify passes`, async () => {
+      const problems: Problem[] = [];
+      const stats = await fuzz(lib, { cases: CASES_PER_RUN, seed, seeds: seedsV2, onProblem: (p) => void problems.push(p) });
+      expect(problems, describeProblems(problems)).toEqual([]);
+      expect(stats.outcomes['verify:ok'] ?? 0).toBeGreaterThan(50);
+      expect(Object.entries(stats.outcomes).some(([k, v]) => k.startsWith('verify:E_') && v > 100)).toBe(true);
     });
   }
 
