@@ -66,7 +66,12 @@ beforeAll(async () => {
   writeFileSync(keyFile, formatSecretKey(SECRET), { mode: 0o600 });
   writeFileSync(otherKeyFile, formatSecretKey(OTHER_SECRET), { mode: 0o600 });
   // Byte-level edits of CORE and BIDX below: version 1 (v2's SEGT/SEGD matrix is in test/format-v2.test.ts).
-  original = await writeSample(sample, { formatVersion: 1, compression: 'zstd', segment: { maxBlocks: 16 }, encryption: { secret: SECRET, epochUs: EPOCH_US } });
+  original = await writeSample(sample, {
+    formatVersion: 1,
+    compression: 'zstd',
+    segment: { maxBlocks: 16 },
+    encryption: { secret: SECRET, epochUs: EPOCH_US },
+  });
   ({ blocks, params } = await copyBlocks(original));
 });
 
@@ -374,7 +379,12 @@ describe('transplanted blocks', () => {
   });
 
   it('a block from another container made with the same key, same track, same position → E_AUTH', async () => {
-    const twin = await writeSample(sample, { formatVersion: 1, compression: 'zstd', segment: { maxBlocks: 16 }, encryption: { secret: SECRET, epochUs: EPOCH_US } });
+    const twin = await writeSample(sample, {
+      formatVersion: 1,
+      compression: 'zstd',
+      segment: { maxBlocks: 16 },
+      encryption: { secret: SECRET, epochUs: EPOCH_US },
+    });
     const other = await copyBlocks(twin);
     expect(other.blocks.map((b) => b.stored.length)).toEqual(blocks.map((b) => b.stored.length)); // same layout, other container id
     const i = midVideo();

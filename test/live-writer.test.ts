@@ -43,7 +43,9 @@ describe('live writer', () => {
     expect(b.blockCount).toBe(a.blockCount);
     const ia = await allInfos(a);
     const ib = await allInfos(b);
-    expect(ib.map((x) => String(x.digest && Buffer.from(x.digest).toString('hex')))).toEqual(ia.map((x) => String(x.digest && Buffer.from(x.digest).toString('hex'))));
+    expect(ib.map((x) => String(x.digest && Buffer.from(x.digest).toString('hex')))).toEqual(
+      ia.map((x) => String(x.digest && Buffer.from(x.digest).toString('hex'))),
+    );
     const report = await b.verify();
     expect(report.failures).toEqual([]);
     // The checkpoints are gaps between segments: the file is larger by their bytes, plus the gap varints in SEGX.

@@ -104,7 +104,13 @@ const failures: Failure[] = [
   { name: 'v2 payload byte', base: 'v2-minimal-tail', mutate: (b) => set(b, v2PayloadAt(b), 0), stage: 'verify', code: 'E_CHECKSUM' },
   { name: 'v2 payload byte, read', base: 'v2-minimal-tail', mutate: (b) => set(b, v2PayloadAt(b), 0), stage: 'read', code: 'E_CHECKSUM' },
   { name: 'v2 payload byte, CRC fixed', base: 'v2-minimal-tail', mutate: (b) => fixSegdCrc(set(b, v2PayloadAt(b), 0)), stage: 'read', code: 'E_DIGEST' },
-  { name: 'v2 table byte, CRC fixed', base: 'v2-minimal-tail', mutate: (b) => fixChunkCrc(set(b, 32 + 8 + 2 + 32 + 3, 5), 32), stage: 'read', code: 'E_DIGEST' },
+  {
+    name: 'v2 table byte, CRC fixed',
+    base: 'v2-minimal-tail',
+    mutate: (b) => fixChunkCrc(set(b, 32 + 8 + 2 + 32 + 3, 5), 32),
+    stage: 'read',
+    code: 'E_DIGEST',
+  },
 ];
 
 /** The first stored byte in `v2-minimal-tail`: SEGT chunk at 32 (8 + payload + 4), then SEGD's 8-byte header. */
@@ -125,7 +131,6 @@ function fixChunkCrc(bytes: Uint8Array, at: number): Uint8Array {
 function fixSegdCrc(bytes: Uint8Array): Uint8Array {
   return fixChunkCrc(bytes, v2PayloadAt(bytes) - 8);
 }
-
 
 describe('failure vectors', () => {
   for (const f of failures) {

@@ -127,6 +127,13 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
  * a segment of at most 2^32 − 1 bytes keeps every chunk_offset within it.
  */
 export const MAX_SEGMENT_LENGTH = 0xffff_ffff;
+/**
+ * §9 max_v2_segment_length: a v2 segment's bytes (SEGX `length`). A v2 segment
+ * is read whole to use any of its blocks (§6.5), so this bounds one read.
+ */
+export const MAX_V2_SEGMENT_LENGTH = 2 ** 28;
+/** §6.5 The largest SEGT entry: varint track (3), flags, compression, four 8-byte varints, duration (5). */
+export const SEGT_MAX_ENTRY_LENGTH = 3 + 1 + 1 + 8 + 8 + 8 + 8 + 5;
 /** §2.4 Largest magnitude of any timestamp, in ticks: 2^51 − 1. */
 export const MAX_TIMESTAMP = 2 ** 51 - 1;
 /** §5.1 Largest track id / codec / name / language string, UTF-8 bytes. */

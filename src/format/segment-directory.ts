@@ -12,6 +12,7 @@ import {
   DIGEST_LENGTH,
   type FormatVersion,
   MAX_SEGMENT_LENGTH,
+  MAX_V2_SEGMENT_LENGTH,
   SEGT_MIN_ENTRY_LENGTH,
   SEGT_MIN_HEADER_LENGTH,
 } from './constants.js';
@@ -119,6 +120,8 @@ export function decodeSegmentDirectory(
       throw new H4mkError('E_LIMIT', `segment block count ${n} outside 1..${limits.maxSegmentBlocks}`, { offset: at, chunk: 'SEGX' });
     if (length > MAX_SEGMENT_LENGTH)
       throw new H4mkError('E_LIMIT', `segment of ${length} bytes exceeds max_segment_length (2^32 - 1)`, { offset: at, chunk: 'SEGX' });
+    if (version === 2 && length > MAX_V2_SEGMENT_LENGTH)
+      throw new H4mkError('E_LIMIT', `segment of ${length} bytes exceeds max_v2_segment_length (2^28)`, { offset: at, chunk: 'SEGX' });
     if (length < minimalSegmentLength(n, version)) throw new H4mkError('E_FORMAT', 'segment too short for its blocks', { offset: at, chunk: 'SEGX' });
     if (version === 2 && (tableLength < minimalTableLength(n) || tableLength + 2 * CHUNK_OVERHEAD > length))
       throw new H4mkError('E_FORMAT', 'segment table length does not fit its segment', { offset: at, chunk: 'SEGX' });

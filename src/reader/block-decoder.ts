@@ -95,7 +95,15 @@ export function decodeBlock(
   base: number,
   options: ReadBlockOptions,
 ): Block {
-  if (info.digest === null) return finishBlock(view, cipher, info, { ...info, flags: flagsOf(info), compression: COMPRESSIONS.indexOf(info.compression) }, storedBytes(info, bytes, base), options);
+  if (info.digest === null)
+    return finishBlock(
+      view,
+      cipher,
+      info,
+      { ...info, flags: flagsOf(info), compression: COMPRESSIONS.indexOf(info.compression) },
+      storedBytes(info, bytes, base),
+      options,
+    );
   const at = info.offset - base;
   let chunk: Uint8Array;
   try {

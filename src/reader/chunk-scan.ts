@@ -27,6 +27,7 @@ import {
   HeaderFlag,
 } from '../format/constants.js';
 import { crc32c } from '../format/crc32c.js';
+import { readVarint } from '../format/varint.js';
 import { H4mkError } from '../format/errors.js';
 import { decodeFooter, decodeHeader, type FileHeader, type Footer } from '../format/header.js';
 import { readExactly, type RandomAccessSource } from '../io/source.js';
@@ -57,7 +58,7 @@ export type ScannedBlock = BlockFields & {
   compressionName: Compression;
 };
 
-/** The decoded head of a BIDX payload. */
+/** The decoded head of a BIDX (v1) or SEGT (v2) payload. */
 export type ScannedSegmentTable = { firstCoreIndex: number; blockCount: number };
 
 /**
@@ -77,7 +78,7 @@ export type ScannedChunk = {
   crcOk: boolean;
   /** CORE only. */
   block?: ScannedBlock;
-  /** BIDX only. */
+  /** BIDX and SEGT only. */
   segmentTable?: ScannedSegmentTable;
   /** FOOT only. */
   footer?: Footer;
@@ -208,6 +209,13 @@ async function decodeHead(source: RandomAccessSource, entry: ScannedChunk, head:
       // §6.2: u64 first_core_index | u32 block_count | u32 reserved.
       const c = new Cursor(head, 0, Math.min(head.length, BIDX_HEADER_LENGTH), payloadOffset);
       entry.segmentTable = { firstCoreIndex: c.u64('first_core_index'), blockCount: c.u32('block_count') };
+      return;
+    }
+    case 'SEGT': {
+      // §6.5: varint first_core_index | varint block_count | data digest | entries.
+      const [firstCoreIndex, next] = readVarint(head, 0, head.length);
+      const [blockCount] = readVarint(head, next, head.length);
+      entry.segmentTable = { firstCoreIndex, blockCount };
       return;
     }
     case 'FOOT': {

@@ -54,7 +54,8 @@ export async function openContainer(source: RandomAccessSource, options: ReaderO
   const live = options.live === true ? await locateLiveIndex(source, limits, options) : null;
   const located = live ?? (await locateIndex(source, limits, options));
   const { size, indexOffset, indexLength, flags } = located;
-  const index = live?.index ?? decodeIndexRegion(located.region, indexOffset, limits, sha256, located.header?.version ?? located.footer?.version ?? FORMAT_VERSION);
+  const index =
+    live?.index ?? decodeIndexRegion(located.region, indexOffset, limits, sha256, located.header?.version ?? located.footer?.version ?? FORMAT_VERSION);
   const faststart = (flags & HeaderFlag.FASTSTART) !== 0;
   const dataOffset = faststart ? HEADER_LENGTH + indexLength : HEADER_LENGTH;
   const dataEnd = faststart ? size - FOOTER_LENGTH : indexOffset;

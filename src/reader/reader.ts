@@ -43,6 +43,8 @@ export class H4mkReader {
   readonly view: IndexView;
   /** @internal The segment tables read so far. */
   readonly tables: SegmentTables;
+  /** v2: the last segment read whole by readBlock, checked (see #verifiedSegment). */
+  #lastSegment: { segment: number; bytes: Uint8Array; base: number } | null = null;
   private cipher: CipherContext | null = null;
 
   private constructor(
@@ -284,12 +286,16 @@ export class H4mkReader {
     // Over a remote source (one with readTail: HTTP), a segment whose table is not cached is read whole,
     // table and block in one request, when it is small enough (§6.2: the table ends the segment).
     const segment = this.segmentOf(coreIndex);
+    // v2 (§6.5): a block is verified with its whole segment's data; the last segment read stays for the next block.
+    if (this.view.content.segments.version === 2) {
+      const held = await this.#verifiedSegment(segment, options.verify !== false);
+      const table = await this.segmentTable(segment);
+      return this.decodeBlock(this.info(segment, table, coreIndex - table.firstCoreIndex), held.bytes, held.base, options);
+    }
     if (
-      // v2 (§6.5): a block is verified with its whole segment's data.
-      this.view.content.segments.version === 2 ||
-      (this.source.readTail !== undefined &&
+      this.source.readTail !== undefined &&
       !this.tables.has(segment) &&
-      (this.view.content.segments.length[segment] as number) <= REMOTE_WHOLE_SEGMENT_BYTES)
+      (this.view.content.segments.length[segment] as number) <= REMOTE_WHOLE_SEGMENT_BYTES
     ) {
       for await (const b of this.readBlocks(coreIndex, coreIndex + 1, options)) return b;
       throw new H4mkError('E_FORMAT', `segment ${segment} does not hold block ${coreIndex}`, { coreIndex });
@@ -297,6 +303,20 @@ export class H4mkReader {
     const info = await this.blockInfo(coreIndex);
     const bytes = await readExactly(this.source, info.offset, info.chunkLength);
     return this.decodeBlock(info, bytes, info.offset, options);
+  }
+
+  /**
+   * v2: segment `segment` read whole, its table and (unless `verify` is false)
+   * its data checked (§6.5). The last checked one is kept (up to 16 MiB).
+   */
+  async #verifiedSegment(segment: number, verify: boolean): Promise<{ bytes: Uint8Array; base: number }> {
+    if (this.#lastSegment?.segment === segment) return this.#lastSegment;
+    const { offset, length } = this.view.segmentSpan(segment);
+    const bytes = await readExactly(this.source, offset, length);
+    this.tables.fromBytes(segment, bytes, offset, verify);
+    const held = { segment, bytes, base: offset };
+    if (verify) this.#lastSegment = length <= 16 * 1024 * 1024 ? held : null;
+    return held;
   }
 
   /** The metadata of the blocks a query selects (no payloads), in file order; see {@link RangeQuery}. */

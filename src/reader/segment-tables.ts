@@ -76,9 +76,13 @@ export class SegmentTables {
       throw error instanceof H4mkError ? error.relocate(0, { chunk: 'SEGD' }) : error;
     }
     if (chunk.payload.length !== data.length) {
-      throw new H4mkError('E_FORMAT', `segment ${segment} data is ${chunk.payload.length} bytes, its table describes ${data.length}`, { offset: at, chunk: 'SEGD' });
+      throw new H4mkError('E_FORMAT', `segment ${segment} data is ${chunk.payload.length} bytes, its table describes ${data.length}`, {
+        offset: at,
+        chunk: 'SEGD',
+      });
     }
-    if (!bytesEqual(sha256(chunk.payload), data.digest)) throw new H4mkError('E_DIGEST', `segment ${segment} data digest mismatch`, { offset: at + 8, chunk: 'SEGD' });
+    if (!bytesEqual(sha256(chunk.payload), data.digest))
+      throw new H4mkError('E_DIGEST', `segment ${segment} data digest mismatch`, { offset: at + 8, chunk: 'SEGD' });
   }
 
   /** §6.2 / §6.5 Checks and decodes the table chunk (BIDX / SEGT) of `segment` found at `bytes[offset]`. */

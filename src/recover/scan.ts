@@ -218,7 +218,11 @@ class BlockScan {
       const table = decodeSegmentRecord(payload, entry.offset + 8, this.limits);
       if (table.firstCoreIndex !== this.next()) {
         this.evidence(table.firstCoreIndex + table.count);
-        this.stop({ offset: entry.offset, code: 'E_ORDER', message: `segment starting at core_index ${table.firstCoreIndex} where ${this.next()} was expected` });
+        this.stop({
+          offset: entry.offset,
+          code: 'E_ORDER',
+          message: `segment starting at core_index ${table.firstCoreIndex} where ${this.next()} was expected`,
+        });
         return;
       }
       this.record = { table, offset: entry.offset, digest: sha256(payload) };
@@ -234,7 +238,11 @@ class BlockScan {
     const record = this.record;
     this.record = null;
     if (record === null || entry.type !== 'SEGD') {
-      this.stop({ offset: entry.offset, code: 'E_FORMAT', message: record === null ? 'SEGD chunk without its SEGT' : `${entry.type} chunk where a SEGD chunk must follow its SEGT` });
+      this.stop({
+        offset: entry.offset,
+        code: 'E_FORMAT',
+        message: record === null ? 'SEGD chunk without its SEGT' : `${entry.type} chunk where a SEGD chunk must follow its SEGT`,
+      });
       return;
     }
     const { table } = record;

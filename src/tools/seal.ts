@@ -4,7 +4,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
 import { encodeChunk } from '../format/chunk.js';
-import { FOOTER_LENGTH, FORMAT_VERSION, HEADER_LENGTH, HeaderFlag } from '../format/constants.js';
+import { FOOTER_LENGTH, HEADER_LENGTH, HeaderFlag } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
 import { encodeFooter, encodeHeader } from '../format/header.js';
 import { encodeSeal, SEAL_ED25519, SEAL_MESSAGE_VERSION, type Seal, sealMessage } from '../format/seal.js';
@@ -90,16 +90,18 @@ export async function writeSealed(reader: H4mkReader, sink: Sink, seal: Seal): P
     const sealChunk = encodeChunk('SEAL', encodeSeal(seal));
     const unsealed = reader.unsealedLength;
     const indexLength = unsealed + sealChunk.length;
+    // The sealed copy keeps the container's format version: its segments are copied as they are.
+    const version = reader.view.content.segments.version;
     if (reader.layout === 'faststart') {
-      await sink.write(encodeHeader({ version: FORMAT_VERSION, flags: HeaderFlag.FASTSTART, indexLength }));
+      await sink.write(encodeHeader({ version, flags: HeaderFlag.FASTSTART, indexLength }));
       await copy(HEADER_LENGTH, HEADER_LENGTH + unsealed);
       await sink.write(sealChunk);
       await copy(reader.dataOffset, reader.fileSize - FOOTER_LENGTH);
-      await sink.write(encodeFooter({ indexOffset: HEADER_LENGTH, indexLength, version: FORMAT_VERSION, flags: HeaderFlag.FASTSTART }));
+      await sink.write(encodeFooter({ indexOffset: HEADER_LENGTH, indexLength, version, flags: HeaderFlag.FASTSTART }));
     } else {
       await copy(0, reader.indexOffset + unsealed);
       await sink.write(sealChunk);
-      await sink.write(encodeFooter({ indexOffset: reader.indexOffset, indexLength, version: FORMAT_VERSION, flags: 0 }));
+      await sink.write(encodeFooter({ indexOffset: reader.indexOffset, indexLength, version, flags: 0 }));
     }
     await sink.commit();
   } catch (error) {

@@ -71,4 +71,3 @@ export async function convertContainer(reader: H4mkReader, sink: Sink, layout: '
     throw error;
   }
 }
-

@@ -8,7 +8,16 @@
 import { chainStart, chainStep, sha256, sha256Parts } from '../crypto/sha256.js';
 import { type BlockFields, writeBlockHeader } from '../format/block.js';
 import { chunkCrc, chunkTypeBytes, encodeChunk } from '../format/chunk.js';
-import { BLOCK_HEADER_LENGTH, CHUNK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, type FormatVersion } from '../format/constants.js';
+import {
+  BLOCK_HEADER_LENGTH,
+  CHUNK_HEADER_LENGTH,
+  CHUNK_OVERHEAD,
+  DIGEST_LENGTH,
+  type FormatVersion,
+  MAX_V2_SEGMENT_LENGTH,
+  SEGT_MAX_ENTRY_LENGTH,
+  SEGT_MIN_HEADER_LENGTH,
+} from '../format/constants.js';
 import { crc32c } from '../format/crc32c.js';
 import type { SegmentDirectory } from '../format/segment-directory.js';
 import { encodeSegmentRecord } from '../format/segment-record.js';
@@ -21,6 +30,11 @@ import { SeekBuilder } from './seek-builder.js';
 const SCRATCH_LIMIT = 256 * 1024;
 const CORE_TYPE = chunkTypeBytes('CORE');
 const SEGD_TYPE = chunkTypeBytes('SEGD');
+
+/** §6.5 An upper bound of a v2 segment's length: `n` blocks of `dataLength` bytes, each table entry at its largest. */
+function v2SegmentBound(n: number, dataLength: number): number {
+  return 2 * CHUNK_OVERHEAD + SEGT_MIN_HEADER_LENGTH + 16 + n * SEGT_MAX_ENTRY_LENGTH + dataLength;
+}
 
 export class SegmentAssembler {
   readonly seek = new SeekBuilder();
@@ -69,6 +83,8 @@ export class SegmentAssembler {
     if (n === 0) return false;
     if (n >= this.policy.maxBlocks) return true;
     if (this.segmentBytes + chunkLength > this.policy.maxBytes) return true;
+    // v2 (§9): the segment, its table at its largest and both chunk framings within max_v2_segment_length.
+    if (this.version === 2 && v2SegmentBound(n + 1, this.segmentBytes + chunkLength) > MAX_V2_SEGMENT_LENGTH) return true;
     if (this.policy.splitAtKeyframes && keyframe && track === splitTrack) return true;
     return dtsUs - this.segmentFirstDtsUs >= this.policy.maxDurationUs;
   }
@@ -135,6 +151,8 @@ export class SegmentAssembler {
 
   /** §6.5 Adds a block's stored bytes to the open v2 segment. */
   private gatherBlock(fields: BlockFields, stored: Uint8Array, keyframe: boolean, dtsUs: number): number {
+    if (v2SegmentBound(1, stored.length) > MAX_V2_SEGMENT_LENGTH)
+      throw new RangeError(`a block of ${stored.length} bytes does not fit a version 2 segment (max_v2_segment_length 2^28 bytes)`);
     const i = this.table.count;
     if (i === 0) this.segmentFirstDtsUs = dtsUs;
     const at = this.segmentBytes;

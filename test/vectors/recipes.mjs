@@ -68,5 +68,9 @@ export const RECIPES = [
 export async function buildVector(recipe) {
   const tracks = recipe.tracks.map((t) => ({ ...t, ...(t.config ? { config: Uint8Array.from(t.config) } : {}) }));
   const blocks = recipe.blocks.map((b) => ({ ...b, payload: enc.encode(b.payload) }));
-  return buildH4mkTracks(tracks, blocks, recipe.meta, undefined, { layout: recipe.layout, compression: recipe.compression ?? 'none', formatVersion: recipe.formatVersion });
+  return buildH4mkTracks(tracks, blocks, recipe.meta, undefined, {
+    layout: recipe.layout,
+    compression: recipe.compression ?? 'none',
+    formatVersion: recipe.formatVersion,
+  });
 }

@@ -89,7 +89,8 @@ function details(c: ScannedChunk): Record<string, unknown> {
       },
     };
   }
-  if (c.segmentTable !== undefined) return { bidx: { first_core_index: c.segmentTable.firstCoreIndex, block_count: c.segmentTable.blockCount } };
+  if (c.segmentTable !== undefined)
+    return { [c.type === 'SEGT' ? 'segt' : 'bidx']: { first_core_index: c.segmentTable.firstCoreIndex, block_count: c.segmentTable.blockCount } };
   if (c.footer !== undefined) return { footer: { index_offset: c.footer.indexOffset, index_length: c.footer.indexLength, flags: c.footer.flags } };
   return {};
 }
