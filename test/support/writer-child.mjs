@@ -15,7 +15,8 @@
  *   {"d":i,"t":ms}  after the writer returned AND sink.sync() made the file
  *                   durable: blocks 0..i are fully in the file. Never before
  *                   that. (Version 2 writes a segment's blocks when the
- *                   segment closes: i is writer.writtenBlockCount − 1.)
+ *                   segment closes: the lines up to writer.writtenBlockCount
+ *                   − 1 come together.)
  */
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -104,17 +105,17 @@ async function main() {
     note({ b: i, t: Date.now() }, false);
     await writer.writeBlock(blockAt(i, seed));
     await sink.sync();
+    // One "done" line per block that became durable (v2: a whole segment at once).
     const written = writer.writtenBlockCount;
-    if (written > logged) {
-      logged = written;
-      note({ d: written - 1, t: Date.now() }, true);
-    }
+    const now = Date.now();
+    while (logged < written) note({ d: logged++, t: now }, logged === written);
     const wait = delay + (jitter > 0 ? rand() * jitter : 0);
     if (wait > 0) await sleep(wait);
   }
   const summary = await writer.finish();
   // finish() wrote the open segment and committed (synced) the file: every block is durable.
-  if (summary.blockCount > logged) note({ d: summary.blockCount - 1, t: Date.now() }, true);
+  const end = Date.now();
+  while (logged < summary.blockCount) note({ d: logged++, t: end }, logged === summary.blockCount);
   closeSync(log);
   process.stdout.write(`${JSON.stringify({ finished: true, blocks: summary.blockCount, bytes: summary.bytes, live: summary.live ?? null })}\n`);
 }
