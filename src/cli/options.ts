@@ -17,6 +17,16 @@ export function parseIndex(value: string): number {
   return n;
 }
 
+/** Parses `--format-version`: 1 or 2 (docs/FORMAT.md §12). */
+export function parseFormatVersion(value: string): 1 | 2 {
+  if (value === '1') return 1;
+  if (value === '2') return 2;
+  throw new InvalidArgumentError('expected 1 or 2');
+}
+
+/** The help text of `--format-version` for the verbs that write a container. */
+export const FORMAT_VERSION_HELP = 'format version to write: 2 (the default) or 1 (for readers that know only version 1)';
+
 /** Parses a path (a file, a directory, `-` where stdin is meant): anything but an empty string. */
 export function parsePath(value: string): string {
   if (value === '') throw new InvalidArgumentError('expected a path, not an empty string');

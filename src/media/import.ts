@@ -3,6 +3,7 @@
  * a container, one packet per CORE block, streaming (memory is one packet
  * plus the demuxer's tables, whatever the file size). No re-encoding.
  */
+import { FORMAT_VERSION, type FormatVersion } from '../format/constants.js';
 import type { EncryptionOptions } from '../writer/encryption.js';
 import { basename } from 'node:path';
 import type { Compression } from '../format/constants.js';
@@ -19,6 +20,8 @@ import { MediaError, refuseUnsupported } from './errors.js';
 export type ImportOptions = {
   compression?: Compression;
   layout?: 'tail' | 'faststart';
+  /** Format version to write (docs/FORMAT.md §12); default 2. */
+  formatVersion?: FormatVersion;
   /** Merged into META (after the importer's own `source` entry). */
   meta?: Record<string, unknown>;
   /** Called after each packet with the source bytes consumed so far and the source size. */
@@ -79,6 +82,7 @@ export async function importMedia(inputPath: string, sink: Sink, options: Import
     writer = await H4mkWriter.create(sink, {
       compression: options.compression ?? 'none',
       layout: options.layout ?? 'tail',
+      formatVersion: options.formatVersion ?? FORMAT_VERSION,
       meta: { source: { file: basename(inputPath), format: demuxer.format, bytes: demuxer.size }, ...options.meta },
       ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
     });

@@ -10,6 +10,7 @@
  * (MPEG-TS), the probe of the first bytes (./live-source.ts), and a few
  * packets per video track waiting for their decode times.
  */
+import { FORMAT_VERSION, type FormatVersion } from '../format/constants.js';
 import type { Compression } from '../format/constants.js';
 import type { Sink } from '../io/sink.js';
 import type { EncryptionOptions } from '../writer/encryption.js';
@@ -26,6 +27,8 @@ import { StreamBytes } from './stream-bytes.js';
 export type StreamImportOptions = {
   compression?: Compression;
   layout?: 'tail' | 'faststart';
+  /** Format version to write (docs/FORMAT.md §12); default 2. */
+  formatVersion?: FormatVersion;
   /** Merged into META (after the importer's own `source` entry). */
   meta?: Record<string, unknown>;
   encryption?: EncryptionOptions;
@@ -58,6 +61,7 @@ export async function importStream(input: AsyncIterable<Uint8Array>, sink: Sink,
     writer = await H4mkWriter.create(sink, {
       compression: options.compression ?? 'none',
       layout: options.layout ?? 'tail',
+      formatVersion: options.formatVersion ?? FORMAT_VERSION,
       meta: { source: { file: name, format: demuxer.format, stream: true }, ...options.meta },
       ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
       ...(options.live === undefined ? {} : { live: options.live }),

@@ -17,7 +17,7 @@ import { importStream, type StreamImportSummary } from '../../media/live-import.
 import { aboutPath, CliError, ExitCode, inputError } from '../errors.js';
 import { packView } from '../../views/index.js';
 import { addEncryptOptions, type EncryptOptions, encryptionOf } from '../key-options.js';
-import { parseIndex, parseJsonObjectOption } from '../options.js';
+import { FORMAT_VERSION_HELP, parseFormatVersion, parseIndex, parseJsonObjectOption } from '../options.js';
 import type { Output } from '../output.js';
 import { FORCE_HELP, guardOutput, requireInputFile } from '../output-guard.js';
 import { startProgress } from '../progress.js';
@@ -27,6 +27,7 @@ type ImportOptions = EncryptOptions & {
   output: string;
   compress: Compression;
   faststart?: boolean;
+  formatVersion?: 1 | 2;
   meta?: Record<string, unknown>;
   /** §14 live: written in place, with checkpoints, as the input streams in. */
   live?: boolean;
@@ -46,6 +47,7 @@ export function registerImport(program: Command, out: Output): void {
     .requiredOption('-o, --output <file>', 'container to write (it appears only once complete; with --live at once)')
     .addOption(new Option('--compress <codec>', 'compression of the blocks').choices(COMPRESSIONS).default('none'))
     .option('--faststart', 'put the index right after the header')
+    .option('--format-version <n>', FORMAT_VERSION_HELP, parseFormatVersion)
     .option('--meta <json>', 'extra user metadata (META) as a JSON object', parseJsonObjectOption)
     .option(
       '--live',
@@ -138,6 +140,7 @@ async function runImport(input: string, options: ImportOptions, encryption: Encr
     return await importMedia(input, sink, {
       compression: options.compress,
       layout: options.faststart === true ? 'faststart' : 'tail',
+      formatVersion: options.formatVersion ?? 2,
       ...(options.meta === undefined ? {} : { meta: options.meta }),
       signal: abort.signal,
       ...(options.skipUnsupported === true ? { skipUnsupported: true } : {}),
@@ -200,6 +203,7 @@ async function runStreamImport(input: string, options: ImportOptions, encryption
     return await importStream(stream, sink, {
       compression: options.compress,
       layout: options.faststart === true ? 'faststart' : 'tail',
+      formatVersion: options.formatVersion ?? 2,
       name: input === '-' ? '<stdin>' : input,
       stop: stop.signal,
       ...(options.skipUnsupported === true ? { skipUnsupported: true } : {}),

@@ -11,10 +11,11 @@ import { publishVerified } from '../../tools/publish.js';
 import { withContainer } from '../container.js';
 import { aboutPath, failure, inputError } from '../errors.js';
 import { addInputOptions } from '../input.js';
+import { parseFormatVersion } from '../options.js';
 import type { Output } from '../output.js';
 import { FORCE_HELP, guardOutput } from '../output-guard.js';
 
-type OptimizeCliOptions = { output: string; faststart?: boolean; tail?: boolean; force?: boolean; formatVersion?: string };
+type OptimizeCliOptions = { output: string; faststart?: boolean; tail?: boolean; force?: boolean; formatVersion?: 1 | 2 };
 
 /** Adds the `optimize` verb. */
 export function registerOptimize(program: Command, out: Output): void {
@@ -25,14 +26,13 @@ export function registerOptimize(program: Command, out: Output): void {
     .requiredOption('-o, --output <file>', 'container to write (published only if it verifies)')
     .option('--faststart', 'index after the header: opens with one prefix read (the default)')
     .option('--tail', 'index at the end')
-    .option('--format-version <n>', 'format version to write: 2 (the default; upgrades v1 files) or 1 (for readers that know only v1)')
+    .option('--format-version <n>', 'format version to write: 2 (the default; upgrades v1 files) or 1 (for readers that know only v1)', parseFormatVersion)
     .option('--force', FORCE_HELP)
     .option('--json', 'print the summary as one JSON document');
   addInputOptions(command).action(async (input: string, options: OptimizeCliOptions) => {
     if (options.faststart === true && options.tail === true) throw inputError('give --faststart or --tail, not both');
     const layout = options.tail === true ? 'tail' : 'faststart';
-    const formatVersion = options.formatVersion === undefined ? 2 : options.formatVersion === '1' ? 1 : options.formatVersion === '2' ? 2 : null;
-    if (formatVersion === null) throw inputError(`--format-version must be 1 or 2, got ${JSON.stringify(options.formatVersion)}`);
+    const formatVersion = options.formatVersion ?? 2;
     await guardOutput(options.output, [input], { force: options.force === true });
     const { result, verify, published } = await withContainer(input, (reader) =>
       publishVerified(options.output, (sink) => optimizeContainer(reader, sink, { layout, formatVersion })).catch((error: unknown) => {

@@ -17,7 +17,7 @@ import { CliError, ExitCode, aboutPath, inputError } from '../errors.js';
 import { packView } from '../../views/index.js';
 import { addEncryptOptions, type EncryptOptions, encryptionOf } from '../key-options.js';
 import { parseNdjsonLine } from '../ndjson.js';
-import { parseIndex, parseJsonObjectOption } from '../options.js';
+import { FORMAT_VERSION_HELP, parseFormatVersion, parseIndex, parseJsonObjectOption } from '../options.js';
 import type { Output } from '../output.js';
 import { FORCE_HELP, guardOutput, type OutputIdentity, sameFile } from '../output-guard.js';
 import { startProgress } from '../progress.js';
@@ -26,7 +26,7 @@ type PackOptions = EncryptOptions & {
   output: string;
   compress: Compression;
   faststart?: boolean;
-  formatVersion?: string;
+  formatVersion?: 1 | 2;
   meta?: Record<string, unknown>;
   json?: boolean;
   force?: boolean;
@@ -45,7 +45,7 @@ export function registerPack(program: Command, out: Output): void {
     .requiredOption('-o, --output <file>', 'container to write (it appears only once complete)')
     .addOption(new Option('--compress <codec>', 'default compression of the blocks').choices(COMPRESSIONS).default('none'))
     .option('--faststart', 'put the index right after the header (for progressive download)')
-    .option('--format-version <n>', 'format version to write: 2 (the default) or 1 (for readers that know only version 1)')
+    .option('--format-version <n>', FORMAT_VERSION_HELP, parseFormatVersion)
     .option('--meta <json>', 'user metadata (META) as a JSON object', parseJsonObjectOption)
     .option('--live', 'live append: write in place (readers follow it with h4mk tail) with index checkpoints; Ctrl-C finishes the file')
     .option('--checkpoint-blocks <n>', 'live: a checkpoint after this many blocks, within a 10% overhead bound (default 256)', parseIndex)
@@ -70,8 +70,6 @@ encrypted; the index (tracks, timestamps, sizes) stays readable without the key.
       const started = performance.now();
       if (options.live !== true && (options.checkpointBlocks !== undefined || options.checkpointMs !== undefined))
         throw inputError('--checkpoint-blocks and --checkpoint-ms need --live');
-      if (options.formatVersion !== undefined && options.formatVersion !== '1' && options.formatVersion !== '2')
-        throw inputError(`--format-version must be 1 or 2, got ${JSON.stringify(options.formatVersion)}`);
       if (options.live === true && options.faststart === true) throw inputError('a live container uses the tail layout: give --live or --faststart, not both');
       const target = await guardOutput(options.output, [input, options.keyFile], { force: options.force === true, inPlace: options.live === true });
       const encryption = await encryptionOf(options, out);
@@ -156,7 +154,7 @@ async function pack(inputPath: string, options: PackOptions, encryption: Encrypt
       writer = await H4mkWriter.create(sink, {
         compression: options.compress,
         layout: options.faststart === true ? 'faststart' : 'tail',
-        formatVersion: options.formatVersion === '1' ? 1 : 2,
+        formatVersion: options.formatVersion ?? 2,
         ...(options.meta === undefined ? {} : { meta: options.meta }),
         ...(encryption === undefined ? {} : { encryption }),
         ...(live === undefined ? {} : { live }),
