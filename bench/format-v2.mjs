@@ -276,6 +276,32 @@ try {
 } finally {
   if (!values.keep) rmSync(dir, { recursive: true, force: true });
 }
+/* Comparison rows for bench/report.mjs (see its header). */
+const rows = [];
+const row = (section, metric, unit, better, subject, value, baseline, baselineValue, note = '') =>
+  rows.push({ section, metric, unit, better, subject, value, baseline, baselineValue, ratio: value / baselineValue, note });
+for (const [shape, label] of [
+  ['clip', 'format v2, ffmpeg clip 120 s (H.264 + AAC)'],
+  ['movie', 'format v2, 2-hour movie shape (video + audio)'],
+]) {
+  const s = result[shape];
+  const v2 = s.rows['h4mk v2'];
+  for (const [name, r] of Object.entries(s.rows)) {
+    if (name === 'h4mk v2') continue;
+    row(label, 'container overhead', 'B/block', 'lower', 'h4mk v2', v2.perBlock, name, r.perBlock, name === 'h4mk v1' ? `${s.packets} packets, ${s.payload} payload bytes; goal ≤ 16 B/block` : `file ${r.bytes} B against h4mk v2 ${v2.bytes} B`);
+  }
+  row(label, 'container overhead', 'B/block', 'lower', 'h4mk v2', v2.perBlock, 'goal (issue 12)', 16, '');
+}
+for (const r of result.remote) {
+  const label = `format v2 over nginx, ${r.hours} h (${r.segments} segments, index ${r.indexLength} B)`;
+  const median = (k) => r.frames.map((f) => f[k]).sort((a, b) => a - b)[2];
+  row(label, 'requests to open', 'requests', 'lower', 'h4mk v2', r.open.requests, 'goal: 1', 1, `${r.open.bytesRead} bytes read`);
+  row(label, 'bytes to open', 'bytes', 'lower', 'h4mk v2', r.open.bytesRead, 'budget: 512 KiB', 524288, '');
+  row(label, 'h4mk manifest URL', 'requests', 'lower', 'h4mk v2', r.manifest.requests, 'goal: 1', 1, `${r.manifest.bytes} bytes (nginx log)`);
+  row(label, 'open + first frame at T', 'requests', 'lower', 'h4mk v2', median('requests'), 'goal: 2', 2, `median of 5 random T; ${median('bytesRead')} bytes`);
+}
+result.rows = rows;
+
 mkdirSync(dirname(values.out), { recursive: true });
 writeFileSync(values.out, `${JSON.stringify(result, null, 2)}\n`);
 

@@ -30,7 +30,7 @@ const { values: args } = parseArgs({
 });
 const outDir = args['out-dir'];
 const dataDir = join(here, 'out');
-const ORDER = ['core', 'peers', 'crypto', 'remote', 'server', 'delivery', 'inspector'];
+const ORDER = ['core', 'format', 'peers', 'crypto', 'remote', 'server', 'delivery', 'inspector'];
 
 /* ------------------------------------------------------------ inputs */
 

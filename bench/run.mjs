@@ -2,7 +2,7 @@
  * `npm run bench`: the core benchmark of the H4MK container (issue 2).
  *
  *   node bench/run.mjs [--scale F] [--payload-scale P] [--runs N] [--opens N] [--seeks N] [--skip-rss] [--keep]
- *   node bench/run.mjs --only core|crypto|remote|server|delivery|inspector|peers|report [-- SECTION ARGS]
+ *   node bench/run.mjs --only core|crypto|remote|server|delivery|inspector|peers|format|report [-- SECTION ARGS]
  *   (without --only: core, then each other section, then bench/report.mjs → bench/results.md + .svg)
  *
  * --scale F          content duration factor (1 = the 2-hour movie; the seek container is 3.5 h × F)
@@ -73,6 +73,7 @@ const SECTIONS = {
   delivery: 'delivery.mjs',
   inspector: 'inspector.mjs',
   peers: 'peers/run.mjs',
+  format: 'format-v2.mjs',
 };
 const sectionSeconds = {};
 const benchCommand = `${process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : 'node bench/run.mjs'}${process.argv.length > 2 ? `${process.env.npm_lifecycle_event === 'bench' ? ' --' : ''} ${process.argv.slice(2).join(' ')}` : ''}`;
