@@ -19,7 +19,8 @@
  *    requests and bytes `H4mkReader.open` over HttpSource takes, `h4mk
  *    manifest URL` takes (nginx access log), and open + the first frame at 5
  *    random times (readSpan) takes.
- * Writes a JSON document (default bench/out/format-v2.json) and prints a table.
+ * Writes a JSON document (default bench/out/format.json, the report's section
+ * "format") and prints a table.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -41,7 +42,7 @@ const CLI = join(root, 'dist', 'cli', 'main.js');
 const { values } = parseArgs({
   options: {
     'hours-long': { type: 'string', default: '24' },
-    out: { type: 'string', default: join(here, 'out', 'format-v2.json') },
+    out: { type: 'string', default: join(here, 'out', 'format.json') },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -139,14 +140,28 @@ async function clipShape() {
   const ff = spawnSync(
     'ffmpeg',
     [
-      ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=640x360:r=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
+      ...[
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=s=640x360:r=30',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:sample_rate=48000',
+      ],
       ...['-t', '120', '-c:v', 'libx264', '-b:v', '200k', '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '64k', mp4],
     ],
     { stdio: 'inherit' },
   );
   if (ff.status !== 0) throw new Error('ffmpeg failed to make the clip');
   const mkv = join(dir, 'clip.mkv');
-  if (spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', mp4, '-c', 'copy', mkv], { stdio: 'inherit' }).status !== 0) throw new Error('ffmpeg remux');
+  if (spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', mp4, '-c', 'copy', mkv], { stdio: 'inherit' }).status !== 0)
+    throw new Error('ffmpeg remux');
   const rows = {};
   for (const version of [1, 2]) {
     const out = join(dir, `clip-v${version}.h4mk`);
@@ -288,7 +303,17 @@ for (const [shape, label] of [
   const v2 = s.rows['h4mk v2'];
   for (const [name, r] of Object.entries(s.rows)) {
     if (name === 'h4mk v2') continue;
-    row(label, 'container overhead', 'B/block', 'lower', 'h4mk v2', v2.perBlock, name, r.perBlock, name === 'h4mk v1' ? `${s.packets} packets, ${s.payload} payload bytes; goal ≤ 16 B/block` : `file ${r.bytes} B against h4mk v2 ${v2.bytes} B`);
+    row(
+      label,
+      'container overhead',
+      'B/block',
+      'lower',
+      'h4mk v2',
+      v2.perBlock,
+      name,
+      r.perBlock,
+      name === 'h4mk v1' ? `${s.packets} packets, ${s.payload} payload bytes; goal ≤ 16 B/block` : `file ${r.bytes} B against h4mk v2 ${v2.bytes} B`,
+    );
   }
   row(label, 'container overhead', 'B/block', 'lower', 'h4mk v2', v2.perBlock, 'goal (issue 12)', 16, '');
 }
@@ -310,7 +335,9 @@ for (const shape of ['clip', 'movie']) {
   console.log(`\n${shape}: ${s.packets} packets, ${s.payload} payload bytes`);
   const mkv = Object.entries(s.rows).find(([k]) => k.startsWith('Matroska'))[1];
   for (const [name, r] of Object.entries(s.rows)) {
-    console.log(`  ${name.padEnd(24)} ${String(r.bytes).padStart(12)} B  ${fmt(r.perBlock).padStart(8)} B/block  ${fmt((100 * (r.bytes - mkv.bytes)) / mkv.bytes)}% vs Matroska`);
+    console.log(
+      `  ${name.padEnd(24)} ${String(r.bytes).padStart(12)} B  ${fmt(r.perBlock).padStart(8)} B/block  ${fmt((100 * (r.bytes - mkv.bytes)) / mkv.bytes)}% vs Matroska`,
+    );
   }
 }
 for (const r of result.remote) {

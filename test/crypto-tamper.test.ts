@@ -37,6 +37,7 @@ import {
   writeSealed,
 } from '../src/node.js';
 import { decodeChunk } from '../src/format/chunk.js';
+import { trackOptionsOf } from '../src/writer/options.js';
 import { sealMessage } from '../src/format/seal.js';
 import { layoutOf, reseal } from './fuzz-engine.mjs';
 import { caught, makeSample, writeSample } from './helpers.js';
@@ -115,17 +116,7 @@ async function repack(
   const writer = await H4mkWriter.create(sink, { formatVersion: 1, preserveCrypto: crypto, meta: source.meta, safe: source.safe, segment: { maxBlocks: 16 } });
   for (const t of source.tracks()) {
     trackEdit(t);
-    writer.addTrack({
-      id: t.id,
-      kind: t.kind,
-      codec: t.codec,
-      config: t.config,
-      timescale: t.timescale,
-      name: t.name,
-      language: t.language,
-      extra: t.extra,
-      compression: t.compression,
-    });
+    writer.addTrack(trackOptionsOf(t));
   }
   for (const b of list) {
     const { info: _info, ...raw } = b;

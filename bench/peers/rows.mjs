@@ -58,7 +58,7 @@ export function peerRows(out) {
       v['h4mk-none'].mbPerS,
       'plain copy (the limit)',
       v.plain.mbPerS,
-      'the plain copy writes payload bytes only: no index, no per-block SHA-256',
+      'the plain copy writes payload bytes only: no index, no SHA-256',
       cpuRatio(v['h4mk-none'], v.plain),
     );
     row(
@@ -94,7 +94,7 @@ export function peerRows(out) {
       v['h4mk-none'].mbPerS,
       'mcap uncompressed',
       v['mcap-none'].mbPerS,
-      `per block h4mk hashes the payload (SHA-256), extends its hash chain and indexes the block; MCAP appends to a 1 MiB chunk buffer with one CRC32 per chunk${key === 'clip' ? ': with small real packets (here ~' + fmtInt(v.plain.payloadBytes / v.plain.blocks) + ' B) the per-block work dominates' : ''}`,
+      `h4mk (format v2) gathers a segment, indexes each block in its table and hashes the segment's data once (SHA-256); MCAP appends to a 1 MiB chunk buffer with one CRC32 per chunk${key === 'clip' ? ': with small real packets (here ~' + fmtInt(v.plain.payloadBytes / v.plain.blocks) + ' B) the per-block work dominates' : ''}`,
       cpuRatio(v['h4mk-none'], v['mcap-none']),
     );
     row(
@@ -130,7 +130,7 @@ export function peerRows(out) {
       v['h4mk-none'].overheadBytesPerBlock,
       'mcap uncompressed',
       v['mcap-none'].overheadBytesPerBlock,
-      'h4mk keeps a 32-byte SHA-256 per block in its segment tables',
+      'h4mk v2 keeps a 7–12-byte varint entry per block and one SHA-256 per segment (v1 kept 72 bytes per block)',
     );
     row(
       section,
@@ -224,7 +224,7 @@ export function peerRows(out) {
       h.payload.medianNs / 1e3,
       'mp4 packet sink',
       s.tracks.mp4[track].payload.medianNs / 1e3,
-      `h4mk: the block's segment table (${fmtInt(s.h4mkSegments)} segments, 256 tables cached by default) and the block are each one async file read, and the block's SHA-256 is checked; mediabunny holds every sample's offset in memory and reads through an 8 MiB cache`,
+      `h4mk (format v2): the block's whole segment (${fmtInt(s.h4mkSegments)} segments) is one async file read, its table and the SHA-256 of its data are checked; mediabunny holds every sample's offset in memory and reads through an 8 MiB cache`,
     );
     row(
       `seek at ${fmtInt(LARGE)} blocks`,

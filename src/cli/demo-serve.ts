@@ -10,6 +10,7 @@
  * (demo-seal.pub). The key and grant files are 0600; paste either into the
  * page, which uses it there and sends it nowhere.
  */
+import { trackOptionsOf } from '../writer/options.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -42,17 +43,7 @@ export async function writeEncryptedCopy(reader: H4mkReader, sink: Sink, options
   });
   try {
     for (const t of reader.tracks()) {
-      writer.addTrack({
-        id: t.id,
-        kind: t.kind,
-        codec: t.codec,
-        config: t.config,
-        timescale: t.timescale,
-        name: t.name,
-        language: t.language,
-        extra: t.extra,
-        compression: t.compression,
-      });
+      writer.addTrack(trackOptionsOf(t));
     }
     for await (const b of reader.blocks({})) {
       const block = b as Block;

@@ -8,7 +8,7 @@
 import { BlockFlag, FRAME_KINDS } from '../format/constants.js';
 import type { Sink } from '../io/sink.js';
 import type { H4mkReader, Block } from '../reader/reader.js';
-import type { BlockInput } from '../writer/options.js';
+import { type BlockInput, trackOptionsOf } from '../writer/options.js';
 import { H4mkWriter, type WriteSummary } from '../writer/writer.js';
 import { ControlsAdapter, type ControlRecord, CONTROLS_CODEC, CONTROLS_SAFE_POLICY, validateControl } from './controls.js';
 import { MediaError } from '../media/errors.js';
@@ -43,17 +43,7 @@ export async function addControlsTrack(
       safe: { ...reader.safe, controls: CONTROLS_SAFE_POLICY },
     });
     for (const t of reader.tracks()) {
-      writer.addTrack({
-        id: t.id,
-        kind: t.kind,
-        codec: t.codec,
-        config: t.config,
-        timescale: t.timescale,
-        name: t.name,
-        language: t.language,
-        extra: t.extra,
-        compression: t.compression,
-      });
+      writer.addTrack(trackOptionsOf(t));
     }
     const control = writer.addTrack({ id: trackId, ...adapter.trackOptions() });
     let next = 0;

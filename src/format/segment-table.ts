@@ -3,7 +3,7 @@
  * segment's CORE chunks. Fixed-width entries, one per block, in file order.
  */
 import { Cursor, ByteWriter } from './bytes.js';
-import { checkBlockFields } from './block.js';
+import { type BlockFields, checkBlockFields } from './block.js';
 import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, BLOCK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, MAX_SEGMENT_LENGTH } from './constants.js';
 import { H4mkError } from './errors.js';
 
@@ -43,6 +43,20 @@ export function createSegmentTable(firstCoreIndex: number, capacity: number, wit
     originalLength: new Uint32Array(capacity),
     digests: new Uint8Array(withDigests ? capacity * DIGEST_LENGTH : 0),
     data: null,
+  };
+}
+
+/** The fields of entry `i` of a segment table (§6.1 names, as CORE carries them). */
+export function tableEntry(t: SegmentTable, i: number): BlockFields {
+  return {
+    coreIndex: t.firstCoreIndex + i,
+    trackNumber: t.trackNumber[i] as number,
+    flags: t.flags[i] as number,
+    compression: t.compression[i] as number,
+    duration: t.duration[i] as number,
+    pts: t.pts[i] as number,
+    dts: t.dts[i] as number,
+    originalLength: t.originalLength[i] as number,
   };
 }
 

@@ -120,24 +120,7 @@ export async function verifyContainer(reader: H4mkReader, options: VerifyOptions
         break;
       }
       for (let k = i; k < j; k++) {
-        const info = reader.info(s, table, k);
-        const decrypt = info.encrypted && transcript.canDecrypt(info);
-        let authentic = false;
-        try {
-          // A block that can be decrypted always is, even without `decompress`:
-          // decodeBlock checks the tag only on its decompressing path.
-          reader.decodeBlock(info, bytes, absStart + windowStart, { verify: true, decompress: decrypt || (options.decompress !== false && !info.encrypted) });
-          if (decrypt) {
-            authentic = true;
-            decrypted++;
-            transcript.authenticated(info, failures);
-          }
-        } catch (error) {
-          failures.push(failureOf(error, { coreIndex: info.coreIndex }));
-          failed.add(info.coreIndex);
-        }
-        // Only a block that authenticated vouches for its flags (END_OF_TRACK).
-        transcript.block(info, authentic);
+        if (checkBlock(reader, reader.info(s, table, k), bytes, absStart + windowStart, options, transcript, failures, failed)) decrypted++;
         chain = chainStep(chain, table.digests.subarray(k * DIGEST_LENGTH, (k + 1) * DIGEST_LENGTH));
         checked++;
       }
@@ -191,24 +174,41 @@ async function verifyRecord(
     }
     return { decrypted };
   }
-  for (let k = 0; k < n; k++) {
-    const info = reader.info(s, table, k);
-    const decrypt = info.encrypted && transcript.canDecrypt(info);
-    let authentic = false;
-    try {
-      reader.decodeBlock(info, bytes, absStart, { verify: true, decompress: decrypt || (options.decompress !== false && !info.encrypted) });
-      if (decrypt) {
-        authentic = true;
-        decrypted++;
-        transcript.authenticated(info, failures);
-      }
-    } catch (error) {
-      failures.push(failureOf(error, { coreIndex: info.coreIndex }));
-      failed.add(info.coreIndex);
-    }
-    transcript.block(info, authentic);
-  }
+  for (let k = 0; k < n; k++) if (checkBlock(reader, reader.info(s, table, k), bytes, absStart, options, transcript, failures, failed)) decrypted++;
   return { decrypted };
+}
+
+/**
+ * Checks one block found in `bytes` (read from absolute `base`): decodes it,
+ * decrypting it when the key at hand can. Returns true when it decrypted.
+ */
+function checkBlock(
+  reader: H4mkReader,
+  info: BlockInfo,
+  bytes: Uint8Array,
+  base: number,
+  options: VerifyOptions,
+  transcript: TranscriptCheck,
+  failures: VerifyFailure[],
+  failed: Set<number>,
+): boolean {
+  const decrypt = info.encrypted && transcript.canDecrypt(info);
+  let authentic = false;
+  try {
+    // A block that can be decrypted always is, even without `decompress`:
+    // decodeBlock checks the tag only on its decompressing path.
+    reader.decodeBlock(info, bytes, base, { verify: true, decompress: decrypt || (options.decompress !== false && !info.encrypted) });
+    if (decrypt) {
+      authentic = true;
+      transcript.authenticated(info, failures);
+    }
+  } catch (error) {
+    failures.push(failureOf(error, { coreIndex: info.coreIndex }));
+    failed.add(info.coreIndex);
+  }
+  // Only a block that authenticated vouches for its flags (END_OF_TRACK).
+  transcript.block(info, authentic);
+  return authentic;
 }
 
 async function checkGap(reader: H4mkReader, from: number, to: number, failures: VerifyFailure[]): Promise<void> {

@@ -26,15 +26,18 @@ export type Found = Omit<BlockFields, 'coreIndex'> & {
 /** The scanned CORE chunk a {@link Found} is made from. */
 export type ScannedCore = { offset: number; payloadLength: number; crc: number; block: ScannedBlock };
 
-/** A scanned CORE chunk as accepted, verified by `verifiedBy`. */
-export function foundOf(c: ScannedCore, verifiedBy: Found['verifiedBy']): Found {
+/**
+ * A block as accepted, verified by `verifiedBy`: a scanned CORE chunk (v1), or
+ * (`framed` false) a v2 block's stored bytes with its SEGT entry's fields.
+ */
+export function foundOf(c: Omit<ScannedCore, 'block'> & { block: BlockFields }, verifiedBy: Found['verifiedBy'], framed = true): Found {
   const b = c.block;
   return {
     offset: c.offset,
     payloadLength: c.payloadLength,
     crc: c.crc,
     verifiedBy,
-    framed: true,
+    framed,
     trackNumber: b.trackNumber,
     flags: b.flags,
     compression: b.compression,

@@ -9,6 +9,7 @@ import { H4mkError } from '../format/errors.js';
 import type { Sink } from '../io/sink.js';
 import { crc32c } from '../format/crc32c.js';
 import { readExactly, type RandomAccessSource } from '../io/source.js';
+import { trackOptionsOf } from '../writer/options.js';
 import { H4mkWriter, type WriteSummary } from '../writer/writer.js';
 import type { Found, FoundList, RecoverDamage } from './found.js';
 import type { Salvage } from './salvage.js';
@@ -45,17 +46,7 @@ export async function rebuild(
   });
   try {
     for (const t of salvage.tracks) {
-      writer.addTrack({
-        id: t.id,
-        kind: t.kind,
-        codec: t.codec,
-        config: t.config,
-        timescale: t.timescale,
-        name: t.name,
-        language: t.language,
-        extra: t.extra,
-        compression: t.compression,
-      });
+      writer.addTrack(trackOptionsOf(t));
     }
     let damage: RecoverDamage | null = null;
     let written = 0;

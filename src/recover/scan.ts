@@ -12,7 +12,7 @@ import { CHUNK_OVERHEAD, FORMAT_VERSION, type FormatVersion, HEADER_LENGTH, type
 import { H4mkError } from '../format/errors.js';
 import { type ContainerIndex, decodeIndexRegion } from '../format/index-region.js';
 import { decodeSegmentRecord } from '../format/segment-record.js';
-import type { SegmentTable } from '../format/segment-table.js';
+import { type SegmentTable, tableEntry } from '../format/segment-table.js';
 import { readExactly, type RandomAccessSource } from '../io/source.js';
 import { type ScannedBlock, type ScannedChunk, type ScanEntry, scanChunks } from '../reader/chunk-scan.js';
 import { FoundList, foundOf, type RecoverDamage, type ScannedCore } from './found.js';
@@ -260,20 +260,9 @@ class BlockScan {
     let at = 0;
     for (let i = 0; i < table.count; i++) {
       const length = table.storedLength[i] as number;
-      this.found.push({
-        offset: start + at,
-        payloadLength: length,
-        crc: crc32c(bytes.subarray(at, at + length)),
-        verifiedBy: 'digest',
-        framed: false,
-        trackNumber: table.trackNumber[i] as number,
-        flags: table.flags[i] as number,
-        compression: table.compression[i] as number,
-        duration: table.duration[i] as number,
-        pts: table.pts[i] as number,
-        dts: table.dts[i] as number,
-        originalLength: table.originalLength[i] as number,
-      });
+      this.found.push(
+        foundOf({ offset: start + at, payloadLength: length, crc: crc32c(bytes.subarray(at, at + length)), block: tableEntry(table, i) }, 'digest', false),
+      );
       at += length;
     }
     this.segments.push({ firstCoreIndex: table.firstCoreIndex, count: table.count, bidxDigest: record.digest, bidxOffset: record.offset });

@@ -14,6 +14,7 @@ import type { FormatVersion } from '../format/constants.js';
 import type { Sink } from '../io/sink.js';
 import { flagsOf } from '../reader/block-decoder.js';
 import type { H4mkReader } from '../reader/reader.js';
+import { trackOptionsOf } from '../writer/options.js';
 import { H4mkWriter } from '../writer/writer.js';
 
 /**
@@ -27,17 +28,7 @@ export async function convertContainer(reader: H4mkReader, sink: Sink, layout: '
   const writer = await H4mkWriter.create(sink, { layout, formatVersion: version, meta: index.meta, safe: index.safe, limits: reader.limits });
   try {
     for (const t of index.tracks) {
-      writer.addTrack({
-        id: t.id,
-        kind: t.kind,
-        codec: t.codec,
-        config: t.config,
-        timescale: t.timescale,
-        name: t.name,
-        language: t.language,
-        extra: t.extra,
-        compression: t.compression,
-      });
+      writer.addTrack(trackOptionsOf(t));
     }
     for await (const b of reader.readBlocks(0, reader.blockCount, { decompress: false })) {
       await writer.writeRawBlock({

@@ -23,6 +23,15 @@ export type TrackOptions = {
   compression?: Compression;
 };
 
+/** The fields of a track as a reader or recovery found them (TRAK, §5.1), from which a copy is made. */
+type TrackFields = Required<Omit<TrackOptions, 'compression'>> & { compression: Compression };
+
+/** The options that make a copy's track the same as `t` (every TRAK field but the number, §5.1). */
+export function trackOptionsOf(t: TrackFields): TrackOptions {
+  const { id, kind, codec, config, timescale, name, language, extra, compression } = t;
+  return { id, kind, codec, config, timescale, name, language, extra, compression };
+}
+
 /**
  * A block to write. Timestamps are given either in ticks (`pts`, `dts`,
  * `duration`) or in microseconds (`ptsUs`, `dtsUs`, `durationUs`, which must

@@ -127,18 +127,9 @@ export class SegmentAssembler {
       await this.out.write(trailer);
     }
 
-    const i = this.table.count++;
-    const tb = this.table;
-    tb.chunkOffset[i] = this.segmentBytes;
-    tb.storedLength[i] = stored.length;
-    tb.trackNumber[i] = fields.trackNumber;
-    tb.flags[i] = fields.flags;
-    tb.compression[i] = fields.compression;
-    tb.duration[i] = fields.duration;
-    tb.pts[i] = fields.pts;
-    tb.dts[i] = fields.dts;
-    tb.originalLength[i] = fields.originalLength;
-    tb.digests.set(digest, i * DIGEST_LENGTH);
+    const i = this.table.count;
+    this.record(i, this.segmentBytes, fields, stored.length);
+    this.table.digests.set(digest, i * DIGEST_LENGTH);
     this.seek.add(fields.trackNumber, i, fields.pts, keyframe, stored.length, fields.originalLength);
     this.chain = chainStep(this.chain, digest);
     this.segmentBytes += chunkLength;
