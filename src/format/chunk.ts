@@ -63,8 +63,17 @@ export function peekChunkHeader(bytes: Uint8Array, offset: number, base = 0): { 
 /**
  * Decodes the chunk at `offset`, which must end by `limit`. Checks the type
  * syntax, the declared length against `limit` and `maxPayload`, and the CRC.
+ *
+ * `stronger`: a check of the payload that catches everything the CRC-32C
+ * does (a SHA-256 the caller holds, §6.5). When it passes, the CRC is not
+ * computed; when it fails, the CRC is, so that damage is still E_CHECKSUM and
+ * the caller reports the rest: the same codes as checking the CRC first.
  */
-export function decodeChunk(bytes: Uint8Array, offset: number, options: { limit?: number; base?: number; maxPayload?: number; expect?: string } = {}): Chunk {
+export function decodeChunk(
+  bytes: Uint8Array,
+  offset: number,
+  options: { limit?: number; base?: number; maxPayload?: number; expect?: string; stronger?: (payload: Uint8Array) => boolean } = {},
+): Chunk {
   const limit = options.limit ?? bytes.length;
   const base = options.base ?? 0;
   const { type, length } = peekChunkHeader(bytes.subarray(0, limit), offset, base);
@@ -82,6 +91,9 @@ export function decodeChunk(bytes: Uint8Array, offset: number, options: { limit?
     });
   }
   const crcOffset = end - 4;
+  if (options.stronger?.(bytes.subarray(offset + CHUNK_HEADER_LENGTH, crcOffset)) === true) {
+    return { type, payload: bytes.subarray(offset + CHUNK_HEADER_LENGTH, crcOffset), start: offset, end };
+  }
   const expected = peekU32(bytes, crcOffset);
   const actual = crc32c(bytes.subarray(offset, crcOffset));
   if (expected !== actual) throw new H4mkError('E_CHECKSUM', `${type} chunk CRC-32C mismatch`, { offset: base + crcOffset, chunk: type });

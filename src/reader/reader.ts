@@ -404,9 +404,9 @@ export class H4mkReader {
     return this.tables.get(segment);
   }
 
-  /** @internal §6.5 Checks a v2 segment's SEGD chunk, in `bytes` read from absolute `base`, against its table. */
+  /** @internal §6.5 Checks a v2 segment's SEGD chunk (its CRC-32C too), in `bytes` read from absolute `base`, against its table. */
   checkSegmentData(segment: number, table: SegmentTable, bytes: Uint8Array, base: number): void {
-    this.tables.checkData(segment, table, bytes, base);
+    this.tables.checkData(segment, table, bytes, base, true);
   }
 
   /** @internal Reads a segment table without caching. */

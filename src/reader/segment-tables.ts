@@ -65,24 +65,32 @@ export class SegmentTables {
     return table;
   }
 
-  /** §6.5 Checks the SEGD chunk of `segment` in `bytes` (from absolute `base`) against its table's data digest. */
-  checkData(segment: number, table: SegmentTable, bytes: Uint8Array, base: number): void {
+  /**
+   * §6.5 Checks the SEGD chunk of `segment` in `bytes` (from absolute `base`)
+   * against its table's data digest; its CRC-32C only when the digest fails,
+   * unless `everyCrc` (verification, §8.4, checks every byte, the CRC field too).
+   */
+  checkData(segment: number, table: SegmentTable, bytes: Uint8Array, base: number, everyCrc = false): void {
     const data = table.data as NonNullable<SegmentTable['data']>;
     const at = this.view.dataOffset + (this.view.content.segments.offset[segment] as number) + data.offset - 8;
+    // The data digest is checked first; SEGD's CRC-32C only when it fails, to tell damage (E_CHECKSUM) from an edit.
+    let verified = false;
+    const stronger = (payload: Uint8Array) => (verified = payload.length === data.length && bytesEqual(sha256(payload), data.digest));
     let chunk: ReturnType<typeof decodeChunk>;
     try {
-      chunk = decodeChunk(bytes, at - base, { base, expect: 'SEGD', limit: at - base + CHUNK_OVERHEAD + data.length });
+      chunk = decodeChunk(bytes, at - base, { base, expect: 'SEGD', limit: at - base + CHUNK_OVERHEAD + data.length, ...(everyCrc ? {} : { stronger }) });
     } catch (error) {
       throw error instanceof H4mkError ? error.relocate(0, { chunk: 'SEGD' }) : error;
     }
+    if (everyCrc) stronger(chunk.payload);
+    if (verified) return;
     if (chunk.payload.length !== data.length) {
       throw new H4mkError('E_FORMAT', `segment ${segment} data is ${chunk.payload.length} bytes, its table describes ${data.length}`, {
         offset: at,
         chunk: 'SEGD',
       });
     }
-    if (!bytesEqual(sha256(chunk.payload), data.digest))
-      throw new H4mkError('E_DIGEST', `segment ${segment} data digest mismatch`, { offset: at + 8, chunk: 'SEGD' });
+    throw new H4mkError('E_DIGEST', `segment ${segment} data digest mismatch`, { offset: at + 8, chunk: 'SEGD' });
   }
 
   /** §6.2 / §6.5 Checks and decodes the table chunk (BIDX / SEGT) of `segment` found at `bytes[offset]`. */
