@@ -8,7 +8,7 @@
 import { checkBlockFields } from './block.js';
 import { AEAD_TAG_LENGTH, BlockFlag, CHUNK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, MAX_SEGMENT_LENGTH, MAX_TIMESTAMP } from './constants.js';
 import { H4mkError } from './errors.js';
-import { createSegmentTable, type SegmentTable } from './segment-table.js';
+import { createSegmentTable, type SegmentTable, setTableEntry } from './segment-table.js';
 import { readVarint, unzigzag, varintLength, writeVarint, zigzag } from './varint.js';
 
 /** Largest |dts difference| two valid timestamps can have (§2.4): 2 · (2^51 − 1). */
@@ -131,18 +131,10 @@ export function decodeSegmentRecord(payload: Uint8Array, base: number, options: 
     const fields = { coreIndex, trackNumber: track, flags, compression, duration, pts: dts + offset, dts, originalLength: original };
     checkBlockFields(fields, base + entryAt, options.maxBlockLength);
     if (stored > options.maxBlockLength) throw new H4mkError('E_LIMIT', `stored length ${stored} exceeds the limit`, { ...at(entryAt), coreIndex });
-    t.chunkOffset[i] = dataStart + dataLength;
     dataLength += stored;
     if (dataStart + dataLength + CHUNK_TRAILER > MAX_SEGMENT_LENGTH)
       throw new H4mkError('E_LIMIT', 'segment exceeds max_segment_length (2^32 - 1 bytes)', { ...at(entryAt), coreIndex });
-    t.storedLength[i] = stored;
-    t.trackNumber[i] = track;
-    t.flags[i] = flags;
-    t.compression[i] = compression;
-    t.duration[i] = duration;
-    t.pts[i] = fields.pts;
-    t.dts[i] = dts;
-    t.originalLength[i] = original;
+    setTableEntry(t, i, dataStart + dataLength - stored, stored, fields);
   }
   if (p !== end) throw new H4mkError('E_FORMAT', 'bytes left after the last SEGT entry', at(p));
   t.data = { digest: dataDigest, offset: dataStart, length: dataLength };

@@ -46,6 +46,19 @@ export function createSegmentTable(firstCoreIndex: number, capacity: number, wit
   };
 }
 
+/** Sets entry `i` of a segment table: where its bytes lie in the segment, their length, and its fields. */
+export function setTableEntry(t: SegmentTable, i: number, chunkOffset: number, storedLength: number, fields: Omit<BlockFields, 'coreIndex'>): void {
+  t.chunkOffset[i] = chunkOffset;
+  t.storedLength[i] = storedLength;
+  t.trackNumber[i] = fields.trackNumber;
+  t.flags[i] = fields.flags;
+  t.compression[i] = fields.compression;
+  t.duration[i] = fields.duration;
+  t.pts[i] = fields.pts;
+  t.dts[i] = fields.dts;
+  t.originalLength[i] = fields.originalLength;
+}
+
 /** The fields of entry `i` of a segment table (§6.1 names, as CORE carries them). */
 export function tableEntry(t: SegmentTable, i: number): BlockFields {
   return {
@@ -155,15 +168,7 @@ export function decodeSegmentTable(payload: Uint8Array, base: number, options: {
     expectedOffset += CHUNK_OVERHEAD + BLOCK_HEADER_LENGTH + storedLength;
     if (expectedOffset + tableChunk > MAX_SEGMENT_LENGTH)
       throw new H4mkError('E_LIMIT', 'segment exceeds max_segment_length (2^32 - 1 bytes)', { offset: at, chunk: 'BIDX' });
-    t.chunkOffset[i] = chunkOffset;
-    t.storedLength[i] = storedLength;
-    t.trackNumber[i] = fields.trackNumber;
-    t.flags[i] = fields.flags;
-    t.compression[i] = fields.compression;
-    t.duration[i] = fields.duration;
-    t.pts[i] = fields.pts;
-    t.dts[i] = fields.dts;
-    t.originalLength[i] = fields.originalLength;
+    setTableEntry(t, i, chunkOffset, storedLength, fields);
     t.digests.set(c.bytesView(DIGEST_LENGTH, 'digest'), i * DIGEST_LENGTH);
   }
   return t;

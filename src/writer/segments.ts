@@ -21,7 +21,7 @@ import {
 import { crc32c } from '../format/crc32c.js';
 import type { SegmentDirectory } from '../format/segment-directory.js';
 import { encodeSegmentRecord } from '../format/segment-record.js';
-import { createSegmentTable, encodeSegmentTable, type SegmentTable } from '../format/segment-table.js';
+import { createSegmentTable, encodeSegmentTable, type SegmentTable, setTableEntry } from '../format/segment-table.js';
 import type { Sink, Spool } from '../io/sink.js';
 import type { SegmentPolicy } from './options.js';
 import { SeekBuilder } from './seek-builder.js';
@@ -163,17 +163,8 @@ export class SegmentAssembler {
   }
 
   private record(i: number, offset: number, fields: BlockFields, storedLength: number): void {
-    const tb = this.table;
-    tb.count = i + 1;
-    tb.chunkOffset[i] = offset;
-    tb.storedLength[i] = storedLength;
-    tb.trackNumber[i] = fields.trackNumber;
-    tb.flags[i] = fields.flags;
-    tb.compression[i] = fields.compression;
-    tb.duration[i] = fields.duration;
-    tb.pts[i] = fields.pts;
-    tb.dts[i] = fields.dts;
-    tb.originalLength[i] = fields.originalLength;
+    this.table.count = i + 1;
+    setTableEntry(this.table, i, offset, storedLength, fields);
   }
 
   /**
