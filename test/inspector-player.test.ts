@@ -475,6 +475,9 @@ describe('inspector player', () => {
     const page = await context.newPage();
     try {
       await open(page, 'h264-aac.h4mk');
+      // Reads the page started at open (timelines, the first still's neighbours) must not land in the cache
+      // after it is dropped: wait until the network has been quiet for 500 ms first.
+      await page.waitForLoadState('networkidle');
       await page.click('[data-testid=drop-cache]');
       const step = async (): Promise<{ requests: string; frameUs: string }> => {
         const seq = Number(await page.getAttribute('[data-testid=preview]', 'data-seq'));
