@@ -6,10 +6,19 @@
  * `chunkOffset` the offset of each block's stored bytes from the segment start.
  */
 import { checkBlockFields } from './block.js';
-import { AEAD_TAG_LENGTH, BlockFlag, CHUNK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, MAX_SEGMENT_LENGTH, MAX_TIMESTAMP } from './constants.js';
+import {
+  AEAD_TAG_LENGTH,
+  BlockFlag,
+  COMPRESSIONS,
+  CHUNK_HEADER_LENGTH,
+  CHUNK_OVERHEAD,
+  DIGEST_LENGTH,
+  MAX_SEGMENT_LENGTH,
+  MAX_TIMESTAMP,
+} from './constants.js';
 import { H4mkError } from './errors.js';
-import { createSegmentTable, type SegmentTable, setTableEntry } from './segment-table.js';
-import { readVarint, unzigzag, varintLength, writeVarint, zigzag } from './varint.js';
+import { createSegmentTable, type SegmentTable } from './segment-table.js';
+import { unzigzag, VarintReader, varintLength, writeVarint, zigzag } from './varint.js';
 
 /** Largest |dts difference| two valid timestamps can have (§2.4): 2 · (2^51 − 1). */
 const MAX_DTS_DELTA = 2 * MAX_TIMESTAMP;
@@ -74,69 +83,76 @@ export function encodeSegmentRecord(t: SegmentTable, dataDigest: Uint8Array): Ui
 export function decodeSegmentRecord(payload: Uint8Array, base: number, options: { maxBlockLength: number; maxSegmentBlocks: number }): SegmentTable {
   const end = payload.length;
   const at = (p: number) => ({ offset: base + p, chunk: 'SEGT' });
-  const varint = (p: number): [number, number] => {
-    try {
-      return readVarint(payload, p, end);
-    } catch (error) {
-      throw error instanceof H4mkError ? error.relocate(base, { chunk: 'SEGT' }) : error;
-    }
-  };
-  let p = 0;
-  let firstCoreIndex: number;
-  let count: number;
-  [firstCoreIndex, p] = varint(p);
-  const countAt = p;
-  [count, p] = varint(p);
+  const r = new VarintReader(payload, 0, end, base, 'SEGT');
+  const firstCoreIndex = r.next();
+  const countAt = r.offset;
+  const count = r.next();
   if (count === 0) throw new H4mkError('E_FORMAT', 'a segment holds at least one block', at(countAt));
   if (count > options.maxSegmentBlocks) throw new H4mkError('E_LIMIT', `segment of ${count} blocks exceeds the limit`, at(countAt));
-  if (p + DIGEST_LENGTH > end) throw new H4mkError('E_TRUNCATED', 'SEGT ends inside its data digest', at(p));
-  const dataDigest = payload.slice(p, p + DIGEST_LENGTH);
-  p += DIGEST_LENGTH;
+  if (r.offset + DIGEST_LENGTH > end) throw new H4mkError('E_TRUNCATED', 'SEGT ends inside its data digest', at(r.offset));
+  const dataDigest = payload.slice(r.offset, r.offset + DIGEST_LENGTH);
+  r.offset += DIGEST_LENGTH;
   // Each entry takes at least 7 bytes: bound the allocation by the bytes present (§4.2: short is E_TRUNCATED).
-  if (count * 7 > end - p) throw new H4mkError('E_TRUNCATED', `SEGT holds fewer bytes than ${count} entries need`, at(countAt));
+  if (count * 7 > end - r.offset) throw new H4mkError('E_TRUNCATED', `SEGT holds fewer bytes than ${count} entries need`, at(countAt));
   const t = createSegmentTable(firstCoreIndex, count, false);
   t.count = count;
-  const lastDts = new Map<number, number>();
+  // The previous dts of each track in this segment (dense for the usual small track numbers).
+  const lastDts: number[] = [];
   // The SEGD payload starts after the SEGT chunk (framing and payload) and the SEGD chunk header.
   const dataStart = CHUNK_OVERHEAD + end + CHUNK_HEADER_LENGTH;
   let dataLength = 0;
   for (let i = 0; i < count; i++) {
-    const entryAt = p;
+    // This loop runs once per block of every segment read: no per-entry allocation (checks are inlined,
+    // and the shared field checks run only to raise the error when one fails).
+    const entryAt = r.offset;
     const coreIndex = firstCoreIndex + i;
-    let track: number;
-    let stored: number;
-    let original: number;
-    let dtsDelta: number;
-    let ptsOffset: number;
-    let duration: number;
-    [track, p] = varint(p);
+    const track = r.next();
+    const p = r.offset;
     if (p + 2 > end) throw new H4mkError('E_TRUNCATED', 'SEGT entry ends inside its flags', at(p));
-    const flags = payload[p++] as number;
-    const compression = payload[p++] as number;
-    [stored, p] = varint(p);
-    if (compression !== 0) [original, p] = varint(p);
-    else original = impliedOriginalLength(flags, stored);
-    [dtsDelta, p] = varint(p);
-    [ptsOffset, p] = varint(p);
-    [duration, p] = varint(p);
+    const flags = payload[p] as number;
+    const compression = payload[p + 1] as number;
+    r.offset = p + 2;
+    const stored = r.next();
+    const original = compression !== 0 ? r.next() : impliedOriginalLength(flags, stored);
+    const delta = unzigzag(r.next());
+    const offset = unzigzag(r.next());
+    const duration = r.next();
     if (track > 0xffff) throw new H4mkError('E_FORMAT', `track number ${track} above 65535`, { ...at(entryAt), coreIndex });
     if (duration > 0xffff_ffff) throw new H4mkError('E_LIMIT', `duration ${duration} above 2^32 - 1`, { ...at(entryAt), coreIndex });
     if (original < 0) throw new H4mkError('E_FORMAT', 'encrypted block shorter than its tag', { ...at(entryAt), coreIndex });
-    const delta = unzigzag(dtsDelta);
-    const offset = unzigzag(ptsOffset);
     if (Math.abs(delta) > MAX_DTS_DELTA || Math.abs(offset) > MAX_DTS_DELTA)
       throw new H4mkError('E_LIMIT', 'timestamp magnitude exceeds 2^51 - 1', { ...at(entryAt), coreIndex });
-    const dts = (lastDts.get(track) ?? 0) + delta;
-    lastDts.set(track, dts);
-    const fields = { coreIndex, trackNumber: track, flags, compression, duration, pts: dts + offset, dts, originalLength: original };
-    checkBlockFields(fields, base + entryAt, options.maxBlockLength);
+    const dts = (lastDts[track] ?? 0) + delta;
+    lastDts[track] = dts;
+    const pts = dts + offset;
+    if (
+      (flags & BlockFlag.RESERVED_MASK) !== 0 ||
+      compression >= COMPRESSIONS.length ||
+      Math.abs(pts) > MAX_TIMESTAMP ||
+      Math.abs(dts) > MAX_TIMESTAMP ||
+      original > options.maxBlockLength
+    ) {
+      checkBlockFields(
+        { coreIndex, trackNumber: track, flags, compression, duration, pts, dts, originalLength: original },
+        base + entryAt,
+        options.maxBlockLength,
+      );
+    }
     if (stored > options.maxBlockLength) throw new H4mkError('E_LIMIT', `stored length ${stored} exceeds the limit`, { ...at(entryAt), coreIndex });
     dataLength += stored;
     if (dataStart + dataLength + CHUNK_TRAILER > MAX_SEGMENT_LENGTH)
       throw new H4mkError('E_LIMIT', 'segment exceeds max_segment_length (2^32 - 1 bytes)', { ...at(entryAt), coreIndex });
-    setTableEntry(t, i, dataStart + dataLength - stored, stored, fields);
+    t.chunkOffset[i] = dataStart + dataLength - stored;
+    t.storedLength[i] = stored;
+    t.trackNumber[i] = track;
+    t.flags[i] = flags;
+    t.compression[i] = compression;
+    t.duration[i] = duration;
+    t.pts[i] = pts;
+    t.dts[i] = dts;
+    t.originalLength[i] = original;
   }
-  if (p !== end) throw new H4mkError('E_FORMAT', 'bytes left after the last SEGT entry', at(p));
+  if (r.offset !== end) throw new H4mkError('E_FORMAT', 'bytes left after the last SEGT entry', at(r.offset));
   t.data = { digest: dataDigest, offset: dataStart, length: dataLength };
   return t;
 }

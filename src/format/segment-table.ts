@@ -29,19 +29,30 @@ export type SegmentTable = {
 
 /** An empty, growable table for the writer (v2 tables keep no per-block digests: `withDigests` false). */
 export function createSegmentTable(firstCoreIndex: number, capacity: number, withDigests = true): SegmentTable {
+  // One buffer for all columns (8-byte columns first, so each stays aligned): a segment read allocates once.
+  const buffer = new ArrayBuffer(capacity * (8 + 8 + 4 + 4 + 4 + 4 + 2 + 1 + 1) + (withDigests ? capacity * DIGEST_LENGTH : 0));
+  let at = 0;
+  const take = <T>(make: (b: ArrayBuffer, offset: number, length: number) => T, width: number, length = capacity): T => {
+    const view = make(buffer, at, length);
+    at += width * length;
+    return view;
+  };
+  const f64 = (b: ArrayBuffer, o: number, n: number) => new Float64Array(b, o, n);
+  const u32 = (b: ArrayBuffer, o: number, n: number) => new Uint32Array(b, o, n);
+  const u8 = (b: ArrayBuffer, o: number, n: number) => new Uint8Array(b, o, n);
   return {
     firstCoreIndex,
     count: 0,
-    chunkOffset: new Uint32Array(capacity),
-    storedLength: new Uint32Array(capacity),
-    trackNumber: new Uint16Array(capacity),
-    flags: new Uint8Array(capacity),
-    compression: new Uint8Array(capacity),
-    duration: new Uint32Array(capacity),
-    pts: new Float64Array(capacity),
-    dts: new Float64Array(capacity),
-    originalLength: new Uint32Array(capacity),
-    digests: new Uint8Array(withDigests ? capacity * DIGEST_LENGTH : 0),
+    pts: take(f64, 8),
+    dts: take(f64, 8),
+    chunkOffset: take(u32, 4),
+    storedLength: take(u32, 4),
+    duration: take(u32, 4),
+    originalLength: take(u32, 4),
+    trackNumber: take((b, o, n) => new Uint16Array(b, o, n), 2),
+    flags: take(u8, 1),
+    compression: take(u8, 1),
+    digests: take(u8, 1, withDigests ? capacity * DIGEST_LENGTH : 0),
     data: null,
   };
 }
