@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { contextDigest, deriveBlockKey, deriveKeyCheck, deriveTranscriptKey, secretFromPassphrase } from '../src/crypto/keys.js';
 import { blockEpoch, openBlock, SecretKeys, sealBlock, transcriptMac } from '../src/crypto/living-cipher.js';
+import { blockNonce } from '../src/crypto/block-nonce.js';
 import { encodeAssociatedData } from '../src/format/associated-data.js';
 import { decryptCoreBlock, encryptCoreBlock, H4mkError, initFromSharedSecret } from '../src/node.js';
 
@@ -348,5 +349,25 @@ describe('docs/FORMAT.md §13.8', () => {
       for (const b of c.blocks) for (const v of [b.block_key, b.nonce, b.aad, b.ciphertext, b.tag]) expect(section).toContain(v);
     }
     expect(section).toContain(VECTORS.passphrase.secret);
+  });
+});
+
+describe('§13.4 / §13.1 64-bit fields at the edges of the safe range', () => {
+  it('the associated data and the nonce write every safe integer as two’s complement, byte for byte what a BigInt encoder writes', () => {
+    const edges = [0, 1, -1, 2 ** 31, -(2 ** 31), 2 ** 32 - 1, 2 ** 32, -(2 ** 32), -(2 ** 32) - 1, 2 ** 51 - 1, -(2 ** 51 - 1), 2 ** 53 - 1, -(2 ** 53 - 1)];
+    const id = new Uint8Array(16).fill(9);
+    const digest = new Uint8Array(32).fill(5);
+    for (const v of edges) {
+      const fields = { coreIndex: Math.abs(v), trackNumber: 3, flags: 1, compression: 0, duration: 7, pts: v, dts: -v, originalLength: 11 };
+      const aad = encodeAssociatedData(id, fields, v, digest);
+      const view = new DataView(aad.buffer);
+      expect(view.getBigUint64(28, true), `core_index ${v}`).toBe(BigInt(Math.abs(v)));
+      expect(view.getBigInt64(36, true), `pts ${v}`).toBe(BigInt(v));
+      expect(view.getBigInt64(44, true), `dts ${-v}`).toBe(BigInt(-v));
+      expect(view.getBigInt64(62, true), `epoch ${v}`).toBe(BigInt(v));
+      const nonce = new DataView(blockNonce(Math.abs(v)).buffer);
+      expect(nonce.getBigUint64(0, true), `nonce ${v}`).toBe(BigInt(Math.abs(v)));
+      expect(nonce.getUint32(8, true)).toBe(0);
+    }
   });
 });

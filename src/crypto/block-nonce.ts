@@ -16,6 +16,10 @@ export const NONCE_LENGTH = 12;
  */
 export function blockNonce(coreIndex: number): Uint8Array {
   const nonce = new Uint8Array(NONCE_LENGTH);
-  new DataView(nonce.buffer).setBigUint64(0, BigInt(coreIndex), true); // 0 u64 core_index; 8 u32 zero
+  // 0 u64 core_index (a safe integer: low word, then high word; no BigInt per block); 8 u32 zero.
+  const high = Math.floor(coreIndex / 0x1_0000_0000);
+  const v = new DataView(nonce.buffer);
+  v.setUint32(0, coreIndex - high * 0x1_0000_0000, true);
+  v.setUint32(4, high, true);
   return nonce;
 }

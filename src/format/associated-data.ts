@@ -13,6 +13,17 @@ export const AAD_LENGTH = 104;
 const AAD_VERSION = 1;
 const AAD_MAGIC = Uint8Array.of(0x48, 0x34, 0x4d, 0x4b, 0x2d, 0x41, 0x44, 0x31); // "H4MK-AD1"
 
+/**
+ * Writes a safe integer as a little-endian 64-bit two's-complement value
+ * without BigInt (this runs once per encrypted block): high word
+ * floor(v / 2^32), low word the rest, both exact for |v| ≤ 2^53 − 1.
+ */
+export function setInt64(view: DataView, offset: number, value: number): void {
+  const high = Math.floor(value / 0x1_0000_0000);
+  view.setUint32(offset, value - high * 0x1_0000_0000, true);
+  view.setInt32(offset + 4, high, true);
+}
+
 /** §13.4 Encodes the associated data of a block. */
 export function encodeAssociatedData(containerId: Uint8Array, block: BlockFields, epoch: number, engineDigest: Uint8Array): Uint8Array {
   const out = new Uint8Array(AAD_LENGTH);
@@ -21,14 +32,14 @@ export function encodeAssociatedData(containerId: Uint8Array, block: BlockFields
   v.setUint16(8, AAD_VERSION, true); //                      8  associated-data version
   out.set(containerId, 10); //                               10 container_id (16)
   v.setUint16(26, block.trackNumber, true); //               26 track_number
-  v.setBigUint64(28, BigInt(block.coreIndex), true); //      28 core_index
-  v.setBigInt64(36, BigInt(block.pts), true); //             36 pts
-  v.setBigInt64(44, BigInt(block.dts), true); //             44 dts
+  setInt64(v, 28, block.coreIndex); //                       28 core_index (u64; ≥ 0, so as i64)
+  setInt64(v, 36, block.pts); //                             36 pts
+  setInt64(v, 44, block.dts); //                             44 dts
   v.setUint32(52, block.duration, true); //                  52 duration
   v.setUint8(56, block.flags | BlockFlag.ENCRYPTED); //      56 flags (ENCRYPTED always set)
   v.setUint8(57, block.compression); //                      57 compression
   v.setUint32(58, block.originalLength, true); //            58 original_length
-  v.setBigInt64(62, BigInt(epoch), true); //                 62 key epoch
+  setInt64(v, 62, epoch); //                                 62 key epoch
   v.setUint16(70, 0, true); //                               70 reserved
   out.set(engineDigest, 72); //                              72 engine digest (32)
   return out;
