@@ -15,19 +15,31 @@ import { basename, dirname, join } from 'node:path';
 import type { Sink, Spool } from './sink.js';
 
 const BUFFER_LENGTH = 1 << 20;
+/**
+ * Buffers a file may hold at once (6 MiB): enough for a whole segment at the
+ * default 4 MiB limit (§6.4) to be on its way to the file while the writer
+ * gathers and hashes the next one.
+ */
+const MAX_BUFFERS = 6;
 
 /**
- * Buffered sequential writes to a file handle, double-buffered: one buffer
- * fills while the other is being written. A write that fits in the buffer
- * returns synchronously (undefined); otherwise a promise.
+ * Buffered sequential writes to a file handle. Bytes are copied into 1 MiB
+ * buffers; a full buffer's write is queued (writes run one after another, in
+ * order, each at its own reserved offset) and filling goes on in a free
+ * buffer, so the caller's work and the file system's overlap. A write that
+ * fits in the current buffer returns synchronously (undefined); otherwise a
+ * promise, which waits only when every buffer is in flight.
  */
 class BufferedFile {
   private buffer: Uint8Array = new Uint8Array(BUFFER_LENGTH);
-  private spare: Uint8Array | null = new Uint8Array(BUFFER_LENGTH);
+  private readonly free: Uint8Array[] = [];
+  private allocated = 1;
   private used = 0;
-  private pending: Promise<void> | null = null;
+  /** Queued writes, oldest first; each removes itself when it settles. */
+  private readonly jobs: Promise<void>[] = [];
+  private tail: Promise<void> = Promise.resolve();
   private failure: { error: unknown } | null = null;
-  /** File offset of the next write to the handle. */
+  /** File offset of the next queued write. */
   private written = 0;
   constructor(readonly handle: FileHandle) {}
 
@@ -45,41 +57,61 @@ class BufferedFile {
     return this.writeSlow(bytes);
   }
 
+  /** Bytes that do not fit fill buffer after buffer, large ones included: the copy costs far less than waiting. */
   private async writeSlow(bytes: Uint8Array): Promise<void> {
-    await this.swap();
-    if (bytes.length >= this.buffer.length) {
-      await this.settle();
-      await this.writeFully(bytes);
-      return;
+    let at = 0;
+    while (at < bytes.length) {
+      if (this.used === this.buffer.length) await this.swap();
+      const n = Math.min(this.buffer.length - this.used, bytes.length - at);
+      this.buffer.set(bytes.subarray(at, at + n), this.used);
+      this.used += n;
+      at += n;
     }
-    this.buffer.set(bytes, 0);
-    this.used = bytes.length;
   }
 
-  /** Starts writing the current buffer and continues in the spare one. */
+  /** Queues the current buffer's write and continues in a free one. */
   private async swap(): Promise<void> {
-    await this.settle();
+    if (this.failure !== null) throw this.failure.error;
     if (this.used === 0) return;
-    const full = this.buffer;
-    const length = this.used;
-    this.buffer = this.spare as Uint8Array;
-    this.spare = null;
+    const full = this.buffer.subarray(0, this.used);
+    const offset = this.written;
+    this.written += this.used;
+    const job = this.tail
+      // After a failed write nothing more is written: the file would have a hole.
+      .then(() => (this.failure === null ? this.writeFully(full, offset) : undefined))
+      .then(
+        () => {
+          this.free.push(new Uint8Array(full.buffer));
+        },
+        (error: unknown) => {
+          this.failure ??= { error };
+        },
+      )
+      .finally(() => {
+        this.jobs.shift();
+      });
+    this.tail = job;
+    this.jobs.push(job);
     this.used = 0;
-    this.pending = this.writeFully(full.subarray(0, length)).then(
-      () => {
-        this.spare = full;
-        this.pending = null;
-      },
-      (error: unknown) => {
-        this.failure = { error };
-        this.pending = null;
-      },
-    );
+    this.buffer = await this.nextBuffer();
   }
 
-  /** Waits for the write in flight; rethrows its failure. */
+  private async nextBuffer(): Promise<Uint8Array> {
+    for (;;) {
+      const spare = this.free.pop();
+      if (spare !== undefined) return spare;
+      if (this.allocated < MAX_BUFFERS) {
+        this.allocated++;
+        return new Uint8Array(BUFFER_LENGTH);
+      }
+      await this.jobs[0];
+      if (this.failure !== null) throw this.failure.error;
+    }
+  }
+
+  /** Waits for every queued write; rethrows a failure. */
   private async settle(): Promise<void> {
-    if (this.pending !== null) await this.pending;
+    await this.tail;
     if (this.failure !== null) throw this.failure.error;
   }
 
@@ -89,18 +121,17 @@ class BufferedFile {
     await this.settle();
   }
 
-  private async writeFully(bytes: Uint8Array): Promise<void> {
+  private async writeFully(bytes: Uint8Array, offset: number): Promise<void> {
     let done = 0;
     while (done < bytes.length) {
-      const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, this.written);
+      const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, offset + done);
       done += bytesWritten;
-      this.written += bytesWritten;
     }
   }
 
   /** Waits for any write in flight, ignoring its failure (for abort). */
   async quiesce(): Promise<void> {
-    if (this.pending !== null) await this.pending;
+    await this.tail;
   }
 }
 

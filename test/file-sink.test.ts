@@ -1,0 +1,57 @@
+/**
+ * FileSink under a real write failure: a child process whose file size limit
+ * (`ulimit -f`, so write(2) fails with EFBIG) is far below the container it
+ * writes. Writes are queued behind the caller (several buffers in flight), so
+ * the failure surfaces on a later call; it must surface as the system error,
+ * nothing may be written after it, and abort must leave no file behind.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const NODE_ENTRY = fileURLToPath(new URL('../dist/node.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'h4mk-sink-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const CHILD = `
+import { FileSink, H4mkWriter } from ${JSON.stringify(NODE_ENTRY)};
+const out = process.argv[2];
+const writer = await H4mkWriter.create(await FileSink.create(out), { layout: 'tail' });
+writer.addTrack({ id: 'v', kind: 'video', codec: 'x', timescale: 90000 });
+const payload = new Uint8Array(256 * 1024).fill(1);
+let written = 0;
+try {
+  for (let i = 0; i < 64; i++) {
+    await writer.writeBlock({ track: 0, pts: i * 3000, dts: i * 3000, duration: 3000, keyframe: i % 4 === 0, payload });
+    written++;
+  }
+  await writer.finish();
+  console.log(JSON.stringify({ finished: true }));
+} catch (error) {
+  await writer.abort();
+  console.log(JSON.stringify({ code: error.code, written }));
+}
+`;
+
+describe('FileSink when the file system refuses a write', () => {
+  it('reports EFBIG, stops writing and leaves nothing at the destination or beside it', () => {
+    const script = join(dir, 'child.mjs');
+    writeFileSync(script, CHILD);
+    const target = join(dir, 'out');
+    rmSync(target, { recursive: true, force: true });
+    spawnSync('mkdir', [target]);
+    // 2048 blocks of 512 bytes: 1 MiB, against a 16 MiB container.
+    const r = spawnSync('bash', ['-c', `ulimit -f 2048; exec "${process.execPath}" "${script}" "${join(target, 'c.h4mk')}"`], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout.trim());
+    expect(result.code).toBe('EFBIG');
+    expect(result.written).toBeLessThan(64);
+    expect(readdirSync(target)).toEqual([]);
+  });
+});
