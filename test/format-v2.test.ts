@@ -60,7 +60,7 @@ function editEntry(bytes: Uint8Array, layout: Layout, s: number, edit: (t: Retur
   const payload = bytes.subarray(seg.segt.payloadStart, seg.segt.end - 4);
   const table = decodeSegmentRecord(payload, 0, { maxBlockLength: 2 ** 26, maxSegmentBlocks: 65536 });
   edit(table);
-  const encoded = encodeSegmentRecord(table, (table.data as { digest: Uint8Array }).digest);
+  const encoded = encodeSegmentRecord(table, (table.data as { digest: Uint8Array }[])[0]?.digest as Uint8Array);
   if (encoded.length !== payload.length) return false;
   payload.set(encoded);
   return true;

@@ -62,6 +62,7 @@ describe.skipIf(NGINX_SKIPPED)('manifest over HTTP', () => {
       min_frames: 25,
       mean_frames: 50,
       max_frames: 75,
+      exact: true,
     });
   }, 60_000);
 

@@ -33,6 +33,12 @@ export type SegmentDirectory = {
   tableLength: Float64Array;
   /** The format version whose segments these are. */
   version: FormatVersion;
+  /**
+   * v2 (§5.5): records (SEGT + SEGD pairs, §6.5) in each segment, the last
+   * segment holding 1 … this many; 1 in v1 and in v2 files whose index fits
+   * its budget one record per segment.
+   */
+  recordsPerSegment: number;
   /** Total blocks in all segments. */
   totalBlocks: number;
   /** End of the last segment, relative to the data region (0 if none). */
@@ -58,7 +64,7 @@ export function bidxPayloadLength(n: number): number {
 /** §5.5 Encodes SEGX. */
 export function encodeSegmentDirectory(d: SegmentDirectory): Uint8Array {
   const w = new ByteWriter(8 + d.count * 44);
-  w.u32(d.count).u32(0);
+  w.u32(d.count).u32(d.version === 2 ? d.recordsPerSegment - 1 : 0); // v2: extra_records; v1: reserved
   let prevEnd = 0;
   for (let s = 0; s < d.count; s++) {
     const offset = d.offset[s] as number;
@@ -82,7 +88,12 @@ export function decodeSegmentDirectory(
 ): SegmentDirectory {
   const c = new Cursor(payload, 0, payload.length, base);
   const count = c.u32('segment_count');
-  c.zeros(4, 'SEGX reserved field');
+  let recordsPerSegment = 1;
+  if (version === 2) {
+    recordsPerSegment = c.u32('extra_records') + 1;
+    if (recordsPerSegment > limits.maxSegmentBlocks)
+      throw new H4mkError('E_LIMIT', `${recordsPerSegment} records per segment exceed max_segment_blocks`, { offset: base + 4, chunk: 'SEGX' });
+  } else c.zeros(4, 'SEGX reserved field');
   // Each entry takes at least 35 (v2: 36) bytes: bound the allocation by the bytes present.
   // (Short is E_TRUNCATED, §4.2: the count declares more entries than the payload holds.)
   const varints = version === 2 ? 4 : 3;
@@ -97,6 +108,7 @@ export function decodeSegmentDirectory(
     digests: new Uint8Array(count * DIGEST_LENGTH),
     tableLength: new Float64Array(count),
     version,
+    recordsPerSegment,
     totalBlocks: 0,
     end: 0,
   };

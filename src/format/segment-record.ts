@@ -16,8 +16,9 @@ import {
   MAX_SEGMENT_LENGTH,
   MAX_TIMESTAMP,
 } from './constants.js';
+import { decodeChunk, peekChunkHeader } from './chunk.js';
 import { H4mkError } from './errors.js';
-import { createSegmentTable, type SegmentTable } from './segment-table.js';
+import { createSegmentTable, type DataRange, type SegmentTable } from './segment-table.js';
 import { unzigzag, VarintReader, varintLength, writeVarint, zigzag } from './varint.js';
 
 /** Largest |dts difference| two valid timestamps can have (§2.4): 2 · (2^51 − 1). */
@@ -153,7 +154,7 @@ export function decodeSegmentRecord(payload: Uint8Array, base: number, options: 
     t.originalLength[i] = original;
   }
   if (r.offset !== end) throw new H4mkError('E_FORMAT', 'bytes left after the last SEGT entry', at(r.offset));
-  t.data = { digest: dataDigest, offset: dataStart, length: dataLength };
+  t.data = [{ digest: dataDigest, offset: dataStart, length: dataLength }];
   return t;
 }
 
@@ -162,4 +163,94 @@ const CHUNK_TRAILER = CHUNK_OVERHEAD - CHUNK_HEADER_LENGTH;
 /** §6.5 Bytes of a v2 segment: SEGT chunk (payload `tableLength`) and SEGD chunk (payload `dataLength`). */
 export function segmentRecordLength(tableLength: number, dataLength: number): number {
   return CHUNK_OVERHEAD + tableLength + CHUNK_OVERHEAD + dataLength;
+}
+
+/** A v2 segment of several records, decoded (§5.5, §6.5). */
+export type SegmentRecords = {
+  /** The records' tables as one: core indexes run on, offsets are from the segment start. */
+  table: SegmentTable;
+  /** The SHA-256 of each record's SEGT payload, in file order. */
+  recordDigests: Uint8Array[];
+  /** The sum of the records' SEGT payload lengths. */
+  tableLength: number;
+};
+
+/**
+ * §5.5 / §6.5 Decodes the records of a v2 segment from its bytes:
+ * `bytes[offset … offset + length)` is the whole segment and `base` the
+ * absolute offset of `bytes[0]`. Each SEGT is checked (CRC-32C) and decoded;
+ * a record's SEGD is stepped over by the length its table gives (its bytes
+ * are checked when used, like a one-record segment's). Whole chunks of other
+ * types between two records (a live writer's checkpoints, §14.1) are stepped
+ * over by their declared length.
+ */
+export function decodeSegmentRecords(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  base: number,
+  options: { maxBlockLength: number; maxSegmentBlocks: number },
+  digest: (payload: Uint8Array) => Uint8Array,
+): SegmentRecords {
+  const end = offset + length;
+  const parts: { table: SegmentTable; at: number }[] = [];
+  const recordDigests: Uint8Array[] = [];
+  let tableLength = 0;
+  let total = 0;
+  let p = offset;
+  let afterRecord = false;
+  while (p < end) {
+    const { type, length: declared } = peekChunkHeader(bytes.subarray(0, end), p, base);
+    if (type !== 'SEGT') {
+      if (parts.length === 0 || type === 'SEGD')
+        throw new H4mkError('E_FORMAT', `${JSON.stringify(type)} chunk where a record's SEGT must start`, { offset: base + p, chunk: type });
+      p += CHUNK_OVERHEAD + declared;
+      if (p > end)
+        throw new H4mkError('E_TRUNCATED', `${type} chunk runs past the end of its segment`, { offset: base + p - CHUNK_OVERHEAD - declared, chunk: type });
+      afterRecord = false;
+      continue;
+    }
+    let payload: Uint8Array;
+    try {
+      payload = decodeChunk(bytes, p, { base, limit: end, expect: 'SEGT' }).payload;
+    } catch (error) {
+      throw error instanceof H4mkError ? error.relocate(0, { chunk: error.chunk ?? 'SEGT' }) : error;
+    }
+    const table = decodeSegmentRecord(payload, base + p + CHUNK_HEADER_LENGTH, options);
+    const previous = parts[parts.length - 1];
+    if (previous !== undefined && table.firstCoreIndex !== previous.table.firstCoreIndex + previous.table.count)
+      throw new H4mkError('E_FORMAT', 'the records of a segment do not number their blocks on from each other', { offset: base + p, chunk: 'SEGT' });
+    total += table.count;
+    if (total > options.maxSegmentBlocks) throw new H4mkError('E_LIMIT', `segment of ${total} blocks exceeds the limit`, { offset: base + p, chunk: 'SEGT' });
+    recordDigests.push(digest(payload));
+    tableLength += payload.length;
+    parts.push({ table, at: p - offset });
+    const data = (table.data as DataRange[])[0] as DataRange;
+    p += data.offset + data.length + CHUNK_TRAILER;
+    if (p > end)
+      throw new H4mkError('E_TRUNCATED', 'a record runs past the end of its segment', { offset: base + p - data.length - CHUNK_TRAILER, chunk: 'SEGD' });
+    afterRecord = true;
+  }
+  const first = parts[0];
+  if (first === undefined || !afterRecord) throw new H4mkError('E_FORMAT', 'a segment ends with its last record', { offset: base + end, chunk: 'SEGX' });
+  const merged = createSegmentTable(first.table.firstCoreIndex, total, false);
+  merged.count = total;
+  const ranges: DataRange[] = [];
+  let i = 0;
+  for (const { table: t, at } of parts) {
+    for (let k = 0; k < t.count; k++) merged.chunkOffset[i + k] = (t.chunkOffset[k] as number) + at;
+    merged.storedLength.set(t.storedLength.subarray(0, t.count), i);
+    merged.trackNumber.set(t.trackNumber.subarray(0, t.count), i);
+    merged.flags.set(t.flags.subarray(0, t.count), i);
+    merged.compression.set(t.compression.subarray(0, t.count), i);
+    merged.duration.set(t.duration.subarray(0, t.count), i);
+    merged.pts.set(t.pts.subarray(0, t.count), i);
+    merged.dts.set(t.dts.subarray(0, t.count), i);
+    merged.originalLength.set(t.originalLength.subarray(0, t.count), i);
+    const data = (t.data as DataRange[])[0] as DataRange;
+    ranges.push({ digest: data.digest, offset: data.offset + at, length: data.length });
+    i += t.count;
+  }
+  merged.data = ranges;
+  return { table: merged, recordDigests, tableLength };
 }

@@ -7,6 +7,9 @@ import { type BlockFields, checkBlockFields } from './block.js';
 import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, BLOCK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, MAX_SEGMENT_LENGTH } from './constants.js';
 import { H4mkError } from './errors.js';
 
+/** §6.5 A SEGD payload: its SHA-256 and where it lies from the segment start. */
+export type DataRange = { digest: Uint8Array; offset: number; length: number };
+
 /** A segment's block table, column-wise. */
 export type SegmentTable = {
   firstCoreIndex: number;
@@ -23,8 +26,12 @@ export type SegmentTable = {
   originalLength: Uint32Array;
   /** v1: `count` SHA-256 digests of the CORE payloads, 32 bytes each; v2: empty (§6.5 digests the data as a whole). */
   digests: Uint8Array;
-  /** v2 (§6.5): the SHA-256 of the SEGD payload, and where that payload lies from the segment start; null in v1. */
-  data: { digest: Uint8Array; offset: number; length: number } | null;
+  /**
+   * v2 (§6.5): one range per record of the segment, in file order: the
+   * SHA-256 of its SEGD payload and where that payload lies from the segment
+   * start; null in v1.
+   */
+  data: DataRange[] | null;
 };
 
 /** An empty, growable table for the writer (v2 tables keep no per-block digests: `withDigests` false). */

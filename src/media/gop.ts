@@ -81,6 +81,12 @@ export type GopStats = {
   minFrames: number | null;
   meanFrames: number | null;
   maxFrames: number | null;
+  /**
+   * False when the figures are estimated from the index: an index that lists
+   * records by runs (§5.5) names only each run's first and last keyframe, so
+   * the GOPs between them count as equal (counts and means stay exact).
+   */
+  exact: boolean;
 };
 
 /**
@@ -106,6 +112,7 @@ export function gopStats(keyframesUs: readonly number[], framesPerGop: readonly 
     minFrames: minFrames ?? null,
     meanFrames: meanFrames ?? null,
     maxFrames: maxFrames ?? null,
+    exact: true,
   };
 }
 
@@ -129,6 +136,8 @@ export async function trackGopStats(reader: H4mkReader, track: string | number):
   // order, closed GOPs) it is the track's first block in its segment and starts the entry's GOP.
   const keyPts = new Map(keys.map((k) => [k.segment, k.pts]));
   const exact = entries.every((e) => e.keyCount === 0 || (e.keyCount === 1 && keyPts.get(e.segment) === e.minPts));
+  // An index of runs (§5.5) holds several keyframes per entry by design: estimate rather than read every run.
+  if (!exact && entries.length > 0 && reader.index.segments.recordsPerSegment > 1) return gopStatsFromRuns(reader, t.number);
   if (!exact || entries.length === 0) return gopStatsFromTables(reader, t.number);
   const frames: number[] = [];
   for (const e of entries) {
@@ -151,6 +160,35 @@ export async function trackGopStats(reader: H4mkReader, track: string | number):
     end,
     t.blockCount,
   );
+}
+
+/**
+ * {@link trackGopStats} from an index that lists records by runs (§5.5):
+ * within an entry the keyframes count as evenly spaced between its first and
+ * last, and its blocks as evenly shared by its GOPs; across entries the
+ * figures are exact. The last GOP runs to the track's largest pts.
+ */
+function gopStatsFromRuns(reader: H4mkReader, track: number): GopStats {
+  const t = reader.track(track);
+  const keys: number[] = [];
+  const frames: number[] = [];
+  let lastPts = -Infinity;
+  for (const e of reader.indexEntries(track)) {
+    lastPts = Math.max(lastPts, e.maxPts);
+    if (e.keyCount === 0) {
+      if (frames.length > 0) frames[frames.length - 1] = (frames[frames.length - 1] as number) + e.count;
+      continue;
+    }
+    // Blocks before the entry's first keyframe belong to the previous GOP: unknown here, so all go to this entry's GOPs.
+    const step = e.keyCount > 1 ? (e.lastKeyPts - e.firstKeyPts) / (e.keyCount - 1) : 0;
+    for (let k = 0; k < e.keyCount; k++) {
+      keys.push(ticksToUs(e.firstKeyPts + step * k, t.timescale));
+      frames.push(e.count / e.keyCount);
+    }
+  }
+  const stats = gopStats(keys, frames, lastPts > -Infinity ? ticksToUs(lastPts, t.timescale) : null, t.blockCount);
+  const round = (x: number | null) => (x === null ? null : Math.round(x));
+  return { ...stats, minFrames: round(stats.minFrames), meanFrames: round(stats.meanFrames), maxFrames: round(stats.maxFrames), exact: false };
 }
 
 /** {@link trackGopStats} from every segment table of the track. */

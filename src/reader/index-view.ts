@@ -44,7 +44,8 @@ export type Selection = {
 };
 
 /** One seek entry of a track (§5.4), from the index alone. */
-export type IndexEntry = { segment: number; count: number; keyCount: number; minPts: number; maxPts: number };
+/** One seek entry (§5.4): a track's blocks in one segment; the key pts are meaningful when keyCount > 0. */
+export type IndexEntry = { segment: number; count: number; keyCount: number; minPts: number; maxPts: number; firstKeyPts: number; lastKeyPts: number };
 
 /** A keyframe the index names exactly. */
 export type IndexKeyframe = { coreIndex: number; pts: number; ptsUs: number; segment: number };
@@ -171,6 +172,8 @@ export class IndexView {
         keyCount: table.keyCount[k] as number,
         minPts: table.minPts[k] as number,
         maxPts: table.maxPts[k] as number,
+        firstKeyPts: table.firstKeyPts[k] as number,
+        lastKeyPts: table.lastKeyPts[k] as number,
       });
     }
     return out;
@@ -203,11 +206,16 @@ export class IndexView {
     return segmentOfBlock(this.content.segments, coreIndex);
   }
 
-  /** Where the BIDX chunk of `segment` is: the segment's last bytes (§6.2). */
+  /**
+   * Where the table of `segment` is: v1 its BIDX chunk, the segment's last
+   * bytes (§6.2); v2 its SEGT chunk, the first (§6.5), or the whole segment
+   * when segments hold several records (their tables are spread, §5.5).
+   */
   tableLocation(segment: number): { at: number; length: number } {
     const dir = this.content.segments;
-    const length = CHUNK_OVERHEAD + (dir.tableLength[segment] as number);
     const start = this.dataOffset + (dir.offset[segment] as number);
+    if (dir.recordsPerSegment > 1) return { at: start, length: dir.length[segment] as number };
+    const length = CHUNK_OVERHEAD + (dir.tableLength[segment] as number);
     // v2 (§6.5): SEGT opens the segment; v1 (§6.2): BIDX closes it.
     return { at: dir.version === 2 ? start : start + (dir.length[segment] as number) - length, length };
   }

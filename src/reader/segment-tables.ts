@@ -6,13 +6,13 @@
  * again; with v2, those bytes' SEGD chunk is checked against the table's data
  * digest each time.
  */
-import { sha256 } from '../crypto/sha256.js';
+import { sha256, sha256Parts } from '../crypto/sha256.js';
 import { bytesEqual } from '../format/bytes.js';
 import { decodeChunk } from '../format/chunk.js';
-import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, type Limits } from '../format/constants.js';
+import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, CHUNK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, type Limits } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
-import { decodeSegmentRecord } from '../format/segment-record.js';
-import { decodeSegmentTable, segmentBlocksLength, type SegmentTable } from '../format/segment-table.js';
+import { decodeSegmentRecord, decodeSegmentRecords } from '../format/segment-record.js';
+import { type DataRange, decodeSegmentTable, segmentBlocksLength, type SegmentTable } from '../format/segment-table.js';
 import { readExactly, type RandomAccessSource } from '../io/source.js';
 import type { IndexView } from './index-view.js';
 import { SegmentCache } from './segment-cache.js';
@@ -71,8 +71,12 @@ export class SegmentTables {
    * unless `everyCrc` (verification, §8.4, checks every byte, the CRC field too).
    */
   checkData(segment: number, table: SegmentTable, bytes: Uint8Array, base: number, everyCrc = false): void {
-    const data = table.data as NonNullable<SegmentTable['data']>;
-    const at = this.view.dataOffset + (this.view.content.segments.offset[segment] as number) + data.offset - 8;
+    const start = this.view.dataOffset + (this.view.content.segments.offset[segment] as number);
+    for (const data of table.data as DataRange[]) this.checkRecordData(segment, data, start + data.offset - CHUNK_HEADER_LENGTH, bytes, base, everyCrc);
+  }
+
+  /** §6.5 One SEGD chunk, at absolute `at`, against its record's data digest. */
+  private checkRecordData(segment: number, data: DataRange, at: number, bytes: Uint8Array, base: number, everyCrc: boolean): void {
     // The data digest is checked first; SEGD's CRC-32C only when it fails, to tell damage (E_CHECKSUM) from an edit.
     let verified = false;
     const stronger = (payload: Uint8Array) => (verified = payload.length === data.length && bytesEqual(sha256(payload), data.digest));
@@ -90,7 +94,7 @@ export class SegmentTables {
         chunk: 'SEGD',
       });
     }
-    throw new H4mkError('E_DIGEST', `segment ${segment} data digest mismatch`, { offset: at + 8, chunk: 'SEGD' });
+    throw new H4mkError('E_DIGEST', `segment ${segment} data digest mismatch`, { offset: at + CHUNK_HEADER_LENGTH, chunk: 'SEGD' });
   }
 
   /** §6.2 / §6.5 Checks and decodes the table chunk (BIDX / SEGT) of `segment` found at `bytes[offset]`. */
@@ -99,6 +103,7 @@ export class SegmentTables {
     const n = dir.blockCount[segment] as number;
     const type = dir.version === 2 ? 'SEGT' : 'BIDX';
     const { at, length: tableChunkLength } = this.view.tableLocation(segment);
+    if (dir.recordsPerSegment > 1) return this.checkTracks(segment, this.decodeRecords(segment, bytes, offset), at);
     let chunk: ReturnType<typeof decodeChunk>;
     try {
       chunk = decodeChunk(bytes, offset, { base: at - offset, expect: type, limit: offset + tableChunkLength });
@@ -110,10 +115,46 @@ export class SegmentTables {
       throw new H4mkError('E_DIGEST', `segment ${segment} table digest mismatch`, { offset: at, chunk: type });
     }
     const table = dir.version === 2 ? decodeSegmentRecord(chunk.payload, at + 8, this.limits) : decodeSegmentTable(chunk.payload, at + 8, this.limits);
-    const length = table.data !== null ? tableChunkLength + CHUNK_OVERHEAD + table.data.length : segmentBlocksLength(table) + tableChunkLength;
+    const length =
+      table.data !== null ? tableChunkLength + CHUNK_OVERHEAD + (table.data[0] as DataRange).length : segmentBlocksLength(table) + tableChunkLength;
     if (table.firstCoreIndex !== dir.firstCoreIndex[segment] || table.count !== n || length !== dir.length[segment]) {
       throw new H4mkError('E_FORMAT', `segment ${segment} table disagrees with the segment directory`, { offset: at, chunk: type });
     }
+    return this.checkTracks(segment, table, at);
+  }
+
+  /**
+   * §5.5 A segment of several records: every record's SEGT (CRC-32C, §6.5
+   * rules), the SHA-256 of their digests against SEGX, and the records
+   * against SEGX's block count, table length and records per segment.
+   */
+  private decodeRecords(segment: number, bytes: Uint8Array, offset: number): SegmentTable {
+    const dir = this.view.content.segments;
+    const at = this.view.dataOffset + (dir.offset[segment] as number);
+    const length = dir.length[segment] as number;
+    const { table, recordDigests, tableLength } = decodeSegmentRecords(bytes, offset, length, at - offset, this.limits, sha256);
+    if (!bytesEqual(sha256Parts(...recordDigests), dir.digests.subarray(segment * DIGEST_LENGTH, (segment + 1) * DIGEST_LENGTH))) {
+      throw new H4mkError('E_DIGEST', `segment ${segment} table digest mismatch`, { offset: at, chunk: 'SEGT' });
+    }
+    const records = recordDigests.length;
+    const last = segment === dir.count - 1;
+    if (
+      table.firstCoreIndex !== dir.firstCoreIndex[segment] ||
+      table.count !== dir.blockCount[segment] ||
+      tableLength !== dir.tableLength[segment] ||
+      records > dir.recordsPerSegment ||
+      (!last && records !== dir.recordsPerSegment)
+    ) {
+      throw new H4mkError('E_FORMAT', `segment ${segment} records disagree with the segment directory`, { offset: at, chunk: 'SEGT' });
+    }
+    return table;
+  }
+
+  /** Every block of `table` names a track of TRAK (`E_FORMAT`). */
+  private checkTracks(segment: number, table: SegmentTable, at: number): SegmentTable {
+    const dir = this.view.content.segments;
+    const type = dir.version === 2 ? 'SEGT' : 'BIDX';
+    const n = table.count;
     const trackCount = this.view.content.tracks.length;
     for (let i = 0; i < n; i++) {
       if ((table.trackNumber[i] as number) >= trackCount) {

@@ -166,6 +166,7 @@ async function verifyRecord(
   try {
     bytes = await readExactly(reader.source, absStart, reader.index.segments.length[s] as number);
     reader.checkSegmentData(s, table, bytes, absStart);
+    if (reader.index.segments.recordsPerSegment > 1) checkBetweenRecords(bytes, absStart);
   } catch (error) {
     failures.push(failureOf(error, { chunk: 'SEGD' }));
     for (let k = 0; k < n; k++) {
@@ -176,6 +177,19 @@ async function verifyRecord(
   }
   for (let k = 0; k < n; k++) if (checkBlock(reader, reader.info(s, table, k), bytes, absStart, options, transcript, failures, failed)) decrypted++;
   return { decrypted };
+}
+
+/**
+ * §5.5 A segment of several records: the chunks between its records (a live
+ * writer's checkpoints) are whole chunks with good CRCs, as gaps are. (Each
+ * SEGT was checked when the table was decoded, each SEGD by its digest and CRC.)
+ */
+function checkBetweenRecords(bytes: Uint8Array, base: number): void {
+  for (let p = 0; p < bytes.length; ) {
+    const { type, length } = peekChunkHeader(bytes, p, base);
+    if (type !== 'SEGT' && type !== 'SEGD') decodeChunk(bytes, p, { base });
+    p += CHUNK_OVERHEAD + length;
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import { CHUNK_OVERHEAD, FORMAT_VERSION, type FormatVersion, HEADER_LENGTH, type
 import { H4mkError } from '../format/errors.js';
 import { type ContainerIndex, decodeIndexRegion } from '../format/index-region.js';
 import { decodeSegmentRecord } from '../format/segment-record.js';
-import { type SegmentTable, tableEntry } from '../format/segment-table.js';
+import { type DataRange, type SegmentTable, tableEntry } from '../format/segment-table.js';
 import { readExactly, type RandomAccessSource } from '../io/source.js';
 import { type ScannedBlock, type ScannedChunk, type ScanEntry, scanChunks } from '../reader/chunk-scan.js';
 import { FoundList, foundOf, type RecoverDamage, type ScannedCore } from './found.js';
@@ -246,7 +246,7 @@ class BlockScan {
       return;
     }
     const { table } = record;
-    const data = table.data as NonNullable<SegmentTable['data']>;
+    const data = (table.data as DataRange[])[0] as DataRange; // a record's table: one range
     const start = entry.offset + 8;
     if (entry.payloadLength !== data.length || entry.offset !== record.offset + data.offset - 8) {
       this.stop({ offset: entry.offset, code: 'E_FORMAT', message: `SEGD of ${entry.payloadLength} bytes where its table describes ${data.length}` });

@@ -3,7 +3,7 @@
  * against its BIDX table, and the segments found against the SEGX of a
  * surviving index region.
  */
-import { sha256 } from '../crypto/sha256.js';
+import { sha256, sha256Parts } from '../crypto/sha256.js';
 import { bytesEqual } from '../format/bytes.js';
 import { CHUNK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, type Limits } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
@@ -85,6 +85,7 @@ export async function checkSegment(
  * every listed segment agrees. Segments the index does not list are not checked.
  */
 export function firstSegmentMismatch(dir: SegmentDirectory, segments: readonly FoundSegment[]): { segment: FoundSegment; damage: RecoverDamage } | null {
+  if (dir.recordsPerSegment > 1) return firstRunMismatch(dir, segments);
   for (const s of segments) {
     const k = segmentOfBlock(dir, s.firstCoreIndex);
     if (k < 0 || dir.firstCoreIndex[k] !== s.firstCoreIndex) continue;
@@ -94,6 +95,36 @@ export function firstSegmentMismatch(dir: SegmentDirectory, segments: readonly F
         damage: { offset: s.bidxOffset, code: 'E_DIGEST', message: `segment ${k} (blocks from ${s.firstCoreIndex}) does not match the index's digest` },
       };
     }
+  }
+  return null;
+}
+
+/**
+ * §5.5 The same for an index that lists records by runs: the records found
+ * for each listed segment, when they make it up whole, against its digest
+ * (the SHA-256 of their table digests).
+ */
+function firstRunMismatch(dir: SegmentDirectory, records: readonly FoundSegment[]): { segment: FoundSegment; damage: RecoverDamage } | null {
+  let run: { k: number; first: FoundSegment; blocks: number; digests: Uint8Array[] } | null = null;
+  for (const r of records) {
+    if (run !== null && r.firstCoreIndex !== run.first.firstCoreIndex + run.blocks) run = null;
+    if (run === null) {
+      const k = segmentOfBlock(dir, r.firstCoreIndex);
+      if (k < 0 || dir.firstCoreIndex[k] !== r.firstCoreIndex) continue;
+      run = { k, first: r, blocks: 0, digests: [] };
+    }
+    run.blocks += r.count;
+    run.digests.push(r.bidxDigest);
+    const { k, first } = run;
+    const expected = dir.blockCount[k] as number;
+    if (run.blocks < expected) continue;
+    if (run.blocks > expected || !bytesEqual(dir.digests.subarray(k * DIGEST_LENGTH, (k + 1) * DIGEST_LENGTH), sha256Parts(...run.digests))) {
+      return {
+        segment: first,
+        damage: { offset: first.bidxOffset, code: 'E_DIGEST', message: `segment ${k} (blocks from ${first.firstCoreIndex}) does not match the index's digest` },
+      };
+    }
+    run = null;
   }
   return null;
 }

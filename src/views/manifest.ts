@@ -66,6 +66,8 @@ export type GopDoc = {
   min_frames: number | null;
   mean_frames: number | null;
   max_frames: number | null;
+  /** False when estimated from an index that lists records by runs (§5.5): min and max are then approximate. */
+  exact: boolean;
 };
 
 /** The CLI's manifest of a file. */
@@ -159,5 +161,6 @@ function gopView(g: GopStats): GopDoc {
     min_frames: g.minFrames,
     mean_frames: g.meanFrames,
     max_frames: g.maxFrames,
+    exact: g.exact,
   };
 }

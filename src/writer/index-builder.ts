@@ -11,14 +11,14 @@ import { encodeIndexRegion } from '../format/index-region.js';
 import type { SegmentDirectory } from '../format/segment-directory.js';
 import type { TrackRecord } from '../format/track-table.js';
 import type { Sink, Spool } from '../io/sink.js';
-import type { SeekBuilder } from './seek-builder.js';
+import type { TrackSeekTable } from '../format/seek-table.js';
 
 /** What an index region describes. */
 export type IndexParts = {
   tracks: TrackRecord[];
   meta: Record<string, unknown>;
   safe: Record<string, unknown>;
-  seek: SeekBuilder;
+  seek: TrackSeekTable[];
   segments: SegmentDirectory;
   chainHead: Uint8Array;
   crypto: CryptoParams | null;
@@ -27,7 +27,7 @@ export type IndexParts = {
 /** §5 The index region for `parts`, within `maxIndexLength`. */
 export function buildIndexRegion(parts: IndexParts, maxIndexLength: number): Uint8Array {
   const { tracks, meta, safe, seek, segments, chainHead, crypto } = parts;
-  const index = encodeIndexRegion({ tracks, meta, safe, seek: seek.tables(), segments, chainHead, crypto }, sha256);
+  const index = encodeIndexRegion({ tracks, meta, safe, seek, segments, chainHead, crypto }, sha256);
   if (index.length > maxIndexLength) throw new RangeError(`index of ${index.length} bytes exceeds maxIndexLength`);
   return index;
 }

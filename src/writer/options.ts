@@ -115,6 +115,9 @@ export function resolveSegmentPolicy(overrides: Partial<SegmentPolicy> = {}, max
   return policy;
 }
 
+/** §5.5 The default index budget: a reader's first read (512 KiB) less the footer, with room to spare. */
+export const DEFAULT_INDEX_BUDGET = 512 * 1024 - 64;
+
 export type WriterOptions = {
   /** "tail" (index at the end; streams) or "faststart" (index after the header). Default "tail". */
   layout?: 'tail' | 'faststart';
@@ -124,6 +127,14 @@ export type WriterOptions = {
    * know only version 1).
    */
   formatVersion?: FormatVersion;
+  /**
+   * §5.5 Version 2: the largest index region, in bytes, before the writer
+   * lists records (SEGT + SEGD pairs) by runs instead of one by one, so that
+   * a reader opens the container with one read of this size. Default
+   * {@link DEFAULT_INDEX_BUDGET} (a reader's first read, 512 KiB, less the
+   * header or footer). Version 1 ignores it.
+   */
+  indexBudget?: number;
   /** Default compression for tracks that do not set one. Default "none". */
   compression?: Compression;
   /** User metadata (META). */

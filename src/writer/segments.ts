@@ -263,6 +263,7 @@ export class SegmentAssembler {
       digests,
       tableLength: Float64Array.from(this.segTableLengths),
       version: this.version,
+      recordsPerSegment: 1,
       totalBlocks: total,
       // End of the last segment (a live checkpoint may follow it).
       end: count === 0 ? 0 : (this.segOffset[count - 1] as number) + (this.segLength[count - 1] as number),

@@ -31,14 +31,17 @@ import { utf8 } from '../format/strings.js';
 import { encodeTrackTable } from '../format/track-table.js';
 import type { Sink, Spool } from '../io/sink.js';
 import { MemorySpool } from '../io/sink.js';
-import { type BlockInput, type RawBlockInput, resolveSegmentPolicy, type TrackOptions, type WriterOptions } from './options.js';
+import { type BlockInput, DEFAULT_INDEX_BUDGET, type RawBlockInput, resolveSegmentPolicy, type TrackOptions, type WriterOptions } from './options.js';
 import { createWriterCipher, type WriterCipher } from './encryption.js';
 import { encryptedFlags, sealBlock } from '../crypto/living-cipher.js';
 import type { CryptoParams } from '../format/crypto-params.js';
 import { CheckpointSchedule, encodeCheckpoint, type LiveStats } from './live.js';
 import { blockTimestamps, checkOrder, jsonObject, type TrackOrder, trackRecord } from './checks.js';
 import { buildIndexRegion, writeFinalIndex } from './index-builder.js';
+import { groupRecords, groupsFit } from './segment-groups.js';
 import { SegmentAssembler } from './segments.js';
+import type { SegmentDirectory } from '../format/segment-directory.js';
+import type { TrackSeekTable } from '../format/seek-table.js';
 
 type TrackState = TrackOrder & {
   /** Consecutive blocks that compression did not shrink. */
@@ -94,6 +97,11 @@ export class H4mkWriter {
   private state: 'open' | 'busy' | 'finished' | 'failed' = 'open';
   /** §14 Live writers: the checkpoint schedule. */
   private readonly live: CheckpointSchedule | null;
+  /** §5.5 Version 2: the index region's budget, and the records per segment the last index used. */
+  private readonly indexBudget: number;
+  private recordsPerSegment = 1;
+  /** What the last index region listed. */
+  private indexed: { segmentCount: number; chainHead: Uint8Array } = { segmentCount: 0, chainHead: new Uint8Array(32) };
 
   private constructor(
     private readonly sink: Sink,
@@ -109,6 +117,8 @@ export class H4mkWriter {
     const version = options.formatVersion ?? FORMAT_VERSION;
     if (version !== 1 && version !== 2) throw new RangeError(`formatVersion must be 1 or 2, got ${String(version)}`);
     this.data = new SegmentAssembler(out, policy, version);
+    this.indexBudget = options.indexBudget ?? DEFAULT_INDEX_BUDGET;
+    if (!Number.isSafeInteger(this.indexBudget) || this.indexBudget < 1024) throw new RangeError('indexBudget must be an integer of at least 1024 bytes');
     if (options.encryption !== undefined && options.preserveCrypto !== undefined) throw new TypeError('give encryption or preserveCrypto, not both');
     this.cipher = options.encryption === undefined ? null : createWriterCipher(options.encryption);
     this.preservedCrypto = options.preserveCrypto ?? null;
@@ -299,30 +309,46 @@ export class H4mkWriter {
     this.live?.segment(length);
   }
 
-  /** §5 The index region for everything written so far (at finish, or as a §14 checkpoint). */
+  /**
+   * §5 The index region for everything written so far (at finish, or as a
+   * §14 checkpoint). Version 2: when it would exceed the index budget, the
+   * records are listed by runs (§5.5), the shortest run that fits; runs only
+   * grow as the file does, so a live writer's search starts from the last.
+   */
   private indexRegion(): Uint8Array {
+    const data = this.data;
+    const records = data.directory();
+    const seek = data.seek.tables();
+    let index = this.encodeIndex(records, seek, data.chain);
+    if (records.version === 2 && (index.length > this.indexBudget || this.recordsPerSegment > 1)) {
+      for (let g = Math.max(2, this.recordsPerSegment); g <= records.count && groupsFit(records, g, this.limits.maxSegmentBlocks); g++) {
+        const grouped = groupRecords(records, seek, g);
+        index = this.encodeIndex(grouped.segments, grouped.seek, grouped.chainHead);
+        this.recordsPerSegment = g;
+        if (index.length <= this.indexBudget) break;
+      }
+    }
+    if (index.length > this.limits.maxIndexLength) throw new RangeError(`index of ${index.length} bytes exceeds maxIndexLength`);
+    return index;
+  }
+
+  /** §5 Encodes an index region; its chain head also enters the transcript MAC of an encrypted container (§13.5). */
+  private encodeIndex(segments: SegmentDirectory, seek: TrackSeekTable[], chainHead: Uint8Array): Uint8Array {
     const data = this.data;
     const crypto: CryptoParams | null =
       this.cipher !== null
         ? {
             ...this.cipher.params,
             transcriptMac: this.cipher.mac(
-              data.chain,
+              chainHead,
               data.coreIndex,
               this.tracks.map((t) => ({ blockCount: t.written, lastCoreIndex: t.lastCoreIndex })),
             ),
           }
         : this.preservedCrypto;
-    const parts = {
-      tracks: this.tracks.map((t) => t.record),
-      meta: this.meta,
-      safe: this.safe,
-      seek: data.seek,
-      segments: data.directory(),
-      chainHead: data.chain,
-      crypto,
-    };
-    return buildIndexRegion(parts, this.limits.maxIndexLength);
+    this.indexed = { segmentCount: segments.count, chainHead };
+    const parts = { tracks: this.tracks.map((t) => t.record), meta: this.meta, safe: this.safe, seek, segments, chainHead, crypto };
+    return buildIndexRegion(parts, Number.POSITIVE_INFINITY);
   }
 
   /**
@@ -383,20 +409,19 @@ export class H4mkWriter {
       }
       const data = this.data;
       if (data.openBlocks > 0) await this.closeSegment();
-      const segments = data.directory();
       const index = this.indexRegion();
       const bytes = await writeFinalIndex(this.sink, this.out, index, data.position, data.version);
       await this.sink.commit();
       this.state = 'finished';
       return {
         blockCount: data.coreIndex,
-        segmentCount: segments.count,
+        segmentCount: this.indexed.segmentCount,
         trackCount: this.tracks.length,
         bytes: bytes + CHUNK_OVERHEAD + 24,
         payloadBytes: data.payloadBytes,
         storedBytes: data.storedBytes,
         indexLength: index.length,
-        chainHead: data.chain,
+        chainHead: this.indexed.chainHead,
         layout: this.layout,
         ...(this.live === null ? {} : { live: { ...this.live.stats } }),
       };

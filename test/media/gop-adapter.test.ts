@@ -98,6 +98,7 @@ describe('GOP statistics', () => {
       minFrames: 10,
       meanFrames: 28,
       maxFrames: 50,
+      exact: true,
     });
   });
 

@@ -61,7 +61,8 @@ export function printManifest(out: Output, m: CliManifestDoc): void {
       const g = t.gop;
       out.line(
         `      GOP ${g.keyframes} keyframes; interval min ${seconds(g.min_us)}, mean ${seconds(g.mean_us)}, max ${seconds(g.max_us)}; ` +
-          `${g.min_frames ?? '-'}..${g.max_frames ?? '-'} frames (mean ${g.mean_frames ?? '-'}): a seek decodes at most ${g.max_frames ?? '-'} frames`,
+          `${g.min_frames ?? '-'}..${g.max_frames ?? '-'} frames (mean ${g.mean_frames ?? '-'}): a seek decodes at most ${g.max_frames ?? '-'} frames` +
+          (g.exact ? '' : ' (estimated: the index lists segments by runs)'),
       );
     }
   }
