@@ -22,6 +22,8 @@ export type ImportOptions = {
   layout?: 'tail' | 'faststart';
   /** Format version to write (docs/FORMAT.md §12); default 2. */
   formatVersion?: FormatVersion;
+  /** §5.5 The index budget (see WriterOptions.indexBudget). */
+  indexBudget?: number;
   /** Merged into META (after the importer's own `source` entry). */
   meta?: Record<string, unknown>;
   /** Called after each packet with the source bytes consumed so far and the source size. */
@@ -83,6 +85,7 @@ export async function importMedia(inputPath: string, sink: Sink, options: Import
       compression: options.compression ?? 'none',
       layout: options.layout ?? 'tail',
       formatVersion: options.formatVersion ?? FORMAT_VERSION,
+      ...(options.indexBudget === undefined ? {} : { indexBudget: options.indexBudget }),
       meta: { source: { file: basename(inputPath), format: demuxer.format, bytes: demuxer.size }, ...options.meta },
       ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
     });

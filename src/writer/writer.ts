@@ -60,6 +60,12 @@ type PendingBlock = { fields: Omit<BlockFields, 'coreIndex'>; stored: Uint8Array
 
 /** After this many blocks in a row that do not shrink, stop compressing a track… */
 const INCOMPRESSIBLE_STREAK = 16;
+/**
+ * §5.5 The longest run of records this writer lists as one segment: past it a
+ * seek would read more than ~2 minutes of 2-second records, and an index that
+ * still does not fit its budget is left larger instead.
+ */
+const MAX_RECORDS_PER_SEGMENT = 64;
 /** …for this many blocks, then try again. */
 const INCOMPRESSIBLE_PAUSE = 256;
 
@@ -321,7 +327,8 @@ export class H4mkWriter {
     const seek = data.seek.tables();
     let index = this.encodeIndex(records, seek, data.chain);
     if (records.version === 2 && (index.length > this.indexBudget || this.recordsPerSegment > 1)) {
-      for (let g = Math.max(2, this.recordsPerSegment); g <= records.count && groupsFit(records, g, this.limits.maxSegmentBlocks); g++) {
+      const longest = Math.min(records.count, MAX_RECORDS_PER_SEGMENT);
+      for (let g = Math.max(2, this.recordsPerSegment); g <= longest && groupsFit(records, g, this.limits.maxSegmentBlocks); g++) {
         const grouped = groupRecords(records, seek, g);
         index = this.encodeIndex(grouped.segments, grouped.seek, grouped.chainHead);
         this.recordsPerSegment = g;
