@@ -1,5 +1,6 @@
 // Golden vectors (docs/FORMAT.md §11): the committed hex must equal what the
 // writer produces, and every vector runs through every reading path.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,7 +112,40 @@ const failures: Failure[] = [
     stage: 'read',
     code: 'E_DIGEST',
   },
+  // §5.5: runs of records. The first record's SEGT starts at 32 like any v2 file's; byte 32+8+2+32+4 is its
+  // block's dts delta: a valid other value, CRC fixed, so the run's digest (over its records' SEGT digests) fails.
+  {
+    name: 'v2-runs: a record table byte, CRC fixed',
+    base: 'v2-runs',
+    mutate: (b) => fixChunkCrc(set(b, 32 + 8 + 2 + 32 + 4, 4), 32),
+    stage: 'read',
+    code: 'E_DIGEST',
+  },
+  { name: 'v2-runs: a record data byte', base: 'v2-runs', mutate: (b) => set(b, v2PayloadAt(b), 0), stage: 'read', code: 'E_CHECKSUM' },
+  // One more record per segment than the runs hold, SEGX and the index digest resealed: the runs disagree with SEGX.
+  {
+    name: 'v2-runs: extra_records raised, index resealed',
+    base: 'v2-runs',
+    mutate: (b) => resealIndex(b, (segx, view) => view.setUint32(segx + 4, view.getUint32(segx + 4, true) + 1, true)),
+    stage: 'read',
+    code: 'E_FORMAT',
+  },
 ];
+
+/** Edits the SEGX payload (`edit` gets its absolute payload offset), then fixes SEGX's CRC and VERI's index digest and CRC. */
+function resealIndex(bytes: Uint8Array, edit: (segx: number, view: DataView) => void): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset);
+  const foot = bytes.length - 36;
+  const indexOffset = Number(view.getBigUint64(foot + 8, true));
+  const chunks = new Map<string, number>();
+  for (let p = indexOffset; p < foot; p += 12 + view.getUint32(p + 4, true)) chunks.set(String.fromCharCode(...bytes.subarray(p, p + 4)), p);
+  const segx = chunks.get('SEGX') as number;
+  const veri = chunks.get('VERI') as number;
+  edit(segx + 8, view);
+  fixChunkCrc(bytes, segx);
+  bytes.set(createHash('sha256').update(bytes.subarray(indexOffset, veri)).digest(), veri + 8 + 48);
+  return fixChunkCrc(bytes, veri);
+}
 
 /** The first stored byte in `v2-minimal-tail`: SEGT chunk at 32 (8 + payload + 4), then SEGD's 8-byte header. */
 function v2PayloadAt(b: Uint8Array): number {

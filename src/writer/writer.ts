@@ -124,7 +124,7 @@ export class H4mkWriter {
     if (version !== 1 && version !== 2) throw new RangeError(`formatVersion must be 1 or 2, got ${String(version)}`);
     this.data = new SegmentAssembler(out, policy, version);
     this.indexBudget = options.indexBudget ?? DEFAULT_INDEX_BUDGET;
-    if (!Number.isSafeInteger(this.indexBudget) || this.indexBudget < 1024) throw new RangeError('indexBudget must be an integer of at least 1024 bytes');
+    if (!Number.isSafeInteger(this.indexBudget) || this.indexBudget < 1) throw new RangeError('indexBudget must be a positive integer (bytes)');
     if (options.encryption !== undefined && options.preserveCrypto !== undefined) throw new TypeError('give encryption or preserveCrypto, not both');
     this.cipher = options.encryption === undefined ? null : createWriterCipher(options.encryption);
     this.preservedCrypto = options.preserveCrypto ?? null;

@@ -62,6 +62,17 @@ const V1_RECIPES = [
 export const RECIPES = [
   ...V1_RECIPES.map((r) => ({ ...r, formatVersion: 1 })),
   ...V1_RECIPES.map((r) => ({ ...r, name: r.name.replace(/^v1-/, 'v2-'), formatVersion: 2 })),
+  // §5.5 (v2 only): five one-block records whose index (421 bytes one record per segment) passes a
+  // 400-byte budget, so SEGX lists runs of 2: segments of 2, 2 and 1 records (extra_records 1).
+  {
+    name: 'v2-runs',
+    layout: 'tail',
+    formatVersion: 2,
+    indexBudget: 400,
+    tracks: [{ id: 'v', kind: 'video', codec: 'opaque' }],
+    blocks: [0, 1, 2, 3, 4].map((i) => ({ track: 'v', ptsUs: i * 40000, durationUs: 40000, keyframe: true, kind: 'I', payload: `R${i}` })),
+    meta: {},
+  },
 ];
 
 /** Builds the container of a recipe. */
@@ -72,5 +83,6 @@ export async function buildVector(recipe) {
     layout: recipe.layout,
     compression: recipe.compression ?? 'none',
     formatVersion: recipe.formatVersion,
+    ...(recipe.indexBudget === undefined ? {} : { indexBudget: recipe.indexBudget }),
   });
 }
