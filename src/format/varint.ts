@@ -70,6 +70,14 @@ export class VarintReader {
   next(): number {
     const start = this.offset;
     const bytes = this.bytes;
+    if (start < this.end) {
+      // One-byte values (most fields of most entries) take the short path.
+      const first = bytes[start] as number;
+      if (first < 0x80) {
+        this.offset = start + 1;
+        return first;
+      }
+    }
     let value = 0;
     let scale = 1;
     for (let i = 0; i < MAX_VARINT_BYTES; i++) {

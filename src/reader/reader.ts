@@ -37,6 +37,8 @@ export type { ReaderOptions } from './opened.js';
 
 /** Remote reads of one block fetch its whole segment (one request instead of two) up to this size. */
 export const REMOTE_WHOLE_SEGMENT_BYTES = 2 * 1024 * 1024;
+/** A seek that needs a segment's table reads a local v2 segment up to this size whole (see #seekTable). */
+const SEEK_WHOLE_SEGMENT_BYTES = 32 * 1024;
 
 export class H4mkReader {
   /** What the index tells, with no read (tracks, seek tables, segment directory). */
@@ -211,7 +213,21 @@ export class H4mkReader {
    * keyframe. See {@link seekKeyframe}.
    */
   seek(track: string | number, ptsUs: number): Promise<SeekResult | null> {
-    return seekKeyframe(this.view, this.tables, track, ptsUs);
+    return seekKeyframe(this.view, { get: (segment) => this.#seekTable(segment) }, track, ptsUs);
+  }
+
+  /**
+   * The table a seek needs (§8.2 step 3: several keyframes of the track in
+   * the segment). A small v2 segment on a local source is read whole and
+   * checked instead of its table alone: one read either way, and the block
+   * a seek is usually followed by is then in hand (readBlock keeps it).
+   */
+  async #seekTable(segment: number): Promise<SegmentTable> {
+    const dir = this.view.content.segments;
+    if (dir.version === 2 && this.source.readTail === undefined && !this.tables.has(segment) && (dir.length[segment] as number) <= SEEK_WHOLE_SEGMENT_BYTES) {
+      await this.#verifiedSegment(segment, true);
+    }
+    return this.tables.get(segment);
   }
 
   /** §5.4 The keyframes of `track` the index names exactly (no read); see {@link IndexView.indexKeyframes}. */

@@ -35,7 +35,7 @@ export type SpanContext = {
  *
  * Null only when the track has no keyframe at all (an empty track).
  */
-export async function seekKeyframe(view: IndexView, tables: SegmentTables, track: string | number, ptsUs: number): Promise<SeekResult | null> {
+export async function seekKeyframe(view: IndexView, tables: Pick<SegmentTables, 'get'>, track: string | number, ptsUs: number): Promise<SeekResult | null> {
   if (!Number.isFinite(ptsUs)) throw new RangeError('ptsUs must be a finite number');
   const t = view.track(track);
   const search = view.searches[t.number] as TrackSearch;
