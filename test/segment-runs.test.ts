@@ -7,14 +7,22 @@
  * wrong (digest, count, table length, records, a stray chunk) is refused with
  * the code §5.5 names.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
 import { crc32c, H4mkError, H4mkReader, H4mkWriter, MemorySink, MemorySource } from '../src/node.js';
 import { recoverContainer } from '../src/recover/recover.js';
 import { layoutOf } from './fuzz-engine.mjs';
 import { allInfos, caught, makeSample, writeSample } from './helpers.js';
 
 const sample = makeSample({ seed: 33, gops: 40 });
+const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'h4mk-runs-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const SECRET = new Uint8Array(32).fill(3);
 const sha256 = (...parts: Uint8Array[]) => {
   const h = createHash('sha256');
@@ -94,6 +102,24 @@ describe('§5.5 runs of records', () => {
       chain = sha256(chain, digest);
     }
     expect(Buffer.from(reader.index.integrity.chainHead).equals(Buffer.from(chain))).toBe(true);
+  });
+
+  it('the CLI says so: manifest --json gives records_per_segment and marks the GOP figures estimated; verify passes', async () => {
+    const { runs } = await pair();
+    const file = join(dir, 'runs.h4mk');
+    writeFileSync(file, runs);
+    const json = spawnSync(process.execPath, [MAIN, 'manifest', file, '--json'], { encoding: 'utf8' });
+    expect(json.status, json.stderr).toBe(0);
+    const m = JSON.parse(json.stdout);
+    expect(m.records_per_segment).toBeGreaterThan(1);
+    const video = m.tracks.find((t: { kind: string }) => t.kind === 'video');
+    expect(video.gop.exact).toBe(false);
+    expect(video.gop.keyframes).toBe(video.keyframe_count);
+    const text = spawnSync(process.execPath, [MAIN, 'manifest', file], { encoding: 'utf8' });
+    expect(text.stdout).toMatch(/runs of up to \d+ records/);
+    expect(text.stdout).toMatch(/estimated: the index lists segments by runs/);
+    const verify = spawnSync(process.execPath, [MAIN, 'verify', file], { encoding: 'utf8' });
+    expect(verify.status, verify.stderr).toBe(0);
   });
 
   it('faststart and encrypted containers list runs too, and read, seek and verify with the key', async () => {

@@ -137,6 +137,7 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
           'layout',
           'meta',
           'name',
+          'records_per_segment',
           'safe',
           'seal',
           'sealed',
@@ -150,6 +151,7 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
         layout: lib.layout,
         block_count: lib.blockCount,
         segment_count: lib.segmentCount,
+        records_per_segment: 1,
         chain_head: lib.chainHead,
         encrypted: lib.encrypted,
       });

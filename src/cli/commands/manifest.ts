@@ -29,7 +29,10 @@ function seconds(us: number | null): string {
 /** Prints a manifest as text. */
 export function printManifest(out: Output, m: CliManifestDoc): void {
   out.line(`${out.style(m.file, 'bold')}: ${m.file_size} bytes, H4MK v${m.format_version}, ${m.layout} layout`);
-  out.line(`blocks      ${m.block_count} in ${m.segment_count} segments`);
+  out.line(
+    `blocks      ${m.block_count} in ${m.segment_count} segments` +
+      (m.records_per_segment > 1 ? ` (runs of up to ${m.records_per_segment} records: a long index, FORMAT.md §5.5)` : ''),
+  );
   out.line(`index       ${m.index_length} bytes at offset ${m.index_offset}`);
   out.line(`chain head  ${m.chain_head}`);
   out.line(`META        ${JSON.stringify(m.meta)}`);
