@@ -173,6 +173,28 @@ describe('v2 tamper matrix: raw damage, then the same edit with every CRC and di
     expect(codeOf(await caught(() => H4mkReader.open(new MemorySource(fresh))))).toBe('E_DIGEST');
   });
 
+  it('plain: an entry flagged ENCRYPTED in a container without CRYP, resealed past every digest, is E_FORMAT at read and in verify (§13.3)', async () => {
+    const bytes = await writeSample(sample, {});
+    const layout = layoutOf(bytes);
+    const reader0 = await H4mkReader.open(new MemorySource(bytes));
+    const table = await reader0.segmentTable(0);
+    const i = [...table.storedLength.subarray(0, table.count)].findIndex((n) => n >= 16);
+    expect(i).toBeGreaterThanOrEqual(0);
+    const edited = editEntry(bytes, layout, 0, (t) => {
+      t.flags[i] = (t.flags[i] as number) | 0x08; // ENCRYPTED (§6.1)
+      t.originalLength[i] = (t.storedLength[i] as number) - 16;
+    });
+    expect(edited).toBe(true);
+    reseal(bytes, layout, crc32c);
+    const reader = await H4mkReader.open(new MemorySource(bytes));
+    const e = await caught(() => reader.readBlock(i));
+    expect(codeOf(e)).toBe('E_FORMAT');
+    expect((e as H4mkError).coreIndex).toBe(i);
+    const report = await reader.verify();
+    expect(report.ok).toBe(false);
+    expect(report.failures.map((f) => f.code)).toContain('E_FORMAT');
+  });
+
   it('encrypted: every SEGT entry field and the ciphertext and tag, edited and resealed past every digest, fail authentication (E_AUTH)', async () => {
     const bytes = await writeSample(sample, { encryption: { secret: SECRET } });
     const base = layoutOf(bytes);

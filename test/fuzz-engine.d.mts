@@ -31,7 +31,7 @@ export type FuzzStats = { cases: number; problems: number; outcomes: Record<stri
 export function makeRng(seed: number): Rng;
 export function layoutOf(bytes: Uint8Array): Layout;
 export function reseal(bytes: Uint8Array, layout: Layout, crc32c: (bytes: Uint8Array, previous?: number) => number): Uint8Array;
-export function makeSeeds(lib: typeof Lib, formatVersion?: 1 | 2): Promise<Seed[]>;
+export function makeSeeds(lib: typeof Lib, formatVersion?: 1 | 2, options?: { indexBudget?: number }): Promise<Seed[]>;
 export function mutate(rng: Rng, seed: Seed, crc32c: (bytes: Uint8Array, previous?: number) => number): { bytes: Uint8Array; kind: string; resealed: boolean };
 export function runCase(lib: typeof Lib, bytes: Uint8Array, rng: Rng, context?: { resealed?: boolean; payloads?: Uint8Array[] }): Promise<CaseResult>;
 export function runOne(lib: typeof Lib, seeds: Seed[], caseSeed: number): Promise<CaseResult & { kind: string; seedName: string; ms: number; bytes: Uint8Array }>;

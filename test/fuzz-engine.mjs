@@ -129,6 +129,8 @@ export function layoutOf(bytes) {
   }
   const segx = indexChunks.find((c) => c.type === 'SEGX');
   const segxDigestAt = [];
+  // v2 (§5.5): records per SEGX entry (extra_records + 1); 1 in v1.
+  const recordsPerSegment = segx && version === 2 ? u32(bytes, segx.payloadStart + 4) + 1 : 1;
   if (segx) {
     const count = u32(bytes, segx.payloadStart);
     let p = segx.payloadStart + 8;
@@ -140,7 +142,21 @@ export function layoutOf(bytes) {
     }
   }
   const footer = { type: 'FOOT', start: foot, payloadStart: foot + 8, length: 24, end: size };
-  return { size, version, faststart, indexOffset, indexLength, dataOffset, dataEnd, indexChunks, dataChunks, segments, segxDigestAt, footer };
+  return {
+    size,
+    version,
+    faststart,
+    indexOffset,
+    indexLength,
+    dataOffset,
+    dataEnd,
+    indexChunks,
+    dataChunks,
+    segments,
+    segxDigestAt,
+    recordsPerSegment,
+    footer,
+  };
 }
 
 /**
@@ -151,6 +167,7 @@ export function layoutOf(bytes) {
 export function reseal(bytes, layout, crc32c) {
   const crcChunk = (c) => setU32(bytes, c.end - 4, crc32c(bytes.subarray(c.start, c.end - 4)));
   let chain = new Uint8Array(32);
+  const runDigests = [];
   layout.segments.forEach((seg, s) => {
     if (seg.segt !== undefined) {
       // v2 (§6.5): SEGD's CRC; its digest into SEGT after the two leading varints; SEGT's CRC; SEGT's digest into SEGX and the chain.
@@ -160,9 +177,22 @@ export function reseal(bytes, layout, crc32c) {
       bytes.set(sha256(bytes.subarray(seg.segd.payloadStart, seg.segd.end - 4)), p);
       crcChunk(seg.segt);
       const tableDigest = sha256(bytes.subarray(seg.segt.payloadStart, seg.segt.end - 4));
-      const at = layout.segxDigestAt[s];
-      if (at !== undefined) bytes.set(tableDigest, at);
-      chain = sha256(chain, tableDigest);
+      const g = layout.recordsPerSegment;
+      if (g === 1) {
+        const at = layout.segxDigestAt[s];
+        if (at !== undefined) bytes.set(tableDigest, at);
+        chain = sha256(chain, tableDigest);
+        return;
+      }
+      // §5.5 runs: a SEGX entry's digest is the SHA-256 of its records' SEGT digests; the chain steps per run.
+      runDigests.push(tableDigest);
+      if (runDigests.length === g || s === layout.segments.length - 1) {
+        const runDigest = sha256(...runDigests);
+        const at = layout.segxDigestAt[Math.floor(s / g)];
+        if (at !== undefined) bytes.set(runDigest, at);
+        chain = sha256(chain, runDigest);
+        runDigests.length = 0;
+      }
       return;
     }
     seg.cores.forEach((c, i) => {
@@ -198,7 +228,7 @@ function pattern(rng, n) {
 }
 
 /** Small containers covering the features: layouts, codecs, B-frames, segments, META/SAFE. */
-export async function makeSeeds(lib, formatVersion = 1) {
+export async function makeSeeds(lib, formatVersion = 1, { indexBudget } = {}) {
   const configs = [
     { layout: 'tail', compression: 'zstd', segment: { maxBlocks: 6 } },
     { layout: 'faststart', compression: 'deflate', segment: { maxBlocks: 9 } },
@@ -209,7 +239,13 @@ export async function makeSeeds(lib, formatVersion = 1) {
   for (const [n, options] of configs.entries()) {
     const rng = makeRng(0x5eed + n);
     const sink = new lib.MemorySink();
-    const writer = await lib.H4mkWriter.create(sink, { ...options, formatVersion, meta: { seed: n, title: 'fuzz' }, safe: { policy: 'transport_only' } });
+    const writer = await lib.H4mkWriter.create(sink, {
+      ...options,
+      formatVersion,
+      ...(indexBudget === undefined ? {} : { indexBudget }),
+      meta: { seed: n, title: 'fuzz' },
+      safe: { policy: 'transport_only' },
+    });
     writer.addTrack({ id: 'v', kind: 'video', codec: 'avc1', timescale: 90000, config: Uint8Array.of(1, 2, 3) });
     writer.addTrack({ id: 'a', kind: 'audio', codec: 'opus', timescale: 48000, language: 'en' });
     writer.addTrack({ id: 'c', kind: 'control', extra: { x: 1 } });
@@ -240,7 +276,8 @@ export async function makeSeeds(lib, formatVersion = 1) {
     const reader = await lib.H4mkReader.open(new lib.MemorySource(bytes));
     const payloads = [];
     for (let i = 0; i < reader.blockCount; i++) payloads.push((await reader.readBlock(i)).payload.slice());
-    seeds.push({ name: `${formatVersion === 1 ? '' : 'v2 '}${options.layout}/${options.compression}`, bytes, layout: layoutOf(bytes), payloads });
+    const prefix = formatVersion === 1 ? '' : indexBudget === undefined ? 'v2 ' : 'v2 runs ';
+    seeds.push({ name: `${prefix}${options.layout}/${options.compression}`, bytes, layout: layoutOf(bytes), payloads });
   }
   return seeds;
 }

@@ -14,14 +14,18 @@ const CASES_PER_RUN = 5_000;
 const RUNS = [0x0001, 0xbeef, 0x5151, 0x2024];
 /** Runs on format version 2 seeds (FORMAT.md §6.5): SEGT/SEGD mutated and re-sealed. */
 const V2_RUNS = [0x0002, 0x7e57];
+/** Runs on v2 seeds whose index lists runs of records (FORMAT.md §5.5: a 1-byte index budget). */
+const V2_RECORD_RUNS = [0x0003];
 
 let seeds: Seed[];
 let seedsV2: Seed[];
+let seedsRuns: Seed[];
 const totals: FuzzStats = { cases: 0, problems: 0, outcomes: {}, kinds: {}, slowestMs: 0 };
 
 beforeAll(async () => {
   seeds = await makeSeeds(lib, 1);
   seedsV2 = await makeSeeds(lib, 2);
+  seedsRuns = await makeSeeds(lib, 2, { indexBudget: 1 });
 });
 
 function describeProblems(problems: Problem[]): string {
@@ -59,6 +63,17 @@ describe('mutation fuzzing', () => {
     it(`${CASES_PER_RUN} cases on v2 seeds, master seed ${seed}: only typed errors, and no wrong answers after verify passes`, async () => {
       const problems: Problem[] = [];
       const stats = await fuzz(lib, { cases: CASES_PER_RUN, seed, seeds: seedsV2, onProblem: (p) => void problems.push(p) });
+      expect(problems, describeProblems(problems)).toEqual([]);
+      expect(stats.outcomes['verify:ok'] ?? 0).toBeGreaterThan(50);
+      expect(Object.entries(stats.outcomes).some(([k, v]) => k.startsWith('verify:E_') && v > 100)).toBe(true);
+    });
+  }
+
+  for (const seed of V2_RECORD_RUNS) {
+    it(`${CASES_PER_RUN} cases on v2 seeds listing runs of records, master seed ${seed}: only typed errors, and no wrong answers after verify passes`, async () => {
+      expect(seedsRuns.every((s) => s.layout.recordsPerSegment > 1)).toBe(true);
+      const problems: Problem[] = [];
+      const stats = await fuzz(lib, { cases: CASES_PER_RUN, seed, seeds: seedsRuns, onProblem: (p) => void problems.push(p) });
       expect(problems, describeProblems(problems)).toEqual([]);
       expect(stats.outcomes['verify:ok'] ?? 0).toBeGreaterThan(50);
       expect(Object.entries(stats.outcomes).some(([k, v]) => k.startsWith('verify:E_') && v > 100)).toBe(true);

@@ -9,7 +9,7 @@
 import { sha256, sha256Parts } from '../crypto/sha256.js';
 import { bytesEqual } from '../format/bytes.js';
 import { decodeChunk } from '../format/chunk.js';
-import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, CHUNK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, type Limits } from '../format/constants.js';
+import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, BlockFlag, CHUNK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, type Limits } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
 import { decodeSegmentRecord, decodeSegmentRecords } from '../format/segment-record.js';
 import { type DataRange, decodeSegmentTable, segmentBlocksLength, type SegmentTable } from '../format/segment-table.js';
@@ -150,12 +150,21 @@ export class SegmentTables {
     return table;
   }
 
-  /** Every block of `table` names a track of TRAK (`E_FORMAT`). */
+  /**
+   * Every block of `table` names a track of TRAK, and none is ENCRYPTED in a
+   * container without CRYP (§13.3); either is `E_FORMAT`.
+   */
   private checkTracks(segment: number, table: SegmentTable, at: number): SegmentTable {
     const dir = this.view.content.segments;
     const type = dir.version === 2 ? 'SEGT' : 'BIDX';
     const n = table.count;
     const trackCount = this.view.content.tracks.length;
+    if (this.view.content.crypto === null) {
+      for (let i = 0; i < n; i++) {
+        if (((table.flags[i] as number) & BlockFlag.ENCRYPTED) !== 0)
+          throw new H4mkError('E_FORMAT', 'encrypted block in a container without CRYP', { offset: at, coreIndex: table.firstCoreIndex + i, chunk: type });
+      }
+    }
     for (let i = 0; i < n; i++) {
       if ((table.trackNumber[i] as number) >= trackCount) {
         throw new H4mkError('E_FORMAT', `block names track ${table.trackNumber[i]}, TRAK has ${trackCount}`, {

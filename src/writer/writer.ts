@@ -264,6 +264,8 @@ export class H4mkWriter {
       throw new RangeError('an uncompressed, unencrypted block must have stored length = originalLength');
     }
     if (this.cipher !== null) throw new TypeError('an encrypting writer takes writeBlock only (raw blocks are already final)');
+    if ((block.flags & BlockFlag.ENCRYPTED) !== 0 && this.preservedCrypto === null)
+      throw new TypeError('an encrypted raw block needs preserveCrypto: a container without CRYP holds no encrypted block (§13.3)');
     this.state = 'busy';
     try {
       this.accept(t, pts, dts, keyframe);
