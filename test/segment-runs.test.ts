@@ -14,10 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { crc32c, H4mkError, H4mkReader, H4mkWriter, MemorySink, MemorySource } from '../src/node.js';
+import { crc32c, H4mkError, H4mkReader, H4mkWriter, HttpSource, MemorySink, MemorySource } from '../src/node.js';
 import { recoverContainer } from '../src/recover/recover.js';
 import { layoutOf } from './fuzz-engine.mjs';
 import { allInfos, caught, makeSample, writeSample } from './helpers.js';
+import { startRangeServer } from './support/range-server.js';
 
 const sample = makeSample({ seed: 33, gops: 40 });
 const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -120,6 +121,34 @@ describe('§5.5 runs of records', () => {
     expect(text.stdout).toMatch(/estimated: the index lists segments by runs/);
     const verify = spawnSync(process.execPath, [MAIN, 'verify', file], { encoding: 'utf8' });
     expect(verify.status, verify.stderr).toBe(0);
+  });
+
+  it('over HTTP: one request to open, then a seek and its keyframe with one request for the run; every block as from memory', async () => {
+    // Payloads large enough (~3 MB) that the open's 512 KiB read does not hold the runs.
+    const big = makeSample({ seed: 34, gops: 40, scale: 30 });
+    const single = await writeSample(big);
+    const budget = Math.floor((await open(single)).indexLength / 3);
+    const runs = await writeSample(big, { indexBudget: budget });
+    expect(runs.length).toBeGreaterThan(2 * 1024 * 1024);
+    const server = await startRangeServer(runs);
+    try {
+      const source = await HttpSource.open(server.url());
+      const reader = await H4mkReader.open(source);
+      expect(reader.index.segments.recordsPerSegment).toBeGreaterThan(1);
+      expect(server.requests.length).toBe(1);
+      const local = await open(runs);
+      const endUs = Math.max(...reader.tracks().map((t) => t.lastPtsUs ?? 0));
+      const target = Math.floor(endUs * 0.61);
+      const before = server.requests.length;
+      const hit = await reader.seek('video_main', target);
+      const block = await reader.readBlock(hit?.coreIndex as number);
+      expect(server.requests.length - before).toBe(1);
+      const expected = await local.readBlock((await local.seek('video_main', target))?.coreIndex as number);
+      expect(Buffer.from(block.payload).equals(Buffer.from(expected.payload))).toBe(true);
+      expect(await payloads(reader)).toEqual(await payloads(local));
+    } finally {
+      await server.stop();
+    }
   });
 
   it('faststart and encrypted containers list runs too, and read, seek and verify with the key', async () => {
