@@ -21,6 +21,12 @@ export interface CryptoPrimitives {
   scryptKey(password: Uint8Array, salt: Uint8Array, log2N: number, r: number, p: number, length: number): Uint8Array;
   /** `n` cryptographically random bytes. */
   randomBytes(n: number): Uint8Array;
+  /**
+   * Optional: SHA-256 off the calling thread, for large inputs. `bytes.buffer`
+   * is handed over and given back as the result's `bytes` (same memory); the
+   * caller does not touch it meanwhile.
+   */
+  sha256Away?(bytes: Uint8Array): Promise<{ digest: Uint8Array; bytes: Uint8Array }>;
 }
 
 let current: CryptoPrimitives = noble;
@@ -37,3 +43,5 @@ export const hmacSha256 = (key: Uint8Array, ...parts: Uint8Array[]): Uint8Array 
 export const scryptKey = (password: Uint8Array, salt: Uint8Array, log2N: number, r: number, p: number, length: number): Uint8Array =>
   current.scryptKey(password, salt, log2N, r, p, length);
 export const randomBytes = (n: number): Uint8Array => current.randomBytes(n);
+/** The platform's off-thread SHA-256 (see {@link CryptoPrimitives.sha256Away}), or null where it has none. */
+export const sha256Away = (): CryptoPrimitives['sha256Away'] | null => current.sha256Away ?? null;

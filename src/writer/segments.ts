@@ -5,6 +5,7 @@
  * gathered in memory and written whole when it closes) or as v1 CORE chunks
  * closed by a BIDX (§6.1–6.2: each block written as it comes).
  */
+import { sha256Away } from '../crypto/primitives.js';
 import { chainStart, chainStep, sha256, sha256Parts } from '../crypto/sha256.js';
 import { type BlockFields, writeBlockHeader } from '../format/block.js';
 import { chunkCrc, chunkTypeBytes, encodeChunk } from '../format/chunk.js';
@@ -21,11 +22,20 @@ import {
 import { crc32c } from '../format/crc32c.js';
 import type { SegmentDirectory } from '../format/segment-directory.js';
 import { encodeSegmentRecord } from '../format/segment-record.js';
+import { varintLength } from '../format/varint.js';
 import { createSegmentTable, encodeSegmentTable, type SegmentTable, setTableEntry } from '../format/segment-table.js';
 import type { Sink, Spool } from '../io/sink.js';
 import type { SegmentPolicy } from './options.js';
 import { SeekBuilder } from './seek-builder.js';
 
+/** Placeholder for a record's data digest until it is known. */
+const NO_DIGEST = new Uint8Array(DIGEST_LENGTH);
+/** v2 records with this many data bytes or more are hashed off the main thread (below, the hand-off costs more than it saves)… */
+const OFFLOAD_MIN_BYTES = 256 * 1024;
+/** …and at most this many (each waiting record holds its buffer). */
+const OFFLOAD_MAX_BYTES = 16 * 1024 * 1024;
+/** Records hashed or written behind the writer at once. */
+const MAX_RECORDS_IN_FLIGHT = 2;
 /** Chunks up to this size are assembled in one scratch buffer. */
 const SCRATCH_LIMIT = 256 * 1024;
 const CORE_TYPE = chunkTypeBytes('CORE');
@@ -46,7 +56,7 @@ export class SegmentAssembler {
   private readonly segTableLengths: number[] = [];
   private readonly table: SegmentTable;
   /** v2: the open segment's stored bytes, gathered until it closes. */
-  private data = new Uint8Array(0);
+  private data: Uint8Array = new Uint8Array(0);
   private segmentStart = 0;
   private segmentBytes = 0;
   private segmentFirstDtsUs = 0;
@@ -58,11 +68,23 @@ export class SegmentAssembler {
   payloadBytes = 0;
   storedBytes = 0;
   private scratch = new Uint8Array(64 * 1024);
+  /** v2: the last queued record write, the ones not awaited yet, the first failure, and buffers that came back. */
+  private tail: Promise<void> = Promise.resolve();
+  private readonly inFlight: Promise<void>[] = [];
+  private failure: { error: unknown } | null = null;
+  private readonly spares: Uint8Array[] = [];
+  /** Blocks whose bytes have been handed to the output (v1: each as it comes; v2: those of written records). */
+  writtenBlocks = 0;
 
   constructor(
     private readonly out: Sink | Spool,
     private readonly policy: SegmentPolicy,
     readonly version: FormatVersion,
+    /**
+     * v2: large records may be hashed off the main thread and written behind
+     * the next one. Not for live files: there a closed record reaches the file at once.
+     */
+    private readonly pipelined = false,
   ) {
     this.table = createSegmentTable(0, policy.maxBlocks, version === 1);
   }
@@ -135,6 +157,7 @@ export class SegmentAssembler {
     this.segmentBytes += chunkLength;
     this.position += chunkLength;
     this.coreIndex++;
+    this.writtenBlocks++;
     this.payloadBytes += fields.originalLength;
     this.storedBytes += stored.length;
     return chunkLength;
@@ -193,11 +216,72 @@ export class SegmentAssembler {
     return chunk.length;
   }
 
-  /** §6.5 Writes the open v2 segment (SEGT, then SEGD) and enters it in the directory and the chain. */
+  /**
+   * §6.5 Closes the open v2 record: enters it in the directory and the seek
+   * tables at once, and writes it (SEGT, then SEGD) with its digests and
+   * chain step. In a pipelined writer, a large record is hashed off the main
+   * thread where the platform can (node: a worker thread) and written once
+   * its digest is back, while the next record gathers in another buffer: at
+   * most {@link MAX_RECORDS_IN_FLIGHT} wait so. Records reach the output in
+   * order either way, and {@link drain} waits for them all.
+   */
   private async closeRecord(): Promise<number> {
     const segment = this.segOffset.length;
     const data = this.data.subarray(0, this.segmentBytes);
-    const table = encodeSegmentRecord(this.table, sha256(data));
+    const blocks = this.table.count;
+    // The data digest goes right after the two leading varints; the rest of the table is final now.
+    const table = encodeSegmentRecord(this.table, NO_DIGEST);
+    const digestAt = varintLength(this.table.firstCoreIndex) + varintLength(blocks);
+    const length = 2 * CHUNK_OVERHEAD + table.length + data.length;
+    this.segOffset.push(this.segmentStart);
+    this.segLength.push(length);
+    this.segBlocks.push(blocks);
+    this.segDigests.push(NO_DIGEST);
+    this.segTableLengths.push(table.length);
+    this.seek.closeSegment(segment);
+    this.position += length;
+    const beyondBlocks = length - this.segmentBytes;
+    this.segmentStart = this.position;
+    this.segmentBytes = 0;
+    this.table.count = 0;
+    this.table.firstCoreIndex = this.coreIndex;
+
+    const away = this.pipelined && data.length >= OFFLOAD_MIN_BYTES && data.length <= OFFLOAD_MAX_BYTES ? sha256Away() : null;
+    let hashed: Promise<{ digest: Uint8Array; bytes: Uint8Array }>;
+    if (away) {
+      // The buffer goes with the record (to the hashing thread and back); the next record gathers in a spare.
+      const capacity = this.data.length;
+      hashed = away(data);
+      this.data = this.spares.pop() ?? new Uint8Array(capacity);
+    } else hashed = Promise.resolve({ digest: sha256(data), bytes: data });
+    // A record behind a failed one is never awaited: its rejection is handled here.
+    hashed.catch(() => {});
+    const job = this.tail.then(async () => {
+      if (this.failure !== null) return;
+      const { digest, bytes } = await hashed;
+      table.set(digest, digestAt);
+      await this.writeRecord(table, bytes);
+      const tableDigest = sha256(table);
+      this.segDigests[segment] = tableDigest;
+      this.chain = chainStep(this.chain, tableDigest);
+      this.writtenBlocks += blocks;
+      if (away && this.spares.length < MAX_RECORDS_IN_FLIGHT) this.spares.push(new Uint8Array(bytes.buffer));
+    });
+    this.tail = job.catch((error: unknown) => {
+      this.failure ??= { error };
+    });
+    if (!away) {
+      await this.drain();
+      return beyondBlocks;
+    }
+    this.inFlight.push(this.tail);
+    while (this.inFlight.length > MAX_RECORDS_IN_FLIGHT) await this.inFlight.shift();
+    if (this.failure !== null) throw this.failure.error;
+    return beyondBlocks;
+  }
+
+  /** Writes a record's SEGT and SEGD chunks. */
+  private async writeRecord(table: Uint8Array, data: Uint8Array): Promise<void> {
     const tableChunk = encodeChunk('SEGT', table);
     const head = new Uint8Array(CHUNK_HEADER_LENGTH);
     head.set(SEGD_TYPE, 0);
@@ -213,28 +297,20 @@ export class SegmentAssembler {
       all.set(data, tableChunk.length + head.length);
       all.set(trailer, length - trailer.length);
       await this.out.write(all);
-    } else {
-      await this.out.write(tableChunk);
-      await this.out.write(head);
-      // Sinks copy or finish with the bytes before the write settles, so the buffer is reused after it.
-      await this.out.write(data);
-      await this.out.write(trailer);
+      return;
     }
-    const tableDigest = sha256(table);
-    this.segOffset.push(this.segmentStart);
-    this.segLength.push(length);
-    this.segBlocks.push(this.table.count);
-    this.segDigests.push(tableDigest);
-    this.segTableLengths.push(table.length);
-    this.seek.closeSegment(segment);
-    this.chain = chainStep(this.chain, tableDigest);
-    this.position += length;
-    const beyondBlocks = length - this.segmentBytes;
-    this.segmentStart = this.position;
-    this.segmentBytes = 0;
-    this.table.count = 0;
-    this.table.firstCoreIndex = this.coreIndex;
-    return beyondBlocks;
+    await this.out.write(tableChunk);
+    await this.out.write(head);
+    // Sinks copy or finish with the bytes before the write settles, so the buffer is reused after it.
+    await this.out.write(data);
+    await this.out.write(trailer);
+  }
+
+  /** Waits until every closed record is written and entered in the chain; rethrows a failure. */
+  async drain(): Promise<void> {
+    await this.tail;
+    this.inFlight.length = 0;
+    if (this.failure !== null) throw this.failure.error;
   }
 
   /** Bytes written between two segments (a §14 checkpoint): the next segment starts after them. */

@@ -122,7 +122,8 @@ export class H4mkWriter {
     this.safe = jsonObject(options.safe ?? { ...DEFAULT_SAFE }, 'safe', this.limits.maxJsonLength);
     const version = options.formatVersion ?? FORMAT_VERSION;
     if (version !== 1 && version !== 2) throw new RangeError(`formatVersion must be 1 or 2, got ${String(version)}`);
-    this.data = new SegmentAssembler(out, policy, version);
+    // Not live (§14): a large closed record may reach the file behind the next one (hashed off the main thread).
+    this.data = new SegmentAssembler(out, policy, version, options.live === undefined);
     this.indexBudget = options.indexBudget ?? DEFAULT_INDEX_BUDGET;
     if (!Number.isSafeInteger(this.indexBudget) || this.indexBudget < 1) throw new RangeError('indexBudget must be a positive integer (bytes)');
     if (options.encryption !== undefined && options.preserveCrypto !== undefined) throw new TypeError('give encryption or preserveCrypto, not both');
@@ -368,6 +369,7 @@ export class H4mkWriter {
   private async checkpointIfDue(live: CheckpointSchedule): Promise<void> {
     const reason = live.due();
     if (reason === null) return;
+    await this.data.drain();
     const index = this.indexRegion();
     if (reason === 'blocks' && !live.affordable(index.length)) {
       live.skip();
@@ -418,6 +420,7 @@ export class H4mkWriter {
       }
       const data = this.data;
       if (data.openBlocks > 0) await this.closeSegment();
+      await data.drain();
       const index = this.indexRegion();
       const bytes = await writeFinalIndex(this.sink, this.out, index, data.position, data.version);
       await this.sink.commit();
@@ -445,6 +448,8 @@ export class H4mkWriter {
   async abort(): Promise<void> {
     if (this.state === 'finished') return;
     this.state = 'failed';
+    // Records still on their way (hashed off the main thread) settle before the output goes.
+    await this.data.drain().catch(() => {});
     if (this.out !== this.sink) await (this.out as Spool).dispose().catch(() => {});
     await this.sink.abort();
   }
@@ -456,12 +461,13 @@ export class H4mkWriter {
 
   /**
    * Blocks whose bytes have been handed to the sink: all of them in v1 (each
-   * CORE chunk is written as it comes); in v2, those of closed segments (§6.5:
-   * the open segment is written whole when it closes). After the sink syncs,
+   * CORE chunk is written as it comes); in v2, those of written records (§6.5:
+   * the open record is written whole when it closes, a large one once its
+   * digest, computed off the main thread, is back). After the sink syncs,
    * these blocks survive a crash (§14.2).
    */
   get writtenBlockCount(): number {
-    return this.data.coreIndex - (this.data.version === 2 ? this.data.openBlocks : 0);
+    return this.data.writtenBlocks;
   }
 
   private assertOpen(): void {
