@@ -8,12 +8,13 @@
  * the chain survive records finishing out of step; a write that fails
  * mid-pipeline surfaces and leaves nothing behind.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sha256OnWorker } from '../src/crypto/node-hash-worker.js';
+import { hashWorkerReady, sha256OnWorker } from '../src/crypto/node-hash-worker.js';
 import { FileSink, FileSource, H4mkReader, H4mkWriter, MemorySink, MemorySource } from '../src/node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'h4mk-pipeline-'));
@@ -47,6 +48,11 @@ async function write(sink: MemorySink | FileSink, blocks: ReturnType<typeof larg
 
 describe('large records hashed on a worker thread', () => {
   it('the worker holds the bytes while it hashes (the buffer is moved, not copied) and gives them back with the right digest', async () => {
+    // Until the worker has answered its first message, digests are computed here (and the bytes stay).
+    const first = new Uint8Array(randomBytes(1024));
+    expect(Buffer.from((await sha256OnWorker(first)).digest).toString('hex')).toBe(createHash('sha256').update(first).digest('hex'));
+    for (let i = 0; i < 200 && !hashWorkerReady(); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(hashWorkerReady()).toBe(true);
     const bytes = new Uint8Array(randomBytes(3 * 1024 * 1024));
     const view = bytes.subarray(1000, 2_000_000);
     const expected = createHash('sha256').update(view).digest('hex');
@@ -57,6 +63,24 @@ describe('large records hashed on a worker thread', () => {
     expect(Buffer.from(digest).toString('hex')).toBe(expected);
     expect(back.byteOffset).toBe(1000);
     expect(Buffer.from(back).equals(Buffer.from(copy))).toBe(true);
+  });
+
+  it('works in a process started with --input-type=module -e (the worker does not inherit those flags)', () => {
+    const entry = new URL('../dist/node.js', import.meta.url).href;
+    const code = `
+      import { FileSink, H4mkReader, FileSource, H4mkWriter } from ${JSON.stringify(entry)};
+      const path = ${JSON.stringify(join(dir, 'eval.h4mk'))};
+      const w = await H4mkWriter.create(await FileSink.create(path), {});
+      w.addTrack({ id: 'v', kind: 'video', codec: 'opaque', timescale: 90000 });
+      for (let i = 0; i < 24; i++) await w.writeBlock({ track: 0, pts: i * 3000, dts: i * 3000, duration: 3000, keyframe: i % 4 === 0, payload: new Uint8Array(300 * 1024).fill(i) });
+      await w.finish();
+      const r = await H4mkReader.open(await FileSource.open(path));
+      const report = await r.verify();
+      console.log(JSON.stringify({ ok: report.ok, blocks: r.blockCount }));
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim())).toEqual({ ok: true, blocks: 24 });
   });
 
   it('containers of large records (both layouts, plain and encrypted, memory and file) read back and verify', async () => {

@@ -7,19 +7,21 @@
  * WebCrypto's `subtle.digest` (which does run off it) measured slower here
  * than hashing in place (3.9 ms per 4 MiB against 2.4, and 11 ms each when
  * several run at once). One worker, started on first use, holds the process
- * open only while a digest is pending. If it cannot start, digests are
- * computed here; if it dies, the digests it held fail (their bytes went with
- * it: the write fails with an error, nothing is written wrong) and later ones
- * are computed here.
+ * open only while a digest is pending. Until it answers a first message,
+ * and forever if it cannot start, digests are computed here; if it dies
+ * later, the digests it held fail (their bytes went with it: the write fails
+ * with an error, nothing is written wrong) and later ones are computed here.
  */
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
-/** The worker: one SHA-256 per message, the buffer sent back with the digest. */
+/** The worker: answers a ping, then one SHA-256 per message, the buffer sent back with the digest. */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-parentPort.on('message', ({ id, buffer, offset, length }) => {
+parentPort.on('message', (message) => {
+  if (message === 'ping') return parentPort.postMessage('pong');
+  const { id, buffer, offset, length } = message;
   const digest = createHash('sha256').update(new Uint8Array(buffer, offset, length)).digest();
   parentPort.postMessage({ id, buffer, digest: new Uint8Array(digest) }, [buffer]);
 });
@@ -27,71 +29,79 @@ parentPort.on('message', ({ id, buffer, offset, length }) => {
 
 type Pending = { resolve: (r: { digest: Uint8Array; bytes: Uint8Array }) => void; reject: (error: Error) => void; offset: number; length: number };
 type Reply = { id: number; buffer: ArrayBuffer; digest: Uint8Array };
-type Hasher = { worker: Worker; pending: Map<number, Pending> };
 
 /**
- * One worker: on the 2-core machine this was measured on, two (one per record
- * in flight) packed 1 MiB blocks slower (0.34–0.47× a copy against 0.55–0.57×
- * with one): the main thread and the file writes need the other core.
+ * none → starting (the worker runs, has not answered its ping) → ready; any
+ * failure → broken (digests computed here from then on). Bytes go to the
+ * worker only once it has answered: a worker that cannot start (a sandbox,
+ * a runtime without workers) costs nothing but the attempt.
  */
-const WORKERS = 1;
-const hashers: Hasher[] = [];
-let broken = false;
+let state: 'none' | 'starting' | 'ready' | 'broken' = 'none';
+let worker: Worker | null = null;
 let nextId = 0;
+const pending = new Map<number, Pending>();
 
 function here(bytes: Uint8Array): { digest: Uint8Array; bytes: Uint8Array } {
   return { digest: new Uint8Array(createHash('sha256').update(bytes).digest()), bytes };
 }
 
-/** A worker stopped: its pending digests can no longer come back (their buffers went with it). */
-function fail(h: Hasher): void {
-  broken = true;
-  hashers.length = 0;
-  for (const p of h.pending.values()) p.reject(new Error('the SHA-256 worker thread stopped while it held a record'));
-  h.pending.clear();
+/** The worker stopped: the digests it held can no longer come back (their buffers went with it). */
+function fail(): void {
+  state = 'broken';
+  worker = null;
+  for (const p of pending.values()) p.reject(new Error('the SHA-256 worker thread stopped while it held a record'));
+  pending.clear();
 }
 
-function start(): Hasher | null {
-  if (broken) return null;
-  if (hashers.length < WORKERS) {
-    try {
-      const worker = new Worker(WORKER_SOURCE, { eval: true });
-      worker.unref();
-      const h: Hasher = { worker, pending: new Map() };
-      worker.on('message', ({ id, buffer, digest }: Reply) => {
-        const p = h.pending.get(id);
-        if (p === undefined) return;
-        h.pending.delete(id);
-        if (h.pending.size === 0) worker.unref();
-        p.resolve({ digest, bytes: new Uint8Array(buffer, p.offset, p.length) });
-      });
-      worker.on('error', () => fail(h));
-      worker.on('exit', () => fail(h));
-      hashers.push(h);
-      return h;
-    } catch {
-      broken = true;
-      return null;
-    }
+function start(): void {
+  if (state !== 'none') return;
+  state = 'starting';
+  try {
+    // execArgv []: the worker's code is a CommonJS script whatever flags started this process (--input-type=module …).
+    const w = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
+    w.on('message', (message: Reply | 'pong') => {
+      if (message === 'pong') {
+        if (state === 'starting') state = 'ready';
+        return;
+      }
+      const p = pending.get(message.id);
+      if (p === undefined) return;
+      pending.delete(message.id);
+      if (pending.size === 0) w.unref();
+      p.resolve({ digest: message.digest, bytes: new Uint8Array(message.buffer, p.offset, p.length) });
+    });
+    w.on('error', fail);
+    w.on('exit', fail);
+    w.postMessage('ping');
+    // After the listeners (adding a 'message' listener holds the port): an idle worker never keeps the process alive.
+    w.unref();
+    worker = w;
+  } catch {
+    state = 'broken';
   }
-  // The least busy worker.
-  return hashers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
 }
 
 /**
- * SHA-256 of `bytes`, computed on a worker: `bytes.buffer` is transferred
- * (unusable here until the result gives it back as `bytes`). Where no worker
- * runs, the digest is computed here and `bytes` returned as it was.
+ * SHA-256 of `bytes`, computed on the worker once it runs: `bytes.buffer` is
+ * then transferred (unusable here until the result gives it back as
+ * `bytes`). Until the worker has answered (and if it never does), the digest
+ * is computed here and `bytes` returned as it was.
  */
 export function sha256OnWorker(bytes: Uint8Array): Promise<{ digest: Uint8Array; bytes: Uint8Array }> {
-  const h = start();
+  start();
+  const w = worker;
   const buffer = bytes.buffer;
   // A buffer that cannot be moved (shared memory) is hashed here.
-  if (h === null || !(buffer instanceof ArrayBuffer)) return Promise.resolve(here(bytes));
+  if (state !== 'ready' || w === null || !(buffer instanceof ArrayBuffer)) return Promise.resolve(here(bytes));
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    h.pending.set(id, { resolve, reject, offset: bytes.byteOffset, length: bytes.length });
-    if (h.pending.size === 1) h.worker.ref();
-    h.worker.postMessage({ id, buffer, offset: bytes.byteOffset, length: bytes.length }, [buffer]);
+    pending.set(id, { resolve, reject, offset: bytes.byteOffset, length: bytes.length });
+    if (pending.size === 1) w.ref();
+    w.postMessage({ id, buffer, offset: bytes.byteOffset, length: bytes.length }, [buffer]);
   });
+}
+
+/** Whether digests now go to the worker (for tests): false until it has answered its first message. */
+export function hashWorkerReady(): boolean {
+  return state === 'ready';
 }
