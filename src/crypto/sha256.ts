@@ -1,5 +1,5 @@
 /** SHA-256 helpers of §7: digests and the hash chain, over the platform primitive. */
-import { sha256 } from './primitives.js';
+import { sha256, sha256Parts } from './primitives.js';
 
 export { sha256, sha256Parts } from './primitives.js';
 
@@ -9,6 +9,11 @@ export function chainStep(previous: Uint8Array, digest: Uint8Array): Uint8Array 
   pair.set(previous, 0);
   pair.set(digest, 32);
   return sha256(pair);
+}
+
+/** §5.5 The `table_digest` of a run of records: SHA-256 of their SEGT digests, concatenated in file order. */
+export function runDigest(recordDigests: readonly Uint8Array[]): Uint8Array {
+  return sha256Parts(...recordDigests);
 }
 
 /** §7 h_0: 32 zero bytes. */

@@ -45,6 +45,23 @@ export type SegmentDirectory = {
   end: number;
 };
 
+/** An empty directory of `count` segments, its columns zeroed, for a decoder or a writer to fill. */
+export function createSegmentDirectory(count: number, version: FormatVersion, recordsPerSegment: number): SegmentDirectory {
+  return {
+    count,
+    offset: new Float64Array(count),
+    length: new Float64Array(count),
+    blockCount: new Uint32Array(count),
+    firstCoreIndex: new Float64Array(count),
+    digests: new Uint8Array(count * DIGEST_LENGTH),
+    tableLength: new Float64Array(count),
+    version,
+    recordsPerSegment,
+    totalBlocks: 0,
+    end: 0,
+  };
+}
+
 /** The smallest segment that can hold `n` blocks (v1 §6.2, v2 §6.5: empty payloads, smallest entries). */
 export function minimalSegmentLength(n: number, version: FormatVersion): number {
   if (version === 2) return 2 * CHUNK_OVERHEAD + minimalTableLength(n);
@@ -99,19 +116,7 @@ export function decodeSegmentDirectory(
   const varints = version === 2 ? 4 : 3;
   if (count * (varints + DIGEST_LENGTH) > c.remaining)
     throw new H4mkError('E_TRUNCATED', 'SEGX segment_count does not fit its entries', { offset: base, chunk: 'SEGX' });
-  const d: SegmentDirectory = {
-    count,
-    offset: new Float64Array(count),
-    length: new Float64Array(count),
-    blockCount: new Uint32Array(count),
-    firstCoreIndex: new Float64Array(count),
-    digests: new Uint8Array(count * DIGEST_LENGTH),
-    tableLength: new Float64Array(count),
-    version,
-    recordsPerSegment,
-    totalBlocks: 0,
-    end: 0,
-  };
+  const d = createSegmentDirectory(count, version, recordsPerSegment);
   const bytes = c.bytes;
   let p = c.position;
   const end = payload.length;

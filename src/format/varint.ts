@@ -30,11 +30,11 @@ export function writeVarint(bytes: Uint8Array, offset: number, value: number): n
   return offset;
 }
 
-/**
- * Reads a varint at `offset` (not beyond `end`). Returns the value and the next offset.
- * Errors carry offsets relative to `bytes`.
- */
-export function readVarint(bytes: Uint8Array, offset: number, end: number): [value: number, next: number] {
+/** Where the varint {@link decodeVarintAt} read last ends (taken right after the call, so no tuple is allocated). */
+let varintEnd = 0;
+
+/** §2.2 The varint at `offset` (not beyond `end`), with every rule checked; sets {@link varintEnd}. Errors carry offsets relative to `bytes`. */
+function decodeVarintAt(bytes: Uint8Array, offset: number, end: number): number {
   let value = 0;
   let scale = 1;
   for (let i = 0; i < MAX_VARINT_BYTES; i++) {
@@ -44,11 +44,21 @@ export function readVarint(bytes: Uint8Array, offset: number, end: number): [val
     if ((byte & 0x80) === 0) {
       if (byte === 0 && i > 0) throw new H4mkError('E_FORMAT', 'varint is not minimally encoded', { offset });
       if (value > MAX_VARINT) throw new H4mkError('E_LIMIT', 'varint exceeds 2^53 - 1', { offset });
-      return [value, offset + i + 1];
+      varintEnd = offset + i + 1;
+      return value;
     }
     scale *= 0x80;
   }
   throw new H4mkError('E_LIMIT', 'varint longer than 8 bytes', { offset });
+}
+
+/**
+ * Reads a varint at `offset` (not beyond `end`). Returns the value and the next offset.
+ * Errors carry offsets relative to `bytes`.
+ */
+export function readVarint(bytes: Uint8Array, offset: number, end: number): [value: number, next: number] {
+  const value = decodeVarintAt(bytes, offset, end);
+  return [value, varintEnd];
 }
 
 /**
@@ -69,31 +79,22 @@ export class VarintReader {
 
   next(): number {
     const start = this.offset;
-    const bytes = this.bytes;
     if (start < this.end) {
       // One-byte values (most fields of most entries) take the short path.
-      const first = bytes[start] as number;
+      const first = this.bytes[start] as number;
       if (first < 0x80) {
         this.offset = start + 1;
         return first;
       }
     }
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < MAX_VARINT_BYTES; i++) {
-      const at = start + i;
-      if (at >= this.end) throw new H4mkError('E_TRUNCATED', 'varint runs past the end of its record', { offset: this.base + at, chunk: this.chunk });
-      const byte = bytes[at] as number;
-      value += (byte & 0x7f) * scale;
-      if (byte < 0x80) {
-        if (byte === 0 && i > 0) throw new H4mkError('E_FORMAT', 'varint is not minimally encoded', { offset: this.base + start, chunk: this.chunk });
-        if (value > MAX_VARINT) throw new H4mkError('E_LIMIT', 'varint exceeds 2^53 - 1', { offset: this.base + start, chunk: this.chunk });
-        this.offset = at + 1;
-        return value;
-      }
-      scale *= 0x80;
+    let value: number;
+    try {
+      value = decodeVarintAt(this.bytes, start, this.end);
+    } catch (error) {
+      throw error instanceof H4mkError ? error.relocate(this.base, { chunk: this.chunk }) : error;
     }
-    throw new H4mkError('E_LIMIT', 'varint longer than 8 bytes', { offset: this.base + start, chunk: this.chunk });
+    this.offset = varintEnd;
+    return value;
   }
 }
 

@@ -6,7 +6,7 @@
  * again; with v2, those bytes' SEGD chunk is checked against the table's data
  * digest each time.
  */
-import { sha256, sha256Parts } from '../crypto/sha256.js';
+import { runDigest, sha256 } from '../crypto/sha256.js';
 import { bytesEqual } from '../format/bytes.js';
 import { decodeChunk } from '../format/chunk.js';
 import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, BlockFlag, CHUNK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, type Limits } from '../format/constants.js';
@@ -133,7 +133,7 @@ export class SegmentTables {
     const at = this.view.dataOffset + (dir.offset[segment] as number);
     const length = dir.length[segment] as number;
     const { table, recordDigests, tableLength } = decodeSegmentRecords(bytes, offset, length, at - offset, this.limits, sha256);
-    if (!bytesEqual(sha256Parts(...recordDigests), dir.digests.subarray(segment * DIGEST_LENGTH, (segment + 1) * DIGEST_LENGTH))) {
+    if (!bytesEqual(runDigest(recordDigests), dir.digests.subarray(segment * DIGEST_LENGTH, (segment + 1) * DIGEST_LENGTH))) {
       throw new H4mkError('E_DIGEST', `segment ${segment} table digest mismatch`, { offset: at, chunk: 'SEGT' });
     }
     const records = recordDigests.length;
@@ -159,13 +159,10 @@ export class SegmentTables {
     const type = dir.version === 2 ? 'SEGT' : 'BIDX';
     const n = table.count;
     const trackCount = this.view.content.tracks.length;
-    if (this.view.content.crypto === null) {
-      for (let i = 0; i < n; i++) {
-        if (((table.flags[i] as number) & BlockFlag.ENCRYPTED) !== 0)
-          throw new H4mkError('E_FORMAT', 'encrypted block in a container without CRYP', { offset: at, coreIndex: table.firstCoreIndex + i, chunk: type });
-      }
-    }
+    const plain = this.view.content.crypto === null;
     for (let i = 0; i < n; i++) {
+      if (plain && ((table.flags[i] as number) & BlockFlag.ENCRYPTED) !== 0)
+        throw new H4mkError('E_FORMAT', 'encrypted block in a container without CRYP', { offset: at, coreIndex: table.firstCoreIndex + i, chunk: type });
       if ((table.trackNumber[i] as number) >= trackCount) {
         throw new H4mkError('E_FORMAT', `block names track ${table.trackNumber[i]}, TRAK has ${trackCount}`, {
           offset: dir.version === 2 ? at : at + 8 + BIDX_HEADER_LENGTH + i * BIDX_ENTRY_LENGTH + 8,

@@ -3,7 +3,7 @@
  * against its BIDX table, and the segments found against the SEGX of a
  * surviving index region.
  */
-import { sha256, sha256Parts } from '../crypto/sha256.js';
+import { runDigest, sha256 } from '../crypto/sha256.js';
 import { bytesEqual } from '../format/bytes.js';
 import { CHUNK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, type Limits } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
@@ -118,7 +118,7 @@ function firstRunMismatch(dir: SegmentDirectory, records: readonly FoundSegment[
     const { k, first } = run;
     const expected = dir.blockCount[k] as number;
     if (run.blocks < expected) continue;
-    if (run.blocks > expected || !bytesEqual(dir.digests.subarray(k * DIGEST_LENGTH, (k + 1) * DIGEST_LENGTH), sha256Parts(...run.digests))) {
+    if (run.blocks > expected || !bytesEqual(dir.digests.subarray(k * DIGEST_LENGTH, (k + 1) * DIGEST_LENGTH), runDigest(run.digests))) {
       return {
         segment: first,
         damage: { offset: first.bidxOffset, code: 'E_DIGEST', message: `segment ${k} (blocks from ${first.firstCoreIndex}) does not match the index's digest` },

@@ -24,12 +24,10 @@ export type IndexParts = {
   crypto: CryptoParams | null;
 };
 
-/** §5 The index region for `parts`, within `maxIndexLength`. */
-export function buildIndexRegion(parts: IndexParts, maxIndexLength: number): Uint8Array {
+/** §5 The index region for `parts` (the writer checks its length against its limit and budget). */
+export function buildIndexRegion(parts: IndexParts): Uint8Array {
   const { tracks, meta, safe, seek, segments, chainHead, crypto } = parts;
-  const index = encodeIndexRegion({ tracks, meta, safe, seek, segments, chainHead, crypto }, sha256);
-  if (index.length > maxIndexLength) throw new RangeError(`index of ${index.length} bytes exceeds maxIndexLength`);
-  return index;
+  return encodeIndexRegion({ tracks, meta, safe, seek, segments, chainHead, crypto }, sha256);
 }
 
 /**

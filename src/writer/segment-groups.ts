@@ -7,9 +7,9 @@
  * step of the VERI chain; its digest is the SHA-256 of its records' table
  * digests. Nothing in the data region changes.
  */
-import { chainStart, chainStep, sha256Parts } from '../crypto/sha256.js';
+import { chainStart, chainStep, runDigest } from '../crypto/sha256.js';
 import { DIGEST_LENGTH, MAX_V2_SEGMENT_LENGTH } from '../format/constants.js';
-import type { SegmentDirectory } from '../format/segment-directory.js';
+import { createSegmentDirectory, type SegmentDirectory } from '../format/segment-directory.js';
 import { createTrackSeekTable, type TrackSeekTable } from '../format/seek-table.js';
 
 /** The index parts of records taken `g` at a time. */
@@ -34,19 +34,9 @@ export function groupsFit(records: SegmentDirectory, g: number, maxSegmentBlocks
 /** SEGX, SEEK and the chain head for records taken `g` at a time (`g` ≥ 2). */
 export function groupRecords(records: SegmentDirectory, seek: readonly TrackSeekTable[], g: number): GroupedIndex {
   const count = Math.ceil(records.count / g);
-  const segments: SegmentDirectory = {
-    count,
-    offset: new Float64Array(count),
-    length: new Float64Array(count),
-    blockCount: new Uint32Array(count),
-    firstCoreIndex: new Float64Array(count),
-    digests: new Uint8Array(count * DIGEST_LENGTH),
-    tableLength: new Float64Array(count),
-    version: records.version,
-    recordsPerSegment: g,
-    totalBlocks: records.totalBlocks,
-    end: records.end,
-  };
+  const segments = createSegmentDirectory(count, records.version, g);
+  segments.totalBlocks = records.totalBlocks;
+  segments.end = records.end;
   // Position of each record's first block within its segment (for SEEK's key positions).
   const shift = new Uint32Array(records.count);
   let chain = chainStart();
@@ -62,7 +52,7 @@ export function groupRecords(records: SegmentDirectory, seek: readonly TrackSeek
       tables += records.tableLength[r] as number;
       digests.push(records.digests.subarray(r * DIGEST_LENGTH, (r + 1) * DIGEST_LENGTH));
     }
-    const digest = sha256Parts(...digests);
+    const digest = runDigest(digests);
     segments.offset[s] = records.offset[first] as number;
     segments.length[s] = (records.offset[last] as number) + (records.length[last] as number) - (records.offset[first] as number);
     segments.blockCount[s] = blocks;

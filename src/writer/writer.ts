@@ -60,14 +60,14 @@ type PendingBlock = { fields: Omit<BlockFields, 'coreIndex'>; stored: Uint8Array
 
 /** After this many blocks in a row that do not shrink, stop compressing a track… */
 const INCOMPRESSIBLE_STREAK = 16;
+/** …for this many blocks, then try again. */
+const INCOMPRESSIBLE_PAUSE = 256;
 /**
  * §5.5 The longest run of records this writer lists as one segment: past it a
  * seek would read more than ~2 minutes of 2-second records, and an index that
  * still does not fit its budget is left larger instead.
  */
 const MAX_RECORDS_PER_SEGMENT = 64;
-/** …for this many blocks, then try again. */
-const INCOMPRESSIBLE_PAUSE = 256;
 
 /** What {@link H4mkWriter.finish} reports. */
 export type WriteSummary = {
@@ -358,7 +358,7 @@ export class H4mkWriter {
         : this.preservedCrypto;
     this.indexed = { segmentCount: segments.count, chainHead };
     const parts = { tracks: this.tracks.map((t) => t.record), meta: this.meta, safe: this.safe, seek, segments, chainHead, crypto };
-    return buildIndexRegion(parts, Number.POSITIVE_INFINITY);
+    return buildIndexRegion(parts);
   }
 
   /**
