@@ -225,7 +225,10 @@ http { default_type application/octet-stream; client_body_temp_path ${dir}/tmp; 
   for (let i = 0; i < 500; i++) {
     const ok = await new Promise((resolve) => {
       const s = connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) return { port, child };

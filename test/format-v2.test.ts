@@ -152,6 +152,30 @@ describe('v2 tamper matrix: raw damage, then the same edit with every CRC and di
     expect(codeOf(await caught(() => verifySeal(forgedReader, keys.publicKeyPem)))).toBe('E_SIGNATURE');
   });
 
+  it('plain: table_digest is checked before the SEGT CRC (§6.5 Reading): a payload byte is E_CHECKSUM; a CRC field alone reads, and verify reports it', async () => {
+    const bytes = await writeSample(sample, {});
+    const layout = layoutOf(bytes);
+    const seg = layout.segments[2] as unknown as Segment;
+    const first = (await H4mkReader.open(new MemorySource(bytes))).view.content.segments.firstCoreIndex[2] as number;
+    const expected = await readAll(bytes);
+
+    const payloadByte = bytes.slice();
+    payloadByte[seg.segt.payloadStart + 40] = (payloadByte[seg.segt.payloadStart + 40] as number) ^ 0x10;
+    let reader = await H4mkReader.open(new MemorySource(payloadByte));
+    const e = await caught(() => reader.readBlock(first));
+    expect(codeOf(e)).toBe('E_CHECKSUM');
+    expect((e as H4mkError).chunk).toBe('SEGT');
+
+    const crcField = bytes.slice();
+    crcField[seg.segt.end - 2] = (crcField[seg.segt.end - 2] as number) ^ 1;
+    expect(await readAll(crcField)).toEqual(expected);
+    reader = await H4mkReader.open(new MemorySource(crcField));
+    const report = await reader.verify();
+    expect(report.ok).toBe(false);
+    expect(report.failures.map((f) => [f.code, f.chunk, f.offset])).toEqual([['E_CHECKSUM', 'SEGT', seg.segt.end - 4]]);
+    await expect(reader.readBlock(first)).resolves.toMatchObject({ coreIndex: first });
+  });
+
   it('plain: a SEGT entry field with its CRC fixed is E_DIGEST (SEGX table_digest); an SEGX edit with its CRC fixed is E_DIGEST at open', async () => {
     const bytes = await writeSample(sample, {});
     const layout = layoutOf(bytes);
@@ -201,7 +225,13 @@ describe('v2 tamper matrix: raw damage, then the same edit with every CRC and di
     const edits: [string, (t: ReturnType<typeof decodeSegmentRecord>, i: number) => void][] = [
       ['duration', (t, i) => void (t.duration[i] = (t.duration[i] as number) + 1)],
       ['pts', (t, i) => void (t.pts[i] = (t.pts[i] as number) + 1)],
-      ['dts and pts', (t, i) => void ((t.dts[i] = (t.dts[i] as number) + 1), (t.pts[i] = (t.pts[i] as number) + 1))],
+      [
+        'dts and pts',
+        (t, i) => {
+          t.dts[i] = (t.dts[i] as number) + 1;
+          t.pts[i] = (t.pts[i] as number) + 1;
+        },
+      ],
       ['frame kind', (t, i) => void (t.flags[i] = (t.flags[i] as number) ^ 0x02)],
       ['END_OF_TRACK flag', (t, i) => void (t.flags[i] = (t.flags[i] as number) ^ 0x10)],
     ];

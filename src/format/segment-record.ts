@@ -102,26 +102,49 @@ export function decodeSegmentRecord(payload: Uint8Array, base: number, options: 
   // The SEGD payload starts after the SEGT chunk (framing and payload) and the SEGD chunk header.
   const dataStart = CHUNK_OVERHEAD + end + CHUNK_HEADER_LENGTH;
   let dataLength = 0;
+  // This loop runs once per block of every segment read: no per-entry allocation, a local cursor,
+  // one-byte varints and small zig-zag values decoded inline (longer varints and every error go
+  // through the reader and its checks), and the shared field checks run only to raise the error
+  // when one fails.
+  const bytes = payload;
+  let p = r.offset;
+  const varint = (): number => {
+    r.offset = p;
+    const value = r.next();
+    p = r.offset;
+    return value;
+  };
   for (let i = 0; i < count; i++) {
-    // This loop runs once per block of every segment read: no per-entry allocation (checks are inlined,
-    // and the shared field checks run only to raise the error when one fails).
-    const entryAt = r.offset;
-    const coreIndex = firstCoreIndex + i;
-    const track = r.next();
-    const p = r.offset;
+    const entryAt = p;
+    let track = p < end ? (bytes[p] as number) : 0x80;
+    if (track < 0x80) p++;
+    else track = varint();
     if (p + 2 > end) throw new H4mkError('E_TRUNCATED', 'SEGT entry ends inside its flags', at(p));
-    const flags = payload[p] as number;
-    const compression = payload[p + 1] as number;
-    r.offset = p + 2;
-    const stored = r.next();
-    const original = compression !== 0 ? r.next() : impliedOriginalLength(flags, stored);
-    const delta = unzigzag(r.next());
-    const offset = unzigzag(r.next());
-    const duration = r.next();
+    const flags = bytes[p] as number;
+    const compression = bytes[p + 1] as number;
+    p += 2;
+    let stored = p < end ? (bytes[p] as number) : 0x80;
+    if (stored < 0x80) p++;
+    else stored = varint();
+    const original = compression !== 0 ? varint() : impliedOriginalLength(flags, stored);
+    let delta = p < end ? (bytes[p] as number) : 0x80;
+    if (delta < 0x80) {
+      p++;
+      delta = (delta >>> 1) ^ -(delta & 1);
+    } else delta = unzigzag(varint());
+    let offset = p < end ? (bytes[p] as number) : 0x80;
+    if (offset < 0x80) {
+      p++;
+      offset = (offset >>> 1) ^ -(offset & 1);
+    } else offset = unzigzag(varint());
+    let duration = p < end ? (bytes[p] as number) : 0x80;
+    if (duration < 0x80) p++;
+    else duration = varint();
+    const coreIndex = firstCoreIndex + i;
     if (track > 0xffff) throw new H4mkError('E_FORMAT', `track number ${track} above 65535`, { ...at(entryAt), coreIndex });
     if (duration > 0xffff_ffff) throw new H4mkError('E_LIMIT', `duration ${duration} above 2^32 - 1`, { ...at(entryAt), coreIndex });
     if (original < 0) throw new H4mkError('E_FORMAT', 'encrypted block shorter than its tag', { ...at(entryAt), coreIndex });
-    if (Math.abs(delta) > MAX_DTS_DELTA || Math.abs(offset) > MAX_DTS_DELTA)
+    if (delta > MAX_DTS_DELTA || delta < -MAX_DTS_DELTA || offset > MAX_DTS_DELTA || offset < -MAX_DTS_DELTA)
       throw new H4mkError('E_LIMIT', 'timestamp magnitude exceeds 2^51 - 1', { ...at(entryAt), coreIndex });
     const dts = (lastDts[track] ?? 0) + delta;
     lastDts[track] = dts;
@@ -129,8 +152,10 @@ export function decodeSegmentRecord(payload: Uint8Array, base: number, options: 
     if (
       (flags & BlockFlag.RESERVED_MASK) !== 0 ||
       compression >= COMPRESSIONS.length ||
-      Math.abs(pts) > MAX_TIMESTAMP ||
-      Math.abs(dts) > MAX_TIMESTAMP ||
+      pts > MAX_TIMESTAMP ||
+      pts < -MAX_TIMESTAMP ||
+      dts > MAX_TIMESTAMP ||
+      dts < -MAX_TIMESTAMP ||
       original > options.maxBlockLength
     ) {
       checkBlockFields(
@@ -153,6 +178,7 @@ export function decodeSegmentRecord(payload: Uint8Array, base: number, options: 
     t.dts[i] = dts;
     t.originalLength[i] = original;
   }
+  r.offset = p;
   if (r.offset !== end) throw new H4mkError('E_FORMAT', 'bytes left after the last SEGT entry', at(r.offset));
   t.data = [{ digest: dataDigest, offset: dataStart, length: dataLength }];
   return t;

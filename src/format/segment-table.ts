@@ -6,6 +6,7 @@ import { Cursor, ByteWriter } from './bytes.js';
 import { type BlockFields, checkBlockFields } from './block.js';
 import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, BLOCK_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH, MAX_SEGMENT_LENGTH } from './constants.js';
 import { H4mkError } from './errors.js';
+import { carve } from './slab.js';
 
 /** §6.5 A SEGD payload: its SHA-256 and where it lies from the segment start. */
 export type DataRange = { digest: Uint8Array; offset: number; length: number };
@@ -36,9 +37,10 @@ export type SegmentTable = {
 
 /** An empty, growable table for the writer (v2 tables keep no per-block digests: `withDigests` false). */
 export function createSegmentTable(firstCoreIndex: number, capacity: number, withDigests = true): SegmentTable {
-  // One buffer for all columns (8-byte columns first, so each stays aligned): a segment read allocates once.
-  const buffer = new ArrayBuffer(capacity * (8 + 8 + 4 + 4 + 4 + 4 + 2 + 1 + 1) + (withDigests ? capacity * DIGEST_LENGTH : 0));
-  let at = 0;
+  // One range for all columns (8-byte columns first, so each stays aligned), carved from a shared slab
+  // when small: a segment read allocates no ArrayBuffer of its own.
+  const { buffer, offset } = carve(capacity * (8 + 8 + 4 + 4 + 4 + 4 + 2 + 1 + 1) + (withDigests ? capacity * DIGEST_LENGTH : 0));
+  let at = offset;
   const take = <T>(make: (b: ArrayBuffer, offset: number, length: number) => T, width: number, length = capacity): T => {
     const view = make(buffer, at, length);
     at += width * length;

@@ -1,5 +1,6 @@
 /** A random-access source over a local file (Node). */
 import { open, type FileHandle } from 'node:fs/promises';
+import { carve } from '../format/slab.js';
 import { checkReadArguments, type RandomAccessSource, type SourceStats } from './source.js';
 
 export class FileSource implements RandomAccessSource {
@@ -30,7 +31,9 @@ export class FileSource implements RandomAccessSource {
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkReadArguments(offset, length);
     const n = Math.max(0, Math.min(length, this.fileSize - offset));
-    const out = new Uint8Array(n);
+    // Small reads (a segment table, a small segment) come from a shared slab (see carve).
+    const { buffer, offset: start } = carve(n);
+    const out = new Uint8Array(buffer, start, n);
     let done = 0;
     while (done < n) {
       const { bytesRead } = await this.handle.read(out, done, n - done, offset + done);

@@ -5,7 +5,7 @@
  * query needs. No read, no cache, no platform: the reader's facade, the
  * delivery plan and the inspector's timelines all stand on it.
  */
-import { BIDX_ENTRY_LENGTH, BIDX_HEADER_LENGTH, CHUNK_OVERHEAD, DIGEST_LENGTH } from '../format/constants.js';
+import { CHUNK_OVERHEAD, DIGEST_LENGTH } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
 import type { ContainerIndex } from '../format/index-region.js';
 import type { Integrity } from '../format/integrity.js';

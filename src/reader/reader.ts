@@ -425,9 +425,9 @@ export class H4mkReader {
     this.tables.checkData(segment, table, bytes, base, true);
   }
 
-  /** @internal Reads a segment table without caching. */
+  /** @internal Reads a segment table without caching, every CRC checked (verification, §8.4). */
   loadSegmentTable(segment: number): Promise<SegmentTable> {
-    return this.tables.load(segment);
+    return this.tables.load(segment, true);
   }
 
   /** Checks every byte of the container; see {@link verifyContainer}. */

@@ -43,10 +43,13 @@ export class SegmentTables {
     return table;
   }
 
-  /** Reads the table of `segment` without caching it. */
-  async load(segment: number): Promise<SegmentTable> {
+  /**
+   * Reads the table of `segment` without caching it; with `everyCrc`
+   * (verification, §8.4) its chunk's CRC-32C is checked even when the digest matches.
+   */
+  async load(segment: number, everyCrc = false): Promise<SegmentTable> {
     const { at, length } = this.view.tableLocation(segment);
-    return this.decode(segment, await readExactly(this.source, at, length), 0);
+    return this.decode(segment, await readExactly(this.source, at, length), 0, everyCrc);
   }
 
   /**
@@ -98,29 +101,31 @@ export class SegmentTables {
   }
 
   /** §6.2 / §6.5 Checks and decodes the table chunk (BIDX / SEGT) of `segment` found at `bytes[offset]`. */
-  private decode(segment: number, bytes: Uint8Array, offset: number): SegmentTable {
+  private decode(segment: number, bytes: Uint8Array, offset: number, everyCrc = false): SegmentTable {
     const dir = this.view.content.segments;
     const n = dir.blockCount[segment] as number;
     const type = dir.version === 2 ? 'SEGT' : 'BIDX';
     const { at, length: tableChunkLength } = this.view.tableLocation(segment);
-    if (dir.recordsPerSegment > 1) return this.checkTracks(segment, this.decodeRecords(segment, bytes, offset), at);
+    if (dir.recordsPerSegment > 1) return this.checkTracks(this.decodeRecords(segment, bytes, offset), at);
+    // table_digest is checked first, the chunk's CRC-32C only when it fails or `everyCrc` (§6.5 Reading): the codes of checking the CRC first.
+    const expected = dir.digests.subarray(segment * DIGEST_LENGTH, (segment + 1) * DIGEST_LENGTH);
+    let verified = false;
+    const stronger = (payload: Uint8Array) => (verified = bytesEqual(sha256(payload), expected));
     let chunk: ReturnType<typeof decodeChunk>;
     try {
-      chunk = decodeChunk(bytes, offset, { base: at - offset, expect: type, limit: offset + tableChunkLength });
+      chunk = decodeChunk(bytes, offset, { base: at - offset, expect: type, limit: offset + tableChunkLength, ...(everyCrc ? {} : { stronger }) });
     } catch (error) {
       throw error instanceof H4mkError ? error.relocate(0, { chunk: error.chunk ?? type }) : error;
     }
-    const digest = sha256(chunk.payload);
-    if (!bytesEqual(digest, dir.digests.subarray(segment * DIGEST_LENGTH, (segment + 1) * DIGEST_LENGTH))) {
-      throw new H4mkError('E_DIGEST', `segment ${segment} table digest mismatch`, { offset: at, chunk: type });
-    }
+    if (everyCrc) stronger(chunk.payload);
+    if (!verified) throw new H4mkError('E_DIGEST', `segment ${segment} table digest mismatch`, { offset: at, chunk: type });
     const table = dir.version === 2 ? decodeSegmentRecord(chunk.payload, at + 8, this.limits) : decodeSegmentTable(chunk.payload, at + 8, this.limits);
     const length =
       table.data !== null ? tableChunkLength + CHUNK_OVERHEAD + (table.data[0] as DataRange).length : segmentBlocksLength(table) + tableChunkLength;
     if (table.firstCoreIndex !== dir.firstCoreIndex[segment] || table.count !== n || length !== dir.length[segment]) {
       throw new H4mkError('E_FORMAT', `segment ${segment} table disagrees with the segment directory`, { offset: at, chunk: type });
     }
-    return this.checkTracks(segment, table, at);
+    return this.checkTracks(table, at);
   }
 
   /**
@@ -154,7 +159,7 @@ export class SegmentTables {
    * Every block of `table` names a track of TRAK, and none is ENCRYPTED in a
    * container without CRYP (§13.3); either is `E_FORMAT`.
    */
-  private checkTracks(segment: number, table: SegmentTable, at: number): SegmentTable {
+  private checkTracks(table: SegmentTable, at: number): SegmentTable {
     const dir = this.view.content.segments;
     const type = dir.version === 2 ? 'SEGT' : 'BIDX';
     const n = table.count;

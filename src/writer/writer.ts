@@ -14,16 +14,7 @@
  */
 import { compressionId, getCodec } from '../compress/codec.js';
 import type { BlockFields } from '../format/block.js';
-import {
-  BLOCK_HEADER_LENGTH,
-  BlockFlag,
-  CHUNK_OVERHEAD,
-  type Compression,
-  FORMAT_VERSION,
-  FRAME_KINDS,
-  type Limits,
-  resolveLimits,
-} from '../format/constants.js';
+import { BlockFlag, CHUNK_OVERHEAD, type Compression, FORMAT_VERSION, FRAME_KINDS, type Limits, resolveLimits } from '../format/constants.js';
 import { encodeHeader } from '../format/header.js';
 import { DEFAULT_SAFE } from '../format/index-region.js';
 import { ticksToUs } from '../format/time.js';
