@@ -38,42 +38,40 @@ try {
 }
 `;
 
+/**
+ * Runs the child under a file size limit of `limitBlocks` 512-byte blocks,
+ * writing into an empty folder `name`; returns its result and the folder's entries.
+ */
+function writeUnderLimit(name: string, limitBlocks: number, args: string[] = []): { result: { code?: string; written?: number }; left: string[] } {
+  const script = join(dir, 'child.mjs');
+  writeFileSync(script, CHILD);
+  const target = join(dir, name);
+  rmSync(target, { recursive: true, force: true });
+  spawnSync('mkdir', [target]);
+  const r = spawnSync('bash', ['-c', `ulimit -f ${limitBlocks}; exec "${process.execPath}" "${script}" "${join(target, 'c.h4mk')}" ${args.join(' ')}`], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return { result: JSON.parse(r.stdout.trim()), left: readdirSync(target) };
+}
+
 describe('FileSink when the file system refuses a write', () => {
   it('reports EFBIG, stops writing and leaves nothing at the destination or beside it', () => {
-    const script = join(dir, 'child.mjs');
-    writeFileSync(script, CHILD);
-    const target = join(dir, 'out');
-    rmSync(target, { recursive: true, force: true });
-    spawnSync('mkdir', [target]);
     // 2048 blocks of 512 bytes: 1 MiB, against a 16 MiB container.
-    const r = spawnSync('bash', ['-c', `ulimit -f 2048; exec "${process.execPath}" "${script}" "${join(target, 'c.h4mk')}"`], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(r.status, r.stderr).toBe(0);
-    const result = JSON.parse(r.stdout.trim());
+    const { result, left } = writeUnderLimit('out', 2048);
     expect(result.code).toBe('EFBIG');
     expect(result.written).toBeLessThan(64);
-    expect(readdirSync(target)).toEqual([]);
+    expect(left).toEqual([]);
   });
 
   it('the same after background syncs have run (the file had passed 8 MiB twice): EFBIG, nothing left', () => {
-    const script = join(dir, 'child.mjs');
-    writeFileSync(script, CHILD);
-    const target = join(dir, 'out-synced');
-    rmSync(target, { recursive: true, force: true });
-    spawnSync('mkdir', [target]);
     // 40960 blocks of 512 bytes: 20 MiB, against a 40 MiB container of 1 MiB blocks.
-    const r = spawnSync('bash', ['-c', `ulimit -f 40960; exec "${process.execPath}" "${script}" "${join(target, 'c.h4mk')}" ${1 << 20} 40`], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(r.status, r.stderr).toBe(0);
-    const result = JSON.parse(r.stdout.trim());
+    const { result, left } = writeUnderLimit('out-synced', 40960, [String(1 << 20), '40']);
     expect(result.code).toBe('EFBIG');
     // The failure may surface at finish: records and buffers are still on their way when the last block is accepted.
     expect(result.written).toBeGreaterThanOrEqual(16);
-    expect(readdirSync(target)).toEqual([]);
+    expect(left).toEqual([]);
   });
 });
 
