@@ -22,6 +22,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +90,42 @@ async function pack(blocks, sink, encrypted) {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
+/**
+ * The plain-copy baseline of bench/lib/pack.mjs on these blocks: the payload
+ * bytes through a 1 MiB buffer into a temporary file, datasync, close, rename.
+ */
+async function copy(blocks, path) {
+  const t0 = process.hrtime.bigint();
+  const temporary = `${path}.partial`;
+  const handle = await open(temporary, 'w', 0o644);
+  const buffer = new Uint8Array(MIB);
+  let used = 0;
+  let position = 0;
+  const writeFully = async (bytes) => {
+    for (let done = 0; done < bytes.length; ) {
+      const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position);
+      done += bytesWritten;
+      position += bytesWritten;
+    }
+  };
+  for (const { payload } of blocks) {
+    if (used + payload.length > MIB) {
+      await writeFully(buffer.subarray(0, used));
+      used = 0;
+    }
+    if (payload.length >= MIB) await writeFully(payload);
+    else {
+      buffer.set(payload, used);
+      used += payload.length;
+    }
+  }
+  await writeFully(buffer.subarray(0, used));
+  await handle.datasync();
+  await handle.close();
+  await rename(temporary, path);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
 async function read(source, encrypted) {
   const t0 = process.hrtime.bigint();
   const reader = await H4mkReader.open(source, encrypted ? { key: { secret: SECRET } } : {});
@@ -132,7 +169,7 @@ function aesOpen(sealed, key, aad) {
 /** Runs every measurement on one workload. */
 async function benchWorkload(name, blocks, { runs, dir, log }) {
   const info = describeWorkload(blocks);
-  const file = { plain: join(dir, `${name}-plain.h4mk`), enc: join(dir, `${name}-enc.h4mk`) };
+  const file = { plain: join(dir, `${name}-plain.h4mk`), enc: join(dir, `${name}-enc.h4mk`), copy: join(dir, `${name}.copy`) };
   // Containers for the read passes (and a check that the encrypted one decrypts to the same bytes).
   const memory = {};
   for (const [kind, encrypted] of [
@@ -168,6 +205,19 @@ async function benchWorkload(name, blocks, { runs, dir, log }) {
   await tasks['pack encrypted → file']();
   const check = await read(new MemorySource(memory.enc), true);
   if (check.bytes !== info.payloadBytes) throw new Error(`decrypting read returned ${check.bytes} of ${info.payloadBytes} bytes`);
+  // Plain pack against a plain copy of the same bytes, alone: pairs in alternating order, nothing else between them
+  // (in the rotation below, the tasks before a pack change its time by up to 2×: reads and AES leave the allocator
+  // and page cache in another state).
+  const alone = { 'pack plain → file': [], 'plain copy → file': [] };
+  for (let r = 0; r < runs; r++) {
+    for (const n of r % 2 === 0 ? ['plain copy → file', 'pack plain → file'] : ['pack plain → file', 'plain copy → file']) {
+      globalThis.gc?.();
+      alone[n].push(n === 'plain copy → file' ? await copy(blocks, file.copy) : await tasks[n]());
+    }
+  }
+  log(
+    `${name} alone: pack ${alone['pack plain → file'].map((t) => t.toFixed(0)).join(', ')} ms; copy ${alone['plain copy → file'].map((t) => t.toFixed(0)).join(', ')} ms`,
+  );
   for (let r = 0; r < runs; r++) {
     // Pack first (files for the reads), the rest rotated so no task always runs first.
     const order = [...names.slice(0, 4), ...names.slice(4).map((_, i, rest) => rest[(i + r) % rest.length])];
@@ -182,6 +232,9 @@ async function benchWorkload(name, blocks, { runs, dir, log }) {
       `${name} run ${r + 1}/${runs}: ${order.map((n) => `${n.split(' ').slice(0, 2).join(' ')} ${fmtNum(mbps(info.payloadBytes, times[n].at(-1)), 0)}`).join(', ')} MB/s`,
     );
   }
+  const aloneStat = Object.fromEntries(
+    Object.entries(alone).map(([n, t]) => [n, { medianMs: median(t), mbPerS: mbps(info.payloadBytes, median(t)), runsMs: t }]),
+  );
   const stat = Object.fromEntries(
     names.map((n) => [
       n,
@@ -202,8 +255,11 @@ async function benchWorkload(name, blocks, { runs, dir, log }) {
     ...info,
     fileBytes: { plain: memory.plain.length, encrypted: memory.enc.length },
     stat,
+    alone: aloneStat,
     ratios: {
       packFile: ratio('pack encrypted → file', 'pack plain → file'),
+      packVsCopy: aloneStat['pack plain → file'].mbPerS / aloneStat['plain copy → file'].mbPerS,
+      packVsCopyPaired: median(alone['pack plain → file'].map((t, i) => alone['plain copy → file'][i] / t)),
       packCpu: ratio('pack encrypted → null', 'pack plain → null'),
       readFile: ratio('read decrypting ← file', 'read plain ← file'),
       readMemory: ratio('read decrypting ← memory', 'read plain ← memory'),
@@ -283,6 +339,21 @@ export function printCrypto(result) {
           `encrypted ÷ plain; paired per-run median ${fmtNum(x.ratios.packFilePaired, 3)}, CPU-time ratio ${fmtNum(x.ratios.packFileCpu, 3)}; goal ≥ ${goal}: ${ok(x.ratios.packFile >= goal)}`,
         ],
         [
+          'alone: pack plain → file',
+          `${fmtNum(x.alone['pack plain → file'].mbPerS, 0)} MB/s`,
+          `runs ${x.alone['pack plain → file'].runsMs.map((t) => t.toFixed(0)).join(', ')} ms, paired with the copy below in alternating order`,
+        ],
+        [
+          'alone: plain copy → file',
+          `${fmtNum(x.alone['plain copy → file'].mbPerS, 0)} MB/s`,
+          `runs ${x.alone['plain copy → file'].runsMs.map((t) => t.toFixed(0)).join(', ')} ms (the payload bytes through a 1 MiB buffer, datasync, rename)`,
+        ],
+        [
+          'ratio plain pack ÷ copy (alone)',
+          fmtNum(x.ratios.packVsCopy, 3),
+          `paired per-run median ${fmtNum(x.ratios.packVsCopyPaired, 3)}${w === 'mib' ? `; goal ≥ 0.8: ${ok(x.ratios.packVsCopy >= 0.8)}` : ''}`,
+        ],
+        [
           'ratio pack → null (CPU)',
           fmtNum(x.ratios.packCpu, 3),
           `paired ${fmtNum(x.ratios.packCpuPaired, 3)}, CPU-time ${fmtNum(x.ratios.packCpuCpu, 3)}; goal ≥ ${goal}: ${ok(x.ratios.packCpu >= goal)}`,
@@ -333,6 +404,17 @@ export function cryptoRows(result) {
         note,
       });
     }
+    rows.push({
+      section: 'crypto',
+      metric: `pack → file against a plain copy, ${titles[w]}`,
+      unit: 'MB/s',
+      better: 'higher',
+      subject: 'h4mk plain',
+      value: result[w].alone['pack plain → file'].mbPerS,
+      baseline: 'plain copy (1 MiB buffer)',
+      baselineValue: result[w].alone['plain copy → file'].mbPerS,
+      note: `${w === 'mib' ? 'goal ≥ 0.8× the copy; ' : ''}both datasync and rename; run alone, in alternating pairs`,
+    });
     rows.push({
       section: 'crypto',
       metric: `pack, CPU only, ${titles[w]}`,

@@ -65,6 +65,8 @@ const RUNS = Math.max(1, Number(args.runs));
 const OPENS = Math.max(1, Number(args.opens));
 const SEEKS = Math.max(10, Number(args.seeks));
 const MCAP_SEEKS = Math.min(SEEKS, Math.max(10, Number(args['mcap-seeks'])));
+/** Untimed seeks per track and mode on a separate reader before each format's timed passes. */
+const WARM_SEEKS = Math.min(SEEKS, 1000);
 const LARGE = Math.max(1000, Number(args.blocks));
 const SMALL = Math.min(LARGE - 1, Math.max(100, Number(args['small-blocks'])));
 const MOVIE_US = Math.round(2 * 3600e6 * SCALE);
@@ -96,7 +98,7 @@ const out = {
     import:
       "h4mk importMedia(path, FileSink, { compression: 'none' }) (what `h4mk import` runs) against mediabunny Conversion.init({ input: Input(FilePathSource, ALL_FORMATS), output: Output(Mp4OutputFormat({ fastStart: false }), FilePathTarget) }).execute() (no transcoding: packets copied), then fsync.",
     seeks:
-      'h4mk and MP4 return the keyframe at or before t (audio: the packet at t); MCAP returns the first message with logTime ≥ t (it has no keyframe notion). Each call is timed alone (process.hrtime), on a reader that has made one seek; payload = the packet bytes in hand (h4mk readBlock, verified; MCAP message data; mediabunny packet data).',
+      'h4mk and MP4 return the keyframe at or before t (audio: the packet at t); MCAP returns the first message with logTime ≥ t (it has no keyframe notion). Each call is timed alone (process.hrtime), on a reader that has made one seek, in a process warmed by up to 1,000 seeks per track and mode (MCAP 50) at other targets on a separate reader of the same format; payload = the packet bytes in hand (h4mk readBlock, verified; MCAP message data; mediabunny packet data).',
     plain: 'the same payload bytes in the same order through a 1 MiB buffer into a file, datasync, close, rename (bench/lib/pack.mjs).',
     durability: 'every pack is timed from create to a durable file: data synced, closed, renamed into place (MP4: fsync through a new handle after finalize).',
   },
@@ -306,8 +308,20 @@ async function benchSeek(files) {
   const durationUs = Math.min(...Object.values(files).map((f) => f.durationUs));
   const r = rng(0xc0ffee);
   const targets = Array.from({ length: SEEKS }, () => r.int(0, durationUs - 1));
+  // Warm-up targets (another seed): each format's code is compiled and its allocator sized on a reader of
+  // its own, closed before the timed reader opens, so no format's first pass pays for its JIT warm-up.
+  const w = rng(0xbeef);
+  const warmTargets = Array.from({ length: WARM_SEEKS }, () => w.int(0, durationUs - 1));
   const result = { durationUs, blocks: Object.fromEntries(Object.entries(files).map(([f, x]) => [f, x.blocks])), tracks: {} };
   for (const format of FORMATS) {
+    const warm = await OPENERS[format](files[format].path);
+    const n = format === 'mcap' ? Math.min(50, WARM_SEEKS) : WARM_SEEKS;
+    log(`seek ${format}: ${n} warm-up seeks per track and mode on a separate reader`);
+    for (const track of SEEK_TRACKS) {
+      await seekPass(warm, track, warmTargets.slice(0, n), { payload: true });
+      if (format !== 'mcap') await seekPass(warm, track, warmTargets.slice(0, n), { payload: false });
+    }
+    await warm.close();
     const reader = await OPENERS[format](files[format].path);
     if (format === 'h4mk') result.h4mkSegments = reader.reader.segmentCount;
     await reader.seek('video_main', targets[0]); // first seek (timed in the open section)
@@ -433,7 +447,9 @@ const s = out.seek;
 const mem = out.memory;
 const mib = (kib) => kib / 1024;
 table(
-  `seek latency per call (fresh reader after one seek; random targets over ${fmtNum(s.durationUs / 3600e6, 2)} h; blocks ${Object.entries(s.blocks)
+  `seek latency per call (fresh reader after one seek, the process warmed by 1,000 seeks per track and mode on another reader; random targets over ${fmtNum(s.durationUs / 3600e6, 2)} h; blocks ${Object.entries(
+    s.blocks,
+  )
     .map(([f, n]) => `${f} ${fmtInt(n)}`)
     .join(', ')})`,
   FORMATS.flatMap((f) =>
