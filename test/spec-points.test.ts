@@ -281,6 +281,30 @@ describe('6. §2.2 varint errors: E_TRUNCATED, E_LIMIT (over 8 bytes, over 2^53 
     bytes.set([0x80, 0x00, 1, 1, 0, 0, 0, 0, 0], 340); // segment coded as 80 00
     expect(await codeOf(() => open(resealed(bytes)))).toBe('E_FORMAT');
   });
+  it('a varint error in SEEK or SEGX names the chunk and its file offset (the payload base added)', () => {
+    const t = createTrackSeekTable(0, 1);
+    Object.assign(t, { entryCount: 1, blockCount: 1, keyframeCount: 1 });
+    t.count[0] = 1;
+    t.keyCount[0] = 1;
+    const seek = encodeSeekTables([t]);
+    // The first entry starts after the 4-byte header and the 44-byte track header: code its segment as 80 00.
+    const overlong = Uint8Array.from([...seek.subarray(0, 48), 0x80, 0x00, ...seek.subarray(49)]);
+    new DataView(overlong.buffer).setUint32(44, seek.length - 48 + 1, true); // entries_length
+    const thrown = (fn: () => unknown): H4mkError => {
+      try {
+        fn();
+      } catch (error) {
+        return error as H4mkError;
+      }
+      throw new Error('expected an error');
+    };
+    const e = thrown(() => decodeSeekTables(overlong, 1000, 1));
+    expect([e.code, e.chunk, e.offset]).toEqual(['E_FORMAT', 'SEEK', 1048]);
+    // One v1 segment whose gap is coded 80 00, then room for the rest of an entry.
+    const segx = Uint8Array.from([1, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x00, ...new Array(33).fill(0)]);
+    const f = thrown(() => decodeSegmentDirectory(segx, 2000, { maxSegmentBlocks: 65536, maxBlocks: 2 ** 40 }));
+    expect([f.code, f.chunk, f.offset]).toEqual(['E_FORMAT', 'SEGX', 2008]);
+  });
 });
 
 describe('7. §4.2 every chunk payload ends exactly: bytes left over are E_FORMAT, missing bytes E_TRUNCATED', () => {

@@ -17,7 +17,7 @@ import {
   SEGT_MIN_HEADER_LENGTH,
 } from './constants.js';
 import { H4mkError } from './errors.js';
-import { readVarint } from './varint.js';
+import { VarintReader } from './varint.js';
 
 /** The segment directory, column-wise. Offsets are relative to the data region start. */
 export type SegmentDirectory = {
@@ -47,14 +47,17 @@ export type SegmentDirectory = {
 
 /** An empty directory of `count` segments, its columns zeroed, for a decoder or a writer to fill. */
 export function createSegmentDirectory(count: number, version: FormatVersion, recordsPerSegment: number): SegmentDirectory {
+  // One buffer for all columns (8-byte columns first), as the seek tables: one ArrayBuffer per open, not six.
+  const buffer = new ArrayBuffer(count * (4 * 8 + 4 + DIGEST_LENGTH));
+  const f64 = (k: number) => new Float64Array(buffer, k * 8 * count, count);
   return {
     count,
-    offset: new Float64Array(count),
-    length: new Float64Array(count),
-    blockCount: new Uint32Array(count),
-    firstCoreIndex: new Float64Array(count),
-    digests: new Uint8Array(count * DIGEST_LENGTH),
-    tableLength: new Float64Array(count),
+    offset: f64(0),
+    length: f64(1),
+    firstCoreIndex: f64(2),
+    tableLength: f64(3),
+    blockCount: new Uint32Array(buffer, 32 * count, count),
+    digests: new Uint8Array(buffer, 36 * count, count * DIGEST_LENGTH),
     version,
     recordsPerSegment,
     totalBlocks: 0,
@@ -122,16 +125,16 @@ export function decodeSegmentDirectory(
   const end = payload.length;
   let prevEnd = 0;
   let total = 0;
+  // Varints through one reader (no allocation per value; errors carry file offsets and the chunk).
+  const r = new VarintReader(bytes, p, end, base, 'SEGX');
   for (let s = 0; s < count; s++) {
+    r.offset = p;
     const at = base + p;
-    let gap: number;
-    let length: number;
-    let n: number;
-    [gap, p] = readVarint(bytes, p, end);
-    [length, p] = readVarint(bytes, p, end);
-    [n, p] = readVarint(bytes, p, end);
-    let tableLength = bidxPayloadLength(n);
-    if (version === 2) [tableLength, p] = readVarint(bytes, p, end);
+    const gap = r.next();
+    const length = r.next();
+    const n = r.next();
+    const tableLength = version === 2 ? r.next() : bidxPayloadLength(n);
+    p = r.offset;
     if (n === 0) throw new H4mkError('E_FORMAT', 'a segment holds at least one block', { offset: at, chunk: 'SEGX' });
     if (n > limits.maxSegmentBlocks)
       throw new H4mkError('E_LIMIT', `segment block count ${n} outside 1..${limits.maxSegmentBlocks}`, { offset: at, chunk: 'SEGX' });
