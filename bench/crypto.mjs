@@ -22,12 +22,12 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FileSink, FileSource, H4mkReader, H4mkWriter, MemorySink, MemorySource } from '../dist/node.js';
+import { copyPayloads } from './lib/pack.mjs';
 import { fmtBytes, fmtInt, fmtNum, median, table } from './lib/stats.mjs';
 import { rng } from './lib/workload.mjs';
 
@@ -87,42 +87,6 @@ async function pack(blocks, sink, encrypted) {
   if (blocks.some((b) => b.track === 'audio')) writer.addTrack({ id: 'audio', kind: 'audio' });
   for (const b of blocks) await writer.writeBlock(b);
   await writer.finish();
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-}
-
-/**
- * The plain-copy baseline of bench/lib/pack.mjs on these blocks: the payload
- * bytes through a 1 MiB buffer into a temporary file, datasync, close, rename.
- */
-async function copy(blocks, path) {
-  const t0 = process.hrtime.bigint();
-  const temporary = `${path}.partial`;
-  const handle = await open(temporary, 'w', 0o644);
-  const buffer = new Uint8Array(MIB);
-  let used = 0;
-  let position = 0;
-  const writeFully = async (bytes) => {
-    for (let done = 0; done < bytes.length; ) {
-      const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position);
-      done += bytesWritten;
-      position += bytesWritten;
-    }
-  };
-  for (const { payload } of blocks) {
-    if (used + payload.length > MIB) {
-      await writeFully(buffer.subarray(0, used));
-      used = 0;
-    }
-    if (payload.length >= MIB) await writeFully(payload);
-    else {
-      buffer.set(payload, used);
-      used += payload.length;
-    }
-  }
-  await writeFully(buffer.subarray(0, used));
-  await handle.datasync();
-  await handle.close();
-  await rename(temporary, path);
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
@@ -212,7 +176,16 @@ async function benchWorkload(name, blocks, { runs, dir, log }) {
   for (let r = 0; r < runs; r++) {
     for (const n of r % 2 === 0 ? ['plain copy → file', 'pack plain → file'] : ['pack plain → file', 'plain copy → file']) {
       globalThis.gc?.();
-      alone[n].push(n === 'plain copy → file' ? await copy(blocks, file.copy) : await tasks[n]());
+      alone[n].push(
+        n === 'plain copy → file'
+          ? (
+              await copyPayloads(
+                blocks.map((b) => b.payload),
+                file.copy,
+              )
+            ).ms
+          : await tasks[n](),
+      );
     }
   }
   log(

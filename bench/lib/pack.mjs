@@ -39,6 +39,14 @@ export async function packH4mk(cols, path, { compression = 'none', layout = 'tai
  * FileSink does, minus the container.
  */
 export async function packPlain(cols, path) {
+  function* payloads() {
+    for (let i = 0; i < cols.count; i++) yield payloadAt(cols, i);
+  }
+  return copyPayloads(payloads(), path);
+}
+
+/** {@link packPlain} over any iterable of payloads (Uint8Array). */
+export async function copyPayloads(payloads, path) {
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const temporary = join(dirname(path), `.${basename(path)}.partial-${randomBytes(6).toString('hex')}.tmp`);
@@ -54,8 +62,7 @@ export async function packPlain(cols, path) {
       position += bytesWritten;
     }
   };
-  for (let i = 0; i < cols.count; i++) {
-    const p = payloadAt(cols, i);
+  for (const p of payloads) {
     if (used + p.length > BUFFER_LENGTH) {
       await writeFully(buffer.subarray(0, used));
       used = 0;
