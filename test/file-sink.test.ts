@@ -6,7 +6,7 @@
  * nothing may be written after it, and abort must leave no file behind.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,5 +95,33 @@ describe('FileSink syncs a growing temporary file in the background', () => {
       await source.close();
     }
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+  });
+});
+
+describe('FileSink with overlapping calls', () => {
+  it('writes and flushes issued without waiting (a writer’s background records beside its caller’s syncs) land in call order', async () => {
+    const { FileSink } = await import('../src/node.js');
+    const out = join(dir, 'overlap.bin');
+    const sink = await FileSink.create(out);
+    // Sizes that fill the 1 MiB buffers part-way, exactly and several times over, so that waits for a free buffer
+    // (all six in flight) happen while later small writes and flushes arrive.
+    const sizes = [700_000, 400_000, 3 << 20, 10, 1 << 20, 5, 2_500_000, 1, 900_000, 64, 4 << 20, 300, 1_048_575, 2];
+    const parts = sizes.map((n, k) => new Uint8Array(n).fill(k + 1));
+    const calls: Promise<void>[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const [k, part] of parts.entries()) {
+        const pending = sink.write(part);
+        if (pending !== undefined) calls.push(pending);
+        if (k % 3 === round) calls.push(round === 1 ? sink.sync() : sink.flush());
+      }
+    }
+    await Promise.all(calls);
+    await sink.commit();
+    const bytes = readFileSync(out);
+    const expected = Buffer.concat([...parts, ...parts, ...parts]);
+    expect(bytes.length).toBe(expected.length);
+    // The first differing offset, if any, says which call's bytes went astray.
+    const first = bytes.findIndex((b, i) => b !== expected[i]);
+    expect(first).toBe(-1);
   });
 });

@@ -170,9 +170,10 @@ describe('crash safety: SIGKILL at random moments, then recover', () => {
       expect(results).toHaveLength(TRIALS);
       // The kills landed at different moments: a spread of progress. With format v2 "done" moves only when a
       // segment closes, and a busy machine slows the writer, so distinct values are fewer than trials (16 of 50
-      // on a loaded CI run): ask for a fifth of the trials, and for kills both before and after progress.
+      // on a loaded CI run): ask for a fifth of the trials, at most 10 (the kill window is the same however many
+      // trials run: 19 distinct values in 100 loaded trials), and for kills both before and after progress.
       const done = results.map((r) => r.done);
-      expect(new Set(done).size).toBeGreaterThanOrEqual(Math.ceil(TRIALS / 5));
+      expect(new Set(done).size).toBeGreaterThanOrEqual(Math.min(10, Math.ceil(TRIALS / 5)));
       expect(Math.max(...done)).toBeGreaterThan(Math.min(...done));
     },
     Math.max(120_000, TRIALS * 2000),

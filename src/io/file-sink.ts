@@ -37,6 +37,11 @@ const SYNC_BEHIND_BYTES = 8 * 1024 * 1024;
  * buffer, so the caller's work and the file system's overlap. A write that
  * fits in the current buffer returns synchronously (undefined); otherwise a
  * promise, which waits only when every buffer is in flight.
+ *
+ * Callers may overlap calls (a writer's records go out in the background
+ * while its caller syncs): a write that has to wait, and every flush, runs in
+ * one queue, and no write takes the fast path while that queue is busy, so
+ * bytes land in call order and never in a buffer already on its way to disk.
  */
 class BufferedFile {
   private buffer: Uint8Array = new Uint8Array(BUFFER_LENGTH);
@@ -52,6 +57,9 @@ class BufferedFile {
   /** Where the last background sync started, and the sync in flight. */
   private syncedTo = 0;
   private syncing: Promise<void> | null = null;
+  /** Writes and flushes that wait their turn (run one at a time, in call order), and the last one's settling. */
+  private waiting = 0;
+  private serial: Promise<void> = Promise.resolve();
   constructor(
     readonly handle: FileHandle,
     /** Start background fdatasyncs as the file grows (see SYNC_BEHIND_BYTES). */
@@ -64,16 +72,29 @@ class BufferedFile {
   write(bytes: Uint8Array): Promise<void> | undefined {
     if (this.failure !== null) return Promise.reject(this.failure.error);
     this.position += bytes.length;
-    if (this.used + bytes.length <= this.buffer.length) {
+    if (this.waiting === 0 && this.used + bytes.length <= this.buffer.length) {
       this.buffer.set(bytes, this.used);
       this.used += bytes.length;
       return undefined;
     }
-    return this.writeSlow(bytes);
+    return this.inTurn(() => this.writeSlow(bytes));
+  }
+
+  /** Runs `step` after every waiting write and flush before it. */
+  private inTurn(step: () => Promise<void>): Promise<void> {
+    this.waiting++;
+    const run = this.serial.then(step);
+    // Registered before the caller's await: the count drops before the caller goes on.
+    const turned = (): void => {
+      this.waiting--;
+    };
+    this.serial = run.then(turned, turned);
+    return run;
   }
 
   /** Bytes that do not fit fill buffer after buffer, large ones included: the copy costs far less than waiting. */
   private async writeSlow(bytes: Uint8Array): Promise<void> {
+    if (this.failure !== null) throw this.failure.error;
     let at = 0;
     while (at < bytes.length) {
       if (this.used === this.buffer.length) await this.swap();
@@ -147,9 +168,9 @@ class BufferedFile {
     if (this.failure !== null) throw this.failure.error;
   }
 
-  /** Writes everything buffered. */
+  /** Writes everything accepted before the call (and any write that waited before it). */
   async flush(): Promise<void> {
-    await this.swap();
+    await this.inTurn(() => this.swap());
     await this.settle();
   }
 
@@ -163,6 +184,7 @@ class BufferedFile {
 
   /** Waits for any write or sync in flight, ignoring its failure (for abort). */
   async quiesce(): Promise<void> {
+    await this.serial;
     await this.tail;
     await this.syncing;
   }

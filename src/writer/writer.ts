@@ -454,8 +454,10 @@ export class H4mkWriter {
    * Blocks whose bytes have been handed to the sink: all of them in v1 (each
    * CORE chunk is written as it comes); in v2, those of written records (§6.5:
    * the open record is written whole when it closes, a large one once its
-   * digest, computed off the main thread, is back). After the sink syncs,
-   * these blocks survive a crash (§14.2).
+   * digest, computed off the main thread, is back). The blocks counted when
+   * a `sink.sync()` begins survive a crash once it returns (§14.2); read the
+   * count before the sync, not after: a record may reach the sink while the
+   * sync runs, behind its flush.
    */
   get writtenBlockCount(): number {
     return this.data.writtenBlocks;

@@ -13,7 +13,8 @@
  * LOG (NDJSON, appended with write(2); "done" lines fdatasync'ed):
  *   {"b":i,"t":ms}  before block i is handed to the writer;
  *   {"d":i,"t":ms}  after the writer returned AND sink.sync() made the file
- *                   durable: blocks 0..i are fully in the file. Never before
+ *                   durable: blocks 0..i were written (writtenBlockCount) before
+ *                   that sync began, so they are fully in the file. Never before
  *                   that. (Version 2 writes a segment's blocks when the
  *                   segment closes: the lines up to writer.writtenBlockCount
  *                   − 1 come together.)
@@ -104,9 +105,11 @@ async function main() {
   for (let i = 0; i < blocks; i++) {
     note({ b: i, t: Date.now() }, false);
     await writer.writeBlock(blockAt(i, seed));
+    // Counted before the sync: a record still on its way (hashed off the main thread) may be handed to the
+    // sink while the sync runs, after its flush; its blocks are durable only after the next sync.
+    const written = writer.writtenBlockCount;
     await sink.sync();
     // One "done" line per block that became durable (v2: a whole segment at once).
-    const written = writer.writtenBlockCount;
     const now = Date.now();
     while (logged < written) note({ d: logged++, t: now }, logged === written);
     const wait = delay + (jitter > 0 ? rand() * jitter : 0);
