@@ -17,6 +17,33 @@ import { readExactly, type RandomAccessSource } from '../io/source.js';
 import type { IndexView } from './index-view.js';
 import { SegmentCache } from './segment-cache.js';
 
+/**
+ * §6.5 Reading: decodes the chunk at `bytes[offset]` checking `matches` (its
+ * payload against a SHA-256 the index vouches for) first, and the chunk's
+ * CRC-32C only when that fails, so damage still reads as `E_CHECKSUM` and an
+ * edit as `E_DIGEST`, the codes of checking the CRC first. With `everyCrc`
+ * (verification, §8.4) the CRC is checked whatever the digest says. Chunk
+ * errors carry the chunk's type.
+ */
+function digestFirst(
+  bytes: Uint8Array,
+  offset: number,
+  where: { base: number; expect: string; limit: number },
+  matches: (payload: Uint8Array) => boolean,
+  everyCrc: boolean,
+): { chunk: ReturnType<typeof decodeChunk>; verified: boolean } {
+  let verified = false;
+  const stronger = (payload: Uint8Array): boolean => (verified = matches(payload));
+  let chunk: ReturnType<typeof decodeChunk>;
+  try {
+    chunk = decodeChunk(bytes, offset, { ...where, ...(everyCrc ? {} : { stronger }) });
+  } catch (error) {
+    throw error instanceof H4mkError ? error.relocate(0, { chunk: error.chunk ?? where.expect }) : error;
+  }
+  if (everyCrc) stronger(chunk.payload);
+  return { chunk, verified };
+}
+
 export class SegmentTables {
   private readonly cache: SegmentCache;
 
@@ -80,16 +107,13 @@ export class SegmentTables {
 
   /** §6.5 One SEGD chunk, at absolute `at`, against its record's data digest. */
   private checkRecordData(segment: number, data: DataRange, at: number, bytes: Uint8Array, base: number, everyCrc: boolean): void {
-    // The data digest is checked first; SEGD's CRC-32C only when it fails, to tell damage (E_CHECKSUM) from an edit.
-    let verified = false;
-    const stronger = (payload: Uint8Array) => (verified = payload.length === data.length && bytesEqual(sha256(payload), data.digest));
-    let chunk: ReturnType<typeof decodeChunk>;
-    try {
-      chunk = decodeChunk(bytes, at - base, { base, expect: 'SEGD', limit: at - base + CHUNK_OVERHEAD + data.length, ...(everyCrc ? {} : { stronger }) });
-    } catch (error) {
-      throw error instanceof H4mkError ? error.relocate(0, { chunk: 'SEGD' }) : error;
-    }
-    if (everyCrc) stronger(chunk.payload);
+    const { chunk, verified } = digestFirst(
+      bytes,
+      at - base,
+      { base, expect: 'SEGD', limit: at - base + CHUNK_OVERHEAD + data.length },
+      (payload) => payload.length === data.length && bytesEqual(sha256(payload), data.digest),
+      everyCrc,
+    );
     if (verified) return;
     if (chunk.payload.length !== data.length) {
       throw new H4mkError('E_FORMAT', `segment ${segment} data is ${chunk.payload.length} bytes, its table describes ${data.length}`, {
@@ -107,17 +131,14 @@ export class SegmentTables {
     const type = dir.version === 2 ? 'SEGT' : 'BIDX';
     const { at, length: tableChunkLength } = this.view.tableLocation(segment);
     if (dir.recordsPerSegment > 1) return this.checkTracks(this.decodeRecords(segment, bytes, offset), at);
-    // table_digest is checked first, the chunk's CRC-32C only when it fails or `everyCrc` (§6.5 Reading): the codes of checking the CRC first.
     const expected = dir.digests.subarray(segment * DIGEST_LENGTH, (segment + 1) * DIGEST_LENGTH);
-    let verified = false;
-    const stronger = (payload: Uint8Array) => (verified = bytesEqual(sha256(payload), expected));
-    let chunk: ReturnType<typeof decodeChunk>;
-    try {
-      chunk = decodeChunk(bytes, offset, { base: at - offset, expect: type, limit: offset + tableChunkLength, ...(everyCrc ? {} : { stronger }) });
-    } catch (error) {
-      throw error instanceof H4mkError ? error.relocate(0, { chunk: error.chunk ?? type }) : error;
-    }
-    if (everyCrc) stronger(chunk.payload);
+    const { chunk, verified } = digestFirst(
+      bytes,
+      offset,
+      { base: at - offset, expect: type, limit: offset + tableChunkLength },
+      (payload) => bytesEqual(sha256(payload), expected),
+      everyCrc,
+    );
     if (!verified) throw new H4mkError('E_DIGEST', `segment ${segment} table digest mismatch`, { offset: at, chunk: type });
     const table = dir.version === 2 ? decodeSegmentRecord(chunk.payload, at + 8, this.limits) : decodeSegmentTable(chunk.payload, at + 8, this.limits);
     const length =
