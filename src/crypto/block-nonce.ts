@@ -16,10 +16,16 @@ export const NONCE_LENGTH = 12;
  */
 export function blockNonce(coreIndex: number): Uint8Array {
   const nonce = new Uint8Array(NONCE_LENGTH);
+  writeBlockNonce(nonce, 0, coreIndex);
+  return nonce;
+}
+
+/** Writes the nonce of block `coreIndex` (see {@link blockNonce}) into `out` at `at`. */
+export function writeBlockNonce(out: Uint8Array, at: number, coreIndex: number): void {
   // 0 u64 core_index (a safe integer: low word, then high word; no BigInt per block); 8 u32 zero.
   const high = Math.floor(coreIndex / 0x1_0000_0000);
-  const v = new DataView(nonce.buffer);
+  const v = new DataView(out.buffer, out.byteOffset + at, NONCE_LENGTH);
   v.setUint32(0, coreIndex - high * 0x1_0000_0000, true);
   v.setUint32(4, high, true);
-  return nonce;
+  v.setUint32(8, 0, true);
 }

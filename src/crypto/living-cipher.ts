@@ -14,6 +14,7 @@ import { H4mkError } from '../format/errors.js';
 import { ticksToUs } from '../format/time.js';
 import { aeadOpen, aeadSeal, blockNonce } from './aead.js';
 import { hmacSha256, randomBytes } from './primitives.js';
+import type { SealBatchBuilder } from './seal-batch.js';
 import { contextDigest, deriveBlockKey, deriveKeyCheck, deriveTranscriptKey, epochOf, NO_INDEX_CONTEXT, SECRET_LENGTH } from './keys.js';
 
 /** Supplies the key of a (track, epoch), or null when the holder has none. */
@@ -77,6 +78,19 @@ export function sealBlock(ctx: CipherContext, fields: BlockFields, timescale: nu
   if (key === null) throw new TypeError(`no key for track ${fields.trackNumber}, epoch ${epoch}`);
   const aad = encodeAssociatedData(ctx.containerId, fields, epoch, ctx.engineDigest);
   return aeadSeal(key, blockNonce(fields.coreIndex), aad, plaintext);
+}
+
+/**
+ * §13.1 Notes `fields`' block, whose plaintext lies at `at` (`length` bytes)
+ * of its record's data, in `batch`, to be sealed with the record (see
+ * seal-batch.ts): the same key, nonce and associated data as {@link sealBlock}.
+ */
+export function sealLater(ctx: CipherContext, fields: BlockFields, timescale: number, batch: SealBatchBuilder, at: number, length: number): void {
+  const epoch = blockEpoch(ctx, fields.pts, timescale);
+  const key = ctx.keys.keyFor(fields.trackNumber, epoch);
+  if (key === null) throw new TypeError(`no key for track ${fields.trackNumber}, epoch ${epoch}`);
+  const slot = batch.add(at, length, fields.coreIndex, key);
+  encodeAssociatedData(ctx.containerId, fields, epoch, ctx.engineDigest, slot.aads, slot.offset);
 }
 
 /** §13.1 Decrypts stored bytes; E_KEY when no key covers the block, E_AUTH when it does not authenticate. */

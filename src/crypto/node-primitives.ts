@@ -4,7 +4,7 @@
  * portable noble-primitives.ts.
  */
 import * as nodeCrypto from 'node:crypto';
-import { sha256OnWorker } from './node-hash-worker.js';
+import { sha256OnWorker, sealOnWorker } from './node-hash-worker.js';
 import type { CryptoPrimitives } from './primitives.js';
 
 const { createHash, createHmac, hkdfSync, scryptSync } = nodeCrypto;
@@ -47,4 +47,13 @@ function randomBytes(n: number): Uint8Array {
 }
 
 /** node:crypto's primitives. */
-export const nodePrimitives: CryptoPrimitives = { sha256, sha256Parts, hkdfSha256, hmacSha256, scryptKey, randomBytes, sha256Away: sha256OnWorker };
+export const nodePrimitives: CryptoPrimitives = {
+  sha256,
+  sha256Parts,
+  hkdfSha256,
+  hmacSha256,
+  scryptKey,
+  randomBytes,
+  sha256Away: sha256OnWorker,
+  sealAway: sealOnWorker,
+};

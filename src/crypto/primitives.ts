@@ -7,6 +7,7 @@
  * `installPlatform` (src/platform.ts). Both give the same bytes (test vectors).
  */
 import * as noble from './noble-primitives.js';
+import type { SealBatch } from './seal-batch.js';
 
 /** What a platform provides. */
 export interface CryptoPrimitives {
@@ -27,6 +28,13 @@ export interface CryptoPrimitives {
    * caller does not touch it meanwhile.
    */
   sha256Away?(bytes: Uint8Array): Promise<{ digest: Uint8Array; bytes: Uint8Array }>;
+  /**
+   * Optional: seals `batch`'s blocks in place in `bytes` (§13.1, see
+   * seal-batch.ts), then hashes them, off the calling thread; `bytes.buffer`
+   * is handed over as for `sha256Away`. Null when it cannot take the work
+   * now (the caller seals and hashes here).
+   */
+  sealAway?(bytes: Uint8Array, batch: SealBatch): Promise<{ digest: Uint8Array; bytes: Uint8Array }> | null;
 }
 
 let current: CryptoPrimitives = noble;
@@ -45,3 +53,5 @@ export const scryptKey = (password: Uint8Array, salt: Uint8Array, log2N: number,
 export const randomBytes = (n: number): Uint8Array => current.randomBytes(n);
 /** The platform's off-thread SHA-256 (see {@link CryptoPrimitives.sha256Away}), or null where it has none. */
 export const sha256Away = (): CryptoPrimitives['sha256Away'] | null => current.sha256Away ?? null;
+/** The platform's off-thread sealing (see {@link CryptoPrimitives.sealAway}), or null where it has none. */
+export const sealAway = (): CryptoPrimitives['sealAway'] | null => current.sealAway ?? null;

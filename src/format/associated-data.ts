@@ -24,10 +24,20 @@ export function setInt64(view: DataView, offset: number, value: number): void {
   view.setInt32(offset + 4, high, true);
 }
 
-/** §13.4 Encodes the associated data of a block. */
-export function encodeAssociatedData(containerId: Uint8Array, block: BlockFields, epoch: number, engineDigest: Uint8Array): Uint8Array {
-  const out = new Uint8Array(AAD_LENGTH);
-  const v = new DataView(out.buffer);
+/**
+ * §13.4 Encodes the associated data of a block: into a new array, or into
+ * `into` at `at` (all 104 bytes written) when given.
+ */
+export function encodeAssociatedData(
+  containerId: Uint8Array,
+  block: BlockFields,
+  epoch: number,
+  engineDigest: Uint8Array,
+  into?: Uint8Array,
+  at = 0,
+): Uint8Array {
+  const out = into === undefined ? new Uint8Array(AAD_LENGTH) : into.subarray(at, at + AAD_LENGTH);
+  const v = new DataView(out.buffer, out.byteOffset, AAD_LENGTH);
   out.set(AAD_MAGIC, 0); //                                  0  magic "H4MK-AD1"
   v.setUint16(8, AAD_VERSION, true); //                      8  associated-data version
   out.set(containerId, 10); //                               10 container_id (16)

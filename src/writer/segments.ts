@@ -5,7 +5,9 @@
  * gathered in memory and written whole when it closes) or as v1 CORE chunks
  * closed by a BIDX (§6.1–6.2: each block written as it comes).
  */
-import { sha256Away } from '../crypto/primitives.js';
+import { TAG_LENGTH } from '../crypto/aead.js';
+import { sealAway, sha256Away } from '../crypto/primitives.js';
+import { type SealBatch, SealBatchBuilder, sealBatchHere } from '../crypto/seal-batch.js';
 import { chainStart, chainStep, sha256, sha256Parts } from '../crypto/sha256.js';
 import { type BlockFields, writeBlockHeader } from '../format/block.js';
 import { chunkCrc, chunkTypeBytes, encodeChunk } from '../format/chunk.js';
@@ -46,6 +48,9 @@ function v2SegmentBound(n: number, dataLength: number): number {
   return 2 * CHUNK_OVERHEAD + SEGT_MIN_HEADER_LENGTH + 16 + n * SEGT_MAX_ENTRY_LENGTH + dataLength;
 }
 
+/** Notes a block to seal with its record, given where its plaintext lies in the record's data (see seal-batch.ts). */
+export type SealLater = (batch: SealBatchBuilder, at: number, length: number) => void;
+
 export class SegmentAssembler {
   readonly seek = new SeekBuilder();
   // Segment directory, growable.
@@ -75,6 +80,8 @@ export class SegmentAssembler {
   private readonly spares: Uint8Array[] = [];
   /** Blocks whose bytes have been handed to the output (v1: each as it comes; v2: those of written records). */
   writtenBlocks = 0;
+  /** v2: the open record's encrypted blocks, sealed when it closes (see seal-batch.ts). */
+  readonly sealing = new SealBatchBuilder();
 
   constructor(
     private readonly out: Sink | Spool,
@@ -116,8 +123,9 @@ export class SegmentAssembler {
    * bytes for the SEGD chunk; v1 (§6.1) frames and writes it as a CORE chunk.
    * Returns the bytes it adds to the segment.
    */
-  async writeBlock(fields: BlockFields, stored: Uint8Array, keyframe: boolean, dtsUs: number): Promise<number> {
-    if (this.version === 2) return this.gatherBlock(fields, stored, keyframe, dtsUs);
+  async writeBlock(fields: BlockFields, stored: Uint8Array, keyframe: boolean, dtsUs: number, seal?: SealLater): Promise<number> {
+    if (this.version === 2) return this.gatherBlock(fields, stored, keyframe, dtsUs, seal);
+    if (seal !== undefined) throw new TypeError('version 1 blocks are sealed before they are written');
     const bodyLength = BLOCK_HEADER_LENGTH + stored.length;
     const chunkLength = CHUNK_OVERHEAD + bodyLength;
     if (this.table.count === 0) this.segmentFirstDtsUs = dtsUs;
@@ -163,26 +171,32 @@ export class SegmentAssembler {
     return chunkLength;
   }
 
-  /** §6.5 Adds a block's stored bytes to the open v2 segment. */
-  private gatherBlock(fields: BlockFields, stored: Uint8Array, keyframe: boolean, dtsUs: number): number {
-    if (v2SegmentBound(1, stored.length) > MAX_V2_SEGMENT_LENGTH)
-      throw new RangeError(`a block of ${stored.length} bytes does not fit a version 2 segment (max_v2_segment_length 2^28 bytes)`);
+  /**
+   * §6.5 Adds a block's stored bytes to the open v2 segment. With `seal`, the
+   * bytes are a plaintext the record seals when it closes (§13.1): it takes
+   * TAG_LENGTH more bytes, and `seal` notes the block in {@link sealing}.
+   */
+  private gatherBlock(fields: BlockFields, bytes: Uint8Array, keyframe: boolean, dtsUs: number, seal?: SealLater): number {
+    const storedLength = bytes.length + (seal === undefined ? 0 : TAG_LENGTH);
+    if (v2SegmentBound(1, storedLength) > MAX_V2_SEGMENT_LENGTH)
+      throw new RangeError(`a block of ${storedLength} bytes does not fit a version 2 segment (max_v2_segment_length 2^28 bytes)`);
     const i = this.table.count;
     if (i === 0) this.segmentFirstDtsUs = dtsUs;
     const at = this.segmentBytes;
-    if (this.data.length < at + stored.length) {
-      const grown = new Uint8Array(Math.max(at + stored.length, this.data.length * 2, 64 * 1024));
+    if (this.data.length < at + storedLength) {
+      const grown = new Uint8Array(Math.max(at + storedLength, this.data.length * 2, 64 * 1024));
       grown.set(this.data.subarray(0, at));
       this.data = grown;
     }
-    this.data.set(stored, at);
-    this.record(i, at, fields, stored.length);
-    this.seek.add(fields.trackNumber, i, fields.pts, keyframe, stored.length, fields.originalLength);
-    this.segmentBytes += stored.length;
+    this.data.set(bytes, at);
+    seal?.(this.sealing, at, bytes.length);
+    this.record(i, at, fields, storedLength);
+    this.seek.add(fields.trackNumber, i, fields.pts, keyframe, storedLength, fields.originalLength);
+    this.segmentBytes += storedLength;
     this.coreIndex++;
     this.payloadBytes += fields.originalLength;
-    this.storedBytes += stored.length;
-    return stored.length;
+    this.storedBytes += storedLength;
+    return storedLength;
   }
 
   private record(i: number, offset: number, fields: BlockFields, storedLength: number): void {
@@ -246,14 +260,7 @@ export class SegmentAssembler {
     this.table.count = 0;
     this.table.firstCoreIndex = this.coreIndex;
 
-    const away = this.pipelined && data.length >= OFFLOAD_MIN_BYTES && data.length <= OFFLOAD_MAX_BYTES ? sha256Away() : null;
-    let hashed: Promise<{ digest: Uint8Array; bytes: Uint8Array }>;
-    if (away) {
-      // The buffer goes with the record (to the hashing thread and back); the next record gathers in a spare.
-      const capacity = this.data.length;
-      hashed = away(data);
-      this.data = this.spares.pop() ?? new Uint8Array(capacity);
-    } else hashed = Promise.resolve({ digest: sha256(data), bytes: data });
+    const { hashed, away } = this.sealAndHash(data, this.sealing.take());
     // A record behind a failed one is never awaited: its rejection is handled here.
     hashed.catch(() => {});
     const job = this.tail.then(async () => {
@@ -278,6 +285,26 @@ export class SegmentAssembler {
     while (this.inFlight.length > MAX_RECORDS_IN_FLIGHT) await this.inFlight.shift();
     if (this.failure !== null) throw this.failure.error;
     return beyondBlocks;
+  }
+
+  /**
+   * A closed record's data: sealed (its encrypted blocks, §13.1) and hashed,
+   * off the main thread where the platform can and the record is worth the
+   * hand-off (any sealing is; a plain record from OFFLOAD_MIN_BYTES). Data
+   * that goes away takes its buffer along; the next record gathers in a spare.
+   */
+  private sealAndHash(data: Uint8Array, batch: SealBatch | null): { hashed: Promise<{ digest: Uint8Array; bytes: Uint8Array }>; away: boolean } {
+    const fits = this.pipelined && data.length <= OFFLOAD_MAX_BYTES;
+    let hashed: Promise<{ digest: Uint8Array; bytes: Uint8Array }> | null = null;
+    const capacity = this.data.length;
+    if (batch !== null) {
+      hashed = fits ? (sealAway()?.(data, batch) ?? null) : null;
+      if (hashed === null) sealBatchHere(data, batch);
+    }
+    if (hashed === null && fits && data.length >= OFFLOAD_MIN_BYTES) hashed = sha256Away()?.(data) ?? null;
+    if (hashed === null) return { hashed: Promise.resolve({ digest: sha256(data), bytes: data }), away: false };
+    this.data = this.spares.pop() ?? new Uint8Array(capacity);
+    return { hashed, away: true };
   }
 
   /** Writes a record's SEGT and SEGD chunks. */

@@ -24,13 +24,14 @@ import type { Sink, Spool } from '../io/sink.js';
 import { MemorySpool } from '../io/sink.js';
 import { type BlockInput, DEFAULT_INDEX_BUDGET, type RawBlockInput, resolveSegmentPolicy, type TrackOptions, type WriterOptions } from './options.js';
 import { createWriterCipher, type WriterCipher } from './encryption.js';
-import { encryptedFlags, sealBlock } from '../crypto/living-cipher.js';
+import { encryptedFlags, sealBlock, sealLater } from '../crypto/living-cipher.js';
+import { TAG_LENGTH } from '../crypto/aead.js';
 import type { CryptoParams } from '../format/crypto-params.js';
 import { CheckpointSchedule, encodeCheckpoint, type LiveStats } from './live.js';
 import { blockTimestamps, checkOrder, jsonObject, type TrackOrder, trackRecord } from './checks.js';
 import { buildIndexRegion, writeFinalIndex } from './index-builder.js';
 import { groupRecords, groupsFit } from './segment-groups.js';
-import { SegmentAssembler } from './segments.js';
+import { type SealLater, SegmentAssembler } from './segments.js';
 import type { SegmentDirectory } from '../format/segment-directory.js';
 import type { TrackSeekTable } from '../format/seek-table.js';
 
@@ -280,10 +281,10 @@ export class H4mkWriter {
   }
 
   /** Appends a block to the data region, closing the segment (and writing a due checkpoint) before it when it is time. */
-  private async append(t: TrackState, fields: BlockFields, stored: Uint8Array): Promise<void> {
+  private async append(t: TrackState, fields: BlockFields, stored: Uint8Array, seal?: SealLater): Promise<void> {
     const dtsUs = ticksToUs(fields.dts, t.record.timescale);
     const keyframe = (fields.flags & BlockFlag.KEYFRAME) !== 0;
-    const chunkLength = this.data.blockLength(stored.length);
+    const chunkLength = this.data.blockLength(stored.length + (seal === undefined ? 0 : TAG_LENGTH));
     // Live: a segment also closes once a checkpoint is due by time, so readers see blocks within checkpointMs.
     if (
       this.data.shouldClose(t.record.number, this.splitTrack, keyframe, chunkLength, dtsUs) ||
@@ -292,7 +293,7 @@ export class H4mkWriter {
       await this.closeSegment();
       if (this.live !== null) await this.checkpointIfDue(this.live);
     }
-    await this.data.writeBlock(fields, stored, keyframe, dtsUs);
+    await this.data.writeBlock(fields, stored, keyframe, dtsUs, seal);
     t.written++;
     t.lastCoreIndex = fields.coreIndex;
     if (this.live !== null) {
@@ -393,7 +394,10 @@ export class H4mkWriter {
   private async emitEncrypted(t: TrackState, p: PendingBlock, endOfTrack: boolean): Promise<void> {
     const cipher = this.cipher as WriterCipher;
     const fields: BlockFields = { ...p.fields, coreIndex: this.data.coreIndex, flags: encryptedFlags(p.fields.flags, endOfTrack) };
-    await this.append(t, fields, sealBlock(cipher.context, fields, t.record.timescale, p.stored));
+    const timescale = t.record.timescale;
+    // v2: sealed with its record, on a worker thread where the platform has one (seal-batch.ts); v1: here, now.
+    if (this.data.version === 2) await this.append(t, fields, p.stored, (batch, at, length) => sealLater(cipher.context, fields, timescale, batch, at, length));
+    else await this.append(t, fields, sealBlock(cipher.context, fields, timescale, p.stored));
   }
 
   /** Writes the last segment, the index and the footer, then commits the sink. */
