@@ -111,7 +111,14 @@ class HashWorker {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, offset: bytes.byteOffset, length: bytes.length });
       if (this.pending.size === 1) w.ref();
-      w.postMessage({ id, buffer, offset: bytes.byteOffset, length: bytes.length, ...(seal === undefined ? {} : { seal }) }, [buffer]);
+      try {
+        w.postMessage({ id, buffer, offset: bytes.byteOffset, length: bytes.length, ...(seal === undefined ? {} : { seal }) }, [buffer]);
+      } catch (error) {
+        // Not handed over: forget it, and let the process exit if nothing else is pending.
+        this.pending.delete(id);
+        if (this.pending.size === 0) w.unref();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
     });
   }
 

@@ -24,7 +24,7 @@ export type SealBatch = {
   at: Float64Array;
   length: Uint32Array;
   /** Index into `keys` (32 bytes each) of block i's key. */
-  keyOf: Uint16Array;
+  keyOf: Uint32Array;
   keys: Uint8Array;
   /** 12 bytes per block (§13.1). */
   nonces: Uint8Array;
@@ -38,6 +38,7 @@ export class SealBatchBuilder {
   private length: number[] = [];
   private keyOf: number[] = [];
   private keys: Uint8Array[] = [];
+  private keyIndex = new Map<Uint8Array, number>();
   private nonces: Uint8Array<ArrayBuffer> = new Uint8Array(64 * NONCE_LENGTH);
   private aads: Uint8Array<ArrayBuffer> = new Uint8Array(64 * AAD_LENGTH);
 
@@ -56,8 +57,11 @@ export class SealBatchBuilder {
       this.aads = grow(this.aads, (i + 1) * AAD_LENGTH);
       this.nonces = grow(this.nonces, (i + 1) * NONCE_LENGTH);
     }
-    let k = this.keys.indexOf(key);
-    if (k < 0) k = this.keys.push(key) - 1;
+    let k = this.keyIndex.get(key);
+    if (k === undefined) {
+      k = this.keys.push(key) - 1;
+      this.keyIndex.set(key, k);
+    }
     this.at.push(at);
     this.length.push(length);
     this.keyOf.push(k);
@@ -75,7 +79,7 @@ export class SealBatchBuilder {
       count,
       at: Float64Array.from(this.at),
       length: Uint32Array.from(this.length),
-      keyOf: Uint16Array.from(this.keyOf),
+      keyOf: Uint32Array.from(this.keyOf),
       keys,
       nonces: this.nonces.slice(0, count * NONCE_LENGTH),
       aads: this.aads.slice(0, count * AAD_LENGTH),
@@ -84,6 +88,7 @@ export class SealBatchBuilder {
     this.length = [];
     this.keyOf = [];
     this.keys = [];
+    this.keyIndex = new Map();
     return batch;
   }
 }

@@ -461,7 +461,8 @@ export class H4mkWriter {
    * digest, computed off the main thread, is back). The blocks counted when
    * a `sink.sync()` begins survive a crash once it returns (§14.2); read the
    * count before the sync, not after: a record may reach the sink while the
-   * sync runs, behind its flush.
+   * sync runs, behind its flush. Tail layout only: a faststart writer hands
+   * its records to a spool, and nothing of it survives a crash.
    */
   get writtenBlockCount(): number {
     return this.data.writtenBlocks;
