@@ -18,6 +18,8 @@ type Fixture = {
   infos: BlockInfo[];
   bidx: { start: number; end: number; segment: number }[];
   data: { start: number; end: number; blocks: number[] }[];
+  /** v2 with a keyframe map: where its KEYS chunk lies (§6.6), after the last segment. */
+  keys: { start: number; end: number } | null;
 };
 
 const fixtures: Fixture[] = [];
@@ -54,7 +56,9 @@ beforeAll(async () => {
           bidx.push({ start: last.offset + last.chunkLength, end, segment: s });
         }
       }
-      fixtures.push({ name: `v${version} ${c.name}`, version, bytes, infos, bidx, data });
+      const keysStart = reader.dataOffset + dir.end;
+      const keys = reader.index.keys === null ? null : { start: keysStart, end: keysStart + 12 + reader.index.keys.length };
+      fixtures.push({ name: `v${version} ${c.name}`, version, bytes, infos, bidx, data, keys });
     }
   }
 });
@@ -65,6 +69,8 @@ it('fixtures are small multi-segment containers with compressed blocks', () => {
     expect(f.bytes.length).toBeLessThan(8192);
     expect(f.bidx.length).toBeGreaterThan(2);
     expect(f.infos.some((b) => b.compression !== 'none')).toBe(true);
+    // v2: the audio track has ≥ 3 keyframes in a segment, so a KEYS chunk ends the data region.
+    expect(f.keys !== null).toBe(f.version === 2);
   }
 });
 
@@ -138,6 +144,19 @@ describe('every single byte flipped (exhaustive)', () => {
             report.failures.some((x) => x.chunk === (f.version === 2 ? 'SEGT' : 'BIDX')),
             `${where}: ${JSON.stringify(report.failures)}`,
           ).toBe(true);
+        } else if (f.keys !== null && at >= f.keys.start && at < f.keys.end) {
+          // §6.6 KEYS: verification names it, and a seek that needs it fails naming it too.
+          expect(
+            report.failures.some((x) => x.chunk === 'KEYS'),
+            `${where}: ${JSON.stringify(report.failures)}`,
+          ).toBe(true);
+          // As for SEGD, a seek checks the digest first and the CRC only when it fails: a flipped CRC field leaves the map usable.
+          const map = await opened.keyframeMap().then(
+            (m) => m,
+            (e: unknown) => e,
+          );
+          if (at >= f.keys.end - 4) expect(map, where).not.toBeInstanceOf(Error);
+          else expect((map as H4mkError).chunk, `${where}: ${String(map)}`).toBe('KEYS');
         } else {
           throw new Error(`${where}: outside every block and segment table, yet open succeeded`);
         }

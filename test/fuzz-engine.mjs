@@ -142,6 +142,9 @@ export function layoutOf(bytes) {
     }
   }
   const footer = { type: 'FOOT', start: foot, payloadStart: foot + 8, length: 24, end: size };
+  // v2 (§5.10, §6.6): a KEYS chunk after the last segment, named by KEYP in the index.
+  const keys = dataChunks.find((c) => c.type === 'KEYS') ?? null;
+  const keyp = indexChunks.find((c) => c.type === 'KEYP') ?? null;
   return {
     size,
     version,
@@ -156,6 +159,9 @@ export function layoutOf(bytes) {
     segxDigestAt,
     recordsPerSegment,
     footer,
+    keys,
+    keyp,
+    segmentsEnd: keys === null ? dataEnd : keys.start,
   };
 }
 
@@ -205,6 +211,10 @@ export function reseal(bytes, layout, crc32c) {
     const at = layout.segxDigestAt[s];
     if (at !== undefined) bytes.set(sha256(bytes.subarray(seg.bidx.payloadStart, seg.bidx.end - 4)), at);
   });
+  if (layout.keys !== null) {
+    crcChunk(layout.keys);
+    if (layout.keyp !== null) bytes.set(sha256(bytes.subarray(layout.keys.payloadStart, layout.keys.end - 4)), layout.keyp.payloadStart + 8);
+  }
   const veri = layout.indexChunks.find((c) => c.type === 'VERI');
   for (const c of layout.indexChunks) if (c !== veri) crcChunk(c);
   if (veri) {
@@ -382,7 +392,9 @@ export function mutate(rng, seed, crc32c) {
     }
     case 'reseal': {
       // Mutate inside a payload (or header fields), then recompute every checksum and digest.
-      const region = rng.pick(['index', 'index', 'index', 'bidx', 'bidx', 'core', 'header', 'footer']);
+      const regions = ['index', 'index', 'index', 'bidx', 'bidx', 'core', 'header', 'footer'];
+      if (L.keys !== null) regions.push('keys', 'keys');
+      const region = rng.pick(regions);
       let lo;
       let hi;
       if (region === 'header') [lo, hi] = [8, 28];
@@ -390,7 +402,12 @@ export function mutate(rng, seed, crc32c) {
       else {
         const table = L.version === 2 ? 'SEGT' : 'BIDX';
         const data = L.version === 2 ? 'SEGD' : 'CORE';
-        const pool = region === 'index' ? L.indexChunks : L.dataChunks.filter((c) => (region === 'bidx' ? c.type === table : c.type === data));
+        const pool =
+          region === 'index'
+            ? L.indexChunks
+            : region === 'keys'
+              ? [L.keys]
+              : L.dataChunks.filter((c) => (region === 'bidx' ? c.type === table : c.type === data));
         const c = rng.pick(pool);
         [lo, hi] = [c.payloadStart, c.end - 4];
         if (region === 'core' && rng.bool(0.7)) hi = Math.min(hi, lo + 36); // mostly the block header

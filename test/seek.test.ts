@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BlockInfo, type H4mkReader, H4mkWriter, MemorySink, type SeekResult, ticksToUs } from '../src/node.js';
+import type { KeyframeMap } from '../src/format/keyframe-map.js';
+import { seekKeyframe } from '../src/reader/spans.js';
 import { allInfos, caught, type ExpectedBlock, makeSample, openBytes, Rng, type Sample, writeSample } from './helpers.js';
 
 const QUERIES_PER_TRACK = 10_000;
@@ -127,6 +129,26 @@ describe('fixtures', () => {
         videoKeysPerSegment.set(large.reader.segmentOf(b.coreIndex), (videoKeysPerSegment.get(large.reader.segmentOf(b.coreIndex)) ?? 0) + 1);
     expect(Math.max(...videoKeysPerSegment.values())).toBeGreaterThan(2);
   });
+
+  it('carry a KEYS map (§6.6), which the seeks below use, and it lists exactly the keyframes of the tables', async () => {
+    for (const f of fixtures) {
+      expect(f.reader.index.keys, f.name).not.toBeNull();
+      const map = (await f.reader.keyframeMap()) as KeyframeMap;
+      expect(map, f.name).not.toBeNull();
+      for (const t of f.reader.index.seek) {
+        for (let k = 0; k < t.entryCount; k++) {
+          const count = t.keyCount[k] as number;
+          expect(map.has(t.trackNumber, k)).toBe(count >= 3);
+          if (count < 3) continue;
+          const first = f.reader.index.segments.firstCoreIndex[t.segment[k] as number] as number;
+          const want = f.infos.filter((b) => b.trackNumber === t.trackNumber && b.keyframe && f.reader.segmentOf(b.coreIndex) === t.segment[k]);
+          const got = map.keys(t.trackNumber, k);
+          expect(Array.from(got.positions, (p) => p + first)).toEqual(want.map((b) => b.coreIndex));
+          expect(Array.from(got.pts)).toEqual(want.map((b) => b.pts));
+        }
+      }
+    }
+  });
 });
 
 describe('seek equals a brute-force scan', () => {
@@ -147,6 +169,18 @@ describe('seek equals a brute-force scan', () => {
         if (b.keyframe) {
           const r = (await f.reader.seek(b.trackId, b.ptsUs)) as SeekResult;
           expect(r.pts).toBe(b.pts);
+        }
+      }
+    }
+  });
+
+  it('the KEYS map and the segment tables give the same keyframe for every query', async () => {
+    for (const f of fixtures) {
+      const tablesOnly = { get: (segment: number) => f.reader.tables.get(segment) };
+      const withKeys = { ...tablesOnly, keys: () => f.reader.keyframeMap() };
+      for (const [i, trackId] of ['video_main', 'audio_main', 'control'].entries()) {
+        for (const target of queryTargets(new Rng(3000 + i), f.infos, trackId, 2_000)) {
+          expect(await seekKeyframe(f.reader.view, withKeys, trackId, target)).toEqual(await seekKeyframe(f.reader.view, tablesOnly, trackId, target));
         }
       }
     }

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { crc32c, H4mkError, H4mkReader, H4mkWriter, HttpSource, MemorySink, MemorySource } from '../src/node.js';
 import { recoverContainer } from '../src/recover/recover.js';
+import type { TrackSeekTable } from '../src/format/seek-table.js';
 import { layoutOf } from './fuzz-engine.mjs';
 import { allInfos, caught, makeSample, writeSample } from './helpers.js';
 import { startRangeServer } from './support/range-server.js';
@@ -73,8 +74,13 @@ describe('§5.5 runs of records', () => {
     expect(reader.indexLength).toBeLessThan(singleReader.indexLength);
     expect(dir.count).toBe(Math.ceil(singleReader.index.segments.count / dir.recordsPerSegment));
     expect(reader.blockCount).toBe(singleReader.blockCount);
-    // The data region is byte for byte the same: only the index changed.
-    expect(Buffer.from(runs.subarray(32, reader.indexOffset)).equals(Buffer.from(single.subarray(32, singleReader.indexOffset)))).toBe(true);
+    // The segments are byte for byte the same: only the index and the KEYS map after them changed.
+    expect(dir.end).toBe(singleReader.index.segments.end);
+    expect(Buffer.from(runs.subarray(32, 32 + dir.end)).equals(Buffer.from(single.subarray(32, 32 + dir.end)))).toBe(true);
+    // §6.6 With runs, video entries hold several keyframes: KEYS lists them, so seeks between them read no table.
+    const video = reader.index.seek[0] as TrackSeekTable;
+    expect(Math.max(...video.keyCount.subarray(0, video.entryCount))).toBeGreaterThanOrEqual(3);
+    expect((await reader.keyframeMap())?.has(0, video.keyCount.indexOf(Math.max(...video.keyCount.subarray(0, video.entryCount))))).toBe(true);
     expect(await payloads(reader)).toEqual(await payloads(singleReader));
     const strip = (xs: Awaited<ReturnType<typeof allInfos>>) =>
       xs.map(({ coreIndex, trackNumber, pts, dts, flags, storedLength }) => ({ coreIndex, trackNumber, pts, dts, flags, storedLength }));

@@ -87,7 +87,18 @@ function set(bytes: Uint8Array, at: number, value: number): Uint8Array {
   return bytes;
 }
 
-type Failure = { name: string; base: string; mutate: (b: Uint8Array) => Uint8Array; stage: 'open' | 'verify' | 'read'; code: string };
+type Failure = {
+  name: string;
+  base: string;
+  mutate: (b: Uint8Array) => Uint8Array;
+  /** read: readBlock(0); seek: a seek on track `a` to 30,000 µs, which v2-keys answers from KEYS (§6.6). */
+  stage: 'open' | 'verify' | 'read' | 'seek';
+  code: string;
+};
+
+/** v2-keys (§11): the KEYS chunk at 201 (payload at 209: coding, then the audio bitmap at 210). */
+const KEYS_AT = 201;
+const AUDIO_BITMAP_AT = KEYS_AT + 8 + 1;
 
 // Failure vectors carry their expected failure class, as age's do.
 const failures: Failure[] = [
@@ -130,16 +141,45 @@ const failures: Failure[] = [
     stage: 'read',
     code: 'E_FORMAT',
   },
+  // §6.6: a sixth keyframe bit in the audio bitmap. Caught by KEYS's CRC, then by KEYP's digest, then by the rules.
+  { name: 'v2-keys: a KEYS bitmap byte', base: 'v2-keys', mutate: (b) => set(b, AUDIO_BITMAP_AT, 0xcb), stage: 'seek', code: 'E_CHECKSUM' },
+  {
+    name: 'v2-keys: a KEYS bitmap byte, CRC fixed',
+    base: 'v2-keys',
+    mutate: (b) => fixChunkCrc(set(b, AUDIO_BITMAP_AT, 0xcb), KEYS_AT),
+    stage: 'seek',
+    code: 'E_DIGEST',
+  },
+  {
+    name: 'v2-keys: a KEYS bitmap byte, CRC, keys_digest and index resealed',
+    base: 'v2-keys',
+    mutate: (b) => {
+      fixChunkCrc(set(b, AUDIO_BITMAP_AT, 0xcb), KEYS_AT);
+      const digest = createHash('sha256')
+        .update(b.subarray(KEYS_AT + 8, KEYS_AT + 8 + 8))
+        .digest();
+      return resealIndex(b, (keyp) => b.set(digest, keyp + 8), 'KEYP');
+    },
+    stage: 'seek',
+    code: 'E_FORMAT',
+  },
+  {
+    name: 'v2-keys: keys_length one short, index resealed',
+    base: 'v2-keys',
+    mutate: (b) => resealIndex(b, (keyp, view) => view.setUint32(keyp, 7, true), 'KEYP'),
+    stage: 'open',
+    code: 'E_FORMAT',
+  },
 ];
 
-/** Edits the SEGX payload (`edit` gets its absolute payload offset), then fixes SEGX's CRC and VERI's index digest and CRC. */
-function resealIndex(bytes: Uint8Array, edit: (segx: number, view: DataView) => void): Uint8Array {
+/** Edits an index chunk's payload (`edit` gets its absolute payload offset), then fixes its CRC and VERI's index digest and CRC. */
+function resealIndex(bytes: Uint8Array, edit: (payload: number, view: DataView) => void, type = 'SEGX'): Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset);
   const foot = bytes.length - 36;
   const indexOffset = Number(view.getBigUint64(foot + 8, true));
   const chunks = new Map<string, number>();
   for (let p = indexOffset; p < foot; p += 12 + view.getUint32(p + 4, true)) chunks.set(String.fromCharCode(...bytes.subarray(p, p + 4)), p);
-  const segx = chunks.get('SEGX') as number;
+  const segx = chunks.get(type) as number;
   const veri = chunks.get('VERI') as number;
   edit(segx + 8, view);
   fixChunkCrc(bytes, segx);
@@ -174,6 +214,7 @@ describe('failure vectors', () => {
         const reader = await H4mkReader.open(new MemorySource(bytes));
         if (f.stage === 'open') return null;
         if (f.stage === 'read') return reader.readBlock(0);
+        if (f.stage === 'seek') return reader.seek('a', 30_000);
         const report = await reader.verify();
         return report;
       };

@@ -1,6 +1,6 @@
 /**
- * §5 The index region: TRAK, META, SAFE, SEEK, SEGX and, last, VERI, as
- * consecutive chunks. Unknown chunk types inside it are skipped (and covered
+ * §5 The index region: TRAK, META, SAFE, SEEK, SEGX, KEYP (v2, when KEYS is
+ * written), CRYP and, last, VERI, as consecutive chunks. Unknown chunk types inside it are skipped (and covered
  * by the index digest).
  */
 import { bytesEqual, concatBytes, toHex } from './bytes.js';
@@ -10,6 +10,7 @@ import { decodeSeal, type Seal } from './seal.js';
 import { CHUNK_OVERHEAD, type FormatVersion, type Limits } from './constants.js';
 import { H4mkError } from './errors.js';
 import { decodeIntegrity, encodeIntegrity, type Integrity } from './integrity.js';
+import { decodeKeyframeMapRef, encodeKeyframeMapRef, type KeyframeMapRef, needsKeyframeMap } from './keyframe-map.js';
 import { decodeSegmentDirectory, encodeSegmentDirectory, type SegmentDirectory } from './segment-directory.js';
 import { decodeSeekTables, encodeSeekTables, type TrackSeekTable } from './seek-table.js';
 import { parseJsonObject, utf8 } from './strings.js';
@@ -18,7 +19,7 @@ import { decodeTrackTable, encodeTrackTable, type TrackRecord } from './track-ta
 /** SHA-256, supplied by the caller so this module stays free of platform code. */
 export type DigestFunction = (bytes: Uint8Array) => Uint8Array;
 
-const KNOWN_INDEX_CHUNKS = new Set(['TRAK', 'META', 'SAFE', 'SEEK', 'SEGX', 'CRYP', 'VERI', 'SEAL']);
+const KNOWN_INDEX_CHUNKS = new Set(['TRAK', 'META', 'SAFE', 'SEEK', 'SEGX', 'KEYP', 'CRYP', 'VERI', 'SEAL']);
 
 /** §5.3 The SAFE policy written when none is given. */
 export const DEFAULT_SAFE = Object.freeze({ policy: 'transport_only' });
@@ -30,6 +31,8 @@ export type ContainerIndex = {
   safe: Record<string, unknown>;
   seek: TrackSeekTable[];
   segments: SegmentDirectory;
+  /** §5.10 Where the KEYS chunk after the last segment is, when there is one (v2). */
+  keys: KeyframeMapRef | null;
   integrity: Integrity;
   /** §13.3 Present when blocks are encrypted. */
   crypto: CryptoParams | null;
@@ -42,9 +45,10 @@ export type ContainerIndex = {
 };
 
 /** What the writer supplies to build an index region. */
-export type IndexContent = Omit<ContainerIndex, 'integrity' | 'crypto' | 'seal' | 'unsealedLength' | 'raw'> & {
+export type IndexContent = Omit<ContainerIndex, 'integrity' | 'crypto' | 'seal' | 'unsealedLength' | 'raw' | 'keys'> & {
   chainHead: Uint8Array;
   crypto?: CryptoParams | null;
+  keys?: KeyframeMapRef | null;
 };
 
 /** §5 Encodes the index region. */
@@ -55,6 +59,7 @@ export function encodeIndexRegion(content: IndexContent, sha256: DigestFunction)
     encodeChunk('SAFE', utf8(JSON.stringify(content.safe))),
     encodeChunk('SEEK', encodeSeekTables(content.seek)),
     encodeChunk('SEGX', encodeSegmentDirectory(content.segments)),
+    ...(content.keys ? [encodeChunk('KEYP', encodeKeyframeMapRef(content.keys))] : []),
     ...(content.crypto ? [encodeChunk('CRYP', encodeCryptoParams(content.crypto))] : []),
   ];
   const before = concatBytes(parts);
@@ -121,12 +126,18 @@ export function decodeIndexRegion(region: Uint8Array, base: number, limits: Limi
   const segx = get('SEGX');
   const segments = decodeSegmentDirectory(segx.payload, segx.offset, limits, version);
   crossCheck(seek, segments, integrity, seekChunk.offset, veri.offset);
+  // §5.10 KEYP: version 2 only, and only when some entry has three keyframes or more.
+  const keyp = found.get('KEYP');
+  if (keyp && version !== 2) throw new H4mkError('E_FORMAT', 'KEYP in a version 1 index', { offset: keyp.offset, chunk: 'KEYP' });
+  const keys = keyp ? decodeKeyframeMapRef(keyp.payload, keyp.offset, limits) : null;
+  if (keyp && !needsKeyframeMap(seek))
+    throw new H4mkError('E_FORMAT', 'KEYP where no seek entry has three keyframes or more', { offset: keyp.offset, chunk: 'KEYP' });
   const cryp = found.get('CRYP');
   const crypto = cryp ? decodeCryptoParams(cryp.payload, cryp.offset) : null;
   const sealChunk = found.get('SEAL');
   const seal = sealChunk ? decodeSeal(sealChunk.payload, sealChunk.offset) : null;
   const raw = { trak: trak.payload, meta: metaChunk?.payload ?? new Uint8Array(0), safe: safeChunk?.payload ?? new Uint8Array(0) };
-  return { tracks, meta, safe, seek, segments, integrity, crypto, seal, unsealedLength: veriEnd, raw };
+  return { tracks, meta, safe, seek, segments, keys, integrity, crypto, seal, unsealedLength: veriEnd, raw };
 }
 
 /** §5.6 Rules tying SEEK, SEGX and VERI together. */
@@ -150,6 +161,11 @@ function crossCheck(seek: TrackSeekTable[], segments: SegmentDirectory, integrit
     if (perSegment[s] !== segments.blockCount[s])
       throw new H4mkError('E_FORMAT', `SEEK and SEGX disagree on segment ${s}`, { offset: seekOffset, chunk: 'SEEK' });
   }
+}
+
+/** §5.6 Length of the data region the index describes: its segments, then the KEYS chunk when there is one. */
+export function dataRegionLength(index: Pick<ContainerIndex, 'segments' | 'keys'>): number {
+  return index.segments.end + (index.keys === null ? 0 : CHUNK_OVERHEAD + index.keys.length);
 }
 
 /** Length of a chunk with a payload of `n` bytes. */

@@ -64,6 +64,8 @@ export class HttpSource implements PrefetchSource {
   readonly stats: HttpSourceStats = { requests: 0, bytesRead: 0, reads: 0, cacheHits: 0, retries: 0 };
   /** The URL as error messages print it: origin + path, no query string. */
   readonly displayUrl: string;
+  /** Every read is a request (see {@link RandomAccessSource.remote}). */
+  readonly remote = true;
 
   readonly #controller = new AbortController();
   readonly #probeLength: number;

@@ -25,6 +25,10 @@ export class ReadAheadSource implements RandomAccessSource {
     return this.inner.stats;
   }
 
+  get remote(): boolean {
+    return this.inner.remote === true;
+  }
+
   async size(): Promise<number> {
     this.fileSize ??= await this.inner.size();
     return this.fileSize;

@@ -22,6 +22,12 @@ export interface RandomAccessSource {
   readTail?(length: number): Promise<{ bytes: Uint8Array; size: number }>;
   /** The first `length` bytes (all of a shorter file) and the file size, in one request. */
   readHead?(length: number): Promise<{ bytes: Uint8Array; size: number }>;
+  /**
+   * True when every read is a network round trip (HTTP). Readers then skip
+   * reads an answer can do without (a seek does not load the KEYS map, §6.6,
+   * since the span it returns is fetched next anyway).
+   */
+  readonly remote?: boolean;
 }
 
 /** Read counters kept by a source (network sources add their own, e.g. `requests`). */

@@ -118,7 +118,7 @@ export class IndexView {
    * when the index determines them (−1 when the segment's table is needed).
    * Null when there is no such keyframe.
    */
-  keyframeFromIndex(trackNumber: number, ticks: number): { segment: number; coreIndex: number; pts: number } | null {
+  keyframeFromIndex(trackNumber: number, ticks: number): { segment: number; entry: number; coreIndex: number; pts: number } | null {
     const search = this.searches[trackNumber] as TrackSearch;
     const table = search.table;
     const k = keyEntryAtOrBefore(search, ticks);
@@ -126,10 +126,10 @@ export class IndexView {
     const segment = table.segment[k] as number;
     const segFirst = this.content.segments.firstCoreIndex[segment] as number;
     if ((table.lastKeyPts[k] as number) <= ticks)
-      return { segment, coreIndex: segFirst + (table.lastKeyPosition[k] as number), pts: table.lastKeyPts[k] as number };
+      return { segment, entry: k, coreIndex: segFirst + (table.lastKeyPosition[k] as number), pts: table.lastKeyPts[k] as number };
     if ((table.keyCount[k] as number) === 1)
-      return { segment, coreIndex: segFirst + (table.firstKeyPosition[k] as number), pts: table.firstKeyPts[k] as number };
-    return { segment, coreIndex: -1, pts: Number.NaN };
+      return { segment, entry: k, coreIndex: segFirst + (table.firstKeyPosition[k] as number), pts: table.firstKeyPts[k] as number };
+    return { segment, entry: k, coreIndex: -1, pts: Number.NaN };
   }
 
   /**

@@ -27,6 +27,8 @@ import { openContainer, type ReaderOptions } from './opened.js';
 import { explainOpenFailure } from './open-diagnosis.js';
 import type { CoalesceOptions, PlannedRange } from './planner.js';
 import { SegmentTables } from './segment-tables.js';
+import { readKeyframeMap } from './keyframe-map-read.js';
+import type { KeyframeMap } from '../format/keyframe-map.js';
 import { seekKeyframe, selectBlocks, type SpanContext } from './spans.js';
 import type { BlockInfo, SeekResult, TrackInfo, VerifyReport } from './types.js';
 import { type VerifyOptions, verifyContainer } from './verify.js';
@@ -48,6 +50,8 @@ export class H4mkReader {
   /** v2: the last segment read whole by readBlock, checked (see #verifiedSegment). */
   #lastSegment: { segment: number; bytes: Uint8Array; base: number } | null = null;
   private cipher: CipherContext | null = null;
+  /** §6.6 The KEYS map, once asked for (see {@link keyframeMap}). */
+  #keys: Promise<KeyframeMap | null> | null = null;
 
   private constructor(
     readonly source: RandomAccessSource,
@@ -213,7 +217,24 @@ export class H4mkReader {
    * keyframe. See {@link seekKeyframe}.
    */
   seek(track: string | number, ptsUs: number): Promise<SeekResult | null> {
-    return seekKeyframe(this.view, { get: (segment) => this.#seekTable(segment) }, track, ptsUs);
+    // A local source loads the KEYS map (§6.6) once, on the first seek that needs it; a remote one reads the segment, which it fetches next anyway.
+    const keys = this.source.remote === true ? undefined : () => this.keyframeMap();
+    return seekKeyframe(this.view, { get: (segment) => this.#seekTable(segment), ...(keys === undefined ? {} : { keys }) }, track, ptsUs);
+  }
+
+  /**
+   * §6.6 The container's keyframe map (read, checked against its KEYP
+   * digest, SEEK and SEGX on the first call, then kept), or null when the
+   * index names none. A failed read is not kept: the next call tries again.
+   */
+  keyframeMap(): Promise<KeyframeMap | null> {
+    if (this.#keys === null) {
+      this.#keys = readKeyframeMap(this.source, this.view.content, this.dataOffset);
+      this.#keys.catch(() => {
+        this.#keys = null;
+      });
+    }
+    return this.#keys;
   }
 
   /**

@@ -4,6 +4,7 @@
  * totals), and that each track's blocks keep the §6.1 order in file order.
  */
 import { BlockFlag } from '../format/constants.js';
+import type { KeyframeMap } from '../format/keyframe-map.js';
 import type { SeekEntryFields, TrackSeekTable } from '../format/seek-table.js';
 import type { SegmentTable } from '../format/segment-table.js';
 import type { VerifyFailure } from './types.js';
@@ -69,6 +70,8 @@ export class SeekCheck {
   constructor(
     private readonly tables: readonly TrackSeekTable[],
     private readonly ids: readonly string[],
+    /** §6.6 The KEYS map, compared entry by entry with the tables too. */
+    private readonly keys: KeyframeMap | null = null,
   ) {
     this.next = tables.map(() => 0);
     this.storedBytes = tables.map(() => 0);
@@ -134,8 +137,26 @@ export class SeekCheck {
           message: `SEEK entry of track ${JSON.stringify(this.ids[track])} disagrees with the table of segment ${segment}`,
           chunk: 'SEEK',
         });
+      } else if (this.keys?.has(track, k) && !this.keysAgree(table as SegmentTable, track, k)) {
+        failures.push({
+          code: 'E_FORMAT',
+          message: `KEYS entry of track ${JSON.stringify(this.ids[track])} disagrees with the table of segment ${segment}`,
+          chunk: 'KEYS',
+        });
       }
     });
+  }
+
+  /** §6.6 The map's keyframes of entry `k` are the table's keyframes of `track`, position and pts. */
+  private keysAgree(table: SegmentTable, track: number, k: number): boolean {
+    const mapped = (this.keys as KeyframeMap).keys(track, k);
+    let j = 0;
+    for (let i = 0; i < table.count; i++) {
+      if (table.trackNumber[i] !== track || ((table.flags[i] as number) & BlockFlag.KEYFRAME) === 0) continue;
+      if (j >= mapped.count || mapped.positions[j] !== i || mapped.pts[j] !== table.pts[i]) return false;
+      j++;
+    }
+    return j === mapped.count;
   }
 
   /** Compares the per-track byte totals once every segment table was read. */

@@ -5,6 +5,7 @@
  */
 import { BlockFlag } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
+import type { KeyframeMap } from '../format/keyframe-map.js';
 import type { SegmentTable } from '../format/segment-table.js';
 import { lastTickAtOrBeforeUs, ticksToUs } from '../format/time.js';
 import { readExactly, type RandomAccessSource } from '../io/source.js';
@@ -23,6 +24,9 @@ export type SpanContext = {
   decode(info: BlockInfo, bytes: Uint8Array, base: number, options: ReadBlockOptions): Block;
 };
 
+/** Where a seek finds a keyframe the index does not name: a segment's table, or the KEYS map when the reader uses one. */
+export type SeekTables = Pick<SegmentTables, 'get'> & { keys?: () => Promise<KeyframeMap | null> };
+
 /**
  * The keyframe of `track` with the largest pts ≤ `ptsUs` (the last such in
  * file order on ties), and the span to read to decode up to `ptsUs`.
@@ -35,7 +39,7 @@ export type SpanContext = {
  *
  * Null only when the track has no keyframe at all (an empty track).
  */
-export async function seekKeyframe(view: IndexView, tables: Pick<SegmentTables, 'get'>, track: string | number, ptsUs: number): Promise<SeekResult | null> {
+export async function seekKeyframe(view: IndexView, tables: SeekTables, track: string | number, ptsUs: number): Promise<SeekResult | null> {
   if (!Number.isFinite(ptsUs)) throw new RangeError('ptsUs must be a finite number');
   const t = view.track(track);
   const search = view.searches[t.number] as TrackSearch;
@@ -53,8 +57,13 @@ export async function seekKeyframe(view: IndexView, tables: Pick<SegmentTables, 
   const dir = view.content.segments;
   let { coreIndex, pts } = key;
   if (coreIndex < 0) {
-    // Several keyframes in this segment and the target falls among them: read its table.
-    ({ coreIndex, pts } = keyframeInTable(await tables.get(segment), t.number, ticks));
+    // Several keyframes in this segment and the target falls among them: the KEYS map names it (§6.6), else read its table.
+    const keys = (await tables.keys?.()) ?? null;
+    if (keys?.has(t.number, key.entry)) {
+      const found = keys.keyAtOrBefore(t.number, key.entry, ticks);
+      coreIndex = (dir.firstCoreIndex[segment] as number) + found.position;
+      pts = found.pts;
+    } else ({ coreIndex, pts } = keyframeInTable(await tables.get(segment), t.number, ticks));
   }
   const lastEntry = lastEntryAtOrBefore(search, ticks);
   const lastSegment = Math.max(segment, table.segment[lastEntry] as number);

@@ -9,6 +9,8 @@ import { bytesEqual, toHex } from '../format/bytes.js';
 import { decodeChunk, peekChunkHeader } from '../format/chunk.js';
 import { CHUNK_OVERHEAD, DIGEST_LENGTH, FOOTER_LENGTH, HEADER_LENGTH } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
+import type { KeyframeMap } from '../format/keyframe-map.js';
+import { readKeyframeMap } from './keyframe-map-read.js';
 import { decodeFooter, decodeHeader } from '../format/header.js';
 import { segmentBlocksLength, type SegmentTable } from '../format/segment-table.js';
 import { readExactly } from '../io/source.js';
@@ -61,9 +63,16 @@ export async function verifyContainer(reader: H4mkReader, options: VerifyOptions
   } catch (error) {
     failures.push(failureOf(error, { chunk: 'header' }));
   }
+  let keys: KeyframeMap | null = null;
+  try {
+    keys = await readKeyframeMap(reader.source, reader.index, reader.dataOffset, true);
+  } catch (error) {
+    failures.push(failureOf(error, { chunk: 'KEYS' }));
+  }
   const seekCheck = new SeekCheck(
     reader.index.seek,
     reader.index.tracks.map((t) => t.id),
+    keys,
   );
   const transcript = new TranscriptCheck(reader);
   let chain = chainStart();

@@ -19,7 +19,7 @@ import { FoundList, foundOf, type RecoverDamage, type ScannedCore } from './foun
 import { checkSegment, damageOf, firstSegmentMismatch, type FoundSegment } from './segment-check.js';
 
 /** Index chunk types (§5, §13): they form index regions, at the start (faststart), between segments (§14 checkpoints) or at the end. */
-const INDEX_CHUNKS: ReadonlySet<string> = new Set(['TRAK', 'META', 'SAFE', 'SEEK', 'SEGX', 'CRYP', 'VERI', 'SEAL']);
+const INDEX_CHUNKS: ReadonlySet<string> = new Set(['TRAK', 'META', 'SAFE', 'SEEK', 'SEGX', 'KEYP', 'CRYP', 'VERI', 'SEAL']);
 
 /** The latest index region that decoded and verified, and whether it is the file's final one. */
 export type FoundIndex = { index: ContainerIndex; final: boolean; offset: number; end: number };

@@ -13,7 +13,7 @@
  */
 import { sha256 } from '../crypto/sha256.js';
 import { toHex } from '../format/bytes.js';
-import { FORMAT_VERSION, type FormatVersion, HEADER_LENGTH, HeaderFlag } from '../format/constants.js';
+import { CHUNK_OVERHEAD, FORMAT_VERSION, type FormatVersion, HEADER_LENGTH, HeaderFlag } from '../format/constants.js';
 import { encodeFooter, encodeHeader } from '../format/header.js';
 import { encodeIndexRegion } from '../format/index-region.js';
 import type { SegmentDirectory } from '../format/segment-directory.js';
@@ -95,7 +95,16 @@ export async function optimizeContainer(reader: H4mkReader, sink: Sink, options:
     else {
       const segments: SegmentDirectory = { ...dir, offset, end: dataLength };
       region = encodeIndexRegion(
-        { tracks: index.tracks, meta: index.meta, safe: index.safe, seek: index.seek, segments, chainHead: index.integrity.chainHead, crypto: index.crypto },
+        {
+          tracks: index.tracks,
+          meta: index.meta,
+          safe: index.safe,
+          seek: index.seek,
+          segments,
+          keys: index.keys,
+          chainHead: index.integrity.chainHead,
+          crypto: index.crypto,
+        },
         sha256,
       );
     }
@@ -114,6 +123,10 @@ export async function optimizeContainer(reader: H4mkReader, sink: Sink, options:
       }
       for (let at = start; at < end; at += COPY_WINDOW) await sink.write(await readExactly(reader.source, at, Math.min(COPY_WINDOW, end - at)));
     }
+    // §6.6 The KEYS chunk ends the data region, after the last segment; KEYP names it by length and digest only.
+    const keysLength = index.keys === null ? 0 : CHUNK_OVERHEAD + index.keys.length;
+    if (keysLength > 0) await sink.write(await readExactly(reader.source, reader.dataOffset + dir.end, keysLength));
+    dataLength += keysLength;
     const indexOffset = faststart ? HEADER_LENGTH : HEADER_LENGTH + dataLength;
     if (!faststart) await sink.write(region);
     await sink.write(encodeFooter({ indexOffset, indexLength: region.length, version, flags }));

@@ -8,6 +8,7 @@ import { type FormatVersion, HEADER_LENGTH, HeaderFlag } from '../format/constan
 import type { CryptoParams } from '../format/crypto-params.js';
 import { encodeFooter, encodeHeader } from '../format/header.js';
 import { encodeIndexRegion } from '../format/index-region.js';
+import type { KeyframeMapRef } from '../format/keyframe-map.js';
 import type { SegmentDirectory } from '../format/segment-directory.js';
 import type { TrackRecord } from '../format/track-table.js';
 import type { Sink, Spool } from '../io/sink.js';
@@ -20,26 +21,38 @@ export type IndexParts = {
   safe: Record<string, unknown>;
   seek: TrackSeekTable[];
   segments: SegmentDirectory;
+  /** §5.10 The KEYS chunk's length and digest, when one is written. */
+  keys: KeyframeMapRef | null;
   chainHead: Uint8Array;
   crypto: CryptoParams | null;
 };
 
 /** §5 The index region for `parts` (the writer checks its length against its limit and budget). */
 export function buildIndexRegion(parts: IndexParts): Uint8Array {
-  const { tracks, meta, safe, seek, segments, chainHead, crypto } = parts;
-  return encodeIndexRegion({ tracks, meta, safe, seek, segments, chainHead, crypto }, sha256);
+  const { tracks, meta, safe, seek, segments, keys, chainHead, crypto } = parts;
+  return encodeIndexRegion({ tracks, meta, safe, seek, segments, keys, chainHead, crypto }, sha256);
 }
 
 /**
  * Writes the final index and footer to `sink` (and, for faststart, the header
- * and the data region spooled in `out`). `dataLength` is the data region's
- * length. Returns the container's length up to the footer.
+ * and the data region spooled in `out`). `dataLength` is the length of the
+ * segments; `keys`, the KEYS chunk that ends the data region (§6.6), if any.
+ * Returns the container's length up to the footer.
  */
-export async function writeFinalIndex(sink: Sink, out: Sink | Spool, index: Uint8Array, dataLength: number, version: FormatVersion): Promise<number> {
+export async function writeFinalIndex(
+  sink: Sink,
+  out: Sink | Spool,
+  index: Uint8Array,
+  segmentsLength: number,
+  version: FormatVersion,
+  keys: Uint8Array | null,
+): Promise<number> {
+  const dataLength = segmentsLength + (keys?.length ?? 0);
   // §14 A live file never ends at a checkpoint here: the block that closed a checkpoint's
   // segment follows it, so the final index always comes after a segment.
   if (out === sink) {
     const indexOffset = HEADER_LENGTH + dataLength;
+    if (keys !== null) await sink.write(keys);
     await sink.write(index);
     await sink.write(encodeFooter({ indexOffset, indexLength: index.length, version, flags: 0 }));
     return indexOffset + index.length;
@@ -49,6 +62,7 @@ export async function writeFinalIndex(sink: Sink, out: Sink | Spool, index: Uint
   await sink.write(index);
   for await (const part of spool.replay()) await sink.write(part);
   await spool.dispose();
+  if (keys !== null) await sink.write(keys);
   await sink.write(encodeFooter({ indexOffset: HEADER_LENGTH, indexLength: index.length, version, flags: HeaderFlag.FASTSTART }));
   return HEADER_LENGTH + index.length + dataLength;
 }

@@ -1,8 +1,11 @@
 /**
- * Accumulates the per-track seek tables (§5.4) segment by segment.
- * Memory: one entry per (segment, track present), never per block.
+ * Accumulates the per-track seek tables (§5.4) segment by segment, and the
+ * keyframes KEYS lists (§6.6). Memory: one entry per (segment, track
+ * present), and 12 bytes per keyframe (a 2-hour movie's audio: ~4 MB).
  */
+import { type EntryKeys, encodeKeyframeMap } from '../format/keyframe-map.js';
 import { createTrackSeekTable, type SeekEntryFields, type TrackSeekTable } from '../format/seek-table.js';
+import type { SegmentDirectory } from '../format/segment-directory.js';
 
 type Current = SeekEntryFields;
 
@@ -22,6 +25,24 @@ class TrackEntries {
   storedBytes = 0;
   originalBytes = 0;
   current: Current | null = null;
+  /** Every keyframe, in file order: position in its record and pts. */
+  keyPositions = new Uint32Array(64);
+  keyPts = new Float64Array(64);
+  keys = 0;
+
+  logKey(position: number, pts: number): void {
+    if (this.keys === this.keyPts.length) {
+      const positions = new Uint32Array(this.keys * 2);
+      positions.set(this.keyPositions);
+      this.keyPositions = positions;
+      const ptsLog = new Float64Array(this.keys * 2);
+      ptsLog.set(this.keyPts);
+      this.keyPts = ptsLog;
+    }
+    this.keyPositions[this.keys] = position;
+    this.keyPts[this.keys] = pts;
+    this.keys++;
+  }
 }
 
 export class SeekBuilder {
@@ -52,6 +73,7 @@ export class SeekBuilder {
         c.firstKeyPosition = position;
       }
       c.keyCount++;
+      t.logKey(position, pts);
       c.lastKeyPts = pts;
       c.lastKeyPosition = position;
     }
@@ -73,6 +95,38 @@ export class SeekBuilder {
       t.lastKeyPosition.push(c.lastKeyPosition);
       t.current = null;
     }
+  }
+
+  /**
+   * §6.6 KEYS for the final `seek` tables over `segments`, whose segments
+   * are runs of `records.recordsPerSegment` of the `records` written.
+   */
+  keyframeMap(seek: readonly TrackSeekTable[], segments: SegmentDirectory, records: SegmentDirectory): Uint8Array {
+    const g = segments.recordsPerSegment;
+    // Position of each record's first block within its segment.
+    const shift = new Float64Array(records.count);
+    for (let r = 0, at = 0; r < records.count; r++) {
+      if (r % g === 0) at = 0;
+      shift[r] = at;
+      at += records.blockCount[r] as number;
+    }
+    const cursors = this.tracks.map(() => ({ entry: 0, key: 0 }));
+    return encodeKeyframeMap(seek, segments, (track, entry): EntryKeys => {
+      const t = this.tracks[track] as TrackEntries;
+      const c = cursors[track] as { entry: number; key: number };
+      const segment = (seek[track] as TrackSeekTable).segment[entry] as number;
+      while (c.entry < t.segment.length && Math.floor((t.segment[c.entry] as number) / g) < segment) c.key += t.keyCount[c.entry++] as number;
+      const positions: number[] = [];
+      const pts: number[] = [];
+      while (c.entry < t.segment.length && Math.floor((t.segment[c.entry] as number) / g) === segment) {
+        const shifted = shift[t.segment[c.entry] as number] as number;
+        for (let n = t.keyCount[c.entry++] as number; n > 0; n--, c.key++) {
+          positions.push((t.keyPositions[c.key] as number) + shifted);
+          pts.push(t.keyPts[c.key] as number);
+        }
+      }
+      return { positions, pts, count: positions.length };
+    });
   }
 
   /** The finished tables, in track order. */

@@ -34,6 +34,12 @@ import { groupRecords, groupsFit } from './segment-groups.js';
 import { type SealLater, SegmentAssembler } from './segments.js';
 import type { SegmentDirectory } from '../format/segment-directory.js';
 import type { TrackSeekTable } from '../format/seek-table.js';
+import { encodeChunk } from '../format/chunk.js';
+import { type KeyframeMapRef, needsKeyframeMap } from '../format/keyframe-map.js';
+import { sha256 } from '../crypto/sha256.js';
+
+/** Sizes a final index before its KEYS exists: KEYP's length does not depend on the digest or the length's value. */
+const KEYP_PLACEHOLDER: KeyframeMapRef = Object.freeze({ length: 1, digest: new Uint8Array(32) });
 
 type TrackState = TrackOrder & {
   /** Consecutive blocks that compression did not shrink. */
@@ -316,26 +322,37 @@ export class H4mkWriter {
    * records are listed by runs (§5.5), the shortest run that fits; runs only
    * grow as the file does, so a live writer's search starts from the last.
    */
-  private indexRegion(): Uint8Array {
+  private indexRegion(final = false): { index: Uint8Array; keys: Uint8Array | null } {
     const data = this.data;
     const records = data.directory();
     const seek = data.seek.tables();
-    let index = this.encodeIndex(records, seek, data.chain);
+    let chosen = { segments: records, seek, chainHead: data.chain };
+    // §5.10 A final v2 index names its KEYS chunk; KEYP's size does not depend on KEYS, so a placeholder sizes the index.
+    const keyed = (s: TrackSeekTable[]) => (final && records.version === 2 && needsKeyframeMap(s) ? KEYP_PLACEHOLDER : null);
+    let index = this.encodeIndex(records, seek, data.chain, keyed(seek));
     if (records.version === 2 && (index.length > this.indexBudget || this.recordsPerSegment > 1)) {
       const longest = Math.min(records.count, MAX_RECORDS_PER_SEGMENT);
       for (let g = Math.max(2, this.recordsPerSegment); g <= longest && groupsFit(records, g, this.limits.maxSegmentBlocks); g++) {
         const grouped = groupRecords(records, seek, g);
-        index = this.encodeIndex(grouped.segments, grouped.seek, grouped.chainHead);
+        index = this.encodeIndex(grouped.segments, grouped.seek, grouped.chainHead, keyed(grouped.seek));
+        chosen = grouped;
         this.recordsPerSegment = g;
         if (index.length <= this.indexBudget) break;
       }
     }
+    let keys: Uint8Array | null = null;
+    if (keyed(chosen.seek) !== null) {
+      const payload = data.seek.keyframeMap(chosen.seek, chosen.segments, records);
+      // KEYS is optional (§5.10): one larger than max_index_length is left out, and seeks read segment tables.
+      keys = payload.length <= this.limits.maxIndexLength ? payload : null;
+      index = this.encodeIndex(chosen.segments, chosen.seek, chosen.chainHead, keys === null ? null : { length: keys.length, digest: sha256(keys) });
+    }
     if (index.length > this.limits.maxIndexLength) throw new RangeError(`index of ${index.length} bytes exceeds maxIndexLength`);
-    return index;
+    return { index, keys };
   }
 
   /** §5 Encodes an index region; its chain head also enters the transcript MAC of an encrypted container (§13.5). */
-  private encodeIndex(segments: SegmentDirectory, seek: TrackSeekTable[], chainHead: Uint8Array): Uint8Array {
+  private encodeIndex(segments: SegmentDirectory, seek: TrackSeekTable[], chainHead: Uint8Array, keys: KeyframeMapRef | null): Uint8Array {
     const data = this.data;
     const crypto: CryptoParams | null =
       this.cipher !== null
@@ -349,7 +366,7 @@ export class H4mkWriter {
           }
         : this.preservedCrypto;
     this.indexed = { segmentCount: segments.count, chainHead };
-    const parts = { tracks: this.tracks.map((t) => t.record), meta: this.meta, safe: this.safe, seek, segments, chainHead, crypto };
+    const parts = { tracks: this.tracks.map((t) => t.record), meta: this.meta, safe: this.safe, seek, segments, keys, chainHead, crypto };
     return buildIndexRegion(parts);
   }
 
@@ -362,7 +379,7 @@ export class H4mkWriter {
     const reason = live.due();
     if (reason === null) return;
     await this.data.drain();
-    const index = this.indexRegion();
+    const { index } = this.indexRegion();
     if (reason === 'blocks' && !live.affordable(index.length)) {
       live.skip();
       return;
@@ -416,8 +433,8 @@ export class H4mkWriter {
       const data = this.data;
       if (data.openBlocks > 0) await this.closeSegment();
       await data.drain();
-      const index = this.indexRegion();
-      const bytes = await writeFinalIndex(this.sink, this.out, index, data.position, data.version);
+      const { index, keys } = this.indexRegion(true);
+      const bytes = await writeFinalIndex(this.sink, this.out, index, data.position, data.version, keys === null ? null : encodeChunk('KEYS', keys));
       await this.sink.commit();
       this.state = 'finished';
       return {

@@ -62,15 +62,51 @@ const V1_RECIPES = [
 export const RECIPES = [
   ...V1_RECIPES.map((r) => ({ ...r, formatVersion: 1 })),
   ...V1_RECIPES.map((r) => ({ ...r, name: r.name.replace(/^v1-/, 'v2-'), formatVersion: 2 })),
-  // §5.5 (v2 only): five one-block records whose index (421 bytes one record per segment) passes a
-  // 400-byte budget, so SEGX lists runs of 2: segments of 2, 2 and 1 records (extra_records 1).
+  // §5.5 (v2 only): five one-block records (segments of at most one block) whose index passes a
+  // 400-byte budget one record per segment, so SEGX lists runs: the shortest that fits is 3
+  // (extra_records 2), segments of 3 and 2 records. Keyframes at R0, R2 and R4 only, so no run
+  // holds three keyframes and there is no KEYS (§6.6).
   {
     name: 'v2-runs',
     layout: 'tail',
     formatVersion: 2,
     indexBudget: 400,
+    segment: { maxBlocks: 1 },
     tracks: [{ id: 'v', kind: 'video', codec: 'opaque' }],
-    blocks: [0, 1, 2, 3, 4].map((i) => ({ track: 'v', ptsUs: i * 40000, durationUs: 40000, keyframe: true, kind: 'I', payload: `R${i}` })),
+    blocks: [0, 1, 2, 3, 4].map((i) => ({
+      track: 'v',
+      ptsUs: i * 40000,
+      durationUs: 40000,
+      keyframe: i % 2 === 0,
+      kind: i % 2 === 0 ? 'I' : 'P',
+      payload: `R${i}`,
+    })),
+    meta: {},
+  },
+  // §5.10, §6.6 (v2 only): one segment whose audio track has five evenly spaced keyframes (KEYS
+  // coding 0) and whose data track has four unevenly spaced ones (coding 1).
+  {
+    name: 'v2-keys',
+    layout: 'tail',
+    formatVersion: 2,
+    tracks: [
+      { id: 'v', kind: 'video', codec: 'opaque', timescale: 90000 },
+      { id: 'a', kind: 'audio', codec: 'opaque', timescale: 48000 },
+      { id: 'd', kind: 'data', codec: 'opaque', timescale: 1000 },
+    ],
+    blocks: [
+      { track: 'v', pts: 0, duration: 7200, keyframe: true, kind: 'I', payload: 'V0' },
+      { track: 'a', pts: 0, duration: 960, keyframe: true, payload: 'A0' },
+      { track: 'd', pts: 0, keyframe: true, payload: 'D0' },
+      { track: 'a', pts: 960, duration: 960, keyframe: true, payload: 'A1' },
+      { track: 'd', pts: 3, keyframe: true, payload: 'D1' },
+      { track: 'v', pts: 7200, duration: 7200, kind: 'P', payload: 'V1' },
+      { track: 'a', pts: 1920, duration: 960, keyframe: true, payload: 'A2' },
+      { track: 'a', pts: 2880, duration: 960, keyframe: true, payload: 'A3' },
+      { track: 'd', pts: 40, keyframe: true, payload: 'D2' },
+      { track: 'a', pts: 3840, duration: 960, keyframe: true, payload: 'A4' },
+      { track: 'd', pts: 80, keyframe: true, payload: 'D3' },
+    ],
     meta: {},
   },
 ];
@@ -84,5 +120,6 @@ export async function buildVector(recipe) {
     compression: recipe.compression ?? 'none',
     formatVersion: recipe.formatVersion,
     ...(recipe.indexBudget === undefined ? {} : { indexBudget: recipe.indexBudget }),
+    ...(recipe.segment === undefined ? {} : { segment: recipe.segment }),
   });
 }

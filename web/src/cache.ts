@@ -31,6 +31,11 @@ export class CachedSource implements RandomAccessSource {
     return this.inner.stats;
   }
 
+  /** Whether reads that miss the cache go over the network (an HttpSource inside). */
+  get remote(): boolean {
+    return this.inner.remote === true;
+  }
+
   size(): Promise<number> {
     return this.inner.size();
   }
