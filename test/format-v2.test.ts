@@ -267,6 +267,100 @@ describe('v2 tamper matrix: raw damage, then the same edit with every CRC and di
   });
 });
 
+describe('KEYS and KEYP (§5.10, §6.6) in the tamper matrix', () => {
+  /** The KEYS payload of `bytes` and where KEYP's digest sits. */
+  function keysOf(bytes: Uint8Array): { at: number; end: number; keypDigest: number } {
+    const layout = layoutOf(bytes);
+    if (layout.keys === null || layout.keyp === null) throw new Error('no KEYS');
+    return { at: layout.keys.payloadStart, end: layout.keys.end - 4, keypDigest: layout.keyp.payloadStart + 8 };
+  }
+
+  it('a KEYS byte: E_CHECKSUM, then E_DIGEST (keys_digest); a key bit moved and everything resealed: verify E_FORMAT (KEYS), only a SEAL refuses the seek', async () => {
+    const bytes = await writeSample(sample, {});
+    const reader = await H4mkReader.open(new MemorySource(bytes));
+    const map = await reader.keyframeMap();
+    if (map === null) throw new Error('no KEYS map');
+    const audio = reader.index.seek[1];
+    if (audio === undefined) throw new Error('no audio seek table');
+    const k = audio.keyCount.findIndex((n, i) => i < audio.entryCount && n >= 4);
+    const keys = map.keys(1, k);
+    // A middle keyframe whose next position is not a keyframe of the track: moving its bit keeps count, first and last.
+    const j = [...Array(keys.count - 2).keys()].map((x) => x + 1).find((x) => (keys.positions[x] as number) + 1 < (keys.positions[x + 1] as number));
+    if (j === undefined) throw new Error('no movable key');
+    const { at } = keysOf(bytes);
+    // Where the entry's bitmap is: the audio entries before it (video has one key per segment: none listed).
+    let offset = at;
+    for (let e = 0; e < k; e++)
+      if ((audio.keyCount[e] as number) >= 3) offset += 1 + (((reader.index.segments.blockCount[audio.segment[e] as number] as number) + 7) >> 3);
+    expect(bytes[offset]).toBe(0); // coding 0: AAC frames evenly spaced
+    const bit = keys.positions[j] as number;
+    const move = (b: Uint8Array) => {
+      b[offset + 1 + (bit >> 3)] = (b[offset + 1 + (bit >> 3)] as number) ^ (1 << (bit & 7));
+      b[offset + 1 + ((bit + 1) >> 3)] = (b[offset + 1 + ((bit + 1) >> 3)] as number) ^ (1 << ((bit + 1) & 7));
+      return b;
+    };
+    const ticks = (keys.pts[j] as number) + 1;
+    const ptsUs = Math.ceil((ticks * 1e6) / 48000);
+    const seekAudio = async (b: Uint8Array) => (await H4mkReader.open(new MemorySource(b))).seek('audio_main', ptsUs);
+
+    const raw = move(bytes.slice());
+    expect(codeOf(await caught(() => seekAudio(raw)))).toBe('E_CHECKSUM');
+    const rawReport = await (await H4mkReader.open(new MemorySource(raw))).verify();
+    expect(rawReport.failures.map((f) => [f.code, f.chunk])).toEqual([['E_CHECKSUM', 'KEYS']]);
+    expect(rawReport.failedBlocks).toEqual([]);
+    const layout = layoutOf(raw);
+    const keysChunk = layout.keys as NonNullable<Layout['keys']>;
+    new DataView(raw.buffer).setUint32(keysChunk.end - 4, crc32c(raw.subarray(keysChunk.start, keysChunk.end - 4)), true);
+    const digestError = await caught(() => seekAudio(raw));
+    expect([codeOf(digestError), (digestError as H4mkError).chunk]).toEqual(['E_DIGEST', 'KEYS']);
+    // Every CRC and digest recomputed (KEYS, KEYP's digest, the index digest): the map is well formed but lies.
+    const keys2 = await H4mkReader.open(new MemorySource(bytes));
+    const sealKeys = generateSigningKeys();
+    const sealedSink = new MemorySink();
+    await writeSealed(keys2, sealedSink, signContainer(keys2, sealKeys.privateKeyPem, 'keys test'));
+    const sealed = sealedSink.bytes();
+    const forged = sealed.slice();
+    const forgedAt = keysOf(forged).at;
+    const shift = forgedAt - at;
+    const moved = (b: Uint8Array) => {
+      b[shift + offset + 1 + (bit >> 3)] = (b[shift + offset + 1 + (bit >> 3)] as number) ^ (1 << (bit & 7));
+      b[shift + offset + 1 + ((bit + 1) >> 3)] = (b[shift + offset + 1 + ((bit + 1) >> 3)] as number) ^ (1 << ((bit + 1) & 7));
+    };
+    moved(forged);
+    reseal(forged, layoutOf(forged), crc32c);
+    const forgedReader = await H4mkReader.open(new MemorySource(forged));
+    const lie = await forgedReader.seek('audio_main', ptsUs);
+    const truth = await (await H4mkReader.open(new MemorySource(sealed))).seek('audio_main', ptsUs);
+    expect(lie?.coreIndex).toBe((truth?.coreIndex as number) + 1);
+    const report = await forgedReader.verify();
+    expect(report.failures.map((f) => [f.code, f.chunk])).toEqual([['E_FORMAT', 'KEYS']]);
+    expect(codeOf(await caught(() => verifySeal(forgedReader, sealKeys.publicKeyPem)))).toBe('E_SIGNATURE');
+    expect(verifySeal(await H4mkReader.open(new MemorySource(sealed)), sealKeys.publicKeyPem).signerSigned).toBe(true);
+  });
+
+  it('KEYP: a digest byte with its CRC fixed is E_DIGEST at open (index digest); keys_length changed and the index resealed is E_FORMAT or E_TRUNCATED at open', async () => {
+    const bytes = await writeSample(sample, {});
+    const { keypDigest } = keysOf(bytes);
+    const layout = layoutOf(bytes);
+    const keyp = layout.keyp as NonNullable<Layout['keyp']>;
+    const edited = bytes.slice();
+    edited[keypDigest] = (edited[keypDigest] as number) ^ 1;
+    new DataView(edited.buffer).setUint32(keyp.end - 4, crc32c(edited.subarray(keyp.start, keyp.end - 4)), true);
+    expect(codeOf(await caught(() => H4mkReader.open(new MemorySource(edited))))).toBe('E_DIGEST');
+    for (const [delta, code] of [
+      [-1, 'E_FORMAT'],
+      [1, 'E_TRUNCATED'],
+    ] as const) {
+      const b = bytes.slice();
+      const view = new DataView(b.buffer);
+      view.setUint32(keyp.payloadStart, view.getUint32(keyp.payloadStart, true) + delta, true);
+      const copy = { ...layout, keys: null };
+      reseal(b, copy, crc32c);
+      expect(codeOf(await caught(() => H4mkReader.open(new MemorySource(b)))), `keys_length ${delta}`).toBe(code);
+    }
+  });
+});
+
 describe('v2 recovery (§14.2): whole segments, up to the damage', () => {
   it('cut anywhere: the complete segments before the cut come back; the cut segment counts as lost', async () => {
     const bytes = await writeSample(sample, {});

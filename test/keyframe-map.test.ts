@@ -9,7 +9,9 @@ import { H4mkError } from '../src/format/errors.js';
 import { decodeKeyframeMapRef, type EntryKeys, encodeKeyframeMap, encodeKeyframeMapRef, KeyframeMap, needsKeyframeMap } from '../src/format/keyframe-map.js';
 import { createTrackSeekTable, type TrackSeekTable } from '../src/format/seek-table.js';
 import { createSegmentDirectory, type SegmentDirectory } from '../src/format/segment-directory.js';
-import { Rng } from './helpers.js';
+import { sha256 } from '../src/crypto/sha256.js';
+import { decodeIndexRegion, encodeIndexRegion } from '../src/format/index-region.js';
+import { makeSample, openBytes, Rng, writeSample } from './helpers.js';
 
 /** One segment of `blocks` blocks; per track, the keyframes (position, pts) in it. */
 function fixture(blocks: number, tracks: { positions: number[]; pts: number[] }[]): { seek: TrackSeekTable[]; dir: SegmentDirectory; keys: EntryKeys[] } {
@@ -131,6 +133,20 @@ describe('§5.10 KEYP', () => {
     const bytes = encodeKeyframeMapRef({ length: 8, digest });
     expect(bytes.length).toBe(40);
     expect(decodeKeyframeMapRef(bytes, 0, DEFAULT_LIMITS)).toEqual({ length: 8, digest });
+  });
+
+  it('is E_FORMAT in a version 1 index, and where no seek entry has three keyframes', async () => {
+    for (const [version, sample] of [
+      [1, makeSample({ seed: 5, gops: 2 })],
+      [2, makeSample({ seed: 5, gops: 2, audioFrames: 0, controlEvents: 0 })],
+    ] as const) {
+      const reader = await openBytes(await writeSample(sample, { formatVersion: version }));
+      const index = reader.index;
+      expect(index.keys).toBeNull();
+      const region = encodeIndexRegion({ ...index, chainHead: index.integrity.chainHead, keys: { length: 8, digest } }, sha256);
+      const e = failure(() => decodeIndexRegion(region, 0, DEFAULT_LIMITS, sha256, version));
+      expect([e.code, e.chunk], e.message).toEqual(['E_FORMAT', 'KEYP']);
+    }
   });
 
   it('rejects a short or long payload, keys_length 0 and keys_length above max_index_length', () => {
