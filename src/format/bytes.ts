@@ -179,6 +179,11 @@ export class ByteWriter {
     return this;
   }
 
+  /** The written bytes, not copied: valid until the next write. */
+  written(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
+  }
+
   /** The written bytes (a copy, so the writer may be reused). */
   finish(): Uint8Array {
     return this.buffer.slice(0, this.length);

@@ -1,9 +1,11 @@
 /**
  * Accumulates the per-track seek tables (§5.4) segment by segment, and the
  * keyframes KEYS lists (§6.6). Memory: one entry per (segment, track
- * present), and 12 bytes per keyframe (a 2-hour movie's audio: ~4 MB).
+ * present), and about 3 bytes per keyframe (a 2-hour movie's audio: ~1 MB).
  */
+import { ByteWriter } from '../format/bytes.js';
 import { type EntryKeys, encodeKeyframeMap } from '../format/keyframe-map.js';
+import { unzigzag, VarintReader, zigzag } from '../format/varint.js';
 import { createTrackSeekTable, type SeekEntryFields, type TrackSeekTable } from '../format/seek-table.js';
 import type { SegmentDirectory } from '../format/segment-directory.js';
 
@@ -25,23 +27,21 @@ class TrackEntries {
   storedBytes = 0;
   originalBytes = 0;
   current: Current | null = null;
-  /** Every keyframe, in file order: position in its record and pts. */
-  keyPositions = new Uint32Array(64);
-  keyPts = new Float64Array(64);
-  keys = 0;
+  /**
+   * Every keyframe, in file order, as varints: its position in its record
+   * (after the record's first keyframe: the distance from the previous one)
+   * and zigzag(pts − the previous keyframe's pts). About 3 bytes per
+   * keyframe; the record boundaries are the entries' key counts.
+   */
+  readonly keyLog = new ByteWriter(1024);
+  private loggedPts = 0;
+  private loggedPosition = 0;
 
-  logKey(position: number, pts: number): void {
-    if (this.keys === this.keyPts.length) {
-      const positions = new Uint32Array(this.keys * 2);
-      positions.set(this.keyPositions);
-      this.keyPositions = positions;
-      const ptsLog = new Float64Array(this.keys * 2);
-      ptsLog.set(this.keyPts);
-      this.keyPts = ptsLog;
-    }
-    this.keyPositions[this.keys] = position;
-    this.keyPts[this.keys] = pts;
-    this.keys++;
+  logKey(position: number, pts: number, firstInRecord: boolean): void {
+    this.keyLog.varint(firstInRecord ? position : position - this.loggedPosition);
+    this.keyLog.varint(zigzag(pts - this.loggedPts));
+    this.loggedPosition = position;
+    this.loggedPts = pts;
   }
 }
 
@@ -72,8 +72,8 @@ export class SeekBuilder {
         c.firstKeyPts = pts;
         c.firstKeyPosition = position;
       }
+      t.logKey(position, pts, c.keyCount === 0);
       c.keyCount++;
-      t.logKey(position, pts);
       c.lastKeyPts = pts;
       c.lastKeyPosition = position;
     }
@@ -110,21 +110,25 @@ export class SeekBuilder {
       shift[r] = at;
       at += records.blockCount[r] as number;
     }
-    const cursors = this.tracks.map(() => ({ entry: 0, key: 0 }));
+    const logs = this.tracks.map((t) => ({ entry: 0, reader: new VarintReader(t.keyLog.written(), 0, t.keyLog.length), position: 0, pts: 0 }));
     return encodeKeyframeMap(seek, segments, (track, entry): EntryKeys => {
       const t = this.tracks[track] as TrackEntries;
-      const c = cursors[track] as { entry: number; key: number };
+      const log = logs[track] as (typeof logs)[number];
       const segment = (seek[track] as TrackSeekTable).segment[entry] as number;
-      while (c.entry < t.segment.length && Math.floor((t.segment[c.entry] as number) / g) < segment) c.key += t.keyCount[c.entry++] as number;
       const positions: number[] = [];
       const pts: number[] = [];
-      while (c.entry < t.segment.length && Math.floor((t.segment[c.entry] as number) / g) === segment) {
-        const shifted = shift[t.segment[c.entry] as number] as number;
-        for (let n = t.keyCount[c.entry++] as number; n > 0; n--, c.key++) {
-          positions.push((t.keyPositions[c.key] as number) + shifted);
-          pts.push(t.keyPts[c.key] as number);
+      const record = (keep: boolean) => {
+        const shifted = shift[t.segment[log.entry] as number] as number;
+        for (let n = t.keyCount[log.entry++] as number, first = true; n > 0; n--, first = false) {
+          log.position = first ? log.reader.next() : log.position + log.reader.next();
+          log.pts += unzigzag(log.reader.next());
+          if (!keep) continue;
+          positions.push(log.position + shifted);
+          pts.push(log.pts);
         }
-      }
+      };
+      while (log.entry < t.segment.length && Math.floor((t.segment[log.entry] as number) / g) < segment) record(false);
+      while (log.entry < t.segment.length && Math.floor((t.segment[log.entry] as number) / g) === segment) record(true);
       return { positions, pts, count: positions.length };
     });
   }
