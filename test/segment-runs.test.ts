@@ -119,11 +119,13 @@ describe('§5.5 runs of records', () => {
     expect(json.status, json.stderr).toBe(0);
     const m = JSON.parse(json.stdout);
     expect(m.records_per_segment).toBeGreaterThan(1);
+    expect(m.keyframe_map_length).toBeGreaterThan(0);
     const video = m.tracks.find((t: { kind: string }) => t.kind === 'video');
     expect(video.gop.exact).toBe(false);
     expect(video.gop.keyframes).toBe(video.keyframe_count);
     const text = spawnSync(process.execPath, [MAIN, 'manifest', file], { encoding: 'utf8' });
     expect(text.stdout).toMatch(/runs of up to \d+ records/);
+    expect(text.stdout).toMatch(/keyframe map \(KEYS\) \d+ bytes after the data/);
     expect(text.stdout).toMatch(/estimated: the index lists segments by runs/);
     const verify = spawnSync(process.execPath, [MAIN, 'verify', file], { encoding: 'utf8' });
     expect(verify.status, verify.stderr).toBe(0);

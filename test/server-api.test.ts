@@ -134,6 +134,7 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
           'format_version',
           'index_length',
           'index_offset',
+          'keyframe_map_length',
           'layout',
           'meta',
           'name',
@@ -152,6 +153,7 @@ describe.each(['inject', 'socket'] as const)('every endpoint, through %s', (mode
         block_count: lib.blockCount,
         segment_count: lib.segmentCount,
         records_per_segment: 1,
+        keyframe_map_length: lib.index.keys?.length ?? null,
         chain_head: lib.chainHead,
         encrypted: lib.encrypted,
       });

@@ -39,6 +39,10 @@ const manifestCore = z.object({
   block_count: z.int(),
   segment_count: z.int(),
   records_per_segment: z.int().describe('§5.5: SEGT+SEGD records each segment lists (1 unless a long index lists runs)'),
+  keyframe_map_length: z
+    .int()
+    .nullable()
+    .describe('§5.10, §6.6: payload bytes of the KEYS chunk after the last segment (the keyframes SEEK does not name); null when there is none'),
   chain_head: z.string().describe('VERI chain head, hex'),
   meta: z.looseObject({}).describe('META, verbatim'),
   safe: z.looseObject({}).describe('SAFE, verbatim'),
@@ -115,6 +119,7 @@ function manifestCoreView(reader: H4mkReader): ManifestCore {
     block_count: reader.blockCount,
     segment_count: reader.segmentCount,
     records_per_segment: reader.index.segments.recordsPerSegment,
+    keyframe_map_length: reader.index.keys?.length ?? null,
     chain_head: reader.chainHead,
     meta: reader.meta,
     safe: reader.safe,

@@ -33,7 +33,10 @@ export function printManifest(out: Output, m: CliManifestDoc): void {
     `blocks      ${m.block_count} in ${m.segment_count} segments` +
       (m.records_per_segment > 1 ? ` (runs of up to ${m.records_per_segment} records: a long index, FORMAT.md §5.5)` : ''),
   );
-  out.line(`index       ${m.index_length} bytes at offset ${m.index_offset}`);
+  out.line(
+    `index       ${m.index_length} bytes at offset ${m.index_offset}` +
+      (m.keyframe_map_length === null ? '' : `; keyframe map (KEYS) ${m.keyframe_map_length} bytes after the data`),
+  );
   out.line(`chain head  ${m.chain_head}`);
   out.line(`META        ${JSON.stringify(m.meta)}`);
   out.line(`SAFE        ${JSON.stringify(m.safe)}`);
