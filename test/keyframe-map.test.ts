@@ -11,6 +11,7 @@ import { createTrackSeekTable, type TrackSeekTable } from '../src/format/seek-ta
 import { createSegmentDirectory, type SegmentDirectory } from '../src/format/segment-directory.js';
 import { sha256 } from '../src/crypto/sha256.js';
 import { decodeIndexRegion, encodeIndexRegion } from '../src/format/index-region.js';
+import { layoutOf } from './fuzz-engine.mjs';
 import { makeSample, openBytes, Rng, writeSample } from './helpers.js';
 
 /** One segment of `blocks` blocks; per track, the keyframes (position, pts) in it. */
@@ -156,5 +157,33 @@ describe('§5.10 KEYP', () => {
     expect(failure(() => decodeKeyframeMapRef(encodeKeyframeMapRef({ length: 0, digest }), 50, DEFAULT_LIMITS)).code).toBe('E_FORMAT');
     const huge = failure(() => decodeKeyframeMapRef(encodeKeyframeMapRef({ length: DEFAULT_LIMITS.maxIndexLength + 1, digest }), 50, DEFAULT_LIMITS));
     expect([huge.code, huge.chunk, huge.offset]).toEqual(['E_LIMIT', 'KEYP', 50]);
+  });
+});
+
+describe('reading KEYS (§6.6): type, then declared length, then CRC and digest', () => {
+  it('another type is E_FORMAT; a longer declared length E_TRUNCATED, a shorter E_FORMAT, whatever the CRC', async () => {
+    const bytes = await writeSample(makeSample({ seed: 9, gops: 3 }), {});
+    const layout = layoutOf(bytes);
+    const keys = layout.keys as NonNullable<typeof layout.keys>;
+    const cases: [string, (b: Uint8Array) => void, string][] = [
+      ['type KEYZ', (b) => b.set([0x5a], keys.start + 3), 'E_FORMAT'],
+      ['length + 1', (b) => new DataView(b.buffer).setUint32(keys.start + 4, keys.length + 1, true), 'E_TRUNCATED'],
+      ['length − 1', (b) => new DataView(b.buffer).setUint32(keys.start + 4, keys.length - 1, true), 'E_FORMAT'],
+    ];
+    for (const [name, edit, code] of cases) {
+      const b = bytes.slice();
+      edit(b);
+      const reader = await openBytes(b);
+      const e = await reader.keyframeMap().then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(e, name).toBeInstanceOf(H4mkError);
+      expect([(e as H4mkError).code, (e as H4mkError).chunk], name).toEqual([code, 'KEYS']);
+      expect(
+        (await reader.verify()).failures.map((f) => [f.code, f.chunk]),
+        name,
+      ).toEqual([[code, 'KEYS']]);
+    }
   });
 });

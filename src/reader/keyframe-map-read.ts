@@ -5,7 +5,7 @@
  */
 import { sha256 } from '../crypto/sha256.js';
 import { bytesEqual } from '../format/bytes.js';
-import { decodeChunk } from '../format/chunk.js';
+import { decodeChunk, peekChunkHeader } from '../format/chunk.js';
 import { CHUNK_OVERHEAD } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
 import type { ContainerIndex } from '../format/index-region.js';
@@ -27,13 +27,16 @@ export async function readKeyframeMap(source: RandomAccessSource, index: Contain
   const stronger = (payload: Uint8Array): boolean => (verified = bytesEqual(sha256(payload), ref.digest));
   let chunk: ReturnType<typeof decodeChunk>;
   try {
-    chunk = decodeChunk(bytes, 0, { base: at, expect: 'KEYS', ...(everyCrc ? {} : { stronger }) });
+    // §6.6 order: the type, then the declared length against keys_length (longer runs past the data region, shorter leaves bytes), then CRC and digest.
+    const { type, length } = peekChunkHeader(bytes, 0, at);
+    if (type !== 'KEYS') throw new H4mkError('E_FORMAT', `expected the KEYS chunk after the last segment, found ${JSON.stringify(type)}`, { offset: at });
+    if (length !== ref.length)
+      throw new H4mkError(length > ref.length ? 'E_TRUNCATED' : 'E_FORMAT', `KEYS declares ${length} bytes, KEYP says ${ref.length}`, { offset: at + 4 });
+    chunk = decodeChunk(bytes, 0, { base: at, ...(everyCrc ? {} : { stronger }) });
   } catch (error) {
     throw error instanceof H4mkError ? error.relocate(0, { chunk: 'KEYS' }) : error;
   }
   if (everyCrc) stronger(chunk.payload);
-  if (chunk.end !== bytes.length)
-    throw new H4mkError('E_FORMAT', `KEYS holds ${chunk.payload.length} bytes, KEYP says ${ref.length}`, { offset: at + 4, chunk: 'KEYS' });
   if (!verified) throw new H4mkError('E_DIGEST', 'KEYS does not match the digest KEYP gives', { offset: at + 8, chunk: 'KEYS' });
   return KeyframeMap.decode(chunk.payload, at + 8, index.seek, index.segments);
 }
