@@ -18,7 +18,7 @@ type Fixture = {
   infos: BlockInfo[];
   bidx: { start: number; end: number; segment: number }[];
   data: { start: number; end: number; blocks: number[] }[];
-  /** v2 with a keyframe map: where its KEYS chunk lies (§6.6), after the last segment. */
+  /** v2 with a keyframe map: where its KEYS chunk lies (§6.6), before the last record. */
   keys: { start: number; end: number } | null;
 };
 
@@ -56,7 +56,7 @@ beforeAll(async () => {
           bidx.push({ start: last.offset + last.chunkLength, end, segment: s });
         }
       }
-      const keysStart = reader.dataOffset + dir.end;
+      const keysStart = reader.dataOffset + (reader.index.keys?.offset ?? 0);
       const keys = reader.index.keys === null ? null : { start: keysStart, end: keysStart + 12 + reader.index.keys.length };
       fixtures.push({ name: `v${version} ${c.name}`, version, bytes, infos, bidx, data, keys });
     }
@@ -69,7 +69,7 @@ it('fixtures are small multi-segment containers with compressed blocks', () => {
     expect(f.bytes.length).toBeLessThan(8192);
     expect(f.bidx.length).toBeGreaterThan(2);
     expect(f.infos.some((b) => b.compression !== 'none')).toBe(true);
-    // v2: the audio track has ≥ 3 keyframes in a segment, so a KEYS chunk ends the data region.
+    // v2: the audio track has ≥ 3 keyframes in a segment, so a KEYS chunk lies before the last record.
     expect(f.keys !== null).toBe(f.version === 2);
   }
 });

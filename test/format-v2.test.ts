@@ -272,7 +272,7 @@ describe('KEYS and KEYP (§5.10, §6.6) in the tamper matrix', () => {
   function keysOf(bytes: Uint8Array): { at: number; end: number; keypDigest: number } {
     const layout = layoutOf(bytes);
     if (layout.keys === null || layout.keyp === null) throw new Error('no KEYS');
-    return { at: layout.keys.payloadStart, end: layout.keys.end - 4, keypDigest: layout.keyp.payloadStart + 8 };
+    return { at: layout.keys.payloadStart, end: layout.keys.end - 4, keypDigest: layout.keyp.payloadStart + 16 };
   }
 
   it('a KEYS byte: E_CHECKSUM, then E_DIGEST (keys_digest); a key bit moved and everything resealed: verify E_FORMAT (KEYS), only a SEAL refuses the seek', async () => {
@@ -338,7 +338,7 @@ describe('KEYS and KEYP (§5.10, §6.6) in the tamper matrix', () => {
     expect(verifySeal(await H4mkReader.open(new MemorySource(sealed)), sealKeys.publicKeyPem).signerSigned).toBe(true);
   });
 
-  it('KEYP: a digest byte with its CRC fixed is E_DIGEST at open (index digest); keys_length changed and the index resealed is E_FORMAT or E_TRUNCATED at open', async () => {
+  it('KEYP: a digest byte with its CRC fixed is E_DIGEST at open; resealed edits: KEYS placed across the last segment is E_FORMAT at open, a shorter keys_length E_TRUNCATED at the read', async () => {
     const bytes = await writeSample(sample, {});
     const { keypDigest } = keysOf(bytes);
     const layout = layoutOf(bytes);
@@ -347,17 +347,26 @@ describe('KEYS and KEYP (§5.10, §6.6) in the tamper matrix', () => {
     edited[keypDigest] = (edited[keypDigest] as number) ^ 1;
     new DataView(edited.buffer).setUint32(keyp.end - 4, crc32c(edited.subarray(keyp.start, keyp.end - 4)), true);
     expect(codeOf(await caught(() => H4mkReader.open(new MemorySource(edited))))).toBe('E_DIGEST');
-    for (const [delta, code] of [
-      [-1, 'E_FORMAT'],
-      [1, 'E_TRUNCATED'],
-    ] as const) {
+    // keys_offset at +0, keys_length at +8 (§5.10); the index digest recomputed, KEYS itself untouched.
+    const resealedWith = (field: number, delta: number) => {
       const b = bytes.slice();
       const view = new DataView(b.buffer);
-      view.setUint32(keyp.payloadStart, view.getUint32(keyp.payloadStart, true) + delta, true);
-      const copy = { ...layout, keys: null };
-      reseal(b, copy, crc32c);
-      expect(codeOf(await caught(() => H4mkReader.open(new MemorySource(b)))), `keys_length ${delta}`).toBe(code);
+      view.setUint32(keyp.payloadStart + field, view.getUint32(keyp.payloadStart + field, true) + delta, true);
+      return reseal(b, { ...layout, keys: null }, crc32c);
+    };
+    for (const [field, delta] of [
+      [8, 1],
+      [0, 1],
+      [0, -100_000],
+    ] as const) {
+      const e = await caught(() => H4mkReader.open(new MemorySource(resealedWith(field, delta))));
+      expect([codeOf(e), (e as H4mkError).chunk], `field ${field} ${delta}`).toEqual(['E_FORMAT', 'KEYP']);
     }
+    const shorter = await H4mkReader.open(new MemorySource(resealedWith(8, -1)));
+    const e = await caught(() => shorter.keyframeMap());
+    expect([codeOf(e), (e as H4mkError).chunk]).toEqual(['E_TRUNCATED', 'KEYS']);
+    // Verification reports it, and the gap it then cannot walk (the chunk after 12 + keys_length bytes).
+    expect((await shorter.verify()).failures.map((f) => [f.code, f.chunk])).toContainEqual(['E_TRUNCATED', 'KEYS']);
   });
 });
 
@@ -370,8 +379,7 @@ describe('v2 recovery (§14.2): whole segments, up to the damage', () => {
     const dir = reader.index.segments;
     const payloads = base64(sample.inputs.map((b) => b.payload));
     let checked = 0;
-    // Cuts after the last segment (inside KEYS or the index) lose no block: they are the index's tests.
-    for (let cut = 40; cut < layout.segmentsEnd; cut += 97) {
+    for (let cut = 40; cut < layout.dataEnd; cut += 97) {
       const sink = new MemorySink();
       const report = await recoverContainer(new MemorySource(bytes.subarray(0, cut)), sink);
       let whole = 0;
@@ -379,7 +387,10 @@ describe('v2 recovery (§14.2): whole segments, up to the damage', () => {
       expect(report.recoveredBlocks, `cut at ${cut}`).toBe(whole);
       if (whole > 0) {
         expect(await readAll(sink.bytes())).toEqual(payloads.slice(0, whole));
-        expect(report.lostBlocks, `cut at ${cut}`).toBeGreaterThan(0);
+        // A cut inside the KEYS chunk before the last record (§6.6) leaves no sign of that record: nothing counts as lost.
+        const inKeys = layout.keys !== null && cut >= layout.keys.start && cut < layout.keys.end;
+        if (inKeys) expect(report.lostBlocks, `cut at ${cut}`).toBe(0);
+        else expect(report.lostBlocks, `cut at ${cut}`).toBeGreaterThan(0);
       }
       checked++;
     }

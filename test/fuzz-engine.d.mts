@@ -22,11 +22,9 @@ export type Layout = {
   segments: { cores: ChunkPosition[]; bidx: ChunkPosition }[];
   segxDigestAt: number[];
   footer: ChunkPosition;
-  /** v2 (§6.6): the KEYS chunk after the last segment, and the KEYP chunk naming it. */
+  /** v2 (§6.6): the KEYS chunk before the last record, and the KEYP chunk naming it. */
   keys: ChunkPosition | null;
   keyp: ChunkPosition | null;
-  /** End of the last segment (the data region's end when there is no KEYS chunk). */
-  segmentsEnd: number;
 };
 export type Seed = { name: string; bytes: Uint8Array; layout: Layout; payloads: Uint8Array[] };
 export type CaseResult = { outcome: string; problem?: string };

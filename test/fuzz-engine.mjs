@@ -142,7 +142,7 @@ export function layoutOf(bytes) {
     }
   }
   const footer = { type: 'FOOT', start: foot, payloadStart: foot + 8, length: 24, end: size };
-  // v2 (§5.10, §6.6): a KEYS chunk after the last segment, named by KEYP in the index.
+  // v2 (§5.10, §6.6): a KEYS chunk before the last record, named by KEYP in the index.
   const keys = dataChunks.find((c) => c.type === 'KEYS') ?? null;
   const keyp = indexChunks.find((c) => c.type === 'KEYP') ?? null;
   return {
@@ -161,7 +161,6 @@ export function layoutOf(bytes) {
     footer,
     keys,
     keyp,
-    segmentsEnd: keys === null ? dataEnd : keys.start,
   };
 }
 
@@ -213,7 +212,7 @@ export function reseal(bytes, layout, crc32c) {
   });
   if (layout.keys !== null) {
     crcChunk(layout.keys);
-    if (layout.keyp !== null) bytes.set(sha256(bytes.subarray(layout.keys.payloadStart, layout.keys.end - 4)), layout.keyp.payloadStart + 8);
+    if (layout.keyp !== null) bytes.set(sha256(bytes.subarray(layout.keys.payloadStart, layout.keys.end - 4)), layout.keyp.payloadStart + 16);
   }
   const veri = layout.indexChunks.find((c) => c.type === 'VERI');
   for (const c of layout.indexChunks) if (c !== veri) crcChunk(c);

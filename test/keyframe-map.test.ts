@@ -11,6 +11,7 @@ import { createTrackSeekTable, type TrackSeekTable } from '../src/format/seek-ta
 import { createSegmentDirectory, type SegmentDirectory } from '../src/format/segment-directory.js';
 import { sha256 } from '../src/crypto/sha256.js';
 import { decodeIndexRegion, encodeIndexRegion } from '../src/format/index-region.js';
+import { MemorySink, optimizeContainer } from '../src/node.js';
 import { layoutOf } from './fuzz-engine.mjs';
 import { makeSample, openBytes, Rng, writeSample } from './helpers.js';
 
@@ -130,10 +131,11 @@ describe('§6.6 KEYS', () => {
 describe('§5.10 KEYP', () => {
   const digest = new Uint8Array(32).fill(7);
 
-  it('is 40 bytes: keys_length then the digest', () => {
-    const bytes = encodeKeyframeMapRef({ length: 8, digest });
-    expect(bytes.length).toBe(40);
-    expect(decodeKeyframeMapRef(bytes, 0, DEFAULT_LIMITS)).toEqual({ length: 8, digest });
+  it('is 48 bytes: keys_offset, keys_length, then the digest', () => {
+    const bytes = encodeKeyframeMapRef({ offset: 300, length: 8, digest });
+    expect(bytes.length).toBe(48);
+    expect(Buffer.from(bytes.subarray(0, 16)).toString('hex')).toBe('2c010000000000000800000000000000');
+    expect(decodeKeyframeMapRef(bytes, 0, DEFAULT_LIMITS)).toEqual({ offset: 300, length: 8, digest });
   });
 
   it('is E_FORMAT in a version 1 index, and where no seek entry has three keyframes', async () => {
@@ -144,19 +146,21 @@ describe('§5.10 KEYP', () => {
       const reader = await openBytes(await writeSample(sample, { formatVersion: version }));
       const index = reader.index;
       expect(index.keys).toBeNull();
-      const region = encodeIndexRegion({ ...index, chainHead: index.integrity.chainHead, keys: { length: 8, digest } }, sha256);
+      const region = encodeIndexRegion({ ...index, chainHead: index.integrity.chainHead, keys: { offset: 0, length: 8, digest } }, sha256);
       const e = failure(() => decodeIndexRegion(region, 0, DEFAULT_LIMITS, sha256, version));
       expect([e.code, e.chunk], e.message).toEqual(['E_FORMAT', 'KEYP']);
     }
   });
 
   it('rejects a short or long payload, keys_length 0 and keys_length above max_index_length', () => {
-    const good = encodeKeyframeMapRef({ length: 8, digest });
-    expect(failure(() => decodeKeyframeMapRef(good.subarray(0, 39), 50, DEFAULT_LIMITS)).code).toBe('E_TRUNCATED');
+    const good = encodeKeyframeMapRef({ offset: 0, length: 8, digest });
+    expect(failure(() => decodeKeyframeMapRef(good.subarray(0, 47), 50, DEFAULT_LIMITS)).code).toBe('E_TRUNCATED');
     expect(failure(() => decodeKeyframeMapRef(Uint8Array.of(...good, 0), 50, DEFAULT_LIMITS)).code).toBe('E_FORMAT');
-    expect(failure(() => decodeKeyframeMapRef(encodeKeyframeMapRef({ length: 0, digest }), 50, DEFAULT_LIMITS)).code).toBe('E_FORMAT');
-    const huge = failure(() => decodeKeyframeMapRef(encodeKeyframeMapRef({ length: DEFAULT_LIMITS.maxIndexLength + 1, digest }), 50, DEFAULT_LIMITS));
-    expect([huge.code, huge.chunk, huge.offset]).toEqual(['E_LIMIT', 'KEYP', 50]);
+    expect(failure(() => decodeKeyframeMapRef(encodeKeyframeMapRef({ offset: 0, length: 0, digest }), 50, DEFAULT_LIMITS)).code).toBe('E_FORMAT');
+    const huge = failure(() =>
+      decodeKeyframeMapRef(encodeKeyframeMapRef({ offset: 0, length: DEFAULT_LIMITS.maxIndexLength + 1, digest }), 50, DEFAULT_LIMITS),
+    );
+    expect([huge.code, huge.chunk, huge.offset]).toEqual(['E_LIMIT', 'KEYP', 58]);
   });
 });
 
@@ -186,4 +190,54 @@ describe('reading KEYS (§6.6): type, then declared length, then CRC and digest'
       ).toEqual([[code, 'KEYS']]);
     }
   });
+});
+
+describe('where the writer puts KEYS (§5.10), and optimize keeps it', () => {
+  const sample = makeSample({ seed: 14, gops: 8 });
+
+  /** Seeks on every track at 60 times: the same answers from `a` as from `b`. */
+  async function sameSeeks(a: Awaited<ReturnType<typeof openBytes>>, b: Awaited<ReturnType<typeof openBytes>>): Promise<void> {
+    const end = Math.max(...a.tracks().map((t) => t.lastPtsUs ?? 0));
+    for (const t of a.tracks()) {
+      for (let k = 0; k <= 60; k++) {
+        const at = Math.floor((end * k) / 60);
+        expect((await a.seek(t.number, at))?.coreIndex, `${t.id} at ${at}`).toBe((await b.seek(t.number, at))?.coreIndex);
+      }
+    }
+  }
+
+  for (const [name, options] of [
+    ["one record per segment: in the last segment's gap", {}],
+    ['runs of records (§5.5): inside the last segment', { indexBudget: 900 }],
+    ['a live file: in the last gap, after a checkpoint', { live: { checkpointBlocks: 16, checkpointMs: 60_000 } }],
+  ] as const) {
+    it(`${name}; optimize to both layouts moves it with the last segment`, async () => {
+      const bytes = await writeSample(sample, options);
+      const reader = await openBytes(bytes);
+      const dir = reader.index.segments;
+      const keys = reader.index.keys as NonNullable<typeof reader.index.keys>;
+      expect(keys).not.toBeNull();
+      const last = dir.count - 1;
+      const lastStart = dir.offset[last] as number;
+      const previousEnd = last === 0 ? 0 : (dir.offset[last - 1] as number) + (dir.length[last - 1] as number);
+      expect(dir.recordsPerSegment > 1).toBe('indexBudget' in options);
+      if (dir.recordsPerSegment > 1) expect(keys.offset).toBeGreaterThan(lastStart);
+      else {
+        expect(keys.offset).toBeGreaterThanOrEqual(previousEnd);
+        expect(keys.offset + 12 + keys.length).toBe(lastStart);
+      }
+      if ('live' in options) expect(keys.offset).toBeGreaterThan(previousEnd);
+      expect((await reader.verify()).failures).toEqual([]);
+      for (const layout of ['tail', 'faststart'] as const) {
+        const sink = new MemorySink();
+        const summary = await optimizeContainer(reader, sink, { layout });
+        const optimized = await openBytes(sink.bytes());
+        expect(optimized.index.keys?.length, layout).toBe(keys.length);
+        expect(optimized.index.keys?.digest).toEqual(keys.digest);
+        expect((await optimized.verify()).failures, layout).toEqual([]);
+        expect(summary.droppedGapBytes > 0).toBe('live' in options);
+        await sameSeeks(optimized, reader);
+      }
+    });
+  }
 });

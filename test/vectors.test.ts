@@ -96,8 +96,8 @@ type Failure = {
   code: string;
 };
 
-/** v2-keys (§11): the KEYS chunk at 201 (payload at 209: coding, then the audio bitmap at 210). */
-const KEYS_AT = 201;
+/** v2-keys (§11): the KEYS chunk at 32, in the gap before the only record (payload at 40: coding, then the audio bitmap at 41). */
+const KEYS_AT = 32;
 const AUDIO_BITMAP_AT = KEYS_AT + 8 + 1;
 
 // Failure vectors carry their expected failure class, as age's do.
@@ -158,15 +158,23 @@ const failures: Failure[] = [
       const digest = createHash('sha256')
         .update(b.subarray(KEYS_AT + 8, KEYS_AT + 8 + 8))
         .digest();
-      return resealIndex(b, (keyp) => b.set(digest, keyp + 8), 'KEYP');
+      return resealIndex(b, (keyp) => b.set(digest, keyp + 16), 'KEYP');
     },
     stage: 'seek',
     code: 'E_FORMAT',
   },
+  // KEYP (§5.10): the chunk declares more than keys_length says; KEYS placed across the record's start.
   {
     name: 'v2-keys: keys_length one short, index resealed',
     base: 'v2-keys',
-    mutate: (b) => resealIndex(b, (keyp, view) => view.setUint32(keyp, 7, true), 'KEYP'),
+    mutate: (b) => resealIndex(b, (keyp, view) => view.setUint32(keyp + 8, 7, true), 'KEYP'),
+    stage: 'seek',
+    code: 'E_TRUNCATED',
+  },
+  {
+    name: 'v2-keys: keys_offset 1, index resealed',
+    base: 'v2-keys',
+    mutate: (b) => resealIndex(b, (keyp, view) => view.setUint32(keyp, 1, true), 'KEYP'),
     stage: 'open',
     code: 'E_FORMAT',
   },

@@ -132,6 +132,8 @@ export function decodeIndexRegion(region: Uint8Array, base: number, limits: Limi
   const keys = keyp ? decodeKeyframeMapRef(keyp.payload, keyp.offset, limits) : null;
   if (keyp && !needsKeyframeMap(seek))
     throw new H4mkError('E_FORMAT', 'KEYP where no seek entry has three keyframes or more', { offset: keyp.offset, chunk: 'KEYP' });
+  if (keyp && keys && !keysPlaced(keys, segments))
+    throw new H4mkError('E_FORMAT', 'KEYP places KEYS outside the gap before the last segment and between its records', { offset: keyp.offset, chunk: 'KEYP' });
   const cryp = found.get('CRYP');
   const crypto = cryp ? decodeCryptoParams(cryp.payload, cryp.offset) : null;
   const sealChunk = found.get('SEAL');
@@ -163,9 +165,22 @@ function crossCheck(seek: TrackSeekTable[], segments: SegmentDirectory, integrit
   }
 }
 
-/** §5.6 Length of the data region the index describes: its segments, then the KEYS chunk when there is one. */
-export function dataRegionLength(index: Pick<ContainerIndex, 'segments' | 'keys'>): number {
-  return index.segments.end + (index.keys === null ? 0 : CHUNK_OVERHEAD + index.keys.length);
+/**
+ * §5.10 Where KEYS may lie: among the chunks before the last segment's first
+ * record (its gap), or between two records of the last segment when it is a
+ * run (§5.5): from the end of the segment before it to the end of the last
+ * segment, never across the last segment's start.
+ */
+function keysPlaced(keys: KeyframeMapRef, segments: SegmentDirectory): boolean {
+  const last = segments.count - 1;
+  if (last < 0) return false;
+  const start = keys.offset;
+  const end = start + CHUNK_OVERHEAD + keys.length;
+  const previousEnd = last === 0 ? 0 : (segments.offset[last - 1] as number) + (segments.length[last - 1] as number);
+  const lastStart = segments.offset[last] as number;
+  if (start < previousEnd) return false;
+  if (end <= lastStart) return true;
+  return segments.recordsPerSegment > 1 && start > lastStart && end < lastStart + (segments.length[last] as number);
 }
 
 /** Length of a chunk with a payload of `n` bytes. */

@@ -3,9 +3,10 @@
  * the last keyframe of a track in each segment; KEYS names the ones between,
  * for every seek entry with three keyframes or more (audio: every block), so
  * a seek finds its keyframe without reading the segment's table. KEYS sits
- * after the last segment; KEYP, in the index region, gives its length and
- * SHA-256. Nothing in KEYS is new information: verification compares it with
- * the segment tables.
+ * right before the last record, where chunks of other types may lie (a gap,
+ * or between two records of a run, §5.5); KEYP, in the index region, gives
+ * its offset, length and SHA-256. Nothing in KEYS is new information:
+ * verification compares it with the segment tables.
  *
  * Each entry with key_count = k ≥ 3, per track in track-number order, then in
  * entry order: u8 coding (0 even, 1 listed); a bitmap of ceil(B/8) bytes (B:
@@ -21,11 +22,11 @@ import type { TrackSeekTable } from './seek-table.js';
 import type { SegmentDirectory } from './segment-directory.js';
 import { VarintReader } from './varint.js';
 
-/** §5.10 KEYP: the KEYS chunk's payload length and SHA-256. */
-export type KeyframeMapRef = { length: number; digest: Uint8Array };
+/** §5.10 KEYP: where the KEYS chunk starts (relative to the data region), its payload length and SHA-256. */
+export type KeyframeMapRef = { offset: number; length: number; digest: Uint8Array };
 
-/** §5.10 KEYP payload length: u64 + SHA-256. */
-export const KEYP_PAYLOAD_LENGTH = 8 + DIGEST_LENGTH;
+/** §5.10 KEYP payload length: two u64 and a SHA-256. */
+export const KEYP_PAYLOAD_LENGTH = 8 + 8 + DIGEST_LENGTH;
 
 /** Entries with this many keyframes or more are listed in KEYS. */
 export const KEYS_MIN_KEY_COUNT = 3;
@@ -35,7 +36,7 @@ const LISTED = 1;
 
 /** §5.10 Encodes KEYP. */
 export function encodeKeyframeMapRef(ref: KeyframeMapRef): Uint8Array {
-  return new ByteWriter(KEYP_PAYLOAD_LENGTH).u64(ref.length).bytes(ref.digest).finish();
+  return new ByteWriter(KEYP_PAYLOAD_LENGTH).u64(ref.offset).u64(ref.length).bytes(ref.digest).finish();
 }
 
 /** §5.10 Decodes KEYP (`base`: absolute payload offset); the length is checked against max_index_length (§9). */
@@ -51,10 +52,11 @@ export function decodeKeyframeMapRef(payload: Uint8Array, base: number, limits: 
     );
   }
   const c = new Cursor(payload, 0, payload.length, base);
+  const offset = c.u64('keys_offset');
   const length = c.u64('keys_length');
-  if (length < 1) throw new H4mkError('E_FORMAT', 'KEYP keys_length must be at least 1', { offset: base, chunk: 'KEYP' });
-  if (length > limits.maxIndexLength) throw new H4mkError('E_LIMIT', `KEYS of ${length} bytes exceeds max_index_length`, { offset: base, chunk: 'KEYP' });
-  return { length, digest: c.bytesView(DIGEST_LENGTH).slice() };
+  if (length < 1) throw new H4mkError('E_FORMAT', 'KEYP keys_length must be at least 1', { offset: base + 8, chunk: 'KEYP' });
+  if (length > limits.maxIndexLength) throw new H4mkError('E_LIMIT', `KEYS of ${length} bytes exceeds max_index_length`, { offset: base + 8, chunk: 'KEYP' });
+  return { offset, length, digest: c.bytesView(DIGEST_LENGTH).slice() };
 }
 
 /** True when some seek entry has key_count ≥ 3, i.e. a KEYS payload is not empty. */

@@ -20,7 +20,7 @@ import { readExactly, type RandomAccessSource } from '../io/source.js';
 export async function readKeyframeMap(source: RandomAccessSource, index: ContainerIndex, dataOffset: number, everyCrc = false): Promise<KeyframeMap | null> {
   const ref = index.keys;
   if (ref === null) return null;
-  const at = dataOffset + index.segments.end;
+  const at = dataOffset + ref.offset;
   const bytes = await readExactly(source, at, CHUNK_OVERHEAD + ref.length);
   // The SHA-256 KEYP gives is checked first: when it matches, the CRC adds nothing (as for SEGT, §6.5).
   let verified = false;
@@ -29,7 +29,7 @@ export async function readKeyframeMap(source: RandomAccessSource, index: Contain
   try {
     // §6.6 order: the type, then the declared length against keys_length (longer runs past the data region, shorter leaves bytes), then CRC and digest.
     const { type, length } = peekChunkHeader(bytes, 0, at);
-    if (type !== 'KEYS') throw new H4mkError('E_FORMAT', `expected the KEYS chunk after the last segment, found ${JSON.stringify(type)}`, { offset: at });
+    if (type !== 'KEYS') throw new H4mkError('E_FORMAT', `expected the KEYS chunk where KEYP says, found ${JSON.stringify(type)}`, { offset: at });
     if (length !== ref.length)
       throw new H4mkError(length > ref.length ? 'E_TRUNCATED' : 'E_FORMAT', `KEYS declares ${length} bytes, KEYP says ${ref.length}`, { offset: at + 4 });
     chunk = decodeChunk(bytes, 0, { base: at, ...(everyCrc ? {} : { stronger }) });

@@ -21,7 +21,7 @@ import { sha256 } from '../crypto/sha256.js';
 import { FOOT_PAYLOAD_LENGTH, FOOTER_LENGTH, HEADER_LENGTH, HeaderFlag, type Limits } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
 import { decodeFooter, decodeHeader, type FileHeader } from '../format/header.js';
-import { type ContainerIndex, dataRegionLength, decodeIndexRegion } from '../format/index-region.js';
+import { type ContainerIndex, decodeIndexRegion } from '../format/index-region.js';
 import { readExactly, type RandomAccessSource } from '../io/source.js';
 import { DEFAULT_OPEN_BYTES, locateIndex, type LocatedIndex, type OpenOptions, Prefetched } from './open.js';
 
@@ -144,7 +144,7 @@ async function tryCheckpoint(
     throw new H4mkError('E_LIMIT', `index of ${footer.indexLength} bytes exceeds the limit`, { offset: footer.indexOffset });
   const region = await fetched.read(footer.indexOffset, footer.indexLength);
   const index = decodeIndexRegion(region, footer.indexOffset, limits, sha256, footer.version);
-  if (dataRegionLength(index) !== footer.indexOffset - HEADER_LENGTH) {
+  if (index.segments.end !== footer.indexOffset - HEADER_LENGTH) {
     throw new H4mkError('E_FORMAT', 'segments do not exactly fill the data region before the checkpoint', { offset: footer.indexOffset, chunk: 'SEGX' });
   }
   return {

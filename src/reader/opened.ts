@@ -8,7 +8,7 @@ import type { KeyInput } from '../crypto/unlock.js';
 import { FOOTER_LENGTH, FORMAT_VERSION, HEADER_LENGTH, HeaderFlag, type Limits, resolveLimits } from '../format/constants.js';
 import { H4mkError } from '../format/errors.js';
 import type { FileHeader } from '../format/header.js';
-import { type ContainerIndex, dataRegionLength, decodeIndexRegion } from '../format/index-region.js';
+import { type ContainerIndex, decodeIndexRegion } from '../format/index-region.js';
 import type { RandomAccessSource } from '../io/source.js';
 import { locateLiveIndex } from './live-open.js';
 import { locateIndex, type OpenOptions } from './open.js';
@@ -59,10 +59,9 @@ export async function openContainer(source: RandomAccessSource, options: ReaderO
   const faststart = (flags & HeaderFlag.FASTSTART) !== 0;
   const dataOffset = faststart ? HEADER_LENGTH + indexLength : HEADER_LENGTH;
   const dataEnd = faststart ? size - FOOTER_LENGTH : indexOffset;
-  const described = dataRegionLength(index);
-  if (described !== dataEnd - dataOffset) {
-    throw new H4mkError(described > dataEnd - dataOffset ? 'E_TRUNCATED' : 'E_FORMAT', 'segments (and KEYS) do not exactly fill the data region', {
-      offset: dataOffset + Math.min(described, dataEnd - dataOffset),
+  if (index.segments.end !== dataEnd - dataOffset) {
+    throw new H4mkError(index.segments.end > dataEnd - dataOffset ? 'E_TRUNCATED' : 'E_FORMAT', 'segments do not exactly fill the data region', {
+      offset: dataOffset + Math.min(index.segments.end, dataEnd - dataOffset),
       chunk: 'SEGX',
     });
   }

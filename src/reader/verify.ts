@@ -175,7 +175,8 @@ async function verifyRecord(
   try {
     bytes = await readExactly(reader.source, absStart, reader.index.segments.length[s] as number);
     reader.checkSegmentData(s, table, bytes, absStart);
-    if (reader.index.segments.recordsPerSegment > 1) checkBetweenRecords(bytes, absStart);
+    const keys = reader.index.keys;
+    if (reader.index.segments.recordsPerSegment > 1) checkBetweenRecords(bytes, absStart, keys && { at: reader.dataOffset + keys.offset, length: keys.length });
   } catch (error) {
     failures.push(failureOf(error, { chunk: 'SEGD' }));
     for (let k = 0; k < n; k++) {
@@ -193,8 +194,13 @@ async function verifyRecord(
  * writer's checkpoints) are whole chunks with good CRCs, as gaps are. (Each
  * SEGT was checked when the table was decoded, each SEGD by its digest and CRC.)
  */
-function checkBetweenRecords(bytes: Uint8Array, base: number): void {
+function checkBetweenRecords(bytes: Uint8Array, base: number, keys: { at: number; length: number } | null): void {
   for (let p = 0; p < bytes.length; ) {
+    // §6.6 The KEYS chunk is checked on its own (readKeyframeMap): step over the length KEYP gives.
+    if (keys !== null && base + p === keys.at) {
+      p += CHUNK_OVERHEAD + keys.length;
+      continue;
+    }
     const { type, length } = peekChunkHeader(bytes, p, base);
     if (type !== 'SEGT' && type !== 'SEGD') decodeChunk(bytes, p, { base });
     p += CHUNK_OVERHEAD + length;
@@ -238,6 +244,12 @@ async function checkGap(reader: H4mkReader, from: number, to: number, failures: 
   let p = from;
   while (p < to) {
     const at = reader.dataOffset + p;
+    // §6.6 The KEYS chunk is checked on its own (readKeyframeMap): step over the length KEYP gives.
+    const keys = reader.index.keys;
+    if (keys !== null && p === keys.offset) {
+      p += CHUNK_OVERHEAD + keys.length;
+      continue;
+    }
     // Attribution: the chunk's own type once its header is readable, else the gap itself.
     let type = 'gap';
     try {

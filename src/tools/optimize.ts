@@ -78,17 +78,28 @@ export async function optimizeContainer(reader: H4mkReader, sink: Sink, options:
   try {
     const index = reader.view.content;
     const dir = index.segments;
-    // Contiguous offsets: each segment right after the previous one.
+    // Contiguous offsets: each segment right after the previous one. §5.10: a KEYS chunk in the gap before
+    // the last segment stays right before it (other gap bytes are dropped); one inside the last segment moves with it.
+    const keys = index.keys;
+    const last = dir.count - 1;
+    const keysInGap = keys !== null && keys.offset < (dir.offset[last] as number);
+    const keysBytes = keys === null ? 0 : CHUNK_OVERHEAD + keys.length;
     const offset = new Float64Array(dir.count);
     let dataLength = 0;
     let gapBytes = 0;
     let previousEnd = 0;
     for (let s = 0; s < dir.count; s++) {
-      gapBytes += (dir.offset[s] as number) - previousEnd;
+      const kept = s === last && keysInGap ? keysBytes : 0;
+      gapBytes += (dir.offset[s] as number) - previousEnd - kept;
       previousEnd = (dir.offset[s] as number) + (dir.length[s] as number);
+      dataLength += kept;
       offset[s] = dataLength;
       dataLength += dir.length[s] as number;
     }
+    const movedKeys =
+      keys === null
+        ? null
+        : { ...keys, offset: keysInGap ? (offset[last] as number) - keysBytes : keys.offset - (dir.offset[last] as number) + (offset[last] as number) };
     let region: Uint8Array;
     const indexCopied = gapBytes === 0;
     if (indexCopied) region = await readExactly(reader.source, reader.indexOffset, reader.indexLength);
@@ -101,7 +112,7 @@ export async function optimizeContainer(reader: H4mkReader, sink: Sink, options:
           safe: index.safe,
           seek: index.seek,
           segments,
-          keys: index.keys,
+          keys: movedKeys,
           chainHead: index.integrity.chainHead,
           crypto: index.crypto,
         },
@@ -114,6 +125,7 @@ export async function optimizeContainer(reader: H4mkReader, sink: Sink, options:
     if (faststart) await sink.write(region);
     // The segments, coalesced into runs of adjacent ones, in windows.
     for (let s = 0; s < dir.count; ) {
+      if (s === last && keys !== null && keysInGap) await sink.write(await readExactly(reader.source, reader.dataOffset + keys.offset, keysBytes));
       const start = reader.dataOffset + (dir.offset[s] as number);
       let end = start + (dir.length[s] as number);
       s++;
@@ -123,10 +135,6 @@ export async function optimizeContainer(reader: H4mkReader, sink: Sink, options:
       }
       for (let at = start; at < end; at += COPY_WINDOW) await sink.write(await readExactly(reader.source, at, Math.min(COPY_WINDOW, end - at)));
     }
-    // §6.6 The KEYS chunk ends the data region, after the last segment; KEYP names it by length and digest only.
-    const keysLength = index.keys === null ? 0 : CHUNK_OVERHEAD + index.keys.length;
-    if (keysLength > 0) await sink.write(await readExactly(reader.source, reader.dataOffset + dir.end, keysLength));
-    dataLength += keysLength;
     const indexOffset = faststart ? HEADER_LENGTH : HEADER_LENGTH + dataLength;
     if (!faststart) await sink.write(region);
     await sink.write(encodeFooter({ indexOffset, indexLength: region.length, version, flags }));

@@ -42,7 +42,7 @@ const manifestCore = z.object({
   keyframe_map_length: z
     .int()
     .nullable()
-    .describe('§5.10, §6.6: payload bytes of the KEYS chunk after the last segment (the keyframes SEEK does not name); null when there is none'),
+    .describe('§5.10, §6.6: payload bytes of the KEYS chunk before the last record (the keyframes SEEK does not name); null when there is none'),
   chain_head: z.string().describe('VERI chain head, hex'),
   meta: z.looseObject({}).describe('META, verbatim'),
   safe: z.looseObject({}).describe('SAFE, verbatim'),

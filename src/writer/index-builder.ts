@@ -35,24 +35,14 @@ export function buildIndexRegion(parts: IndexParts): Uint8Array {
 
 /**
  * Writes the final index and footer to `sink` (and, for faststart, the header
- * and the data region spooled in `out`). `dataLength` is the length of the
- * segments; `keys`, the KEYS chunk that ends the data region (§6.6), if any.
- * Returns the container's length up to the footer.
+ * and the data region spooled in `out`). `dataLength` is the data region's
+ * length. Returns the container's length up to the footer.
  */
-export async function writeFinalIndex(
-  sink: Sink,
-  out: Sink | Spool,
-  index: Uint8Array,
-  segmentsLength: number,
-  version: FormatVersion,
-  keys: Uint8Array | null,
-): Promise<number> {
-  const dataLength = segmentsLength + (keys?.length ?? 0);
+export async function writeFinalIndex(sink: Sink, out: Sink | Spool, index: Uint8Array, dataLength: number, version: FormatVersion): Promise<number> {
   // §14 A live file never ends at a checkpoint here: the block that closed a checkpoint's
   // segment follows it, so the final index always comes after a segment.
   if (out === sink) {
     const indexOffset = HEADER_LENGTH + dataLength;
-    if (keys !== null) await sink.write(keys);
     await sink.write(index);
     await sink.write(encodeFooter({ indexOffset, indexLength: index.length, version, flags: 0 }));
     return indexOffset + index.length;
@@ -62,7 +52,6 @@ export async function writeFinalIndex(
   await sink.write(index);
   for await (const part of spool.replay()) await sink.write(part);
   await spool.dispose();
-  if (keys !== null) await sink.write(keys);
   await sink.write(encodeFooter({ indexOffset: HEADER_LENGTH, indexLength: index.length, version, flags: HeaderFlag.FASTSTART }));
   return HEADER_LENGTH + index.length + dataLength;
 }

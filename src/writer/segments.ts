@@ -210,8 +210,8 @@ export class SegmentAssembler {
    * Returns the bytes the segment adds beyond its blocks' (writeBlock's counts):
    * the table and, in v2, the chunk framing.
    */
-  async closeSegment(): Promise<number> {
-    if (this.version === 2) return this.closeRecord();
+  async closeSegment(before?: () => Uint8Array | null): Promise<number> {
+    if (this.version === 2) return this.closeRecord(before);
     const segment = this.segOffset.length;
     const payload = encodeSegmentTable(this.table);
     const chunk = encodeChunk('BIDX', payload);
@@ -239,7 +239,7 @@ export class SegmentAssembler {
    * most {@link MAX_RECORDS_IN_FLIGHT} wait so. Records reach the output in
    * order either way, and {@link drain} waits for them all.
    */
-  private async closeRecord(): Promise<number> {
+  private async closeRecord(before?: () => Uint8Array | null): Promise<number> {
     const segment = this.segOffset.length;
     const data = this.data.subarray(0, this.segmentBytes);
     const blocks = this.table.count;
@@ -253,8 +253,14 @@ export class SegmentAssembler {
     this.segDigests.push(NO_DIGEST);
     this.segTableLengths.push(table.length);
     this.seek.closeSegment(segment);
+    // Chunks to write right before this record (the last one's KEYS, §6.6), made now that it is in the directory: it moves back by them.
+    const prefix = before?.() ?? null;
+    if (prefix !== null) {
+      this.segOffset[segment] = this.segmentStart + prefix.length;
+      this.position += prefix.length;
+    }
     this.position += length;
-    const beyondBlocks = length - this.segmentBytes;
+    const beyondBlocks = length - this.segmentBytes + (prefix?.length ?? 0);
     this.segmentStart = this.position;
     this.segmentBytes = 0;
     this.table.count = 0;
@@ -267,6 +273,7 @@ export class SegmentAssembler {
       if (this.failure !== null) return;
       const { digest, bytes } = await hashed;
       table.set(digest, digestAt);
+      if (prefix !== null) await this.out.write(prefix);
       await this.writeRecord(table, bytes);
       const tableDigest = sha256(table);
       this.segDigests[segment] = tableDigest;

@@ -38,8 +38,8 @@ import { encodeChunk } from '../format/chunk.js';
 import { type KeyframeMapRef, needsKeyframeMap } from '../format/keyframe-map.js';
 import { sha256 } from '../crypto/sha256.js';
 
-/** Sizes a final index before its KEYS exists: KEYP's length does not depend on the digest or the length's value. */
-const KEYP_PLACEHOLDER: KeyframeMapRef = Object.freeze({ length: 1, digest: new Uint8Array(32) });
+/** Sizes a final index before its KEYS exists: KEYP's size does not depend on its values. */
+const KEYP_PLACEHOLDER: KeyframeMapRef = Object.freeze({ offset: 0, length: 1, digest: new Uint8Array(32) });
 
 type TrackState = TrackOrder & {
   /** Consecutive blocks that compression did not shrink. */
@@ -106,6 +106,8 @@ export class H4mkWriter {
   private recordsPerSegment = 1;
   /** What the last index region listed. */
   private indexed: { segmentCount: number; chainHead: Uint8Array } = { segmentCount: 0, chainHead: new Uint8Array(32) };
+  /** §6.6 The KEYS chunk written before the last record, and the runs (§5.5) it was made for; set at finish. */
+  private keysPlan: { g: number; payload: Uint8Array; offset: number } | null = null;
 
   private constructor(
     private readonly sink: Sink,
@@ -311,8 +313,8 @@ export class H4mkWriter {
     }
   }
 
-  private async closeSegment(): Promise<void> {
-    const length = await this.data.closeSegment();
+  private async closeSegment(before?: () => Uint8Array | null): Promise<void> {
+    const length = await this.data.closeSegment(before);
     this.live?.segment(length);
   }
 
@@ -321,34 +323,79 @@ export class H4mkWriter {
    * §14 checkpoint). Version 2: when it would exceed the index budget, the
    * records are listed by runs (§5.5), the shortest run that fits; runs only
    * grow as the file does, so a live writer's search starts from the last.
+   * A final index that follows a KEYS chunk (§5.10) lists the runs its plan
+   * chose, so that the map and the index agree.
    */
-  private indexRegion(final = false): { index: Uint8Array; keys: Uint8Array | null } {
+  private indexRegion(): Uint8Array {
     const data = this.data;
     const records = data.directory();
     const seek = data.seek.tables();
-    let chosen = { segments: records, seek, chainHead: data.chain };
-    // §5.10 A final v2 index names its KEYS chunk; KEYP's size does not depend on KEYS, so a placeholder sizes the index.
-    const keyed = (s: TrackSeekTable[]) => (final && records.version === 2 && needsKeyframeMap(s) ? KEYP_PLACEHOLDER : null);
-    let index = this.encodeIndex(records, seek, data.chain, keyed(seek));
-    if (records.version === 2 && (index.length > this.indexBudget || this.recordsPerSegment > 1)) {
+    const plan = this.keysPlan;
+    if (plan === null) return this.checkedIndex(this.layoutIndex(records, seek, data.chain, () => null).index);
+    const chosen = plan.g > 1 ? groupRecords(records, seek, plan.g) : { segments: records, seek, chainHead: data.chain };
+    this.recordsPerSegment = Math.max(this.recordsPerSegment, plan.g);
+    const ref = { offset: plan.offset, length: plan.payload.length, digest: sha256(plan.payload) };
+    return this.checkedIndex(this.encodeIndex(chosen.segments, chosen.seek, chosen.chainHead, ref));
+  }
+
+  private checkedIndex(index: Uint8Array): Uint8Array {
+    if (index.length > this.limits.maxIndexLength) throw new RangeError(`index of ${index.length} bytes exceeds maxIndexLength`);
+    return index;
+  }
+
+  /** §5.5 The index of `records` listed one by one, or by the shortest runs whose index fits the budget. */
+  private layoutIndex(
+    records: SegmentDirectory,
+    seek: TrackSeekTable[],
+    chain: Uint8Array,
+    keyed: (seek: TrackSeekTable[]) => KeyframeMapRef | null,
+  ): { index: Uint8Array; g: number; segments: SegmentDirectory; seek: TrackSeekTable[] } {
+    let chosen = { index: this.encodeIndex(records, seek, chain, keyed(seek)), g: 1, segments: records, seek };
+    if (records.version === 2 && (chosen.index.length > this.indexBudget || this.recordsPerSegment > 1)) {
       const longest = Math.min(records.count, MAX_RECORDS_PER_SEGMENT);
       for (let g = Math.max(2, this.recordsPerSegment); g <= longest && groupsFit(records, g, this.limits.maxSegmentBlocks); g++) {
         const grouped = groupRecords(records, seek, g);
-        index = this.encodeIndex(grouped.segments, grouped.seek, grouped.chainHead, keyed(grouped.seek));
-        chosen = grouped;
+        chosen = { index: this.encodeIndex(grouped.segments, grouped.seek, grouped.chainHead, keyed(grouped.seek)), g, ...grouped };
         this.recordsPerSegment = g;
-        if (index.length <= this.indexBudget) break;
+        if (chosen.index.length <= this.indexBudget) break;
       }
     }
-    let keys: Uint8Array | null = null;
-    if (keyed(chosen.seek) !== null) {
-      const payload = data.seek.keyframeMap(chosen.seek, chosen.segments, records);
+    return chosen;
+  }
+
+  /**
+   * §6.6 At finish, when the last record has just closed (entered in the
+   * directory and the seek tables, not yet written): the KEYS chunk to write
+   * right before it, or null. The record moves back by the chunk's length,
+   * which can change the runs (§5.5: a longer gap or run in SEGX), which
+   * change the map: the plan is remade until the two agree (at most a few
+   * rounds: the map depends only on the runs).
+   */
+  private planKeys(): Uint8Array | null {
+    const data = this.data;
+    const records = data.directory();
+    const seek = data.seek.tables();
+    const last = records.count - 1;
+    const offset = records.offset[last] as number;
+    let shift = 0;
+    let plan: { g: number; payload: Uint8Array } | null = null;
+    for (let round = 0; round < 4; round++) {
+      const moved = { ...records, offset: Float64Array.from(records.offset), end: records.end + shift };
+      moved.offset[last] = offset + shift;
+      const saved = this.recordsPerSegment;
+      // KEYP's size does not depend on KEYS, so a placeholder sizes the index.
+      const layout = this.layoutIndex(moved, seek, data.chain, (s) => (needsKeyframeMap(s) ? KEYP_PLACEHOLDER : null));
+      this.recordsPerSegment = saved;
+      const payload = needsKeyframeMap(layout.seek) ? data.seek.keyframeMap(layout.seek, layout.segments, moved) : null;
       // KEYS is optional (§5.10): one larger than max_index_length is left out, and seeks read segment tables.
-      keys = payload.length <= this.limits.maxIndexLength ? payload : null;
-      index = this.encodeIndex(chosen.segments, chosen.seek, chosen.chainHead, keys === null ? null : { length: keys.length, digest: sha256(keys) });
+      plan = payload !== null && payload.length <= this.limits.maxIndexLength ? { g: layout.g, payload } : null;
+      const next = plan === null ? 0 : CHUNK_OVERHEAD + plan.payload.length;
+      if (next === shift) break;
+      shift = next;
     }
-    if (index.length > this.limits.maxIndexLength) throw new RangeError(`index of ${index.length} bytes exceeds maxIndexLength`);
-    return { index, keys };
+    if (plan === null) return null;
+    this.keysPlan = { ...plan, offset };
+    return encodeChunk('KEYS', plan.payload);
   }
 
   /** §5 Encodes an index region; its chain head also enters the transcript MAC of an encrypted container (§13.5). */
@@ -379,7 +426,7 @@ export class H4mkWriter {
     const reason = live.due();
     if (reason === null) return;
     await this.data.drain();
-    const { index } = this.indexRegion();
+    const index = this.indexRegion();
     if (reason === 'blocks' && !live.affordable(index.length)) {
       live.skip();
       return;
@@ -431,10 +478,11 @@ export class H4mkWriter {
         }
       }
       const data = this.data;
-      if (data.openBlocks > 0) await this.closeSegment();
+      // v2: the KEYS chunk (§6.6) goes right before the last record, planned as it closes.
+      if (data.openBlocks > 0) await this.closeSegment(data.version === 2 ? () => this.planKeys() : undefined);
       await data.drain();
-      const { index, keys } = this.indexRegion(true);
-      const bytes = await writeFinalIndex(this.sink, this.out, index, data.position, data.version, keys === null ? null : encodeChunk('KEYS', keys));
+      const index = this.indexRegion();
+      const bytes = await writeFinalIndex(this.sink, this.out, index, data.position, data.version);
       await this.sink.commit();
       this.state = 'finished';
       return {

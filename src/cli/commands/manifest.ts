@@ -35,7 +35,7 @@ export function printManifest(out: Output, m: CliManifestDoc): void {
   );
   out.line(
     `index       ${m.index_length} bytes at offset ${m.index_offset}` +
-      (m.keyframe_map_length === null ? '' : `; keyframe map (KEYS) ${m.keyframe_map_length} bytes after the data`),
+      (m.keyframe_map_length === null ? '' : `; keyframe map (KEYS) ${m.keyframe_map_length} bytes before the last record`),
   );
   out.line(`chain head  ${m.chain_head}`);
   out.line(`META        ${JSON.stringify(m.meta)}`);
