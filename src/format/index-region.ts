@@ -1,7 +1,7 @@
 /**
  * §5 The index region: TRAK, META, SAFE, SEEK, SEGX, KEYP (v2, when KEYS is
- * written), CRYP and, last, VERI, as consecutive chunks. Unknown chunk types inside it are skipped (and covered
- * by the index digest).
+ * written), CRYP and, last, VERI, as consecutive chunks. Unknown chunk types
+ * inside it are skipped (and covered by the index digest).
  */
 import { bytesEqual, concatBytes, toHex } from './bytes.js';
 import { decodeChunk, encodeChunk } from './chunk.js';
@@ -31,7 +31,7 @@ export type ContainerIndex = {
   safe: Record<string, unknown>;
   seek: TrackSeekTable[];
   segments: SegmentDirectory;
-  /** §5.10 Where the KEYS chunk after the last segment is, when there is one (v2). */
+  /** §5.10 Where the KEYS chunk before the last record is, when there is one (v2). */
   keys: KeyframeMapRef | null;
   integrity: Integrity;
   /** §13.3 Present when blocks are encrypted. */
@@ -126,14 +126,8 @@ export function decodeIndexRegion(region: Uint8Array, base: number, limits: Limi
   const segx = get('SEGX');
   const segments = decodeSegmentDirectory(segx.payload, segx.offset, limits, version);
   crossCheck(seek, segments, integrity, seekChunk.offset, veri.offset);
-  // §5.10 KEYP: version 2 only, and only when some entry has three keyframes or more.
   const keyp = found.get('KEYP');
-  if (keyp && version !== 2) throw new H4mkError('E_FORMAT', 'KEYP in a version 1 index', { offset: keyp.offset, chunk: 'KEYP' });
-  const keys = keyp ? decodeKeyframeMapRef(keyp.payload, keyp.offset, limits) : null;
-  if (keyp && !needsKeyframeMap(seek))
-    throw new H4mkError('E_FORMAT', 'KEYP where no seek entry has three keyframes or more', { offset: keyp.offset, chunk: 'KEYP' });
-  if (keyp && keys && !keysPlaced(keys, segments))
-    throw new H4mkError('E_FORMAT', 'KEYP places KEYS outside the gap before the last segment and between its records', { offset: keyp.offset, chunk: 'KEYP' });
+  const keys = keyp ? decodeKeys(keyp.payload, keyp.offset, limits, version, seek, segments) : null;
   const cryp = found.get('CRYP');
   const crypto = cryp ? decodeCryptoParams(cryp.payload, cryp.offset) : null;
   const sealChunk = found.get('SEAL');
@@ -163,6 +157,23 @@ function crossCheck(seek: TrackSeekTable[], segments: SegmentDirectory, integrit
     if (perSegment[s] !== segments.blockCount[s])
       throw new H4mkError('E_FORMAT', `SEEK and SEGX disagree on segment ${s}`, { offset: seekOffset, chunk: 'SEEK' });
   }
+}
+
+/** §5.10 KEYP: version 2 only, only when some entry has three keyframes or more, and placing KEYS where it may lie. */
+function decodeKeys(
+  payload: Uint8Array,
+  offset: number,
+  limits: Limits,
+  version: FormatVersion,
+  seek: TrackSeekTable[],
+  segments: SegmentDirectory,
+): KeyframeMapRef {
+  const fail = (message: string) => new H4mkError('E_FORMAT', message, { offset, chunk: 'KEYP' });
+  if (version !== 2) throw fail('KEYP in a version 1 index');
+  const keys = decodeKeyframeMapRef(payload, offset, limits);
+  if (!needsKeyframeMap(seek)) throw fail('KEYP where no seek entry has three keyframes or more');
+  if (!keysPlaced(keys, segments)) throw fail('KEYP places KEYS outside the gap before the last segment and between its records');
+  return keys;
 }
 
 /**

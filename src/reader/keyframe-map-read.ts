@@ -1,7 +1,7 @@
 /**
- * §6.6 Reading the KEYS chunk that ends a v2 data region: one read of the
- * length KEYP gives (§5.10), then its type, length, CRC and SHA-256 checked
- * in that order, then the map decoded and checked against SEEK and SEGX.
+ * §6.6 Reading the KEYS chunk of a v2 container: one read where KEYP says
+ * (§5.10), then its type, length, CRC and SHA-256 checked in that order,
+ * then the map decoded and checked against SEEK and SEGX.
  */
 import { sha256 } from '../crypto/sha256.js';
 import { bytesEqual } from '../format/bytes.js';
@@ -27,7 +27,7 @@ export async function readKeyframeMap(source: RandomAccessSource, index: Contain
   const stronger = (payload: Uint8Array): boolean => (verified = bytesEqual(sha256(payload), ref.digest));
   let chunk: ReturnType<typeof decodeChunk>;
   try {
-    // §6.6 order: the type, then the declared length against keys_length (longer runs past the data region, shorter leaves bytes), then CRC and digest.
+    // §6.6 order: the type, then the declared length against keys_length (longer runs past the bytes KEYP gives, shorter leaves some), then CRC and digest.
     const { type, length } = peekChunkHeader(bytes, 0, at);
     if (type !== 'KEYS') throw new H4mkError('E_FORMAT', `expected the KEYS chunk where KEYP says, found ${JSON.stringify(type)}`, { offset: at });
     if (length !== ref.length)

@@ -29,7 +29,7 @@ import type { CoalesceOptions, PlannedRange } from './planner.js';
 import { SegmentTables } from './segment-tables.js';
 import { readKeyframeMap } from './keyframe-map-read.js';
 import type { KeyframeMap } from '../format/keyframe-map.js';
-import { seekKeyframe, selectBlocks, type SpanContext } from './spans.js';
+import { type SeekTables, seekKeyframe, selectBlocks, type SpanContext } from './spans.js';
 import type { BlockInfo, SeekResult, TrackInfo, VerifyReport } from './types.js';
 import { type VerifyOptions, verifyContainer } from './verify.js';
 
@@ -52,6 +52,12 @@ export class H4mkReader {
   private cipher: CipherContext | null = null;
   /** §6.6 The KEYS map, once asked for (see {@link keyframeMap}). */
   #keys: Promise<KeyframeMap | null> | null = null;
+  /**
+   * Where a seek finds a keyframe the index does not name. A local source
+   * loads the KEYS map (§6.6) once, on the first seek that needs it; a remote
+   * one reads the segment, which it fetches next anyway.
+   */
+  readonly #seekTables: SeekTables;
 
   private constructor(
     readonly source: RandomAccessSource,
@@ -84,6 +90,8 @@ export class H4mkReader {
       this.cipher = unlock(index.crypto, options.key, index.raw);
     }
     this.tables = new SegmentTables(source, this.view, limits, options.cacheSegments ?? 256);
+    const get = (segment: number) => this.#seekTable(segment);
+    this.#seekTables = source.remote === true ? { get } : { get, keys: () => this.keyframeMap() };
   }
 
   /** @internal The decoded index region; read it through {@link view}. */
@@ -217,9 +225,7 @@ export class H4mkReader {
    * keyframe. See {@link seekKeyframe}.
    */
   seek(track: string | number, ptsUs: number): Promise<SeekResult | null> {
-    // A local source loads the KEYS map (§6.6) once, on the first seek that needs it; a remote one reads the segment, which it fetches next anyway.
-    const keys = this.source.remote === true ? undefined : () => this.keyframeMap();
-    return seekKeyframe(this.view, { get: (segment) => this.#seekTable(segment), ...(keys === undefined ? {} : { keys }) }, track, ptsUs);
+    return seekKeyframe(this.view, this.#seekTables, track, ptsUs);
   }
 
   /**

@@ -241,11 +241,11 @@ function checkBlock(
 }
 
 async function checkGap(reader: H4mkReader, from: number, to: number, failures: VerifyFailure[]): Promise<void> {
+  const keys = reader.index.keys;
   let p = from;
   while (p < to) {
     const at = reader.dataOffset + p;
     // §6.6 The KEYS chunk is checked on its own (readKeyframeMap): step over the length KEYP gives.
-    const keys = reader.index.keys;
     if (keys !== null && p === keys.offset) {
       p += CHUNK_OVERHEAD + keys.length;
       continue;

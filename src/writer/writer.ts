@@ -331,7 +331,11 @@ export class H4mkWriter {
     const records = data.directory();
     const seek = data.seek.tables();
     const plan = this.keysPlan;
-    if (plan === null) return this.checkedIndex(this.layoutIndex(records, seek, data.chain, () => null).index);
+    if (plan === null) {
+      const chosen = this.layoutIndex(records, seek, data.chain, () => null);
+      if (chosen.g > 1) this.recordsPerSegment = chosen.g;
+      return this.checkedIndex(chosen.index);
+    }
     const chosen = plan.g > 1 ? groupRecords(records, seek, plan.g) : { segments: records, seek, chainHead: data.chain };
     this.recordsPerSegment = Math.max(this.recordsPerSegment, plan.g);
     const ref = { offset: plan.offset, length: plan.payload.length, digest: sha256(plan.payload) };
@@ -343,7 +347,11 @@ export class H4mkWriter {
     return index;
   }
 
-  /** §5.5 The index of `records` listed one by one, or by the shortest runs whose index fits the budget. */
+  /**
+   * §5.5 The index of `records` listed one by one, or by the shortest runs
+   * whose index fits the budget (`g`: records per segment), trying runs from
+   * the ones an earlier index listed.
+   */
   private layoutIndex(
     records: SegmentDirectory,
     seek: TrackSeekTable[],
@@ -356,7 +364,6 @@ export class H4mkWriter {
       for (let g = Math.max(2, this.recordsPerSegment); g <= longest && groupsFit(records, g, this.limits.maxSegmentBlocks); g++) {
         const grouped = groupRecords(records, seek, g);
         chosen = { index: this.encodeIndex(grouped.segments, grouped.seek, grouped.chainHead, keyed(grouped.seek)), g, ...grouped };
-        this.recordsPerSegment = g;
         if (chosen.index.length <= this.indexBudget) break;
       }
     }
@@ -382,10 +389,8 @@ export class H4mkWriter {
     for (let round = 0; round < 4; round++) {
       const moved = { ...records, offset: Float64Array.from(records.offset), end: records.end + shift };
       moved.offset[last] = offset + shift;
-      const saved = this.recordsPerSegment;
       // KEYP's size does not depend on KEYS, so a placeholder sizes the index.
       const layout = this.layoutIndex(moved, seek, data.chain, (s) => (needsKeyframeMap(s) ? KEYP_PLACEHOLDER : null));
-      this.recordsPerSegment = saved;
       const payload = needsKeyframeMap(layout.seek) ? data.seek.keyframeMap(layout.seek, layout.segments, moved) : null;
       // KEYS is optional (§5.10): one larger than max_index_length is left out, and seeks read segment tables.
       plan = payload !== null && payload.length <= this.limits.maxIndexLength ? { g: layout.g, payload } : null;
